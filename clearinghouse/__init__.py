@@ -1,0 +1,67 @@
+"""The clearinghouse Flask application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from clearinghouse import config as settings
+from clearinghouse.extensions import csrf, db, limiter, login_manager
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings from the environment, then `config` on top (tests)."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(settings.REPO_ROOT / "templates"),
+        static_folder=str(settings.REPO_ROOT / "static"),
+    )
+    app.config.from_mapping(settings.from_environment(app.instance_path))
+    if config:
+        app.config.from_mapping(config)
+    configure_logging(app)
+    init_extensions(app)
+    register_blueprints(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing and not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+
+def init_extensions(app: Flask) -> None:
+    from clearinghouse import search
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    search.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from clearinghouse.cli import register_commands
+
+    register_commands(app)
+    for module_name in ("public", "staff", "api", "hsds"):
+        blueprint = _optional_blueprint(module_name)
+        if blueprint is not None:
+            app.register_blueprint(blueprint)
+
+
+def _optional_blueprint(module_name: str) -> Any:
+    """Blueprints are added as they are built; a missing one is simply not served yet."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"clearinghouse.{module_name}")
+    except ModuleNotFoundError as error:
+        if error.name == f"clearinghouse.{module_name}":
+            return None
+        raise
+    return getattr(module, "bp", None)

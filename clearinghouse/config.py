@@ -1,0 +1,63 @@
+"""Settings, read from the environment once when the app is built."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SEED_DATA_DIR = REPO_ROOT / "seed_data"
+
+SEARCH_ENGINES = ("embedded", "elasticsearch")
+
+
+def from_environment(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the app settings from CLEARINGHOUSE_* variables, with defaults for a laptop."""
+    env = os.environ if environ is None else environ
+    instance = Path(instance_path)
+    database_url = env.get("CLEARINGHOUSE_DATABASE_URL") or f"sqlite:///{instance / 'clearinghouse.db'}"
+    engine = env.get("CLEARINGHOUSE_SEARCH", "embedded").strip().lower() or "embedded"
+    if engine not in SEARCH_ENGINES:
+        raise ValueError(
+            f"CLEARINGHOUSE_SEARCH={engine!r} is not a search engine; use one of {SEARCH_ENGINES}"
+        )
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SEARCH_ENGINE": engine,
+        "INDEX_PATH": env.get("CLEARINGHOUSE_INDEX_PATH") or default_index_path(database_url, instance),
+        "ES_URL": env.get("CLEARINGHOUSE_ES_URL", "http://127.0.0.1:9200"),
+        "ES_INDEX": env.get("CLEARINGHOUSE_ES_INDEX", "clearinghouse-groups"),
+        "GEOCODER": env.get("CLEARINGHOUSE_GEOCODER", "offline"),
+        "SECRET_KEY": env.get("CLEARINGHOUSE_SECRET_KEY") or _instance_secret(instance),
+        "TILE_URL": env.get(
+            "CLEARINGHOUSE_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+        ),
+        "RATELIMIT_STORAGE_URI": env.get("CLEARINGHOUSE_RATELIMIT_STORAGE", "memory://"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+
+
+def default_index_path(database_url: str, instance: Path) -> str:
+    """The embedded index sits beside a SQLite database file, else in the instance folder."""
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix) and database_url != "sqlite:///:memory:":
+        return str(Path(database_url[len(prefix) :]).with_suffix(".search.db"))
+    return str(instance / "search.db")
+
+
+def _instance_secret(instance: Path) -> str:
+    """A per-install random secret kept in the instance folder, so sessions survive restarts."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret

@@ -1,0 +1,292 @@
+"""The listing store: typed SQLAlchemy 2.0 models, the system of record."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from flask_login import UserMixin
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+def utcnow() -> datetime:
+    """Naive UTC timestamps: SQLite keeps no zone, so every datetime in the store is UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+
+group_concerns = Table(
+    "group_concerns",
+    Base.metadata,
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("concern_slug", ForeignKey("concerns.slug", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Concern(Base):
+    __tablename__ = "concerns"
+
+    slug: Mapped[str] = mapped_column(String(80), primary_key=True)
+    label: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    parent_slug: Mapped[str | None] = mapped_column(ForeignKey("concerns.slug"), index=True)
+    synonyms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    position: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"<Concern {self.slug}>"
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    url: Mapped[str | None] = mapped_column(String(500))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    groups: Mapped[list[Group]] = relationship(back_populates="organization")
+
+
+class Group(Base):
+    """A listing: one self-help group."""
+
+    __tablename__ = "groups"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_groups_source_external_id"),
+        Index("ix_groups_status_updated", "status", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
+    format: Mapped[str] = mapped_column(String(24), default="peer-led")
+    attendance: Mapped[str] = mapped_column(String(16), default="in-person")
+    open: Mapped[bool] = mapped_column(default=True)
+    time_limited: Mapped[bool] = mapped_column(default=False)
+    cost: Mapped[str] = mapped_column(String(16), default="free")
+    cost_note: Mapped[str] = mapped_column(String(300), default="")
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    audience: Mapped[list[str]] = mapped_column(JSON, default=list)
+    accessibility: Mapped[list[str]] = mapped_column(JSON, default=list)
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    website: Mapped[str | None] = mapped_column(String(500))
+    online_url: Mapped[str | None] = mapped_column(String(500))
+    online_phone: Mapped[str | None] = mapped_column(String(60))
+    online_notes: Mapped[str] = mapped_column(String(1000), default="")
+    service_area: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Staff only: never rendered on public pages, feeds or logs.
+    private_contact_name: Mapped[str | None] = mapped_column(String(200))
+    private_contact_phone: Mapped[str | None] = mapped_column(String(40))
+    private_contact_email: Mapped[str | None] = mapped_column(String(254))
+    private_notes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default="active", index=True)
+    verified_at: Mapped[datetime | None] = mapped_column()
+    source: Mapped[str | None] = mapped_column(String(80))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    unknown_concerns: Mapped[list[str]] = mapped_column(JSON, default=list)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organization: Mapped[Organization | None] = relationship(back_populates="groups")
+    location: Mapped[Location | None] = relationship(
+        back_populates="group", cascade="all, delete-orphan", uselist=False
+    )
+    meetings: Mapped[list[Meeting]] = relationship(
+        back_populates="group", cascade="all, delete-orphan", order_by="Meeting.position"
+    )
+    concerns: Mapped[list[Concern]] = relationship(secondary=group_concerns, order_by=Concern.position)
+
+    @property
+    def is_public(self) -> bool:
+        return self.status == "active"
+
+    def __repr__(self) -> str:
+        return f"<Group {self.slug}>"
+
+
+class Location(Base):
+    __tablename__ = "locations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    city: Mapped[str] = mapped_column(String(120), default="")
+    region: Mapped[str] = mapped_column(String(8), default="", index=True)
+    postal_code: Mapped[str] = mapped_column(String(12), default="")
+    country: Mapped[str] = mapped_column(String(2), default="US")
+    lat: Mapped[float | None] = mapped_column()
+    lon: Mapped[float | None] = mapped_column()
+    approximate: Mapped[bool] = mapped_column(default=False)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str] = mapped_column(String(1000), default="")
+
+    group: Mapped[Group] = relationship(back_populates="location")
+
+
+class Meeting(Base):
+    """One schedule rule: weekly or monthly on some days, or by arrangement."""
+
+    __tablename__ = "meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    freq: Mapped[str] = mapped_column(String(12), default="weekly")
+    byday: Mapped[list[str]] = mapped_column(JSON, default=list)
+    start: Mapped[time | None] = mapped_column()
+    end: Mapped[time | None] = mapped_column()
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+    group: Mapped[Group] = relationship(back_populates="meetings")
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(12), default="editor")
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    last_login_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class ApiKey(Base):
+    """A partner's key; only its hash is stored, the prefix identifies it in lists and logs."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(128))
+    rate_limit: Mapped[str] = mapped_column(String(40), default="120/minute")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ChangeRequest(Base):
+    """A public submission of a new group, or a suggested edit to an existing one."""
+
+    __tablename__ = "change_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "new" | "edit"
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message: Mapped[str] = mapped_column(Text, default="")
+    submitter_email: Mapped[str | None] = mapped_column(String(254))  # private
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column()
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    group: Mapped[Group | None] = relationship()
+
+
+class AuditEvent(Base):
+    """Who changed what, field by field."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(300))  # "user:<email>", "import:<source>", "public"
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    group_uuid: Mapped[str | None] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Outbox(Base):
+    """Pending index changes; the monotonic seq also drives the partner change feed."""
+
+    __tablename__ = "outbox"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    group_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    group_id: Mapped[int | None] = mapped_column()
+    action: Mapped[str] = mapped_column(String(8))  # "upsert" | "remove"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncState(Base):
+    """How far a consumer of the outbox (the search index) has got."""
+
+    __tablename__ = "sync_state"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class GeocodeCacheEntry(Base):
+    __tablename__ = "geocode_cache"
+
+    query: Mapped[str] = mapped_column(String(500), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    found: Mapped[bool] = mapped_column(default=True)
+    place: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SearchMiss(Base):
+    """Counts of public searches that found nothing: concern + region + day, no person's data."""
+
+    __tablename__ = "search_misses"
+    __table_args__ = (UniqueConstraint("concern", "region", "day", name="uq_search_miss"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    concern: Mapped[str] = mapped_column(String(80), default="")
+    region: Mapped[str] = mapped_column(String(8), default="")
+    day: Mapped[date] = mapped_column()
+    count: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,155 @@
+"""Controlled vocabularies: the values each facet may take, their labels and lay spellings."""
+
+from __future__ import annotations
+
+FORMATS = {
+    "peer-led": "Peer-led",
+    "professional-expert": "Professional-expert",
+}
+ATTENDANCE = {
+    "in-person": "In person",
+    "online": "Online",
+    "phone": "By phone",
+    "hybrid": "In person and online",
+}
+COSTS = {"free": "Free", "donation": "Donation", "fee": "Fee"}
+STATUSES = ("pending", "active", "inactive", "archived")
+ROLES = ("admin", "editor")
+FREQUENCIES = ("weekly", "monthly", "arrangement")
+
+AUDIENCES = {
+    "women": "Women",
+    "men": "Men",
+    "teens": "Teens",
+    "young-adults": "Young adults",
+    "seniors": "Seniors",
+    "lgbtq": "LGBTQ+",
+    "veterans": "Veterans",
+    "parents": "Parents",
+    "families": "Families",
+    "caregivers": "Caregivers",
+    "children": "Children",
+    "people-of-color": "People of color",
+    "newcomers": "Newcomers",
+}
+ACCESSIBILITY = {
+    "wheelchair": "Wheelchair accessible",
+    "asl": "ASL interpreted",
+    "hearing-loop": "Hearing loop",
+    "fragrance-free": "Fragrance free",
+    "childcare": "Childcare available",
+    "parking": "Parking",
+    "transit": "Near public transit",
+    "captions": "Captions online",
+}
+DAYS = {
+    "mon": "Monday",
+    "tue": "Tuesday",
+    "wed": "Wednesday",
+    "thu": "Thursday",
+    "fri": "Friday",
+    "sat": "Saturday",
+    "sun": "Sunday",
+}
+# iCalendar day codes in the same order as DAYS.
+ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+DAY_FROM_ICAL = dict(zip(ICAL_DAYS, DAYS, strict=True))
+
+# Parts of the day by local start time: [start, end) in hours.
+TIMES_OF_DAY = {
+    "morning": ("Morning (before noon)", 5, 12),
+    "afternoon": ("Afternoon (noon–5 pm)", 12, 17),
+    "evening": ("Evening (5–9 pm)", 17, 21),
+    "night": ("Night (9 pm and later)", 21, 29),
+}
+
+
+def time_of_day(hour: int) -> str:
+    """The part of the day a meeting starting at `hour` (0-23) belongs to."""
+    for slug, (_label, start, end) in TIMES_OF_DAY.items():
+        if start <= hour < end or start <= hour + 24 < end:
+            return slug
+    return "night"
+
+
+LANGUAGES = {
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "zh": "Chinese",
+    "vi": "Vietnamese",
+    "ko": "Korean",
+    "tl": "Tagalog",
+    "ar": "Arabic",
+    "ru": "Russian",
+    "pt": "Portuguese",
+    "ht": "Haitian Creole",
+    "de": "German",
+    "it": "Italian",
+    "pl": "Polish",
+    "hi": "Hindi",
+    "ur": "Urdu",
+    "fa": "Persian",
+    "ja": "Japanese",
+    "he": "Hebrew",
+    "yi": "Yiddish",
+    "el": "Greek",
+    "uk": "Ukrainian",
+    "so": "Somali",
+    "am": "Amharic",
+    "bn": "Bengali",
+    "pa": "Punjabi",
+    "gu": "Gujarati",
+    "hy": "Armenian",
+    "km": "Khmer",
+    "lo": "Lao",
+    "nv": "Navajo",
+    "sm": "Samoan",
+    "th": "Thai",
+    "tr": "Turkish",
+    "nl": "Dutch",
+    "sv": "Swedish",
+    "ro": "Romanian",
+    "hu": "Hungarian",
+    "cs": "Czech",
+    "sr": "Serbian",
+    "hr": "Croatian",
+    "bs": "Bosnian",
+    "sw": "Swahili",
+    "yo": "Yoruba",
+    "ig": "Igbo",
+    "ne": "Nepali",
+    "my": "Burmese",
+    "ta": "Tamil",
+    "te": "Telugu",
+    "ml": "Malayalam",
+    "id": "Indonesian",
+    "ms": "Malay",
+    "sq": "Albanian",
+}
+# The other ISO 639-1 codes: accepted, shown by code when there is no label above.
+_OTHER_ISO_639_1 = (
+    "aa ab ae af ak an as av ay az ba be bg bh bi bm bo br ca ce ch co cr cu cv cy da dv dz ee eo "
+    "et eu ff fi fj fo fy ga gd gl gn gv ha ho hm hz ia ie ii ik io is iu jv ka kg ki kj kk kl kn kr "
+    "ks ku kv kw ky la lb lg li ln lt lu lv mg mh mi mk mn mr mt na nb nd ng nn no nr ny oc oj om "
+    "or os pi ps qu rm rn rw sa sc sd se sg si sk sl sn ss st su tg ti tk tn to ts tt tw ty ug uz "
+    "ve vo wa wo xh za zu"
+)
+ISO_639_1 = frozenset(LANGUAGES) | frozenset(_OTHER_ISO_639_1.split())
+LANGUAGE_NAMES = {name.lower(): code for code, name in LANGUAGES.items()} | {
+    "español": "es",
+    "espanol": "es",
+    "francais": "fr",
+    "français": "fr",
+    "mandarin": "zh",
+    "cantonese": "zh",
+    "farsi": "fa",
+    "creole": "ht",
+    "kreyol": "ht",
+    "filipino": "tl",
+}
+
+
+def label(vocabulary: dict[str, str], value: str) -> str:
+    """The label of a value, or the value itself when it has none."""
+    return vocabulary.get(value, value)
