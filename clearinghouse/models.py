@@ -79,6 +79,7 @@ class Group(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_groups_source_external_id"),
         Index("ix_groups_status_updated", "status", "updated_at"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,90 @@
+"""Staff accounts and partner API keys: only hashes are stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clearinghouse.models import ApiKey, User, utcnow
+from clearinghouse.vocab import ROLES
+
+_hasher = PasswordHasher()
+KEY_PREFIX = "chk_"
+MIN_PASSWORD_LENGTH = 10
+
+
+class AccountError(ValueError):
+    """A request about accounts or keys that cannot be carried out, said plainly."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_user(session: Session, email: str, role: str, password: str) -> User:
+    email = email.strip().lower()
+    if "@" not in email:
+        raise AccountError(f"{email!r} is not an email address")
+    if role not in ROLES:
+        raise AccountError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if session.scalar(select(User).where(User.email == email)) is not None:
+        raise AccountError(f"a user with email {email} already exists")
+    user = User(email=email, role=role, password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _key_hash(key: str) -> str:
+    # Keys are 256-bit random tokens, so a fast keyed-free hash is enough (no brute force).
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(
+    session: Session, name: str, *, rate_limit: str = "120/minute", user_id: int | None = None
+) -> tuple[ApiKey, str]:
+    """Make a key; the plain key is returned once and never stored."""
+    name = name.strip()
+    if not name:
+        raise AccountError("an API key needs a name (the partner it is for)")
+    prefix = secrets.token_hex(4)
+    key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey(
+        name=name, prefix=prefix, key_hash=_key_hash(key), rate_limit=rate_limit, created_by_id=user_id
+    )
+    session.add(api_key)
+    session.flush()
+    return api_key, key
+
+
+def find_api_key(session: Session, key: str) -> ApiKey | None:
+    """The live key matching `key`, or None for unknown, malformed or revoked keys."""
+    if not key.startswith(KEY_PREFIX) or len(key) > 200:
+        return None
+    prefix = key[len(KEY_PREFIX) :].split("_", 1)[0]
+    api_key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if api_key is None or api_key.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(api_key.key_hash, _key_hash(key)):
+        return None
+    return api_key
+
+
+def revoke_api_key(session: Session, api_key: ApiKey) -> None:
+    api_key.revoked_at = utcnow()
+    session.flush()

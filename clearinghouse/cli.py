@@ -1,0 +1,259 @@
+"""The `clearinghouse` command (also `flask --app clearinghouse ...`)."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import sys
+import threading
+import webbrowser
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from clearinghouse.extensions import db
+
+
+def register_commands(app: Flask) -> None:
+    for command in (init_command, seed_command, ingest_command, index_group, users_group,
+                    api_keys_group, serve_command, demo_command):
+        app.cli.add_command(command)
+
+
+def _create_app() -> Flask:
+    from clearinghouse import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+def main() -> None:
+    """Self-help group clearinghouse: directory, search, staff console and partner feed."""
+
+
+def _taxonomy():  # type: ignore[no-untyped-def]
+    from clearinghouse.taxonomy import default_taxonomy
+
+    return default_taxonomy()
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or migrate the database and load the concern taxonomy."""
+    from flask import current_app
+
+    from clearinghouse.database import load_taxonomy, migrate
+
+    migrate(current_app._get_current_object())  # type: ignore[attr-defined]
+    count = load_taxonomy(db.session, _taxonomy())
+    db.session.commit()
+    click.echo(f"Database ready; {count} concerns loaded.")
+
+
+@click.command("seed")
+@click.option("--generate", "generate", type=click.IntRange(min=1), default=None,
+              help="Load N synthetic listings from the deterministic generator instead.")
+@click.option("--seed", "random_seed", type=int, default=1, show_default=True,
+              help="Random seed for --generate.")
+@with_appcontext
+def seed_command(generate: int | None, random_seed: int) -> None:
+    """Load the sample listings in seed_data/ (or a synthetic corpus)."""
+    from indexer.pipeline import ingest_records, load_sample_listings
+    from indexer.generate import generate_listings
+
+    if generate:
+        records = generate_listings(generate, seed=random_seed)
+        source = f"generated-{random_seed}"
+    else:
+        records = load_sample_listings()
+        source = "sample"
+    report = ingest_records(db.session, records, taxonomy=_taxonomy(), source=source,
+                            progress=sys.stderr.isatty(), total=generate)
+    click.echo(report.summary())
+
+
+@click.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["csv", "json", "meeting-guide", "hsds"]))
+@click.option("--source", default=None, help="Name of the source (default: the file name).")
+@click.option("--concern", "concerns", multiple=True,
+              help="Concern slug for records that carry none (e.g. alcohol for an AA feed).")
+@click.option("--dry-run", is_flag=True, help="Validate and report, change nothing.")
+@click.option("--rejects", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write rejected rows (row, field, reason) to this CSV file.")
+@with_appcontext
+def ingest_command(paths: tuple[str, ...], fmt: str, source: str | None,
+                   concerns: tuple[str, ...], dry_run: bool, rejects: str | None) -> None:
+    """Import listings from files."""
+    from indexer.pipeline import ingest_files
+    from indexer.readers import FormatError
+
+    taxonomy = _taxonomy()
+    for slug in concerns:
+        if slug not in taxonomy:
+            raise click.BadParameter(f"{slug!r} is not a concern slug", param_hint="--concern")
+    try:
+        report = ingest_files(db.session, [Path(p) for p in paths], fmt=fmt, source=source,
+                              default_concerns=concerns, dry_run=dry_run, taxonomy=taxonomy,
+                              progress=sys.stderr.isatty())
+    except FormatError as error:
+        raise click.ClickException(str(error)) from error
+    for reject in report.rejects[:20]:
+        click.echo(f"rejected {reject}", err=True)
+    if len(report.rejects) > 20:
+        click.echo(f"… and {len(report.rejects) - 20} more rejected rows", err=True)
+    if rejects:
+        with open(rejects, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["file", "row", "field", "reason"])
+            for reject in report.rejects:
+                writer.writerow([reject.path, reject.row, reject.field, reject.reason])
+    click.echo(("Dry run: " if dry_run else "") + report.summary())
+
+
+@click.group("index")
+def index_group() -> None:
+    """Keep the search index in step with the database."""
+
+
+@index_group.command("sync")
+@with_appcontext
+def index_sync() -> None:
+    """Apply pending changes from the outbox."""
+    from clearinghouse.search import get_backend
+    from indexer.sync import sync
+
+    report = sync(db.session, get_backend(), _taxonomy())
+    click.echo(f"Applied {report.applied} changes ({report.upserted} upserted, "
+               f"{report.removed} removed); at seq {report.last_seq}.")
+
+
+@index_group.command("rebuild")
+@with_appcontext
+def index_rebuild() -> None:
+    """Rebuild the index from the database, then apply anything that came in meanwhile."""
+    from clearinghouse.search import get_backend
+    from indexer.sync import rebuild, sync
+
+    count = rebuild(db.session, get_backend(), _taxonomy())
+    sync(db.session, get_backend(), _taxonomy())
+    click.echo(f"Rebuilt the index with {count} listings.")
+
+
+@index_group.command("status")
+@with_appcontext
+def index_status() -> None:
+    """Show the engine, lag and counts."""
+    from clearinghouse.search import get_backend
+    from indexer.sync import status
+
+    for key, value in status(db.session, get_backend()).items():
+        click.echo(f"{key}: {value if value is not None else 'unavailable'}")
+
+
+@click.group("users")
+def users_group() -> None:
+    """Staff accounts."""
+
+
+@users_group.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "editor"]))
+@click.option("--password", default=None, help="Prompted for when not given.")
+@with_appcontext
+def users_create(email: str, role: str, password: str | None) -> None:
+    """Create a staff user."""
+    from clearinghouse.accounts import AccountError, create_user
+
+    if password is None:
+        if not sys.stdin.isatty():
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass("Password: ")
+            if getpass.getpass("Again: ") != password:
+                raise click.ClickException("the passwords differ")
+    try:
+        user = create_user(db.session, email, role, password)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email}.")
+
+
+@click.group("api-keys")
+def api_keys_group() -> None:
+    """Partner API keys."""
+
+
+@api_keys_group.command("create")
+@click.option("--name", required=True, help="Who the key is for.")
+@click.option("--rate-limit", default="120/minute", show_default=True)
+@with_appcontext
+def api_keys_create(name: str, rate_limit: str) -> None:
+    """Create a key; it is printed once, on the last line."""
+    from clearinghouse.accounts import AccountError, create_api_key
+
+    try:
+        _api_key, key = create_api_key(db.session, name, rate_limit=rate_limit)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"API key for {name} (shown once; store it safely):")
+    click.echo(key)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    """Serve the site (a threaded server fit for a laptop or a small clearinghouse)."""
+    from flask import current_app
+
+    _serve(current_app._get_current_object(), host, port, open_browser=False)  # type: ignore[attr-defined]
+
+
+def _serve(app: Flask, host: str, port: int, *, open_browser: bool) -> None:
+    from werkzeug.serving import make_server
+
+    server = make_server(host, port, app, threaded=True)
+    url = f"http://{host}:{server.server_port}/"
+    click.echo(f"Serving on {url} (Ctrl-C to stop)")
+    if open_browser:
+        threading.Timer(1.0, lambda: webbrowser.open(url)).start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-browser", is_flag=True, help="Do not open a browser window.")
+@with_appcontext
+def demo_command(host: str, port: int, no_browser: bool) -> None:
+    """Init, seed, index and serve on the embedded engine, in one command."""
+    from flask import current_app
+
+    from clearinghouse.database import load_taxonomy, migrate
+    from clearinghouse.models import Group
+    from clearinghouse.search import get_backend
+    from indexer.pipeline import ingest_records, load_sample_listings
+    from indexer.sync import rebuild, sync
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    migrate(app)
+    load_taxonomy(db.session, _taxonomy())
+    db.session.commit()
+    if db.session.query(Group).count() == 0:
+        report = ingest_records(db.session, load_sample_listings(), taxonomy=_taxonomy(),
+                                source="sample", progress=sys.stderr.isatty())
+        click.echo(report.summary())
+        rebuild(db.session, get_backend(), _taxonomy())
+    sync(db.session, get_backend(), _taxonomy())
+    _serve(app, host, port, open_browser=not no_browser)

@@ -1,0 +1,586 @@
+"""One validation for every way a listing arrives (forms, imports, API), as plain values.
+
+`validate_listing` turns a raw record — the project's JSON shape of a group, with strings
+where a form or a CSV has strings — into a `ListingData` or a list of `FieldError`s that
+name the field, what was wrong and what is allowed.  It is pure: no database, no network.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import nh3
+
+from clearinghouse import schedule
+from clearinghouse.schedule import ScheduleError
+from clearinghouse.taxonomy import Taxonomy
+from clearinghouse.vocab import (
+    ACCESSIBILITY,
+    ATTENDANCE,
+    AUDIENCES,
+    COSTS,
+    FORMATS,
+    FREQUENCIES,
+    ISO_639_1,
+    LANGUAGE_NAMES,
+    STATUSES,
+)
+
+LIMITS = {
+    "name": 200,
+    "description": 5000,
+    "organization": 200,
+    "cost_note": 300,
+    "notes": 1000,
+    "short": 300,
+    "url": 500,
+    "email": 254,
+    "phone": 40,
+}
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
+_PHONE = re.compile(r"^[0-9+().\-\s/x#*,ext]{7,40}$", re.I)
+_US_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
+_CA_POSTAL = re.compile(r"^[A-Za-z]\d[A-Za-z]\s?(\d[A-Za-z]\d)?$")
+_WHITESPACE = re.compile(r"\s+")
+
+FORMAT_WORDS = {
+    "peer-led": "peer-led",
+    "peer led": "peer-led",
+    "peer": "peer-led",
+    "self-help": "peer-led",
+    "self help": "peer-led",
+    "mutual aid": "peer-led",
+    "mutual-aid": "peer-led",
+    "professional-expert": "professional-expert",
+    "professional expert": "professional-expert",
+    "professional": "professional-expert",
+    "professionally led": "professional-expert",
+    "professionally-led": "professional-expert",
+    "expert": "professional-expert",
+}
+ATTENDANCE_WORDS = {
+    "in-person": "in-person",
+    "in person": "in-person",
+    "inperson": "in-person",
+    "face to face": "in-person",
+    "online": "online",
+    "virtual": "online",
+    "video": "online",
+    "zoom": "online",
+    "phone": "phone",
+    "telephone": "phone",
+    "conference call": "phone",
+    "hybrid": "hybrid",
+    "both": "hybrid",
+}
+TRUE_WORDS = {"1", "true", "yes", "y", "open", "t", "on"}
+FALSE_WORDS = {"0", "false", "no", "n", "closed", "f", "off", "registration"}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+@dataclass(frozen=True)
+class LocationData:
+    name: str = ""
+    address: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = "US"
+    lat: float | None = None
+    lon: float | None = None
+    approximate: bool = False
+    timezone: str | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class MeetingData:
+    freq: str
+    byday: tuple[str, ...]
+    start: time | None
+    end: time | None
+    timezone: str | None
+    note: str = ""
+
+    def rule(self) -> schedule.Rule:
+        return schedule.Rule(self.freq, self.byday, self.start, self.end, self.timezone, self.note)
+
+
+@dataclass(frozen=True)
+class ListingData:
+    """A validated, normalised listing, ready to store."""
+
+    name: str
+    description: str = ""
+    organization: str = ""
+    concerns: tuple[str, ...] = ()
+    unknown_concerns: tuple[str, ...] = ()
+    format: str = "peer-led"
+    attendance: str = "in-person"
+    open: bool = True
+    time_limited: bool = False
+    cost: str = "free"
+    cost_note: str = ""
+    languages: tuple[str, ...] = ("en",)
+    audience: tuple[str, ...] = ()
+    accessibility: tuple[str, ...] = ()
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    website: str | None = None
+    online_url: str | None = None
+    online_phone: str | None = None
+    online_notes: str = ""
+    service_area: tuple[str, ...] = ()
+    private_contact_name: str | None = None
+    private_contact_phone: str | None = None
+    private_contact_email: str | None = None
+    private_notes: str = ""
+    location: LocationData | None = None
+    meetings: tuple[MeetingData, ...] = ()
+    status: str | None = None
+    verified_at: datetime | None = None
+    slug: str | None = None
+    external_id: str | None = None
+
+
+@dataclass
+class Validation:
+    """The outcome of validating one record: data or errors, plus repairs worth telling."""
+
+    data: ListingData | None = None
+    errors: list[FieldError] = field(default_factory=list)
+    warnings: list[FieldError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.data is not None and not self.errors
+
+
+class _Checker:
+    """Collects errors and repairs while reading one raw record."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+        self.warnings: list[FieldError] = []
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.append(FieldError(name, message))
+
+    def warn(self, name: str, message: str) -> None:
+        self.warnings.append(FieldError(name, message))
+
+    def text(self, name: str, value: Any, limit: int, *, required: bool = False) -> str:
+        """Plain text: HTML removed, white space folded, length bounded."""
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            value = str(value)
+        if len(value) > limit * 4 + 1000:
+            self.error(name, f"is {len(value):,} characters long; at most {limit:,} are allowed")
+            return ""
+        cleaned = plain_text(value)
+        if cleaned != _WHITESPACE.sub(" ", value).strip() and "<" in value:
+            self.warn(name, "HTML was removed")
+        if required and not cleaned:
+            self.error(name, "is required")
+        if len(cleaned) > limit:
+            self.error(name, f"is {len(cleaned):,} characters long; at most {limit:,} are allowed")
+            return ""
+        return cleaned
+
+    def optional(self, name: str, value: Any, limit: int) -> str | None:
+        return self.text(name, value, limit) or None
+
+    def choice(self, name: str, value: Any, words: Mapping[str, str], default: str) -> str:
+        text = self.text(name, value, 60).lower()
+        if not text:
+            return default
+        chosen = words.get(text) or words.get(text.replace("_", "-"))
+        if chosen is None:
+            allowed = ", ".join(sorted(set(words.values())))
+            self.error(name, f"{text!r} is not allowed; use one of {allowed}")
+            return default
+        return chosen
+
+    def flag(self, name: str, value: Any, default: bool) -> bool:
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in TRUE_WORDS:
+            return True
+        if text in FALSE_WORDS:
+            return False
+        self.error(name, f"{value!r} is not yes or no")
+        return default
+
+    def tags(self, name: str, value: Any, vocabulary: Mapping[str, str]) -> tuple[str, ...]:
+        """Controlled tags; values outside the vocabulary are dropped with a warning."""
+        chosen: list[str] = []
+        by_label = {label.lower(): slug for slug, label in vocabulary.items()}
+        for item in as_list(value):
+            text = self.text(name, item, 80).lower()
+            slug = text.replace(" ", "-").replace("_", "-")
+            found = slug if slug in vocabulary else by_label.get(text)
+            if found is None:
+                if text:
+                    self.warn(name, f"{text!r} is not a known value and was left out")
+                continue
+            if found not in chosen:
+                chosen.append(found)
+        return tuple(chosen)
+
+    def email(self, name: str, value: Any) -> str | None:
+        text = self.text(name, value, LIMITS["email"])
+        if text and not _EMAIL.match(text):
+            self.error(name, f"{text!r} is not an email address")
+            return None
+        return text or None
+
+    def phone(self, name: str, value: Any) -> str | None:
+        text = self.text(name, value, LIMITS["phone"] + 20)
+        if text and not _PHONE.match(text):
+            self.error(name, f"{text!r} is not a phone number")
+            return None
+        return text or None
+
+    def url(self, name: str, value: Any) -> str | None:
+        text = self.text(name, value, LIMITS["url"])
+        if not text:
+            return None
+        if re.match(r"^[a-z][a-z0-9+.-]*:", text, re.I) and not text.lower().startswith(
+            ("http://", "https://")
+        ):
+            self.error(name, f"{text!r} is not a web address (http or https)")
+            return None
+        if not text.lower().startswith(("http://", "https://")):
+            text = "https://" + text
+        if " " in text or "." not in text:
+            self.error(name, f"{text!r} is not a web address")
+            return None
+        return text
+
+
+def plain_text(value: str) -> str:
+    """Remove tags (and script/style content), decode entities, fold white space."""
+    if "<" in value or "&" in value:
+        value = html.unescape(nh3.clean(value, tags=set(), strip_comments=True))
+    return _WHITESPACE.sub(" ", value).strip()
+
+
+def as_list(value: Any) -> list[Any]:
+    """A list from a list, or from a string separated by commas, semicolons or pipes."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [part for part in re.split(r"[;,|]", str(value)) if part.strip()]
+
+
+def validate_listing(
+    raw: Mapping[str, Any], taxonomy: Taxonomy, *, default_concerns: Iterable[str] = ()
+) -> Validation:
+    """Validate and normalise one raw record; see the module docstring."""
+    check = _Checker()
+    if not isinstance(raw, Mapping):
+        return Validation(errors=[FieldError("record", "is not an object with fields")])
+    name = check.text("name", raw.get("name"), LIMITS["name"], required=True)
+    concerns, unknown = _concerns(check, raw.get("concerns"), taxonomy, default_concerns)
+    location = _location(check, raw.get("location"))
+    online = raw.get("online") if isinstance(raw.get("online"), Mapping) else {}
+    online_url = check.url("online.url", online.get("url"))
+    online_phone = check.phone("online.phone", online.get("phone"))
+    meetings = _meetings(check, raw.get("meetings"), location)
+    attendance = _attendance(check, raw.get("attendance"), location, online_url, online_phone)
+    contact = raw.get("contact") if isinstance(raw.get("contact"), Mapping) else {}
+    private = raw.get("private_contact") if isinstance(raw.get("private_contact"), Mapping) else {}
+    data = ListingData(
+        name=name,
+        description=check.text("description", raw.get("description"), LIMITS["description"]),
+        organization=check.text("organization", _org_name(raw.get("organization")), 200),
+        concerns=concerns,
+        unknown_concerns=unknown,
+        format=check.choice("format", raw.get("format"), FORMAT_WORDS, "peer-led"),
+        attendance=attendance,
+        open=check.flag("open", raw.get("open"), True),
+        time_limited=check.flag("time_limited", raw.get("time_limited"), False),
+        cost=check.choice("cost", raw.get("cost"), {c: c for c in COSTS}, "free"),
+        cost_note=check.text("cost_note", raw.get("cost_note"), LIMITS["cost_note"]),
+        languages=_languages(check, raw.get("languages")),
+        audience=check.tags("audience", raw.get("audience"), AUDIENCES),
+        accessibility=check.tags("accessibility", raw.get("accessibility"), ACCESSIBILITY),
+        contact_phone=check.phone("contact.phone", contact.get("phone")),
+        contact_email=check.email("contact.email", contact.get("email")),
+        website=check.url("contact.website", contact.get("website") or raw.get("website")),
+        online_url=online_url,
+        online_phone=online_phone,
+        online_notes=check.text("online.notes", online.get("notes"), LIMITS["notes"]),
+        service_area=_service_area(check, raw.get("service_area")),
+        private_contact_name=check.optional("private_contact.name", private.get("name"), 200),
+        private_contact_phone=check.phone("private_contact.phone", private.get("phone")),
+        private_contact_email=check.email("private_contact.email", private.get("email")),
+        private_notes=check.text("private_contact.notes", private.get("notes"), 5000),
+        location=location,
+        meetings=meetings,
+        status=_status(check, raw.get("status")),
+        verified_at=_timestamp(check, "verified_at", raw.get("verified_at")),
+        slug=_slug_value(raw.get("slug")),
+        external_id=check.optional("external_id", raw.get("external_id"), 200),
+    )
+    if check.errors:
+        return Validation(errors=check.errors, warnings=check.warnings)
+    return Validation(data=data, warnings=check.warnings)
+
+
+def _org_name(value: Any) -> Any:
+    return value.get("name") if isinstance(value, Mapping) else value
+
+
+def _concerns(
+    check: _Checker, value: Any, taxonomy: Taxonomy, defaults: Iterable[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Concerns by slug, label or synonym; unknown names are kept for staff, not dropped."""
+    known: list[str] = []
+    unknown: list[str] = []
+    items = as_list(value)
+    for item in items:
+        if isinstance(item, Mapping):
+            item = item.get("slug") or item.get("label") or ""
+        text = check.text("concerns", item, 120)
+        if not text:
+            continue
+        slug = taxonomy.lookup(text)
+        if slug is None:
+            if text not in unknown:
+                unknown.append(text)
+        elif slug not in known:
+            known.append(slug)
+    for slug in defaults:
+        if slug in taxonomy and slug not in known:
+            known.append(slug)
+    if not known and not unknown:
+        check.error("concerns", "at least one concern is required")
+    return tuple(known), tuple(unknown)
+
+
+def _languages(check: _Checker, value: Any) -> tuple[str, ...]:
+    codes: list[str] = []
+    for item in as_list(value) or ["en"]:
+        text = str(item).strip().lower()
+        code = text if text in ISO_639_1 else LANGUAGE_NAMES.get(text)
+        if code is None and len(text) > 2 and text[:2] in ISO_639_1 and text[2] in "-_":
+            code = text[:2]  # "en-US"
+        if code is None:
+            check.error("languages", f"{item!r} is not a language (use ISO 639-1 codes like en, es)")
+            continue
+        if code not in codes:
+            codes.append(code)
+    return tuple(codes)
+
+
+def _service_area(check: _Checker, value: Any) -> tuple[str, ...]:
+    from clearinghouse.geo import CA_PROVINCES, US_STATES
+
+    regions: list[str] = []
+    names = {name.lower(): code for code, name in {**US_STATES, **CA_PROVINCES}.items()}
+    for item in as_list(value):
+        text = str(item).strip()
+        code = text.upper() if text.upper() in US_STATES or text.upper() in CA_PROVINCES else None
+        code = code or names.get(text.lower())
+        if code is None:
+            check.error("service_area", f"{text!r} is not a US state or Canadian province")
+        elif code not in regions:
+            regions.append(code)
+    return tuple(regions)
+
+
+def _location(check: _Checker, value: Any) -> LocationData | None:
+    if not isinstance(value, Mapping):
+        return None
+    lat = _coordinate(check, "location.lat", value.get("lat"), 90)
+    lon = _coordinate(check, "location.lon", value.get("lon"), 180)
+    if (lat is None) != (lon is None):
+        check.error("location", "give both lat and lon, or neither")
+        lat = lon = None
+    country = (check.text("location.country", value.get("country"), 40) or "US").upper()
+    country = {"USA": "US", "UNITED STATES": "US", "CANADA": "CA", "CAN": "CA"}.get(
+        country, country
+    )
+    if country not in ("US", "CA"):
+        check.error("location.country", f"{country!r} is not served; use US or CA")
+    postal = check.text("location.postal_code", value.get("postal_code"), 12).upper()
+    if postal and not (_US_ZIP.match(postal) or _CA_POSTAL.match(postal)):
+        check.error("location.postal_code", f"{postal!r} is not a US ZIP or Canadian postal code")
+    if postal and len(postal) == 4 and postal.isdigit():
+        postal = "0" + postal
+    region = _region(check, value.get("region"))
+    tz = check.text("location.timezone", value.get("timezone"), 64) or None
+    if tz and not schedule.valid_timezone(tz):
+        check.error("location.timezone", f"{tz!r} is not an IANA time zone (e.g. America/Chicago)")
+        tz = None
+    location = LocationData(
+        name=check.text("location.name", value.get("name"), 200),
+        address=check.text("location.address", value.get("address"), LIMITS["short"]),
+        city=check.text("location.city", value.get("city"), 120),
+        region=region,
+        postal_code=postal,
+        country=country,
+        lat=lat,
+        lon=lon,
+        approximate=check.flag("location.approximate", value.get("approximate"), False),
+        timezone=tz,
+        notes=check.text("location.notes", value.get("notes"), LIMITS["notes"]),
+    )
+    empty = LocationData(country=location.country)
+    return None if location == empty else location
+
+
+def _region(check: _Checker, value: Any) -> str:
+    from clearinghouse.geo import CA_PROVINCES, US_STATES
+
+    text = check.text("location.region", value, 40)
+    if not text:
+        return ""
+    if text.upper() in US_STATES or text.upper() in CA_PROVINCES:
+        return text.upper()
+    names = {name.lower(): code for code, name in {**US_STATES, **CA_PROVINCES}.items()}
+    code = names.get(text.lower())
+    if code is None:
+        check.error("location.region", f"{text!r} is not a US state or Canadian province")
+        return ""
+    return code
+
+
+def _coordinate(check: _Checker, name: str, value: Any, bound: float) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        check.error(name, f"{value!r} is not a number")
+        return None
+    if not -bound <= number <= bound or number != number:
+        check.error(name, f"{value!r} is out of range (−{bound:g} to {bound:g})")
+        return None
+    return round(number, 6)
+
+
+def _meetings(check: _Checker, value: Any, location: LocationData | None) -> tuple[MeetingData, ...]:
+    if value is None or value == "":
+        return ()
+    if not isinstance(value, (list, tuple)):
+        check.error("meetings", "must be a list of meeting rules")
+        return ()
+    meetings: list[MeetingData] = []
+    for index, item in enumerate(value):
+        name = f"meetings[{index}]"
+        if not isinstance(item, Mapping):
+            check.error(name, "is not a meeting rule")
+            continue
+        freq = str(item.get("freq") or "weekly").strip().lower()
+        if freq not in FREQUENCIES:
+            check.error(f"{name}.freq", f"{freq!r} is not allowed; use one of {FREQUENCIES}")
+            continue
+        try:
+            byday = schedule.parse_byday(as_list(item.get("byday")), freq)
+            start = _time_or_none(item.get("start"))
+            end = _time_or_none(item.get("end"))
+        except ScheduleError as error:
+            check.error(name, str(error))
+            continue
+        if freq != "arrangement" and not byday:
+            check.error(f"{name}.byday", "at least one day is required (or freq arrangement)")
+            continue
+        tz = str(item.get("timezone") or "").strip() or (location.timezone if location else None)
+        if tz and not schedule.valid_timezone(tz):
+            check.error(f"{name}.timezone", f"{tz!r} is not an IANA time zone")
+            continue
+        note = check.text(f"{name}.note", item.get("note") or item.get("notes"), 300)
+        meetings.append(MeetingData(freq, byday, start, end, tz, note))
+    return tuple(meetings)
+
+
+def _time_or_none(value: Any) -> time | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, time):
+        return value
+    return schedule.parse_time(str(value))
+
+
+def _attendance(
+    check: _Checker,
+    value: Any,
+    location: LocationData | None,
+    online_url: str | None,
+    online_phone: str | None,
+) -> str:
+    """Given, or inferred from where a group meets: a place and a link make it hybrid."""
+    if value not in (None, ""):
+        return check.choice("attendance", value, ATTENDANCE_WORDS, "in-person")
+    has_place = location is not None and bool(
+        location.address or location.city or location.postal_code or location.lat is not None
+    )
+    if has_place:
+        return "hybrid" if online_url else "in-person"
+    if online_url:
+        return "online"
+    if online_phone:
+        return "phone"
+    return "in-person"
+
+
+def _status(check: _Checker, value: Any) -> str | None:
+    text = check.text("status", value, 20).lower()
+    if not text:
+        return None
+    if text not in STATUSES:
+        check.error("status", f"{text!r} is not allowed; use one of {STATUSES}")
+        return None
+    return text
+
+
+def _timestamp(check: _Checker, name: str, value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time())
+    text = str(value).strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        check.error(name, f"{text!r} is not a date (use YYYY-MM-DD)")
+        return None
+    if moment.tzinfo:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _slug_value(value: Any) -> str | None:
+    text = slugify(str(value or ""))
+    return text or None
+
+
+def slugify(text: str, limit: int = 100) -> str:
+    """ASCII kebab case: "Grief Support — Chicago" → "grief-support-chicago"."""
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:limit].rstrip("-")

@@ -1,0 +1,68 @@
+"""The one function from a group to a search document, shared by both engines."""
+
+from __future__ import annotations
+
+from clearinghouse.models import Group
+from clearinghouse.schedule import weekday_codes
+from clearinghouse.search.base import ListingDoc
+from clearinghouse.taxonomy import Taxonomy
+from clearinghouse.vocab import DAY_FROM_ICAL, time_of_day
+
+ATTENDANCE_MATCHES = {
+    "hybrid": ("hybrid", "in-person", "online"),
+    "in-person": ("in-person",),
+    "online": ("online",),
+    "phone": ("phone",),
+}
+
+
+def build_document(group: Group, taxonomy: Taxonomy) -> ListingDoc:
+    own = [concern.slug for concern in group.concerns]
+    concerns: list[str] = []
+    for slug in own:
+        term = taxonomy.get(slug)
+        for value in (slug, term.parent if term else None):
+            if value and value not in concerns:
+                concerns.append(value)
+    words: list[str] = []
+    for slug in own:
+        words.extend(taxonomy.search_terms(slug))
+    days: set[str] = set()
+    times: set[str] = set()
+    for meeting in group.meetings:
+        if meeting.freq == "arrangement":
+            continue
+        days.update(DAY_FROM_ICAL[code] for code in weekday_codes(meeting.byday))
+        if meeting.start is not None:
+            times.add(time_of_day(meeting.start.hour))
+    location = group.location
+    # Online- and phone-only groups are listed apart from place searches, whatever address they have.
+    has_place = (
+        group.attendance in ("in-person", "hybrid")
+        and location is not None
+        and location.lat is not None
+        and location.lon is not None
+    )
+    return ListingDoc(
+        id=group.id,
+        uuid=group.uuid,
+        name=group.name,
+        description=group.description,
+        organization=group.organization.name if group.organization else "",
+        concern_text=" ".join(words),
+        concerns=tuple(concerns),
+        format=group.format,
+        attendance=ATTENDANCE_MATCHES.get(group.attendance, (group.attendance,)),
+        days=tuple(day for day in DAY_FROM_ICAL.values() if day in days),
+        times=tuple(sorted(times)),
+        languages=tuple(group.languages or ()),
+        cost=group.cost,
+        audience=tuple(group.audience or ()),
+        accessibility=tuple(group.accessibility or ()),
+        lat=location.lat if has_place and location else None,
+        lon=location.lon if has_place and location else None,
+        service_area=tuple(group.service_area or ()),
+        region=location.region if location else "",
+        updated_at=group.updated_at.isoformat(timespec="microseconds"),
+        name_sort=group.name.casefold(),
+    )

@@ -1,0 +1,147 @@
+"""Keeping the search index in step with the store through the outbox.
+
+`sync` applies outbox rows after the index's high-water mark, in order, in batches; applying
+a row re-reads the group's current state, so replays are harmless.  `rebuild` makes a fresh
+index from the database and records the outbox position it reflects.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from clearinghouse.models import Group, Outbox, SyncState, utcnow
+from clearinghouse.search.base import ListingDoc, SearchBackend
+from clearinghouse.search.documents import build_document
+from clearinghouse.taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
+STATE_NAME = "search"
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    applied: int  # outbox rows consumed
+    upserted: int
+    removed: int
+    last_seq: int
+
+
+def _state(session: Session) -> SyncState:
+    state = session.get(SyncState, STATE_NAME)
+    if state is None:
+        state = SyncState(name=STATE_NAME, last_seq=0)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def _load_groups(session: Session, ids: list[int]) -> list[Group]:
+    query = (
+        select(Group)
+        .where(Group.id.in_(ids))
+        .options(
+            selectinload(Group.concerns),
+            selectinload(Group.meetings),
+            selectinload(Group.location),
+            selectinload(Group.organization),
+        )
+    )
+    return list(session.scalars(query))
+
+
+def sync(
+    session: Session, backend: SearchBackend, taxonomy: Taxonomy, batch_size: int = 500
+) -> SyncReport:
+    """Apply every pending outbox row; commits the high-water mark after each batch."""
+    state = _state(session)
+    applied = upserted = removed = 0
+    while True:
+        rows = list(
+            session.scalars(
+                select(Outbox).where(Outbox.seq > state.last_seq).order_by(Outbox.seq).limit(batch_size)
+            )
+        )
+        if not rows:
+            break
+        ids = list(dict.fromkeys(row.group_id for row in rows if row.group_id is not None))
+        groups = {group.id: group for group in _load_groups(session, ids)}
+        docs = [build_document(groups[i], taxonomy) for i in ids if i in groups and groups[i].is_public]
+        gone = [i for i in ids if i not in groups or not groups[i].is_public]
+        started = time.perf_counter()
+        if docs:
+            backend.upsert(docs)
+        if gone:
+            backend.remove(gone)
+        state.last_seq = rows[-1].seq
+        state.updated_at = utcnow()
+        session.commit()
+        applied += len(rows)
+        upserted += len(docs)
+        removed += len(gone)
+        log.info(
+            "event=index_sync rows=%d upserted=%d removed=%d last_seq=%d took_ms=%.0f",
+            len(rows), len(docs), len(gone), state.last_seq, (time.perf_counter() - started) * 1000,
+        )
+    return SyncReport(applied, upserted, removed, state.last_seq)
+
+
+def public_documents(session: Session, taxonomy: Taxonomy, chunk: int = 2000) -> Iterator[ListingDoc]:
+    """Every active group as a document, read in id order in chunks to bound memory."""
+    last_id = 0
+    while True:
+        ids = list(
+            session.scalars(
+                select(Group.id)
+                .where(Group.status == "active", Group.id > last_id)
+                .order_by(Group.id)
+                .limit(chunk)
+            )
+        )
+        if not ids:
+            return
+        for group in sorted(_load_groups(session, ids), key=lambda g: g.id):
+            yield build_document(group, taxonomy)
+        last_id = ids[-1]
+        session.expunge_all()
+
+
+def rebuild(session: Session, backend: SearchBackend, taxonomy: Taxonomy) -> int:
+    """Rebuild the index from the database; changes made meanwhile are caught by the next sync."""
+    high_water = session.scalar(select(func.max(Outbox.seq))) or 0
+    started = time.perf_counter()
+    count = backend.rebuild(public_documents(session, taxonomy))
+    state = _state(session)
+    # Rows after high_water may or may not be in the rebuilt index; replaying them is harmless.
+    state.last_seq = high_water
+    state.updated_at = utcnow()
+    session.commit()
+    log.info("event=index_rebuild documents=%d took_ms=%.0f", count, (time.perf_counter() - started) * 1000)
+    return count
+
+
+def status(session: Session, backend: SearchBackend) -> dict[str, object]:
+    """Lag and counts, for `clearinghouse index status` and /readyz."""
+    state = session.get(SyncState, STATE_NAME)
+    last_seq = state.last_seq if state else 0
+    newest = session.scalar(select(func.max(Outbox.seq))) or 0
+    pending = session.scalar(select(func.count()).select_from(Outbox).where(Outbox.seq > last_seq)) or 0
+    active = session.scalar(select(func.count()).select_from(Group).where(Group.status == "active")) or 0
+    try:
+        indexed: int | None = backend.count()
+    except Exception:  # an engine that is down reports no count, not an error
+        indexed = None
+    return {
+        "engine": backend.name,
+        "last_seq": last_seq,
+        "newest_seq": newest,
+        "pending": pending,
+        "active_groups": active,
+        "indexed": indexed,
+        "synced_at": state.updated_at.isoformat() if state else None,
+    }

@@ -1,0 +1,114 @@
+"""Shared fixtures: a fresh app and database per test; real services from tests/services.py."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from clearinghouse import create_app
+from clearinghouse.database import load_taxonomy, migrate
+from clearinghouse.extensions import db
+from clearinghouse.listings import validate_listing
+from clearinghouse.models import Group
+from clearinghouse.store import apply_listing, geocode_listing
+from clearinghouse.taxonomy import Taxonomy, default_taxonomy
+
+pytest_plugins = ("tests.services",)
+
+
+def app_config(database_url: str, tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SEARCH_ENGINE": "embedded",
+        "INDEX_PATH": str(tmp_path / "search.db"),
+        "RATELIMIT_ENABLED": False,
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database with the taxonomy, copied for each test (fast)."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.db"
+    app = create_app(app_config(f"sqlite:///{path}", folder))
+    migrate(app)
+    with app.app_context():
+        load_taxonomy(db.session, default_taxonomy())
+        db.session.commit()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def app(template_database: Path, tmp_path: Path) -> Iterator[Flask]:
+    path = tmp_path / "clearinghouse.db"
+    shutil.copy(template_database, path)
+    app = create_app(app_config(f"sqlite:///{path}", tmp_path))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def taxonomy() -> Taxonomy:
+    return default_taxonomy()
+
+
+def sample_record(**overrides: Any) -> dict[str, Any]:
+    """A valid raw listing in the project's JSON shape; keyword arguments replace fields."""
+    record: dict[str, Any] = {
+        "name": "Evening Grief Circle",
+        "description": "A peer-led circle for anyone grieving a death.",
+        "concerns": ["grief"],
+        "format": "peer-led",
+        "cost": "free",
+        "languages": ["en"],
+        "location": {
+            "name": "Lincoln Park Library",
+            "address": "1150 W Fullerton Ave",
+            "city": "Chicago",
+            "region": "IL",
+            "postal_code": "60614",
+            "lat": 41.9251,
+            "lon": -87.6572,
+        },
+        "meetings": [{"freq": "weekly", "byday": ["TU"], "start": "19:00", "end": "20:30"}],
+        "contact": {"email": "circle@example.org"},
+    }
+    record.update(overrides)
+    return record
+
+
+@pytest.fixture
+def make_group(app: Flask, taxonomy: Taxonomy) -> Callable[..., Group]:
+    """Validate, geocode and store a listing built from `sample_record(**overrides)`."""
+
+    def make(status: str = "active", **overrides: Any) -> Group:
+        validation = validate_listing(sample_record(**overrides), taxonomy)
+        assert validation.data is not None, validation.errors
+        data, _notes = geocode_listing(validation.data)
+        change = apply_listing(db.session, data, actor="test", status=status)
+        db.session.commit()
+        return change.group
+
+    return make
