@@ -65,7 +65,11 @@ def create_api_key(
     prefix = secrets.token_hex(4)
     key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     api_key = ApiKey(
-        name=name, prefix=prefix, key_hash=_key_hash(key), rate_limit=rate_limit, created_by_id=user_id
+        name=name,
+        prefix=prefix,
+        key_hash=_key_hash(key),
+        rate_limit=rate_limit,
+        created_by_id=user_id,
     )
     session.add(api_key)
     session.flush()

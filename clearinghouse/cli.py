@@ -17,8 +17,16 @@ from clearinghouse.extensions import db
 
 
 def register_commands(app: Flask) -> None:
-    for command in (init_command, seed_command, ingest_command, index_group, users_group,
-                    api_keys_group, serve_command, demo_command):
+    for command in (
+        init_command,
+        seed_command,
+        ingest_command,
+        index_group,
+        users_group,
+        api_keys_group,
+        serve_command,
+        demo_command,
+    ):
         app.cli.add_command(command)
 
 
@@ -54,15 +62,26 @@ def init_command() -> None:
 
 
 @click.command("seed")
-@click.option("--generate", "generate", type=click.IntRange(min=1), default=None,
-              help="Load N synthetic listings from the deterministic generator instead.")
-@click.option("--seed", "random_seed", type=int, default=1, show_default=True,
-              help="Random seed for --generate.")
+@click.option(
+    "--generate",
+    "generate",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Load N synthetic listings from the deterministic generator instead.",
+)
+@click.option(
+    "--seed",
+    "random_seed",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Random seed for --generate.",
+)
 @with_appcontext
 def seed_command(generate: int | None, random_seed: int) -> None:
     """Load the sample listings in seed_data/ (or a synthetic corpus)."""
-    from indexer.pipeline import ingest_records, load_sample_listings
     from indexer.generate import generate_listings
+    from indexer.pipeline import ingest_records, load_sample_listings
 
     if generate:
         records = generate_listings(generate, seed=random_seed)
@@ -70,24 +89,45 @@ def seed_command(generate: int | None, random_seed: int) -> None:
     else:
         records = load_sample_listings()
         source = "sample"
-    report = ingest_records(db.session, records, taxonomy=_taxonomy(), source=source,
-                            progress=sys.stderr.isatty(), total=generate)
+    report = ingest_records(
+        db.session,
+        records,
+        taxonomy=_taxonomy(),
+        source=source,
+        progress=sys.stderr.isatty(),
+        total=generate,
+    )
     click.echo(report.summary())
 
 
 @click.command("ingest")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", required=True,
-              type=click.Choice(["csv", "json", "meeting-guide", "hsds"]))
+@click.option(
+    "--format", "fmt", required=True, type=click.Choice(["csv", "json", "meeting-guide", "hsds"])
+)
 @click.option("--source", default=None, help="Name of the source (default: the file name).")
-@click.option("--concern", "concerns", multiple=True,
-              help="Concern slug for records that carry none (e.g. alcohol for an AA feed).")
+@click.option(
+    "--concern",
+    "concerns",
+    multiple=True,
+    help="Concern slug for records that carry none (e.g. alcohol for an AA feed).",
+)
 @click.option("--dry-run", is_flag=True, help="Validate and report, change nothing.")
-@click.option("--rejects", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write rejected rows (row, field, reason) to this CSV file.")
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write rejected rows (row, field, reason) to this CSV file.",
+)
 @with_appcontext
-def ingest_command(paths: tuple[str, ...], fmt: str, source: str | None,
-                   concerns: tuple[str, ...], dry_run: bool, rejects: str | None) -> None:
+def ingest_command(
+    paths: tuple[str, ...],
+    fmt: str,
+    source: str | None,
+    concerns: tuple[str, ...],
+    dry_run: bool,
+    rejects: str | None,
+) -> None:
     """Import listings from files."""
     from indexer.pipeline import ingest_files
     from indexer.readers import FormatError
@@ -97,9 +137,16 @@ def ingest_command(paths: tuple[str, ...], fmt: str, source: str | None,
         if slug not in taxonomy:
             raise click.BadParameter(f"{slug!r} is not a concern slug", param_hint="--concern")
     try:
-        report = ingest_files(db.session, [Path(p) for p in paths], fmt=fmt, source=source,
-                              default_concerns=concerns, dry_run=dry_run, taxonomy=taxonomy,
-                              progress=sys.stderr.isatty())
+        report = ingest_files(
+            db.session,
+            [Path(p) for p in paths],
+            fmt=fmt,
+            source=source,
+            default_concerns=concerns,
+            dry_run=dry_run,
+            taxonomy=taxonomy,
+            progress=sys.stderr.isatty(),
+        )
     except FormatError as error:
         raise click.ClickException(str(error)) from error
     for reject in report.rejects[:20]:
@@ -128,8 +175,10 @@ def index_sync() -> None:
     from indexer.sync import sync
 
     report = sync(db.session, get_backend(), _taxonomy())
-    click.echo(f"Applied {report.applied} changes ({report.upserted} upserted, "
-               f"{report.removed} removed); at seq {report.last_seq}.")
+    click.echo(
+        f"Applied {report.applied} changes ({report.upserted} upserted, "
+        f"{report.removed} removed); at seq {report.last_seq}."
+    )
 
 
 @index_group.command("rebuild")
@@ -239,11 +288,11 @@ def _serve(app: Flask, host: str, port: int, *, open_browser: bool) -> None:
 def demo_command(host: str, port: int, no_browser: bool) -> None:
     """Init, seed, index and serve on the embedded engine, in one command."""
     from flask import current_app
+    from indexer.pipeline import ingest_records, load_sample_listings
 
     from clearinghouse.database import load_taxonomy, migrate
     from clearinghouse.models import Group
     from clearinghouse.search import get_backend
-    from indexer.pipeline import ingest_records, load_sample_listings
     from indexer.sync import rebuild, sync
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -251,8 +300,13 @@ def demo_command(host: str, port: int, no_browser: bool) -> None:
     load_taxonomy(db.session, _taxonomy())
     db.session.commit()
     if db.session.query(Group).count() == 0:
-        report = ingest_records(db.session, load_sample_listings(), taxonomy=_taxonomy(),
-                                source="sample", progress=sys.stderr.isatty())
+        report = ingest_records(
+            db.session,
+            load_sample_listings(),
+            taxonomy=_taxonomy(),
+            source="sample",
+            progress=sys.stderr.isatty(),
+        )
         click.echo(report.summary())
         rebuild(db.session, get_backend(), _taxonomy())
     sync(db.session, get_backend(), _taxonomy())

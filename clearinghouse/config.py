@@ -14,11 +14,15 @@ SEED_DATA_DIR = REPO_ROOT / "seed_data"
 SEARCH_ENGINES = ("embedded", "elasticsearch")
 
 
-def from_environment(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def from_environment(
+    instance_path: str, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Return the app settings from CLEARINGHOUSE_* variables, with defaults for a laptop."""
     env = os.environ if environ is None else environ
     instance = Path(instance_path)
-    database_url = env.get("CLEARINGHOUSE_DATABASE_URL") or f"sqlite:///{instance / 'clearinghouse.db'}"
+    database_url = (
+        env.get("CLEARINGHOUSE_DATABASE_URL") or f"sqlite:///{instance / 'clearinghouse.db'}"
+    )
     engine = env.get("CLEARINGHOUSE_SEARCH", "embedded").strip().lower() or "embedded"
     if engine not in SEARCH_ENGINES:
         raise ValueError(
@@ -27,7 +31,8 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
     return {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SEARCH_ENGINE": engine,
-        "INDEX_PATH": env.get("CLEARINGHOUSE_INDEX_PATH") or default_index_path(database_url, instance),
+        "INDEX_PATH": env.get("CLEARINGHOUSE_INDEX_PATH")
+        or default_index_path(database_url, instance),
         "ES_URL": env.get("CLEARINGHOUSE_ES_URL", "http://127.0.0.1:9200"),
         "ES_INDEX": env.get("CLEARINGHOUSE_ES_INDEX", "clearinghouse-groups"),
         "GEOCODER": env.get("CLEARINGHOUSE_GEOCODER", "offline"),

@@ -21,10 +21,8 @@ from clearinghouse.schedule import ScheduleError
 from clearinghouse.taxonomy import Taxonomy
 from clearinghouse.vocab import (
     ACCESSIBILITY,
-    ATTENDANCE,
     AUDIENCES,
     COSTS,
-    FORMATS,
     FREQUENCIES,
     ISO_639_1,
     LANGUAGE_NAMES,
@@ -385,7 +383,9 @@ def _languages(check: _Checker, value: Any) -> tuple[str, ...]:
         if code is None and len(text) > 2 and text[:2] in ISO_639_1 and text[2] in "-_":
             code = text[:2]  # "en-US"
         if code is None:
-            check.error("languages", f"{item!r} is not a language (use ISO 639-1 codes like en, es)")
+            check.error(
+                "languages", f"{item!r} is not a language (use ISO 639-1 codes like en, es)"
+            )
             continue
         if code not in codes:
             codes.append(code)
@@ -479,7 +479,9 @@ def _coordinate(check: _Checker, name: str, value: Any, bound: float) -> float |
     return round(number, 6)
 
 
-def _meetings(check: _Checker, value: Any, location: LocationData | None) -> tuple[MeetingData, ...]:
+def _meetings(
+    check: _Checker, value: Any, location: LocationData | None
+) -> tuple[MeetingData, ...]:
     if value is None or value == "":
         return ()
     if not isinstance(value, (list, tuple)):

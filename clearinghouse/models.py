@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+
 def utcnow() -> datetime:
     """Naive UTC timestamps: SQLite keeps no zone, so every datetime in the store is UTC."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -128,7 +129,9 @@ class Group(Base):
     meetings: Mapped[list[Meeting]] = relationship(
         back_populates="group", cascade="all, delete-orphan", order_by="Meeting.position"
     )
-    concerns: Mapped[list[Concern]] = relationship(secondary=group_concerns, order_by=Concern.position)
+    concerns: Mapped[list[Concern]] = relationship(
+        secondary=group_concerns, order_by=Concern.position
+    )
 
     @property
     def is_public(self) -> bool:

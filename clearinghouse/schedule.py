@@ -23,7 +23,9 @@ _DAY_WORDS = {
     "weds": "WE",
 }
 _BYDAY = re.compile(r"^(?P<ordinal>-1|[1-5])?(?P<day>MO|TU|WE|TH|FR|SA|SU)$")
-_TIME = re.compile(r"^(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?(?::\d{2})?\s*(?P<ampm>[ap]\.?m?\.?)?$", re.I)
+_TIME = re.compile(
+    r"^(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?(?::\d{2})?\s*(?P<ampm>[ap]\.?m?\.?)?$", re.I
+)
 ORDINAL_WORDS = {"1": "1st", "2": "2nd", "3": "3rd", "4": "4th", "5": "5th", "-1": "last"}
 
 
@@ -45,7 +47,9 @@ class Rule:
 
 def parse_day(value: str) -> str:
     """A day name, abbreviation or iCalendar code → its code ("Tuesday" → "TU")."""
-    code = _DAY_WORDS.get(value.strip().rstrip(".").lower()) or _DAY_WORDS.get(value.strip().upper())
+    code = _DAY_WORDS.get(value.strip().rstrip(".").lower()) or _DAY_WORDS.get(
+        value.strip().upper()
+    )
     if code is None:
         raise ScheduleError(f"{value!r} is not a day of the week (use MO…SU or Monday…Sunday)")
     return code
@@ -76,7 +80,7 @@ def parse_byday(values: Iterable[str], freq: str) -> tuple[str, ...]:
 
 
 def parse_time(value: str) -> time:
-    """"19:00", "7pm", "7:30 PM", "1930" → a time; anything impossible is an error."""
+    """ "19:00", "7pm", "7:30 PM", "1930" → a time; anything impossible is an error."""
     text = value.strip()
     match = _TIME.match(text)
     if match is None:

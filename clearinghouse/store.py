@@ -99,7 +99,9 @@ def geocode_listing(
                 if place.approximate:
                     notes.append(f"location: placed approximately at {place.label}")
         if location.lat is not None and location.lon is not None and not location.timezone:
-            location = dataclasses.replace(location, timezone=geo.timezone_at(location.lat, location.lon))
+            location = dataclasses.replace(
+                location, timezone=geo.timezone_at(location.lat, location.lon)
+            )
     zone = location.timezone if location else None
     meetings = tuple(
         meeting if meeting.timezone or not zone else dataclasses.replace(meeting, timezone=zone)
@@ -230,12 +232,21 @@ def set_status(
     return True
 
 
-def mark_verified(session: Session, group: Group, *, actor: str, user_id: int | None = None) -> None:
+def mark_verified(
+    session: Session, group: Group, *, actor: str, user_id: int | None = None
+) -> None:
     old = group.verified_at.isoformat() if group.verified_at else None
     group.verified_at = utcnow()
     group.updated_at = group.verified_at
     session.flush()
-    record(session, group, "verify", actor, {"verified_at": [old, group.verified_at.isoformat()]}, user_id=user_id)
+    record(
+        session,
+        group,
+        "verify",
+        actor,
+        {"verified_at": [old, group.verified_at.isoformat()]},
+        user_id=user_id,
+    )
 
 
 def delete_group(session: Session, group: Group, *, actor: str, user_id: int | None = None) -> None:
@@ -258,7 +269,9 @@ def record(
 ) -> None:
     """Audit the change and queue it for the index and the partner feed, in this transaction."""
     session.add(
-        AuditEvent(actor=actor, user_id=user_id, group_uuid=group.uuid, action=action, changes=changes)
+        AuditEvent(
+            actor=actor, user_id=user_id, group_uuid=group.uuid, action=action, changes=changes
+        )
     )
     _lock_outbox(session)
     outbox_action = "upsert" if group.status == "active" else "remove"
@@ -325,7 +338,9 @@ def _organization(session: Session, name: str) -> Organization | None:
 def _concern_rows(session: Session, slugs: tuple[str, ...]) -> list[Concern]:
     if not slugs:
         return []
-    rows = {row.slug: row for row in session.scalars(select(Concern).where(Concern.slug.in_(slugs)))}
+    rows = {
+        row.slug: row for row in session.scalars(select(Concern).where(Concern.slug.in_(slugs)))
+    }
     return [rows[slug] for slug in slugs if slug in rows]
 
 
@@ -361,4 +376,3 @@ def _flags(group: Group, data: ListingData) -> list[str]:
     if data.location and data.location.lat is None:
         flags.append("no-coordinates")
     return flags
-

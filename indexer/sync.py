@@ -64,14 +64,19 @@ def sync(
     while True:
         rows = list(
             session.scalars(
-                select(Outbox).where(Outbox.seq > state.last_seq).order_by(Outbox.seq).limit(batch_size)
+                select(Outbox)
+                .where(Outbox.seq > state.last_seq)
+                .order_by(Outbox.seq)
+                .limit(batch_size)
             )
         )
         if not rows:
             break
         ids = list(dict.fromkeys(row.group_id for row in rows if row.group_id is not None))
         groups = {group.id: group for group in _load_groups(session, ids)}
-        docs = [build_document(groups[i], taxonomy) for i in ids if i in groups and groups[i].is_public]
+        docs = [
+            build_document(groups[i], taxonomy) for i in ids if i in groups and groups[i].is_public
+        ]
         gone = [i for i in ids if i not in groups or not groups[i].is_public]
         started = time.perf_counter()
         if docs:
@@ -86,12 +91,18 @@ def sync(
         removed += len(gone)
         log.info(
             "event=index_sync rows=%d upserted=%d removed=%d last_seq=%d took_ms=%.0f",
-            len(rows), len(docs), len(gone), state.last_seq, (time.perf_counter() - started) * 1000,
+            len(rows),
+            len(docs),
+            len(gone),
+            state.last_seq,
+            (time.perf_counter() - started) * 1000,
         )
     return SyncReport(applied, upserted, removed, state.last_seq)
 
 
-def public_documents(session: Session, taxonomy: Taxonomy, chunk: int = 2000) -> Iterator[ListingDoc]:
+def public_documents(
+    session: Session, taxonomy: Taxonomy, chunk: int = 2000
+) -> Iterator[ListingDoc]:
     """Every active group as a document, read in id order in chunks to bound memory."""
     last_id = 0
     while True:
@@ -121,7 +132,11 @@ def rebuild(session: Session, backend: SearchBackend, taxonomy: Taxonomy) -> int
     state.last_seq = high_water
     state.updated_at = utcnow()
     session.commit()
-    log.info("event=index_rebuild documents=%d took_ms=%.0f", count, (time.perf_counter() - started) * 1000)
+    log.info(
+        "event=index_rebuild documents=%d took_ms=%.0f",
+        count,
+        (time.perf_counter() - started) * 1000,
+    )
     return count
 
 
@@ -130,8 +145,12 @@ def status(session: Session, backend: SearchBackend) -> dict[str, object]:
     state = session.get(SyncState, STATE_NAME)
     last_seq = state.last_seq if state else 0
     newest = session.scalar(select(func.max(Outbox.seq))) or 0
-    pending = session.scalar(select(func.count()).select_from(Outbox).where(Outbox.seq > last_seq)) or 0
-    active = session.scalar(select(func.count()).select_from(Group).where(Group.status == "active")) or 0
+    pending = (
+        session.scalar(select(func.count()).select_from(Outbox).where(Outbox.seq > last_seq)) or 0
+    )
+    active = (
+        session.scalar(select(func.count()).select_from(Group).where(Group.status == "active")) or 0
+    )
     try:
         indexed: int | None = backend.count()
     except Exception:  # an engine that is down reports no count, not an error

@@ -36,7 +36,7 @@ def build_document(group: Group, taxonomy: Taxonomy) -> ListingDoc:
         if meeting.start is not None:
             times.add(time_of_day(meeting.start.hour))
     location = group.location
-    # Online- and phone-only groups are listed apart from place searches, whatever address they have.
+    # Online- and phone-only groups are listed apart from place searches, whatever their address.
     has_place = (
         group.attendance in ("in-person", "hybrid")
         and location is not None
