@@ -132,8 +132,8 @@ _OTHER_ISO_639_1 = (
     "aa ab ae af ak an as av ay az ba be bg bh bi bm bo br ca ce ch co cr cu cv cy da dv dz ee eo "
     "et eu ff fi fj fo fy ga gd gl gn gv ha ho hm hz ia ie ii ik io is iu jv ka kg ki kj kk kl "
     "kn kr ks ku kv kw ky la lb lg li ln lt lu lv mg mh mi mk mn mr mt na nb nd ng nn no nr ny "
-    "oc oj om or os pi ps qu rm rn rw sa sc sd se sg si sk sl sn ss st su tg ti tk tn to ts tt tw ty ug uz "
-    "ve vo wa wo xh za zu"
+    "oc oj om or os pi ps qu rm rn rw sa sc sd se sg si sk sl sn ss st su tg ti tk tn to ts tt "
+    "tw ty ug uz ve vo wa wo xh za zu"
 )
 ISO_639_1 = frozenset(LANGUAGES) | frozenset(_OTHER_ISO_639_1.split())
 LANGUAGE_NAMES = {name.lower(): code for code, name in LANGUAGES.items()} | {
