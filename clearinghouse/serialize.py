@@ -1,0 +1,101 @@
+"""A group as public JSON (DESIGN.md's shape), shared by the API, feeds and exports.
+
+Only public fields are read here; private contact details never pass through this module.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from clearinghouse.models import Group, Meeting
+from clearinghouse.schedule import Rule, describe
+from clearinghouse.search.base import KM_PER_MI
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def meeting_json(meeting: Meeting) -> dict[str, Any]:
+    rule = Rule(
+        meeting.freq,
+        tuple(meeting.byday),
+        meeting.start,
+        meeting.end,
+        meeting.timezone,
+        meeting.note,
+    )
+    return {
+        "freq": meeting.freq,
+        "byday": list(meeting.byday),
+        "start": meeting.start.strftime("%H:%M") if meeting.start else None,
+        "end": meeting.end.strftime("%H:%M") if meeting.end else None,
+        "timezone": meeting.timezone,
+        "text": describe(rule),
+    }
+
+
+def group_json(group: Group, *, url: str, distance_mi: float | None = None) -> dict[str, Any]:
+    """The public JSON of one group; `url` is its public page."""
+    location = group.location
+    has_online = bool(group.online_url or group.online_phone or group.online_notes)
+    data: dict[str, Any] = {
+        "id": group.uuid,
+        "slug": group.slug,
+        "name": group.name,
+        "description": group.description,
+        "url": url,
+        "organization": (
+            {"name": group.organization.name, "url": group.organization.url}
+            if group.organization
+            else None
+        ),
+        "concerns": [{"slug": c.slug, "label": c.label} for c in group.concerns],
+        "format": group.format,
+        "attendance": group.attendance,
+        "open": group.open,
+        "time_limited": group.time_limited,
+        "cost": group.cost,
+        "cost_note": group.cost_note,
+        "languages": list(group.languages or []),
+        "audience": list(group.audience or []),
+        "accessibility": list(group.accessibility or []),
+        "location": (
+            {
+                "name": location.name,
+                "address": location.address,
+                "city": location.city,
+                "region": location.region,
+                "postal_code": location.postal_code,
+                "country": location.country,
+                "lat": location.lat,
+                "lon": location.lon,
+                "approximate": location.approximate,
+                "timezone": location.timezone,
+                "notes": location.notes,
+            }
+            if location
+            else None
+        ),
+        "online": (
+            {"url": group.online_url, "phone": group.online_phone, "notes": group.online_notes}
+            if has_online
+            else None
+        ),
+        "service_area": list(group.service_area or []),
+        "meetings": [meeting_json(m) for m in group.meetings],
+        "contact": {
+            "phone": group.contact_phone,
+            "email": group.contact_email,
+            "website": group.website,
+        },
+        "verified_at": _iso(group.verified_at),
+        "updated_at": _iso(group.updated_at),
+    }
+    if distance_mi is not None:
+        data["distance"] = {
+            "mi": round(distance_mi, 2),
+            "km": round(distance_mi * KM_PER_MI, 2),
+        }
+    return data
