@@ -14,6 +14,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from clearinghouse.extensions import db
+from clearinghouse.taxonomy import Taxonomy
 
 
 def register_commands(app: Flask) -> None:
@@ -41,7 +42,7 @@ def main() -> None:
     """Self-help group clearinghouse: directory, search, staff console and partner feed."""
 
 
-def _taxonomy():  # type: ignore[no-untyped-def]
+def _taxonomy() -> Taxonomy:
     from clearinghouse.taxonomy import default_taxonomy
 
     return default_taxonomy()
@@ -56,7 +57,7 @@ def init_command() -> None:
     from clearinghouse.database import load_taxonomy, migrate
 
     migrate(current_app._get_current_object())  # type: ignore[attr-defined]
-    count = load_taxonomy(db.session, _taxonomy())
+    count = load_taxonomy(db.session(), _taxonomy())
     db.session.commit()
     click.echo(f"Database ready; {count} concerns loaded.")
 
@@ -174,7 +175,7 @@ def index_sync() -> None:
     from clearinghouse.search import get_backend
     from indexer.sync import sync
 
-    report = sync(db.session, get_backend(), _taxonomy())
+    report = sync(db.session(), get_backend(), _taxonomy())
     click.echo(
         f"Applied {report.applied} changes ({report.upserted} upserted, "
         f"{report.removed} removed); at seq {report.last_seq}."
@@ -188,8 +189,8 @@ def index_rebuild() -> None:
     from clearinghouse.search import get_backend
     from indexer.sync import rebuild, sync
 
-    count = rebuild(db.session, get_backend(), _taxonomy())
-    sync(db.session, get_backend(), _taxonomy())
+    count = rebuild(db.session(), get_backend(), _taxonomy())
+    sync(db.session(), get_backend(), _taxonomy())
     click.echo(f"Rebuilt the index with {count} listings.")
 
 
@@ -200,7 +201,7 @@ def index_status() -> None:
     from clearinghouse.search import get_backend
     from indexer.sync import status
 
-    for key, value in status(db.session, get_backend()).items():
+    for key, value in status(db.session(), get_backend()).items():
         click.echo(f"{key}: {value if value is not None else 'unavailable'}")
 
 
@@ -226,7 +227,7 @@ def users_create(email: str, role: str, password: str | None) -> None:
             if getpass.getpass("Again: ") != password:
                 raise click.ClickException("the passwords differ")
     try:
-        user = create_user(db.session, email, role, password)
+        user = create_user(db.session(), email, role, password)
     except AccountError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()
@@ -247,7 +248,7 @@ def api_keys_create(name: str, rate_limit: str) -> None:
     from clearinghouse.accounts import AccountError, create_api_key
 
     try:
-        _api_key, key = create_api_key(db.session, name, rate_limit=rate_limit)
+        _api_key, key = create_api_key(db.session(), name, rate_limit=rate_limit)
     except AccountError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()
@@ -297,7 +298,7 @@ def demo_command(host: str, port: int, no_browser: bool) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     migrate(app)
-    load_taxonomy(db.session, _taxonomy())
+    load_taxonomy(db.session(), _taxonomy())
     db.session.commit()
     if db.session.query(Group).count() == 0:
         report = ingest_records(
@@ -308,6 +309,6 @@ def demo_command(host: str, port: int, no_browser: bool) -> None:
             progress=sys.stderr.isatty(),
         )
         click.echo(report.summary())
-        rebuild(db.session, get_backend(), _taxonomy())
-    sync(db.session, get_backend(), _taxonomy())
+        rebuild(db.session(), get_backend(), _taxonomy())
+    sync(db.session(), get_backend(), _taxonomy())
     _serve(app, host, port, open_browser=not no_browser)

@@ -299,13 +299,13 @@ def validate_listing(
     name = check.text("name", raw.get("name"), LIMITS["name"], required=True)
     concerns, unknown = _concerns(check, raw.get("concerns"), taxonomy, default_concerns)
     location = _location(check, raw.get("location"))
-    online = raw.get("online") if isinstance(raw.get("online"), Mapping) else {}
+    online = _mapping(raw.get("online"))
     online_url = check.url("online.url", online.get("url"))
     online_phone = check.phone("online.phone", online.get("phone"))
     meetings = _meetings(check, raw.get("meetings"), location)
     attendance = _attendance(check, raw.get("attendance"), location, online_url, online_phone)
-    contact = raw.get("contact") if isinstance(raw.get("contact"), Mapping) else {}
-    private = raw.get("private_contact") if isinstance(raw.get("private_contact"), Mapping) else {}
+    contact = _mapping(raw.get("contact"))
+    private = _mapping(raw.get("private_contact"))
     data = ListingData(
         name=name,
         description=check.text("description", raw.get("description"), LIMITS["description"]),
@@ -342,6 +342,10 @@ def validate_listing(
     if check.errors:
         return Validation(errors=check.errors, warnings=check.warnings)
     return Validation(data=data, warnings=check.warnings)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _org_name(value: Any) -> Any:
