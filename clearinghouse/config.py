@@ -12,6 +12,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SEED_DATA_DIR = REPO_ROOT / "seed_data"
 
 SEARCH_ENGINES = ("embedded", "elasticsearch")
+TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 def from_environment(
@@ -28,6 +29,9 @@ def from_environment(
         raise ValueError(
             f"CLEARINGHOUSE_SEARCH={engine!r} is not a search engine; use one of {SEARCH_ENGINES}"
         )
+    # Set CLEARINGHOUSE_SECURE_COOKIES=1 when the app is served over HTTPS (behind a proxy
+    # that terminates TLS, too): session and remember-me cookies are then sent only on HTTPS.
+    secure_cookies = env.get("CLEARINGHOUSE_SECURE_COOKIES", "").strip().lower() in TRUE_WORDS
     return {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SEARCH_ENGINE": engine,
@@ -44,6 +48,9 @@ def from_environment(
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
 
