@@ -1,0 +1,115 @@
+"""The one validation every listing goes through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from clearinghouse.listings import validate_listing
+from clearinghouse.taxonomy import Taxonomy
+from tests.conftest import sample_record
+
+
+def errors_of(taxonomy: Taxonomy, **overrides: Any) -> dict[str, str]:
+    validation = validate_listing(sample_record(**overrides), taxonomy)
+    return {error.field: error.message for error in validation.errors}
+
+
+def test_a_good_record_validates_and_is_normalised(taxonomy: Taxonomy) -> None:
+    validation = validate_listing(
+        sample_record(concerns=["Bereavement", "AA"], format="Peer Led", languages="English; es"),
+        taxonomy,
+    )
+    assert validation.ok, validation.errors
+    data = validation.data
+    assert data is not None
+    assert data.concerns == ("grief-loss", "alcohol")
+    assert data.format == "peer-led"
+    assert data.languages == ("en", "es")
+    assert data.meetings[0].byday == ("TU",)
+    assert data.attendance == "in-person"
+
+
+def test_missing_name_is_named(taxonomy: Taxonomy) -> None:
+    assert errors_of(taxonomy, name="  ") == {"name": "is required"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "fragment"),
+    [
+        ({"meetings": [{"byday": ["TU"], "start": "25:70"}]}, "meetings[0]", "not a time"),
+        ({"meetings": [{"byday": ["XX"], "start": "19:00"}]}, "meetings[0]", "not a meeting day"),
+        ({"location": {"lat": 123, "lon": 10}}, "location.lat", "out of range"),
+        ({"location": {"city": "Chicago", "postal_code": "6061A"}}, "location.postal_code", "ZIP"),
+        ({"format": "guru-led"}, "format", "peer-led"),
+        ({"cost": "priceless"}, "cost", "free"),
+        ({"languages": ["klingon"]}, "languages", "ISO 639-1"),
+        ({"contact": {"email": "not-an-email"}}, "contact.email", "email"),
+        ({"contact": {"website": "javascript:alert(1)"}}, "contact.website", "web address"),
+        ({"status": "deleted"}, "status", "pending"),
+        ({"concerns": []}, "concerns", "at least one"),
+        ({"description": "x" * 10_000_000}, "description", "at most 5,000"),
+        ({"meetings": "Tuesdays"}, "meetings", "list"),
+    ],
+)
+def test_bad_values_are_rejected_with_the_field_and_reason(
+    taxonomy: Taxonomy, overrides: dict[str, Any], field: str, fragment: str
+) -> None:
+    errors = errors_of(taxonomy, **overrides)
+    assert field in errors, errors
+    assert fragment in errors[field]
+
+
+def test_html_is_removed_and_reported(taxonomy: Taxonomy) -> None:
+    validation = validate_listing(
+        sample_record(description="<b>Welcome</b><script>alert('x')</script> &amp; hello"),
+        taxonomy,
+    )
+    assert validation.data is not None
+    assert validation.data.description == "Welcome & hello"
+    assert [w.field for w in validation.warnings] == ["description"]
+
+
+def test_unknown_concerns_are_kept_for_staff_not_dropped(taxonomy: Taxonomy) -> None:
+    validation = validate_listing(sample_record(concerns=["grief", "Quantum Anxiety"]), taxonomy)
+    assert validation.data is not None
+    assert validation.data.concerns == ("grief-loss",)
+    assert validation.data.unknown_concerns == ("Quantum Anxiety",)
+
+
+def test_default_concern_applies_to_records_without_one(taxonomy: Taxonomy) -> None:
+    record = sample_record(concerns=None)
+    assert validate_listing(record, taxonomy, default_concerns=["alcohol"]).data is not None
+
+
+@pytest.mark.parametrize(
+    ("location", "online", "expected"),
+    [
+        (True, {"url": "https://meet.example.org/x"}, "hybrid"),
+        (False, {"url": "https://meet.example.org/x"}, "online"),
+        (False, {"phone": "+1 312 555 0100"}, "phone"),
+        (True, None, "in-person"),
+    ],
+)
+def test_attendance_is_inferred_from_where_a_group_meets(
+    taxonomy: Taxonomy, location: bool, online: dict[str, str] | None, expected: str
+) -> None:
+    overrides: dict[str, Any] = {"online": online}
+    if not location:
+        overrides["location"] = None
+    validation = validate_listing(sample_record(**overrides), taxonomy)
+    assert validation.data is not None, validation.errors
+    assert validation.data.attendance == expected
+
+
+def test_every_error_is_reported_at_once(taxonomy: Taxonomy) -> None:
+    errors = errors_of(
+        taxonomy, name="", format="x", meetings=[{"byday": ["TU"], "start": "99:99"}]
+    )
+    assert set(errors) == {"name", "format", "meetings[0]"}
+
+
+def test_not_an_object_is_a_clear_error(taxonomy: Taxonomy) -> None:
+    validation = validate_listing(["a", "list"], taxonomy)  # type: ignore[arg-type]
+    assert [str(e) for e in validation.errors] == ["record: is not an object with fields"]
