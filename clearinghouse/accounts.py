@@ -78,13 +78,19 @@ def create_api_key(
 
 def find_api_key(session: Session, key: str) -> ApiKey | None:
     """The live key matching `key`, or None for unknown, malformed or revoked keys."""
+    api_key = match_api_key(session, key)
+    if api_key is None or api_key.revoked_at is not None:
+        return None
+    return api_key
+
+
+def match_api_key(session: Session, key: str) -> ApiKey | None:
+    """The key matching `key`, revoked or not (so the API can say "revoked", not "unknown")."""
     if not key.startswith(KEY_PREFIX) or len(key) > 200:
         return None
     prefix = key[len(KEY_PREFIX) :].split("_", 1)[0]
     api_key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
-    if api_key is None or api_key.revoked_at is not None:
-        return None
-    if not hmac.compare_digest(api_key.key_hash, _key_hash(key)):
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, _key_hash(key)):
         return None
     return api_key
 
