@@ -305,15 +305,19 @@ def find_duplicate(session: Session, data: ListingData, source: str | None) -> G
     if source is not None:
         query = query.where((Group.source.is_(None)) | (Group.source != source))
     for candidate in session.scalars(query.limit(20)):
-        place = candidate.location
-        if data.location and place:
-            if data.location.postal_code and data.location.postal_code == place.postal_code:
-                return candidate
-            if data.location.city and data.location.city.lower() == place.city.lower():
-                return candidate
-        elif data.online_url and data.online_url == candidate.online_url:
+        if same_group(data, candidate):
             return candidate
     return None
+
+
+def same_group(data: ListingData, candidate: Group) -> bool:
+    """The duplicate rule for a candidate of the same name: same ZIP or city, or same link."""
+    place = candidate.location
+    if data.location and place:
+        if data.location.postal_code and data.location.postal_code == place.postal_code:
+            return True
+        return bool(data.location.city and data.location.city.lower() == place.city.lower())
+    return bool(data.online_url and data.online_url == candidate.online_url)
 
 
 def _slug_base(data: ListingData) -> str:
