@@ -1,0 +1,132 @@
+"""The partner change feed and full export, read from the outbox and the store.
+
+The outbox's `seq` is monotonic in commit order (the store takes an advisory lock on
+PostgreSQL), so "every row after my cursor" never skips a change committed meanwhile.  Each
+row is answered with the group as it is *now*: an upsert of a group that is no longer active
+becomes a removal, so nothing that is not public can leak through an old row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from clearinghouse.models import Group, Outbox
+
+_CURSOR = re.compile(r"^[0-9]{1,18}$")
+
+
+class CursorError(ValueError):
+    """A `since` cursor that is malformed, expired or ahead of the feed."""
+
+
+@dataclass(frozen=True)
+class Change:
+    seq: int
+    action: str  # "upsert" | "remove"
+    group_uuid: str
+    group: Group | None  # the current, active group for an upsert
+
+
+@dataclass(frozen=True)
+class ChangesPage:
+    changes: list[Change]
+    next_seq: int
+    has_more: bool
+
+
+def encode_cursor(seq: int) -> str:
+    return str(seq)
+
+
+def head_seq(session: Session) -> int:
+    """The newest outbox position: an export taken now is current up to here."""
+    return session.scalar(select(func.max(Outbox.seq))) or 0
+
+
+def decode_cursor(session: Session, cursor: str) -> int:
+    """The outbox position a cursor stands for; malformed, expired or future ones are errors."""
+    text = cursor.strip()
+    if not _CURSOR.match(text):
+        raise CursorError(
+            "is not a cursor from this feed; use the 'next' value of a /changes response or the "
+            "X-Changes-Cursor header of /export.ndjson, or leave it out to start at the beginning"
+        )
+    seq = int(text)
+    head = head_seq(session)
+    if seq > head:
+        raise CursorError(
+            f"is ahead of the feed (newest change is {head}); start again from an export"
+        )
+    oldest = session.scalar(select(func.min(Outbox.seq)))
+    if oldest is not None and seq < oldest - 1:
+        raise CursorError(
+            "has expired: older changes were pruned; load /export.ndjson and continue from "
+            "its cursor"
+        )
+    return seq
+
+
+def with_details(query: Select[Group]) -> Select[Group]:
+    """Eager-load what the public JSON of a group reads."""
+    return query.options(
+        selectinload(Group.concerns),
+        selectinload(Group.meetings),
+        selectinload(Group.location),
+        selectinload(Group.organization),
+    )
+
+
+def active_groups_by_id(session: Session, ids: list[int]) -> dict[int, Group]:
+    if not ids:
+        return {}
+    query = with_details(select(Group).where(Group.id.in_(ids), Group.status == "active"))
+    return {group.id: group for group in session.scalars(query)}
+
+
+def changes_after(session: Session, since: int, limit: int) -> ChangesPage:
+    """Up to `limit` changes after `since`, in commit order."""
+    rows = list(
+        session.scalars(
+            select(Outbox).where(Outbox.seq > since).order_by(Outbox.seq).limit(limit + 1)
+        )
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    groups = active_groups_by_id(
+        session, list({row.group_id for row in rows if row.group_id is not None})
+    )
+    changes: list[Change] = []
+    for row in rows:
+        group = groups.get(row.group_id) if row.group_id is not None else None
+        if row.action == "upsert" and group is not None and group.uuid == row.group_uuid:
+            changes.append(Change(row.seq, "upsert", row.group_uuid, group))
+        else:
+            changes.append(Change(row.seq, "remove", row.group_uuid, None))
+    next_seq = rows[-1].seq if rows else since
+    return ChangesPage(changes, next_seq, has_more)
+
+
+def iter_active_groups(session: Session, chunk: int = 500) -> Iterator[Group]:
+    """Every active group in id order, read in chunks to bound memory."""
+    last_id = 0
+    while True:
+        groups = list(
+            session.scalars(
+                with_details(
+                    select(Group)
+                    .where(Group.status == "active", Group.id > last_id)
+                    .order_by(Group.id)
+                    .limit(chunk)
+                )
+            )
+        )
+        if not groups:
+            return
+        yield from groups
+        last_id = groups[-1].id
+        session.expunge_all()

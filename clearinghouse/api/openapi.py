@@ -1,0 +1,485 @@
+"""The OpenAPI 3.1 document of the partner API, served at /api/v1/openapi.json.
+
+Tests check every documented route's live responses against these schemas and fuzz the API
+from this document with schemathesis, so it has to say exactly what the code does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clearinghouse.search.base import FACETS, MAX_PER_PAGE, MAX_RADIUS_MI, SORTS
+from clearinghouse.vocab import ACCESSIBILITY, ATTENDANCE, AUDIENCES, COSTS, DAYS, FORMATS
+
+STRING_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
+FACET_ENUMS: dict[str, list[str]] = {
+    "format": list(FORMATS),
+    "attendance": list(ATTENDANCE),
+    "day": list(DAYS),
+    "time": ["morning", "afternoon", "evening", "night"],
+    "cost": list(COSTS),
+    "audience": list(AUDIENCES),
+    "accessibility": list(ACCESSIBILITY),
+}
+
+
+def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A closed object whose properties are all required except `optional` ones."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+        "additionalProperties": False,
+    }
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"oneOf": [{"type": "null"}, schema]}
+
+
+GROUP = _object(
+    {
+        "id": {"type": "string", "format": "uuid"},
+        "slug": {"type": "string"},
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "url": {"type": "string", "format": "uri", "description": "The group's public page"},
+        "organization": _nullable(_object({"name": {"type": "string"}, "url": STRING_OR_NULL})),
+        "concerns": {
+            "type": "array",
+            "items": _object({"slug": {"type": "string"}, "label": {"type": "string"}}),
+        },
+        "format": {"enum": list(FORMATS)},
+        "attendance": {"enum": list(ATTENDANCE)},
+        "open": {
+            "type": "boolean",
+            "description": "Open to newcomers (false: closed/registration)",
+        },
+        "time_limited": {"type": "boolean"},
+        "cost": {"enum": list(COSTS)},
+        "cost_note": {"type": "string"},
+        "languages": {"type": "array", "items": {"type": "string"}, "description": "ISO 639-1"},
+        "audience": {"type": "array", "items": {"type": "string"}},
+        "accessibility": {"type": "array", "items": {"type": "string"}},
+        "location": _nullable(
+            _object(
+                {
+                    "name": {"type": "string"},
+                    "address": {"type": "string"},
+                    "city": {"type": "string"},
+                    "region": {"type": "string"},
+                    "postal_code": {"type": "string"},
+                    "country": {"type": "string"},
+                    "lat": {"type": ["number", "null"]},
+                    "lon": {"type": ["number", "null"]},
+                    "approximate": {
+                        "type": "boolean",
+                        "description": "A ZIP or city centre, not a street address",
+                    },
+                    "timezone": STRING_OR_NULL,
+                    "notes": {"type": "string"},
+                }
+            )
+        ),
+        "online": _nullable(
+            _object({"url": STRING_OR_NULL, "phone": STRING_OR_NULL, "notes": {"type": "string"}})
+        ),
+        "service_area": {"type": "array", "items": {"type": "string"}},
+        "meetings": {
+            "type": "array",
+            "items": _object(
+                {
+                    "freq": {"enum": ["weekly", "monthly", "arrangement"]},
+                    "byday": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": (
+                            "iCalendar BYDAY: TU, 2TU (second Tuesday), -1FR (last Friday)"
+                        ),
+                    },
+                    "start": STRING_OR_NULL,
+                    "end": STRING_OR_NULL,
+                    "timezone": STRING_OR_NULL,
+                    "text": {"type": "string"},
+                }
+            ),
+        },
+        "contact": _object(
+            {"phone": STRING_OR_NULL, "email": STRING_OR_NULL, "website": STRING_OR_NULL}
+        ),
+        "verified_at": STRING_OR_NULL,
+        "updated_at": STRING_OR_NULL,
+        "distance": _object({"mi": {"type": "number"}, "km": {"type": "number"}}),
+    },
+    optional=("distance",),
+)
+
+PROBLEM = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "invalid_params": {
+            "type": "array",
+            "items": _object({"name": {"type": "string"}, "reason": {"type": "string"}}),
+        },
+    },
+    "required": ["type", "title", "status", "detail"],
+}
+
+FACET_VALUE = _object(
+    {"value": {"type": "string"}, "label": {"type": "string"}, "count": {"type": "integer"}}
+)
+SEARCH_RESPONSE = _object(
+    {
+        "data": {"type": "array", "items": {"$ref": "#/components/schemas/Group"}},
+        "online": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/Group"},
+            "description": "Online and phone groups matching the other filters (with near)",
+        },
+        "facets": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": FACET_VALUE},
+        },
+        "meta": _object(
+            {
+                "total": {"type": "integer"},
+                "page": {"type": "integer"},
+                "per_page": {"type": "integer"},
+                "near": _object(
+                    {
+                        "text": {"type": "string"},
+                        "label": {"type": "string"},
+                        "lat": {"type": "number"},
+                        "lon": {"type": "number"},
+                        "radius": {"type": "number"},
+                        "unit": {"enum": ["mi", "km"]},
+                    }
+                ),
+            },
+            optional=("near",),
+        ),
+        "links": _object(
+            {"self": {"type": "string"}, "next": STRING_OR_NULL, "prev": STRING_OR_NULL}
+        ),
+    }
+)
+TERM = {
+    "slug": {"type": "string"},
+    "label": {"type": "string"},
+    "description": {"type": "string"},
+    "synonyms": {"type": "array", "items": {"type": "string"}},
+    "count": {"type": "integer", "description": "Public groups a search for it finds"},
+}
+CONCERNS_RESPONSE = _object(
+    {
+        "data": {
+            "type": "array",
+            "items": _object({**TERM, "children": {"type": "array", "items": _object(TERM)}}),
+        }
+    }
+)
+CHANGES_RESPONSE = _object(
+    {
+        "changes": {
+            "type": "array",
+            "items": _object(
+                {
+                    "seq": {"type": "integer"},
+                    "action": {"enum": ["upsert", "remove"]},
+                    "id": {"type": "string", "format": "uuid"},
+                    "group": {
+                        "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Group"}],
+                        "description": "The group as it is now (upsert); null for remove",
+                    },
+                }
+            ),
+        },
+        "next": {"type": "string", "description": "Pass as since= to continue"},
+        "has_more": {"type": "boolean"},
+    }
+)
+MEETING_GUIDE_ENTRY = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "slug": {"type": "string"},
+        "day": {"type": "integer", "minimum": 0, "maximum": 6, "description": "Sunday = 0"},
+        "time": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+        "end_time": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+        "timezone": {"type": "string"},
+        "types": {"type": "array", "items": {"type": "string"}},
+        "location": {"type": "string"},
+        "address": {"type": "string"},
+        "city": {"type": "string"},
+        "state": {"type": "string"},
+        "postal_code": {"type": "string"},
+        "country": {"type": "string"},
+        "latitude": {"type": "number"},
+        "longitude": {"type": "number"},
+        "approximate": {"enum": ["yes", "no"]},
+        "conference_url": {"type": "string"},
+        "conference_url_notes": {"type": "string"},
+        "conference_phone": {"type": "string"},
+        "notes": {"type": "string"},
+        "group": {"type": "string"},
+        "updated": {"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}$"},
+        "url": {"type": "string"},
+    },
+    "required": ["name", "slug", "day", "time", "types", "updated", "url"],
+    "additionalProperties": False,
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+
+
+def _json(
+    description: str, schema: dict[str, Any], headers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+COMMON_ERRORS = {
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "403": {"$ref": "#/components/responses/Forbidden"},
+    "429": {"$ref": "#/components/responses/TooManyRequests"},
+    "431": _problem("Request headers too large"),
+}
+
+
+def _operation(
+    operation_id: str,
+    summary: str,
+    ok: dict[str, Any],
+    parameters: list[dict[str, Any]] | None = None,
+    *,
+    bad_request: bool = True,
+    not_found: bool = False,
+    extra: dict[str, Any] | None = None,
+    public: bool = False,
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {"200": ok, **({} if public else COMMON_ERRORS)}
+    if public:
+        responses["431"] = COMMON_ERRORS["431"]
+    if bad_request:
+        responses["400"] = _problem(
+            "A parameter is unknown or not allowed; `invalid_params` names it"
+        )
+    if not_found:
+        responses["404"] = _problem("No public group with this id")
+    responses.update(extra or {})
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": summary,
+        "parameters": parameters or [],
+        "responses": responses,
+    }
+    if public:
+        operation["security"] = []
+    return operation
+
+
+def _query(
+    name: str, schema: dict[str, Any], description: str, *, repeat: bool = False
+) -> dict[str, Any]:
+    parameter: dict[str, Any] = {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+    }
+    if repeat:
+        parameter.update(schema={"type": "array", "items": schema}, style="form", explode=True)
+    else:
+        parameter["schema"] = schema
+    return parameter
+
+
+def search_parameters() -> list[dict[str, Any]]:
+    facets = []
+    for facet in FACETS:
+        if facet == "concern":
+            item: dict[str, Any] = {"type": "string", "description": "slug from /concerns"}
+        elif facet == "language":
+            item = {"type": "string", "pattern": "^[a-z]{2}$"}
+        else:
+            item = {"enum": FACET_ENUMS[facet]}
+        facets.append(
+            _query(facet, item, f"Filter by {facet}; repeat for OR within the facet", repeat=True)
+        )
+    return [
+        _query("q", {"type": "string", "maxLength": 500}, "Free text; never an error"),
+        _query("near", {"type": "string"}, "ZIP, 'City, ST', state or Canadian postal area"),
+        _query("lat", {"type": "number", "minimum": -90, "maximum": 90}, "Latitude (with lon)"),
+        _query("lon", {"type": "number", "minimum": -180, "maximum": 180}, "Longitude (with lat)"),
+        _query(
+            "radius",
+            {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_MI},
+            f"Default 25; at most {MAX_RADIUS_MI:g} mi",
+        ),
+        _query("unit", {"enum": ["mi", "km"]}, "Unit of radius and distances; default mi"),
+        *facets,
+        _query("sort", {"enum": list(SORTS)}, "Default relevance, or distance with a place"),
+        _query("page", {"type": "integer", "minimum": 1}, "Page number, from 1"),
+        _query(
+            "per_page",
+            {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+            f"Results per page (1–{MAX_PER_PAGE}, default 20)",
+        ),
+    ]
+
+
+def openapi_document(server: str = "") -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document; `server` is the site's root URL."""
+    cursor_header = {
+        "X-Changes-Cursor": {
+            "description": "Pass as since= to /changes to continue after this export",
+            "schema": {"type": "string"},
+        }
+    }
+    paths: dict[str, Any] = {
+        "/groups": {
+            "get": _operation(
+                "searchGroups",
+                "Search groups with the public site's parameters",
+                _json("A page of results", {"$ref": "#/components/schemas/SearchResponse"}),
+                search_parameters(),
+                extra={"503": _problem("The search engine is briefly unavailable")},
+            )
+        },
+        "/groups/{id}": {
+            "get": _operation(
+                "getGroup",
+                "One public group",
+                _json("The group", {"$ref": "#/components/schemas/Group"}),
+                [
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": "The group's UUID",
+                    }
+                ],
+                not_found=True,
+            )
+        },
+        "/concerns": {
+            "get": _operation(
+                "listConcerns",
+                "The concern taxonomy with synonyms and counts",
+                _json("Parents with their children", CONCERNS_RESPONSE),
+            )
+        },
+        "/changes": {
+            "get": _operation(
+                "listChanges",
+                "Every listing change after a cursor, in commit order",
+                _json("Changes", {"$ref": "#/components/schemas/ChangesResponse"}),
+                [
+                    _query(
+                        "since",
+                        {"type": "string", "pattern": "^[0-9]{1,18}$"},
+                        "A cursor from 'next' or X-Changes-Cursor; omit to start at the beginning",
+                    ),
+                    _query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": 1000},
+                        "Changes per response (default 100)",
+                    ),
+                ],
+            )
+        },
+        "/export.ndjson": {
+            "get": _operation(
+                "exportGroups",
+                "Every public group, one JSON object per line (streamed)",
+                {
+                    "description": "Newline-delimited JSON of Group objects",
+                    "headers": cursor_header,
+                    "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                },
+            )
+        },
+        "/meeting-guide.json": {
+            "get": _operation(
+                "meetingGuideFeed",
+                "Public groups as a Meeting Guide JSON feed (one entry per meeting day)",
+                _json(
+                    "Meeting Guide entries",
+                    {"type": "array", "items": {"$ref": "#/components/schemas/MeetingGuideEntry"}},
+                ),
+                [
+                    _query(
+                        "concern",
+                        {"type": "string"},
+                        "Concern slug (parents include children)",
+                        repeat=True,
+                    ),
+                    _query(
+                        "region", {"type": "string"}, "State or province code, e.g. IL", repeat=True
+                    ),
+                ],
+            )
+        },
+        "/openapi.json": {
+            "get": _operation(
+                "openapi",
+                "This document (no key needed)",
+                _json("OpenAPI 3.1", {"type": "object"}),
+                public=True,
+            )
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Self-help group clearinghouse partner API",
+            "version": "1.0.0",
+            "description": (
+                "Search, page through and sync the public directory of self-help groups. "
+                "Send 'Authorization: Bearer <key>'. Errors are RFC 9457 problem+json. "
+                "JSON responses carry an ETag (send If-None-Match for a 304) and are gzipped "
+                "for clients that accept it."
+            ),
+        },
+        "servers": [{"url": f"{server}/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Group": GROUP,
+                "Problem": PROBLEM,
+                "SearchResponse": SEARCH_RESPONSE,
+                "ChangesResponse": CHANGES_RESPONSE,
+                "MeetingGuideEntry": MEETING_GUIDE_ENTRY,
+            },
+            "responses": {
+                "Unauthorized": _problem("No key, a malformed key or an unknown key"),
+                "Forbidden": _problem("The key has been revoked"),
+                "TooManyRequests": {
+                    **_problem("The key's rate limit is used up"),
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                },
+            },
+        },
+    }

@@ -1,0 +1,335 @@
+"""Partner API routes: each parses its parameters, calls one function, answers JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import UTC
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Response, request, stream_with_context, url_for
+from sqlalchemy import func, select
+
+from clearinghouse import geo
+from clearinghouse.api import bp, feed, meeting_guide
+from clearinghouse.api.http import (
+    ApiProblem,
+    bad_param,
+    check_params,
+    current_key,
+    int_param,
+    json_response,
+    set_last_modified,
+    single,
+    streamed,
+)
+from clearinghouse.api.openapi import openapi_document
+from clearinghouse.extensions import db
+from clearinghouse.models import Group, Location, group_concerns
+from clearinghouse.search.base import FACETS, SearchQuery, SearchUnavailable
+from clearinghouse.serialize import group_json
+from clearinghouse.taxonomy import Taxonomy, default_taxonomy
+
+log = logging.getLogger(__name__)
+
+SEARCH_PARAMS = ("q", "near", "lat", "lon", "radius", "unit", *FACETS, "sort", "page", "per_page")
+DEFAULT_CHANGES_LIMIT = 100
+MAX_CHANGES_LIMIT = 1000
+
+
+def taxonomy() -> Taxonomy:
+    return default_taxonomy()
+
+
+def public_url(group: Group) -> str:
+    """The group's public page (DESIGN.md fixes the path /groups/<slug>)."""
+    return f"{request.url_root}groups/{group.slug}"
+
+
+def _latest(groups: Iterable[Group]) -> None:
+    """Last-Modified: the newest change among the groups answered."""
+    stamps = [group.updated_at for group in groups if group.updated_at]
+    if stamps:
+        set_last_modified(max(stamps).replace(tzinfo=UTC))
+
+
+@bp.get("/groups")
+def groups() -> Response:
+    """Search: the same parser, engine and rules as the public /search page."""
+    from clearinghouse.search.query import QueryError, parse_search_args, query_to_args
+    from clearinghouse.search.service import run_search
+
+    check_params(SEARCH_PARAMS)
+    try:
+        query = parse_search_args(request.args, taxonomy())
+    except QueryError as error:
+        bad_param(error.param, error.message)
+    try:
+        page = run_search(query)
+    except SearchUnavailable:
+        log.warning("event=api_search_unavailable")
+        raise ApiProblem(
+            503, "search is briefly unavailable; retry in a minute", headers={"Retry-After": "60"}
+        ) from None
+    data = [_hit_json(hit) for hit in page.groups]
+    online = [_hit_json(hit) for hit in page.online]
+    _latest([_hit_group(hit) for hit in [*page.groups, *page.online]])
+    args = list(query_to_args(query))
+    return json_response(
+        {
+            "data": data,
+            "online": online,
+            "facets": {
+                facet.name: [
+                    {"value": value.value, "label": value.label, "count": value.count}
+                    for value in facet.values
+                ]
+                for facet in page.facets
+            },
+            "meta": _meta(query, page.total),
+            "links": _links(query, page.total, args),
+        }
+    )
+
+
+def _hit_group(hit: Any) -> Group:
+    return hit.group if hasattr(hit, "group") else hit
+
+
+def _hit_json(hit: Any) -> dict[str, Any]:
+    group = _hit_group(hit)
+    return group_json(group, url=public_url(group), distance_mi=getattr(hit, "distance_mi", None))
+
+
+def _meta(query: SearchQuery, total: int) -> dict[str, Any]:
+    meta: dict[str, Any] = {"total": total, "page": query.page, "per_page": query.per_page}
+    if query.near is not None:
+        meta["near"] = {
+            "text": query.near_text,
+            "label": query.near.label,
+            "lat": query.near.lat,
+            "lon": query.near.lon,
+            "radius": query.radius,
+            "unit": query.unit,
+        }
+    return meta
+
+
+def _links(query: SearchQuery, total: int, args: list[tuple[str, str]]) -> dict[str, str | None]:
+    from clearinghouse.search.query import MAX_RESULT_WINDOW
+
+    base = url_for("api.groups", _external=True)
+
+    def page_url(page: int) -> str:
+        pairs = [(k, v) for k, v in args if k != "page"]
+        if page != 1:
+            pairs.append(("page", str(page)))
+        return base + ("?" + urlencode(pairs) if pairs else "")
+
+    last_page = min(max(1, -(-total // query.per_page)), MAX_RESULT_WINDOW // query.per_page)
+    return {
+        "self": page_url(query.page),
+        "next": page_url(query.page + 1) if query.page < last_page else None,
+        "prev": page_url(min(query.page - 1, last_page)) if query.page > 1 else None,
+    }
+
+
+@bp.get("/groups/<group_id>")
+def group(group_id: str) -> Response:
+    check_params(())
+    found = _active_group(group_id)
+    _latest([found])
+    return json_response(group_json(found, url=public_url(found)))
+
+
+def _active_group(group_id: str) -> Group:
+    try:
+        key = str(uuid.UUID(group_id))
+    except ValueError:
+        raise ApiProblem(404, f"no group has id {group_id[:60]!r}; ids are UUIDs") from None
+    query = feed.with_details(select(Group).where(Group.uuid == key, Group.status == "active"))
+    found = db.session.scalar(query)
+    if found is None:
+        raise ApiProblem(404, f"no public group has id {key}; it may have been removed")
+    return found
+
+
+@bp.get("/concerns")
+def concerns() -> Response:
+    """The concern taxonomy as a tree, with lay synonyms and active group counts."""
+    check_params(())
+    tax = taxonomy()
+    direct = _direct_counts()
+    data = []
+    for parent in tax.parents():
+        children = tax.children(parent.slug)
+        data.append(
+            {
+                **_term_json(parent, _count(tax, parent.slug, direct)),
+                "children": [_term_json(child, direct.get(child.slug, 0)) for child in children],
+            }
+        )
+    return json_response({"data": data})
+
+
+def _term_json(term: Any, count: int) -> dict[str, Any]:
+    return {
+        "slug": term.slug,
+        "label": term.label,
+        "description": term.description,
+        "synonyms": list(term.synonyms),
+        "count": count,
+    }
+
+
+def _direct_counts() -> dict[str, int]:
+    rows = db.session.execute(
+        select(group_concerns.c.concern_slug, func.count())
+        .join(Group, Group.id == group_concerns.c.group_id)
+        .where(Group.status == "active")
+        .group_by(group_concerns.c.concern_slug)
+    )
+    return {slug: count for slug, count in rows}
+
+
+def _count(tax: Taxonomy, slug: str, direct: dict[str, int]) -> int:
+    """Groups a search for this parent finds: tagged with it or any child, each counted once."""
+    slugs = tax.expand([slug])
+    if sum(direct.get(s, 0) for s in slugs) == 0:
+        return 0
+    return (
+        db.session.scalar(
+            select(func.count(func.distinct(group_concerns.c.group_id)))
+            .join(Group, Group.id == group_concerns.c.group_id)
+            .where(Group.status == "active", group_concerns.c.concern_slug.in_(slugs))
+        )
+        or 0
+    )
+
+
+@bp.get("/changes")
+def changes() -> Response:
+    """Every listing change after `since`, in commit order; removals are tombstones."""
+    check_params(("since", "limit"))
+    since_text = single("since")
+    limit = int_param("limit", DEFAULT_CHANGES_LIMIT, 1, MAX_CHANGES_LIMIT)
+    since = 0
+    if since_text is not None:
+        try:
+            since = feed.decode_cursor(db.session(), since_text)
+        except feed.CursorError as error:
+            bad_param("since", str(error))
+    page = feed.changes_after(db.session(), since, limit)
+    return json_response(
+        {
+            "changes": [
+                {
+                    "seq": change.seq,
+                    "action": change.action,
+                    "id": change.group_uuid,
+                    "group": (
+                        group_json(change.group, url=public_url(change.group))
+                        if change.group is not None
+                        else None
+                    ),
+                }
+                for change in page.changes
+            ],
+            "next": feed.encode_cursor(page.next_seq),
+            "has_more": page.has_more,
+        }
+    )
+
+
+@bp.get("/export.ndjson")
+def export() -> Response:
+    """Every public group, one JSON per line; continue with /changes?since=<X-Changes-Cursor>."""
+    check_params(())
+    cursor = feed.encode_cursor(feed.head_seq(db.session()))
+    root = request.url_root
+    key = current_key()
+    log.info("event=api_export key=%s cursor=%s", key.prefix if key else "-", cursor)
+
+    def lines() -> Iterator[str]:
+        for item in feed.iter_active_groups(db.session()):
+            yield (
+                json.dumps(group_json(item, url=f"{root}groups/{item.slug}"), ensure_ascii=False)
+                + "\n"
+            )
+
+    return streamed(
+        stream_with_context(lines()),
+        "application/x-ndjson",
+        {"X-Changes-Cursor": cursor},
+    )
+
+
+@bp.get("/meeting-guide.json")
+def meeting_guide_feed() -> Response:
+    """Public groups as a Meeting Guide JSON feed, optionally for some concerns or regions."""
+    check_params(("concern", "region"))
+    tax = taxonomy()
+    concerns_wanted = _split(request.args.getlist("concern"))
+    regions = _split(request.args.getlist("region"))
+    for slug in concerns_wanted:
+        if slug not in tax:
+            bad_param("concern", f"{slug[:40]!r} is not a concern slug; see /api/v1/concerns")
+    for code in regions:
+        if not geo.region_name(code):
+            bad_param("region", f"{code[:20]!r} is not a US state or Canadian province code")
+    query = select(Group).where(Group.status == "active")
+    if concerns_wanted:
+        query = query.where(
+            Group.id.in_(
+                select(group_concerns.c.group_id).where(
+                    group_concerns.c.concern_slug.in_(tax.expand(concerns_wanted))
+                )
+            )
+        )
+    if regions:
+        query = query.where(
+            Group.id.in_(
+                select(Location.group_id).where(Location.region.in_([r.upper() for r in regions]))
+            )
+        )
+    root = request.url_root
+
+    def chunks() -> Iterator[str]:
+        yield "["
+        first = True
+        for item in _iter_query(query):
+            for entry in meeting_guide.group_meetings(item, url=f"{root}groups/{item.slug}"):
+                yield ("" if first else ",") + json.dumps(entry, ensure_ascii=False)
+                first = False
+        yield "]"
+
+    return streamed(stream_with_context(chunks()), "application/json")
+
+
+def _split(values: list[str]) -> list[str]:
+    parts = [part.strip() for value in values for part in value.split(",")]
+    return list(dict.fromkeys(part for part in parts if part))
+
+
+def _iter_query(query: Any, chunk: int = 500) -> Iterator[Group]:
+    last_id = 0
+    while True:
+        rows = list(
+            db.session.scalars(
+                feed.with_details(query.where(Group.id > last_id).order_by(Group.id).limit(chunk))
+            )
+        )
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+        db.session.expunge_all()
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    check_params(())
+    return json_response(openapi_document(request.url_root.rstrip("/")))
