@@ -1,0 +1,392 @@
+"""The Elasticsearch engine: an alias over timestamped indices, bulk writes, one-request searches.
+
+Searches and writes go through the alias (`CLEARINGHOUSE_ES_INDEX`).  `rebuild` loads a fresh
+`<alias>-<timestamp>` index and then moves the alias in one atomic `update_aliases` call, so
+searches answer from the old index until the new one is complete.  Connection failures raise
+`SearchUnavailable`: the outbox keeps its rows and the next sync applies them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, NotFoundError
+from elasticsearch.helpers import streaming_bulk
+
+from clearinghouse.search import elastic_query as build
+from clearinghouse.search.base import Hit, ListingDoc, SearchQuery, SearchResult, SearchUnavailable
+from clearinghouse.search.embedded_search import haversine_mi
+
+log = logging.getLogger(__name__)
+
+MAX_WINDOW = 10_000  # Elasticsearch's index.max_result_window: from + size may not pass it
+UNAVAILABLE_STATUSES = frozenset({429, 502, 503, 504})
+_ALIAS = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,200}$")
+
+
+class SearchWindowTooDeep(ValueError):
+    """A page beyond the first 10,000 results, which Elasticsearch does not page to."""
+
+
+class ElasticBackend:
+    """`SearchBackend` on Elasticsearch 8.x; `refresh=True` makes writes visible at once (tests)."""
+
+    name = "elasticsearch"
+
+    def __init__(
+        self,
+        url: str,
+        alias: str,
+        *,
+        refresh: bool = False,
+        shards: int = 1,
+        replicas: int = 0,
+        timeout: float = 10.0,
+        chunk_size: int = 5000,
+        old_index_grace: float = 1.0,
+    ) -> None:
+        if not _ALIAS.match(alias):
+            raise ValueError(
+                f"CLEARINGHOUSE_ES_INDEX={alias!r} is not a usable index alias: use lower-case "
+                "letters, digits, '-', '_' or '.', starting with a letter or digit"
+            )
+        self.url = url
+        self.alias = alias
+        self.refresh = refresh
+        self.shards = shards
+        self.replicas = replicas
+        self.chunk_size = chunk_size
+        self.old_index_grace = old_index_grace
+        # Searches fail fast rather than pile up; bulk writes get longer and may retry.
+        self.client = Elasticsearch(
+            url, request_timeout=timeout, max_retries=0, retry_on_timeout=False
+        )
+        self._writer = self.client.options(
+            request_timeout=max(timeout, 60.0), max_retries=2, retry_on_timeout=True
+        )
+        self._index_ready = False
+        self._index_pattern = re.compile(re.escape(alias) + r"-\d{20}")
+
+    # -- searching ---------------------------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        deep = query.offset + query.per_page > MAX_WINDOW
+        # Past the window, count first: an empty page past the end is a sensible answer.
+        offset, size = (0, 0) if deep else (query.offset, query.per_page)
+        result = self._search(query, offset, size, fuzzy=False)
+        if result is None:  # no document holds the words exactly: take them as misspelt
+            result = self._search(query, offset, size, fuzzy=True)
+        if result is None:
+            result = _empty(query)
+        if deep and query.offset < result.total:
+            raise SearchWindowTooDeep(
+                f"page {query.page} is beyond the first {MAX_WINDOW:,} results; "
+                "narrow the search with a place, words or filters"
+            )
+        return result
+
+    def _search(
+        self, query: SearchQuery, offset: int, size: int, fuzzy: bool
+    ) -> SearchResult | None:
+        """One round trip; None when the words were taken exactly and matched nothing."""
+        check = not fuzzy and build.text_query(query.q, fuzzy=False) is not None
+        bodies = [build.main_body(query, fuzzy, offset, size)]
+        if query.near is not None:
+            bodies.append(build.online_body(query, fuzzy))
+        if check:
+            bodies.append(build.exists_body(query))
+        searches: list[dict[str, Any]] = []
+        for body in bodies:
+            searches += [{}, body]
+        started = time.perf_counter()
+        with self._reachable("search"):
+            responses = self.client.msearch(index=self.alias, searches=searches)["responses"]
+        for response in responses:
+            _raise_for(response)
+        if any(_missing_index(response) for response in responses):
+            return _empty(query)
+        if check and responses[-1]["hits"]["total"]["value"] == 0:
+            return None
+        main = responses[0]
+        hits = tuple(_hit(hit, query) for hit in main["hits"]["hits"])
+        online: tuple[Hit, ...] = ()
+        online_total = 0
+        if query.near is not None:
+            online = tuple(_hit(hit, None) for hit in responses[1]["hits"]["hits"])
+            online_total = responses[1]["hits"]["total"]["value"]
+        log.debug(
+            "event=es_search fuzzy=%s total=%d took_ms=%.1f",
+            fuzzy, main["hits"]["total"]["value"], (time.perf_counter() - started) * 1000,
+        )  # fmt: skip
+        return SearchResult(
+            hits=hits,
+            total=main["hits"]["total"]["value"],
+            facets=_facets(main["aggregations"], query),
+            online=online,
+            online_total=online_total,
+        )
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def upsert(self, docs: Iterable[ListingDoc]) -> None:
+        self._ensure_index()
+        actions = (
+            {"_index": self.alias, "_id": str(doc.id), "_source": build.document(doc)}
+            for doc in docs
+        )
+        self._bulk(actions, "upsert")
+
+    def remove(self, ids: Iterable[int]) -> None:
+        self._ensure_index()
+        actions = ({"_op_type": "delete", "_index": self.alias, "_id": str(i)} for i in ids)
+        self._bulk(actions, "remove")
+
+    def _bulk(self, actions: Iterable[dict[str, Any]], action: str) -> int:
+        """Send in chunks; a document already gone is fine, any other refusal is an error."""
+        done = 0
+        failures: list[dict[str, Any]] = []
+        with self._reachable(action):
+            for ok, item in streaming_bulk(
+                self._writer,
+                actions,
+                chunk_size=self.chunk_size,
+                raise_on_error=False,
+                ignore_status=(404,),
+                max_retries=3,
+                initial_backoff=0.5,
+                refresh="wait_for" if self.refresh else False,
+            ):
+                if ok or _already_gone(item):
+                    done += 1
+                else:
+                    failures.append(item)
+        if failures:
+            raise RuntimeError(
+                f"Elasticsearch refused {len(failures)} of the {action} operations on "
+                f"{self.alias}; first: {_first_error(failures)}"
+            )
+        return done
+
+    def _ensure_index(self) -> None:
+        """On first use, create an index behind the alias (rebuild makes later ones)."""
+        if self._index_ready:
+            return
+        with self._reachable("create index"):
+            if not self.client.indices.exists_alias(name=self.alias):
+                self._refuse_plain_index()
+                name = self._new_index_name()
+                body = build.index_body(self.shards, self.replicas)
+                self.client.indices.create(index=name, aliases={self.alias: {}}, **body)
+                log.info("event=es_index_created index=%s alias=%s", name, self.alias)
+        self._index_ready = True
+
+    def rebuild(self, docs: Iterable[ListingDoc]) -> int:
+        """Load a fresh timestamped index, then move the alias to it in one atomic step."""
+        name = self._new_index_name()
+        started = time.perf_counter()
+        with self._reachable("rebuild"):
+            self._refuse_plain_index()
+            # Replicas and refreshes would only slow the load; both come back before the switch.
+            self.client.indices.create(index=name, **build.index_body(self.shards, 0, True))
+        try:
+            actions = (
+                {"_index": name, "_id": str(doc.id), "_source": build.document(doc)} for doc in docs
+            )
+            with self._reachable("rebuild"):
+                count = _load(self._writer, actions, self.chunk_size)
+                self.client.indices.put_settings(
+                    index=name,
+                    settings={"refresh_interval": None, "number_of_replicas": self.replicas},
+                )
+                self.client.indices.refresh(index=name)
+                old = self._aliased_indices()
+                moves: list[dict[str, Any]] = [
+                    {"remove": {"index": index, "alias": self.alias}} for index in old
+                ]
+                moves.append({"add": {"index": name, "alias": self.alias}})
+                self.client.indices.update_aliases(actions=moves)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.client.indices.delete(index=name)
+            raise
+        self._index_ready = True
+        log.info(
+            "event=es_rebuild index=%s alias=%s documents=%d took_ms=%.0f",
+            name, self.alias, count, (time.perf_counter() - started) * 1000,
+        )  # fmt: skip
+        self._drop_old_indices(keep=name)
+        return count
+
+    def _drop_old_indices(self, keep: str) -> None:
+        """Delete this alias's older indices, after a moment for searches still running on them."""
+        with self._reachable("drop old indices"):
+            names = self.client.indices.get_alias(index=f"{self.alias}-*").keys()
+            old = sorted(n for n in names if self._index_pattern.fullmatch(n) and n < keep)
+            if not old:
+                return
+            time.sleep(self.old_index_grace)
+            self.client.indices.delete(index=",".join(old))
+        log.info("event=es_indices_dropped alias=%s indices=%s", self.alias, ",".join(old))
+
+    def _aliased_indices(self) -> list[str]:
+        try:
+            return sorted(self.client.indices.get_alias(name=self.alias).keys())
+        except NotFoundError:
+            return []
+
+    def _refuse_plain_index(self) -> None:
+        if self.client.indices.exists(index=self.alias) and not self.client.indices.exists_alias(
+            name=self.alias
+        ):
+            raise RuntimeError(
+                f"{self.alias!r} is an index, not an alias: delete it, or set "
+                "CLEARINGHOUSE_ES_INDEX to another name, then run `clearinghouse index rebuild`"
+            )
+
+    def _new_index_name(self) -> str:
+        return f"{self.alias}-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def indexed(self) -> dict[int, str]:
+        """Every indexed id with its `updated_at`, read in id order with `search_after`."""
+        found: dict[int, str] = {}
+        page = 5000
+        after: list[Any] | None = None
+        with self._reachable("indexed"):
+            try:
+                self.client.indices.refresh(index=self.alias)
+            except NotFoundError:
+                return found
+            while True:
+                response = self.client.search(
+                    index=self.alias,
+                    query={"match_all": {}},
+                    sort=[{"id": {"order": "asc"}}],
+                    source=["updated_at"],
+                    size=page,
+                    search_after=after,
+                    track_total_hits=False,
+                )
+                hits = response["hits"]["hits"]
+                for hit in hits:
+                    found[int(hit["_id"])] = hit["_source"]["updated_at"]
+                if len(hits) < page:
+                    return found
+                after = hits[-1]["sort"]
+
+    def count(self) -> int:
+        with self._reachable("count"):
+            try:
+                return int(self.client.count(index=self.alias)["count"])
+            except NotFoundError:
+                return 0
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except Exception:
+            return False
+
+    @contextlib.contextmanager
+    def _reachable(self, action: str) -> Iterator[None]:
+        """Turn "cannot reach the cluster" into SearchUnavailable; other errors pass through."""
+        try:
+            yield
+        except (ConnectionError, ConnectionTimeout) as exc:
+            raise self._unavailable(action, exc) from exc
+        except ApiError as exc:
+            if exc.meta.status in UNAVAILABLE_STATUSES:
+                raise self._unavailable(action, exc) from exc
+            raise
+
+    def _unavailable(self, action: str, exc: Exception) -> SearchUnavailable:
+        where = urlsplit(self.url)
+        host = f"{where.scheme}://{where.hostname}:{where.port}" if where.hostname else "?"
+        log.warning(
+            "event=es_unavailable action=%s host=%s error=%s", action, host, type(exc).__name__
+        )
+        return SearchUnavailable(
+            f"Elasticsearch at {host} is unavailable ({action}: {type(exc).__name__}); "
+            "pending changes stay in the outbox until `clearinghouse index sync` succeeds"
+        )
+
+
+def _load(client: Elasticsearch, actions: Iterator[dict[str, Any]], chunk_size: int) -> int:
+    """Bulk-load into a new index; memory stays bounded by one chunk."""
+    count = 0
+    failures = []
+    for ok, item in streaming_bulk(
+        client, actions, chunk_size=chunk_size, raise_on_error=False, max_retries=3
+    ):
+        if ok:
+            count += 1
+        elif len(failures) < 5:
+            failures.append(item)
+    if failures:
+        raise RuntimeError(
+            f"Elasticsearch refused documents in a rebuild: {_first_error(failures)}"
+        )
+    return count
+
+
+def _already_gone(item: dict[str, Any]) -> bool:
+    return "delete" in item and item["delete"].get("status") == 404
+
+
+def _first_error(failures: list[dict[str, Any]]) -> str:
+    item = next(iter(failures[0].values()))
+    error = item.get("error") or {}
+    reason = error.get("reason", error) if isinstance(error, dict) else error
+    return f"id {item.get('_id')}: {reason}"
+
+
+def _raise_for(response: dict[str, Any]) -> None:
+    """Fail loudly on an error or partial result (other than a missing index)."""
+    if "error" in response and not _missing_index(response):
+        error = response["error"]
+        reason = error.get("reason", error) if isinstance(error, dict) else error
+        if response.get("status") in UNAVAILABLE_STATUSES:
+            raise SearchUnavailable(f"Elasticsearch could not answer the search: {reason}")
+        raise RuntimeError(f"Elasticsearch search failed: {reason}")
+    shards = response.get("_shards", {})
+    if shards.get("failed"):
+        raise SearchUnavailable(f"Elasticsearch answered from only part of the index: {shards}")
+
+
+def _missing_index(response: dict[str, Any]) -> bool:
+    error = response.get("error")
+    return isinstance(error, dict) and error.get("type") == "index_not_found_exception"
+
+
+def _hit(hit: dict[str, Any], query: SearchQuery | None) -> Hit:
+    distance = None
+    location = (hit.get("_source") or {}).get("location")
+    if query is not None and query.near is not None and location:
+        # The great-circle distance the radius filter used, computed as the embedded engine does.
+        distance = haversine_mi(query.near.lat, query.near.lon, location["lat"], location["lon"])
+    return Hit(id=int(hit["_id"]), score=float(hit.get("_score") or 0.0), distance_mi=distance)
+
+
+def _facets(aggregations: dict[str, Any], query: SearchQuery) -> dict[str, dict[str, int]]:
+    """Counts per facet value; a selected value shows even when nothing has it."""
+    facets: dict[str, dict[str, int]] = {}
+    for facet in build.FACET_FIELDS:
+        buckets = aggregations[facet]["values"]["buckets"]
+        counts = {str(bucket["key"]): int(bucket["doc_count"]) for bucket in buckets}
+        for value in query.selected(facet):
+            counts.setdefault(value, 0)
+        facets[facet] = counts
+    return facets
+
+
+def _empty(query: SearchQuery) -> SearchResult:
+    facets = {facet: dict.fromkeys(query.selected(facet), 0) for facet in build.FACET_FIELDS}
+    return SearchResult(hits=(), total=0, facets=facets)

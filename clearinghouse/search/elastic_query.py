@@ -1,0 +1,257 @@
+"""Elasticsearch index mapping, documents and query bodies (pure functions, no I/O).
+
+Text is analysed here, in Python, rather than by Elasticsearch: Elastic's runnable
+distribution on Maven Central (what the tests run) ships without the `analysis-common`
+module, so it has no stemmer, ASCII-folding or synonym filters.  Tokens are made the way
+SQLite FTS5's `porter unicode61 remove_diacritics 2` tokenizer makes them (letters and
+digits, accents folded, lower case, Porter stems), so both engines match the same words.
+The taxonomy's lay synonyms are indexed through `concern_text`, which the one document
+builder fills with each concern's label and synonyms: a search-time synonym filter would
+also expand words found in names and descriptions, which the embedded engine cannot do.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from typing import Any
+
+import snowballstemmer
+
+from clearinghouse.search.base import ListingDoc, SearchQuery
+from clearinghouse.search.query import search_words
+
+# The searchable text fields and their weights: the embedded engine's bm25 column weights.
+TEXT_FIELDS = {"name": 10.0, "concern_text": 5.0, "organization": 2.0, "description": 1.0}
+# Facet name -> keyword field holding its values.
+FACET_FIELDS = {
+    "concern": "concerns",
+    "format": "format",
+    "attendance": "attendance",
+    "day": "days",
+    "time": "times",
+    "language": "languages",
+    "cost": "cost",
+    "audience": "audience",
+    "accessibility": "accessibility",
+}
+KEYWORD_LISTS = (*FACET_FIELDS.values(), "service_area", "region")
+FACET_SIZE = 1000  # more than any facet has values (the taxonomy has ~130 concerns)
+ONLINE_LIMIT = 10  # online and phone groups listed beside a place search
+MAX_WORD_CHARS = 100
+
+_WORD = re.compile(r"[^\W_]+")
+_STEMMER = snowballstemmer.stemmer("porter")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case, accent-free runs of letters and digits, as FTS5's unicode61 splits them.
+
+    Documents keep their stop words (as FTS5 does); `q` loses them in `search_words`.
+    """
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
+    return _WORD.findall(folded)
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return str(_STEMMER.stemWord(word))
+
+
+def stems(text: str) -> str:
+    """The Porter stems of `text`, space-separated (the field's analyzer splits them apart)."""
+    return " ".join(stem(word) for word in words(text))
+
+
+def index_body(shards: int = 1, replicas: int = 0, loading: bool = False) -> dict[str, Any]:
+    """Settings and the strict mapping; `loading` turns refresh off for a bulk build."""
+    text = {"type": "text", "analyzer": "terms", "copy_to": "all_terms"}
+    keyword = {"type": "keyword"}
+    properties: dict[str, Any] = {
+        "id": {"type": "long"},
+        "uuid": {"type": "keyword", "index": False},
+        # Originals, kept for reading the index; matching uses the *_terms fields.
+        **{field: {"type": "text", "index": False} for field in TEXT_FIELDS},
+        **{f"{field}_terms": text for field in TEXT_FIELDS},
+        "all_terms": {"type": "text", "analyzer": "terms"},
+        **{field: keyword for field in KEYWORD_LISTS},
+        "location": {"type": "geo_point"},
+        "remote": {"type": "boolean"},
+        "name_sort": keyword,
+        "updated_at": {"type": "date_nanos"},
+    }
+    settings: dict[str, Any] = {
+        "number_of_shards": shards,
+        "number_of_replicas": replicas,
+        # Tokens arrive analysed; the standard tokenizer (the only one in every distribution)
+        # keeps each run of letters and digits whole, so this just splits them apart again.
+        "analysis": {"analyzer": {"terms": {"type": "custom", "tokenizer": "standard"}}},
+    }
+    if loading:
+        settings["refresh_interval"] = "-1"
+    return {"settings": settings, "mappings": {"dynamic": "strict", "properties": properties}}
+
+
+def document(doc: ListingDoc) -> dict[str, Any]:
+    """The indexed form of a ListingDoc: originals, stems, facet keywords and the point."""
+    source: dict[str, Any] = {
+        "id": doc.id,
+        "uuid": doc.uuid,
+        "name_sort": doc.name_sort,
+        "updated_at": doc.updated_at,
+        "location": {"lat": doc.lat, "lon": doc.lon} if doc.has_place else None,
+        "service_area": list(doc.service_area),
+        "region": doc.region,
+        # Joins online or by phone: listed beside place searches when it has no place.
+        "remote": "online" in doc.attendance or "phone" in doc.attendance,
+    }
+    for field in TEXT_FIELDS:
+        value = getattr(doc, field)
+        source[field] = value
+        source[f"{field}_terms"] = stems(value)
+    for facet, field in FACET_FIELDS.items():
+        source[field] = list(doc.facet_values(facet))
+    return source
+
+
+def text_query(q: str, fuzzy: bool) -> dict[str, Any] | None:
+    """Every word of q must match some text field; the last may be the start of a word.
+
+    The words are those the embedded engine matches (`search_words`), stemmed alike, so the
+    two engines find the same documents; `fuzzy` also lets each word be one or two letters
+    off (for when the exact words match nothing).  None when q holds no words.
+    """
+    stemmed = [stem(word[:MAX_WORD_CHARS]) for word in search_words(q)]
+    if not stemmed:
+        return None
+    fields = [f"{field}_terms^{boost:g}" for field, boost in TEXT_FIELDS.items()]
+    clauses: list[dict[str, Any]] = []
+    for position, term in enumerate(stemmed):
+        # Summed over the fields a word is found in, like FTS5's bm25 over columns.
+        match: dict[str, Any] = {
+            "multi_match": {"query": term, "fields": fields, "type": "most_fields"}
+        }
+        if fuzzy:
+            match["multi_match"].update(fuzziness="AUTO", prefix_length=1, max_expansions=20)
+        if position < len(stemmed) - 1:
+            clauses.append(match)
+            continue
+        # The last word may be unfinished: "caregiv" finds "caregivers" (FTS5's "word"*).
+        prefix = {"prefix": {"all_terms": {"value": term}}}
+        clauses.append({"bool": {"should": [match, prefix], "minimum_should_match": 1}})
+    return {"bool": {"must": clauses}}
+
+
+def facet_filter(query: SearchQuery, facet: str) -> dict[str, Any] | None:
+    """The filter one facet's selection adds (values OR'd); None when nothing is selected."""
+    if not query.selected(facet):
+        return None
+    values = sorted(query.concern_filter) if facet == "concern" else list(query.selected(facet))
+    return {"terms": {FACET_FIELDS[facet]: values}}
+
+
+def facet_filters(query: SearchQuery, skip: str | None = None) -> list[dict[str, Any]]:
+    return [
+        clause
+        for facet in FACET_FIELDS
+        if facet != skip and (clause := facet_filter(query, facet)) is not None
+    ]
+
+
+def geo_filter(query: SearchQuery) -> dict[str, Any]:
+    assert query.near is not None
+    return {
+        "geo_distance": {
+            "distance": f"{query.radius_mi}mi",
+            "location": {"lat": query.near.lat, "lon": query.near.lon},
+        }
+    }
+
+
+def sort_clause(query: SearchQuery) -> list[dict[str, Any]]:
+    """The requested order, with the group id last so pages never overlap or skip."""
+    tiebreak = {"id": {"order": "asc"}}
+    if query.sort == "distance":
+        if query.near is None:
+            return [tiebreak]
+        point = {"lat": query.near.lat, "lon": query.near.lon}
+        distance = {"location": point, "order": "asc", "unit": "mi", "distance_type": "arc"}
+        return [{"_geo_distance": distance}, tiebreak]
+    if query.sort == "name":
+        return [{"name_sort": {"order": "asc"}}, tiebreak]
+    if query.sort == "updated":
+        return [{"updated_at": {"order": "desc"}}, tiebreak]
+    return RELEVANCE_SORT
+
+
+RELEVANCE_SORT: list[dict[str, Any]] = [
+    {"_score": {"order": "desc"}},
+    {"name_sort": {"order": "asc"}},
+    {"id": {"order": "asc"}},
+]
+
+
+def main_body(query: SearchQuery, fuzzy: bool, offset: int, size: int) -> dict[str, Any]:
+    """The page of results, its total and disjunctive facet counts, in one request.
+
+    The text and the place go in `query` (they shape every count); facet selections go in
+    `post_filter`, so each facet's aggregation can apply all the other selections but its own.
+    """
+    text = text_query(query.q, fuzzy)
+    scope: dict[str, Any] = {"bool": {"must": [text] if text else [{"match_all": {}}]}}
+    if query.near is not None:
+        scope["bool"]["filter"] = [geo_filter(query)]
+    aggs = {
+        facet: {
+            "filter": {"bool": {"filter": facet_filters(query, skip=facet)}},
+            "aggs": {"values": {"terms": {"field": field, "size": FACET_SIZE}}},
+        }
+        for facet, field in FACET_FIELDS.items()
+    }
+    return {
+        "query": scope,
+        "post_filter": {"bool": {"filter": facet_filters(query)}},
+        "aggs": aggs,
+        "sort": sort_clause(query),
+        "track_scores": True,
+        "track_total_hits": True,
+        "from": offset,
+        "size": size,
+        "_source": ["location"],
+    }
+
+
+def online_body(query: SearchQuery, fuzzy: bool) -> dict[str, Any]:
+    """Online- and phone-only groups matching the text and facets, in the place's service area."""
+    assert query.near is not None
+    text = text_query(query.q, fuzzy)
+    serves_everywhere = {"bool": {"must_not": [{"exists": {"field": "service_area"}}]}}
+    area: list[dict[str, Any]] = [serves_everywhere]
+    if query.near.region:
+        area.append({"term": {"service_area": query.near.region}})
+    filters = [
+        {"term": {"remote": True}},
+        {"bool": {"must_not": [{"exists": {"field": "location"}}]}},
+        {"bool": {"should": area, "minimum_should_match": 1}},
+        *facet_filters(query),
+    ]
+    return {
+        "query": {"bool": {"must": [text] if text else [{"match_all": {}}], "filter": filters}},
+        "sort": RELEVANCE_SORT,
+        "track_scores": True,
+        "track_total_hits": True,
+        "size": ONLINE_LIMIT,
+        "_source": False,
+    }
+
+
+def exists_body(query: SearchQuery) -> dict[str, Any]:
+    """Does any document hold the words exactly?  If none does, they are taken as misspelt."""
+    return {
+        "query": text_query(query.q, fuzzy=False) or {"match_all": {}},
+        "size": 0,
+        "terminate_after": 1,
+        "track_total_hits": 1,
+    }
