@@ -1,0 +1,388 @@
+"""Meeting Guide JSON feeds and the 12 Step Meeting List CSV template → listings.
+
+Both list one *meeting* per row; a listing here is a *group* with several meetings.  Rows
+with the same name at the same place and the same attributes (open/closed, audience,
+access, languages, online link) are merged into one listing with several weekly meetings —
+the template's own "Cup of Coffee Group" on Friday and Saturday becomes one group.  Rows
+that differ in any attribute stay separate listings, so merging never loses a fact.
+A merged listing's external id is its shortest slug (stable when the feed is re-ordered).
+
+The feed names no concern: the importer's `--concern` supplies it (alcohol for an AA feed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from clearinghouse.listings import slugify
+from indexer.readers import CsvRow, FormatError, RawRecord, RowCheck, json_items, undecodable
+
+DAY_CODES = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")  # Meeting Guide: 0 = Sunday
+
+# Meeting Guide type codes (code4recovery/spec types.json) with their English names.
+TYPE_NAMES = {
+    "11": "11th Step Meditation", "12x12": "12 Steps & 12 Traditions", "A": "Secular",
+    "ABSI": "As Bill Sees It", "AF": "Afrikaans", "AL": "Concurrent with Alateen",
+    "AL-AN": "Concurrent with Al-Anon", "AM": "Amharic", "AR": "Arabic",
+    "ASL": "American Sign Language", "B": "Big Book", "BA": "Babysitting Available",
+    "BE": "Newcomer", "BG": "Bulgarian", "BI": "Bisexual", "BRK": "Breakfast", "C": "Closed",
+    "CAN": "Candlelight", "CF": "Child-Friendly", "D": "Discussion", "DA": "Danish",
+    "DB": "Digital Basket", "DD": "Dual Diagnosis", "DE": "German", "DR": "Daily Reflections",
+    "EL": "Greek", "EN": "English", "FA": "Persian", "FI": "Finnish", "FF": "Fragrance Free",
+    "FR": "French", "G": "Gay", "GR": "Grapevine", "H": "Birthday", "HE": "Hebrew",
+    "HI": "Hindi", "HR": "Croatian", "HU": "Hungarian", "IS": "Icelandic", "ITA": "Italian",
+    "JA": "Japanese", "KA": "Georgian", "KOR": "Korean", "L": "Lesbian", "LGBTQ": "LGBTQ",
+    "LIT": "Literature", "LS": "Living Sober", "LT": "Lithuanian", "M": "Men",
+    "MED": "Meditation", "ML": "Malayalam", "MT": "Maltese", "N": "Native American",
+    "NB": "Non-Binary", "NDG": "Indigenous", "NE": "Nepali", "NL": "Dutch", "NO": "Norwegian",
+    "O": "Open", "OUT": "Outdoor", "P": "Professionals", "POA": "Proof of Attendance",
+    "POC": "People of Color", "POL": "Polish", "POR": "Portuguese", "PUN": "Punjabi",
+    "RUS": "Russian", "S": "Spanish", "SEN": "Seniors", "SK": "Slovak", "SL": "Slovenian",
+    "SM": "Smoking Permitted", "SP": "Speaker", "ST": "Step Study", "SV": "Swedish",
+    "T": "Transgender", "TC": "Location Temporarily Closed", "TH": "Thai", "TL": "Tagalog",
+    "TR": "Tradition Study", "TUR": "Turkish", "UK": "Ukrainian", "W": "Women",
+    "X": "Wheelchair Access", "XB": "Wheelchair-Accessible Bathroom",
+    "XT": "Cross Talk Permitted", "Y": "Young People",
+    # Codes the feeds use that types.json leaves to the attendance option.
+    "ONL": "Online Meeting", "HY": "Hybrid",
+}  # fmt: skip
+OPEN = {"O": True, "C": False}
+AUDIENCE = {
+    "W": "women", "M": "men", "Y": "young-adults", "SEN": "seniors", "LGBTQ": "lgbtq",
+    "G": "lgbtq", "L": "lgbtq", "BI": "lgbtq", "T": "lgbtq", "NB": "lgbtq",
+    "POC": "people-of-color", "BE": "newcomers", "CF": "families",
+}  # fmt: skip
+ACCESSIBILITY = {"X": "wheelchair", "XB": "wheelchair", "ASL": "asl", "FF": "fragrance-free",
+                 "BA": "childcare"}  # fmt: skip
+LANGUAGES = {
+    "EN": "en", "S": "es", "FR": "fr", "DE": "de", "ITA": "it", "POL": "pl", "POR": "pt",
+    "RUS": "ru", "KOR": "ko", "JA": "ja", "HE": "he", "HI": "hi", "FA": "fa", "AR": "ar",
+    "AM": "am", "AF": "af", "BG": "bg", "DA": "da", "EL": "el", "FI": "fi", "HR": "hr",
+    "HU": "hu", "IS": "is", "KA": "ka", "LT": "lt", "ML": "ml", "MT": "mt", "NE": "ne",
+    "NL": "nl", "NO": "no", "PUN": "pa", "SK": "sk", "SL": "sl", "SV": "sv", "TH": "th",
+    "TL": "tl", "TUR": "tr", "UK": "uk",
+}  # fmt: skip
+# Type codes that shape the listing's fields rather than its description.
+_STRUCTURAL = {*OPEN, *AUDIENCE, *ACCESSIBILITY, *LANGUAGES, "ONL", "HY", "TC"}
+# The 12 Step Meeting List template writes type names, some of them its own.
+CODES_BY_NAME = {name.lower(): code for code, name in TYPE_NAMES.items()} | {
+    "temporary closure": "TC",
+    "online": "ONL",
+    "young adults": "Y",
+    "wheelchair accessible": "X",
+    "step meeting": "ST",
+}
+_FEED_KEYS = {"day", "time", "types", "formatted_address", "conference_url", "end_time"}
+
+
+class RowError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def looks_like_feed(sample: list[dict[str, Any]]) -> bool:
+    return any(_FEED_KEYS & item.keys() for item in sample) and not any(
+        "meetings" in item or "service_at_locations" in item for item in sample
+    )
+
+
+def sniff(path: Path, document: Any) -> None:
+    """FormatError unless `document` is an array of meeting objects."""
+    if isinstance(document, dict) and "contents" in document:
+        raise FormatError(f"{path.name}: looks like HSDS (a page with contents); use --format hsds")
+    items = document if isinstance(document, list) else None
+    if items is None:
+        raise FormatError(
+            f"{path.name}: expected a Meeting Guide feed (an array of meetings); "
+            f"found a {type(document).__name__}"
+            + ("; use --format json" if json_items(document) else "")
+        )
+    sample = [item for item in items[:50] if isinstance(item, dict)]
+    if items and not sample:
+        raise FormatError(f"{path.name}: expected a Meeting Guide feed; the items are not objects")
+    if sample and any("service_at_locations" in item or "schedules" in item for item in sample):
+        raise FormatError(
+            f"{path.name}: looks like HSDS services, not a Meeting Guide feed; use --format hsds"
+        )
+    if sample and any("meetings" in item for item in sample):
+        raise FormatError(
+            f"{path.name}: looks like the project's JSON (groups with meetings); use --format json"
+        )
+    if sample and not looks_like_feed(sample):
+        raise FormatError(
+            f"{path.name}: not a Meeting Guide feed: no item has day, time or types "
+            f"(found keys {', '.join(sorted(sample[0])[:8])})"
+        )
+
+
+def read_feed(items: list[Any], check: RowCheck | None) -> Iterator[RawRecord]:
+    def rows() -> Iterator[tuple[int, Any]]:
+        yield from enumerate(items, start=1)
+
+    return merge_rows(rows(), check)
+
+
+def read_tsml(rows: Iterable[CsvRow], check: RowCheck | None) -> Iterator[RawRecord]:
+    def items() -> Iterator[tuple[int, Any]]:
+        for row, values, field, error in rows:
+            yield row, (tsml_item(values) if values is not None else RowError(field, error or ""))
+
+    return merge_rows(items(), check)
+
+
+def tsml_item(values: Mapping[str, str]) -> dict[str, Any]:
+    """A 12 Step Meeting List template row (normalised column names) as a feed item."""
+    item: dict[str, Any] = {key: value for key, value in values.items() if value.strip()}
+    if "types" in item:
+        item["types"] = [part.strip() for part in item["types"].split(",") if part.strip()]
+    if "address" in item and not any(key in item for key in ("city", "state", "postal_code")):
+        item["formatted_address"] = item.pop("address")
+    if "website" in item:
+        item["url"] = item.pop("website")
+    if "last_contact" in item:
+        item["verified_at"] = item.pop("last_contact")
+    return item
+
+
+def merge_rows(rows: Iterable[tuple[int, Any]], check: RowCheck | None) -> Iterator[RawRecord]:
+    """Map each meeting row, reject bad ones by row, merge the rest into groups."""
+    groups: dict[str, list[tuple[int, dict[str, Any], str]]] = {}
+    seen_slugs: dict[str, int] = {}
+    for row, item in rows:
+        try:
+            record, warnings, slug = meeting_record(item)
+        except RowError as error:
+            yield RawRecord(row, None, error.message, error.field)
+            continue
+        if slug and slug in seen_slugs:
+            yield RawRecord(row, None, f"duplicate of row {seen_slugs[slug]}", "slug")
+            continue
+        if slug:
+            seen_slugs[slug] = row
+        problems = check(record) if check else []
+        if problems:
+            for field, message in problems:
+                yield RawRecord(row, None, message, field)
+            continue
+        del warnings  # validation repeats them for the merged listing
+        groups.setdefault(_group_key(record), []).append((row, record, slug))
+    for members in groups.values():
+        yield _merged(members)
+
+
+def meeting_record(item: Any) -> tuple[dict[str, Any], list[str], str]:
+    """One feed item → (raw listing record with one meeting, warnings, slug)."""
+    if isinstance(item, RowError):
+        raise item
+    if not isinstance(item, Mapping):
+        raise RowError("record", "is not an object with fields")
+    if message := undecodable(dict(item)):
+        raise RowError("record", message)
+    codes, unknown = _type_codes(item.get("types"))
+    warnings = [f"types: {code!r} is not a Meeting Guide type and was ignored" for code in unknown]
+    location = _location(item)
+    online = {
+        "url": _text(item.get("conference_url")),
+        "phone": _text(item.get("conference_phone")),
+        "notes": " ".join(
+            _text(item.get(key)) for key in ("conference_url_notes", "conference_phone_notes")
+        ).strip(),
+    }
+    has_online = bool(online["url"] or online["phone"])
+    option = _text(item.get("attendance_option")).lower()
+    closed_place = "TC" in codes or option == "online"
+    status = "inactive" if option == "inactive" or ("TC" in codes and not has_online) else None
+    record: dict[str, Any] = {
+        "name": item.get("name"),
+        "description": _description(item, codes),
+        "attendance": _attendance(location, has_online, closed_place, online),
+        "languages": [LANGUAGES[code] for code in codes if code in LANGUAGES],
+        "audience": sorted({AUDIENCE[code] for code in codes if code in AUDIENCE}),
+        "accessibility": sorted({ACCESSIBILITY[code] for code in codes if code in ACCESSIBILITY}),
+        "contact": {
+            "phone": _text(item.get("phone")),
+            "email": _text(item.get("email")),
+            "website": _text(item.get("url") or item.get("website")),
+        },
+        "private_contact": {
+            "name": _text(item.get("contact_1_name")),
+            "phone": _text(item.get("contact_1_phone")),
+            "email": _text(item.get("contact_1_email")),
+        },
+        "online": online if has_online else None,
+        "location": location,
+        "meetings": _meetings(item),
+        "status": status,
+        "verified_at": _date(item.get("verified_at")),
+    }
+    if any(code in OPEN for code in codes):
+        record["open"] = "O" in codes or "C" not in codes
+    slug = slugify(_text(item.get("slug")))
+    return record, warnings, slug
+
+
+def _date(value: Any) -> str | None:
+    """A last-contact date when it is one; anything else is not worth rejecting a meeting for."""
+    from datetime import date
+
+    text = _text(value)[:10]
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        return None
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _type_codes(value: Any) -> tuple[list[str], list[str]]:
+    if isinstance(value, str):
+        value = [part for part in value.split(",")]
+    codes: list[str] = []
+    unknown: list[str] = []
+    for raw in value if isinstance(value, list) else []:
+        text = _text(raw)
+        if not text:
+            continue
+        code = text if text in TYPE_NAMES else text.upper() if text.upper() in TYPE_NAMES else None
+        code = code or CODES_BY_NAME.get(text.lower())
+        if code is None:
+            unknown.append(text)
+        elif code not in codes:
+            codes.append(code)
+    return codes, unknown
+
+
+def _description(item: Mapping[str, Any], codes: list[str]) -> str:
+    parts = [_text(item.get(key)) for key in ("notes", "group_notes") if _text(item.get(key))]
+    kinds = [TYPE_NAMES[code] for code in codes if code not in _STRUCTURAL]
+    if kinds:
+        parts.append("Meeting types: " + ", ".join(kinds) + ".")
+    return "\n\n".join(parts)
+
+
+def _location(item: Mapping[str, Any]) -> dict[str, Any] | None:
+    address = _text(item.get("address"))
+    city, region = _text(item.get("city")), _text(item.get("state"))
+    postal, country = _text(item.get("postal_code")), _text(item.get("country"))
+    if not (address or city or postal) and _text(item.get("formatted_address")):
+        address, city, region, postal, country = split_address(_text(item["formatted_address"]))
+    location = {
+        "name": _text(item.get("location")),
+        "address": address,
+        "city": city,
+        "region": region,
+        "postal_code": postal,
+        "country": country,
+        "lat": item.get("latitude"),
+        "lon": item.get("longitude"),
+        "approximate": item.get("approximate"),
+        "timezone": _text(item.get("timezone")),
+        "notes": _text(item.get("location_notes")),
+    }
+    meaningful = ("name", "address", "city", "postal_code", "lat")
+    return location if any(location[key] not in (None, "") for key in meaningful) else None
+
+
+def split_address(text: str) -> tuple[str, str, str, str, str]:
+    """ "2634 Union Ave, San Jose, CA 95124, USA" → (street, city, state, postal code, country)."""
+    import re
+
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    country = ""
+    if parts and parts[-1].upper() in {"USA", "US", "UNITED STATES", "CANADA", "CAN"}:
+        country = parts.pop().upper()
+    region = postal = ""
+    if parts:
+        match = re.fullmatch(
+            r"([A-Za-z]{2})(?:\s+(\d{5}(?:-\d{4})?|[A-Za-z]\d[A-Za-z]\s?\d[A-Za-z]\d))?", parts[-1]
+        )
+        if match:
+            parts.pop()
+            region, postal = match[1].upper(), (match[2] or "").upper()
+    city = parts.pop() if len(parts) >= 2 or (parts and region) else ""
+    return ", ".join(parts), city, region, postal, country
+
+
+def _attendance(
+    location: dict[str, Any] | None, has_online: bool, closed_place: bool, online: dict[str, str]
+) -> str:
+    if has_online and (closed_place or location is None):
+        return "online" if online["url"] else "phone"
+    if has_online:
+        return "hybrid"
+    return "in-person"
+
+
+def _meetings(item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One weekly rule on the item's day(s); no day at all means "by appointment"."""
+    days = item.get("day")
+    start, end = _text(item.get("time")), _text(item.get("end_time"))
+    zone = _text(item.get("timezone"))
+    rule: dict[str, Any] = {"start": start, "end": end}
+    if zone:
+        rule["timezone"] = zone
+    if days is None or days == "" or days == []:
+        return [{**rule, "freq": "arrangement", "byday": []}]
+    return [{**rule, "freq": "weekly", "byday": [_day_code(day) for day in _as_days(days)]}]
+
+
+def _as_days(days: Any) -> list[Any]:
+    return list(days) if isinstance(days, list | tuple) else [days]
+
+
+def _day_code(day: Any) -> str:
+    from clearinghouse.schedule import ScheduleError, parse_day
+
+    text = _text(day)
+    if text.lstrip("-").isdigit():
+        number = int(text)
+        if 0 <= number <= 6:
+            return DAY_CODES[number]
+        raise RowError("day", f"{text} is not a day (0 = Sunday … 6 = Saturday)")
+    try:
+        return parse_day(text)
+    except ScheduleError as error:
+        raise RowError("day", str(error)) from None
+
+
+def _group_key(record: dict[str, Any]) -> str:
+    """Everything but the schedule, notes and ids: rows equal in all of it are one group."""
+    same = {
+        key: value
+        for key, value in record.items()
+        if key not in ("meetings", "description", "verified_at")
+    }
+    same["name"] = slugify(_text(same.get("name")))
+    return json.dumps(same, sort_keys=True, default=str)
+
+
+def _merged(members: list[tuple[int, dict[str, Any], str]]) -> RawRecord:
+    first_row, record, _slug = members[0]
+    merged = dict(record)
+    meetings: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for _row, member, _ in members:
+        meetings.extend(meeting for meeting in member["meetings"] if meeting not in meetings)
+        if member["description"] and member["description"] not in notes:
+            notes.append(member["description"])
+    merged["meetings"] = meetings
+    merged["description"] = "\n\n".join(notes)
+    dates = sorted(
+        str(member["verified_at"]) for _r, member, _s in members if member["verified_at"]
+    )
+    merged["verified_at"] = dates[-1] if dates else None
+    slugs = sorted((slug for _r, _m, slug in members if slug), key=lambda slug: (len(slug), slug))
+    if slugs:
+        merged["external_id"] = merged["slug"] = slugs[0]
+    warnings: tuple[str, ...] = ()
+    if len(members) > 1:
+        rows = ", ".join(str(row) for row, _m, _s in members)
+        warnings = (f"rows {rows} are one group and were merged into one listing",)
+    return RawRecord(first_row, merged, warnings=warnings)

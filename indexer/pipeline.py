@@ -1,0 +1,416 @@
+"""The ingest pipeline: read → validate → geocode → dedupe → store, with a report that adds up.
+
+Each record is validated by `validate_listing` (the one validation), placed on the map by
+`geocode_listing`, matched to what the store already holds, and written by `apply_listing`
+(the one write path, with audit and outbox).  Matching:
+
+- same source + external id → that group, updated in place (or left unchanged);
+- no external id → a stable key `auto:<hash>` of the name, place and schedule, stored as the
+  external id so that a re-run finds the group again;
+- the same group already listed by *another* source (`store.same_group`) → added anyway and
+  both flagged `possible-duplicate:<other uuid>` for staff;
+- the same external id or slug twice in one run → the second is rejected ("duplicate of row N").
+
+Work is committed every `BATCH` records; a dry run does everything a real run does inside one
+transaction and rolls it back, so its counts are the counts a real run would give.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload, scoped_session, selectinload
+
+from clearinghouse.config import SEED_DATA_DIR
+from clearinghouse.listings import ListingData, validate_listing
+from clearinghouse.models import Group
+from clearinghouse.store import apply_listing, geocode_listing, same_group
+from clearinghouse.taxonomy import Taxonomy
+from indexer.readers import FormatError, RawRecord, Source, open_source
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+MAX_WARNINGS = 10_000  # kept in the report; the rest are only counted
+MEETING_LISTS = ("meeting-guide", "tsml")
+# A plain session, or Flask-SQLAlchemy's scoped `db.session`.
+AnySession = Session | scoped_session[Any]
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One reason a row was not stored; a row with several problems has several."""
+
+    path: str
+    row: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.path} row {self.row}" if self.row else self.path
+        return f"{where}: {self.field}: {self.reason}" if self.field else f"{where}: {self.reason}"
+
+
+Notice = Reject  # a warning has the same shape: where, which field, what was repaired
+
+
+@dataclass
+class IngestReport:
+    """What a run did; `read == added + updated + unchanged + rejected` always holds."""
+
+    read: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
+    flagged_duplicates: int = 0
+    warning_count: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"read {self.read}: {self.added} added, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.rejected} rejected"
+        )
+
+    def details(self) -> str:
+        """The summary plus warnings and duplicate flags, for people reading the output."""
+        extra = []
+        if self.warning_count:
+            extra.append(f"{self.warning_count} warnings")
+        if self.flagged_duplicates:
+            extra.append(f"{self.flagged_duplicates} possible duplicates flagged for staff")
+        return self.summary() + (f" ({'; '.join(extra)})" if extra else "")
+
+    def reject(self, path: str, row: int, field_name: str, reason: str) -> None:
+        self.rejects.append(Reject(path, row, field_name, reason))
+
+    def warn(self, path: str, row: int, field_name: str, message: str) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(Notice(path, row, field_name, message))
+
+
+def ingest_files(
+    session: AnySession,
+    paths: Sequence[Path],
+    *,
+    fmt: str,
+    source: str | None = None,
+    default_concerns: Sequence[str] = (),
+    dry_run: bool = False,
+    taxonomy: Taxonomy,
+    progress: bool = False,
+) -> IngestReport:
+    """Import files of one format; every file is checked before anything is written.
+
+    Without `source`, each file is its own source, named after the file.
+    """
+
+    def check(record: dict[str, Any]) -> list[tuple[str, str]]:
+        validation = validate_listing(record, taxonomy, default_concerns=default_concerns)
+        return [(error.field, error.message) for error in validation.errors]
+
+    sources = [open_source(Path(path), fmt, check=check) for path in paths]
+    for opened in sources:
+        _require_concern(opened, default_concerns)
+    run = _Run(session, taxonomy, default_concerns, dry_run, progress)
+    try:
+        for opened in sources:
+            label = opened.path.name
+            for message in opened.warnings:
+                run.report.warn(label, 0, "file", message)
+            run.feed(opened.records(), path=label, source=source or label, total=opened.total)
+        run.finish()
+    except BaseException:
+        session.rollback()
+        raise
+    return run.report
+
+
+def ingest_records(
+    session: AnySession,
+    records: Iterable[RawRecord | dict[str, Any]],
+    *,
+    taxonomy: Taxonomy,
+    source: str,
+    default_concerns: Sequence[str] = (),
+    dry_run: bool = False,
+    status: str = "active",
+    progress: bool = False,
+    total: int | None = None,
+) -> IngestReport:
+    """Import raw records (dicts are numbered 1, 2, … as rows) from one source."""
+    run = _Run(session, taxonomy, default_concerns, dry_run, progress)
+    try:
+        run.feed(records, path=source, source=source, total=total, status=status)
+        run.finish()
+    except BaseException:
+        session.rollback()
+        raise
+    return run.report
+
+
+def load_sample_listings(folder: Path = SEED_DATA_DIR) -> Iterator[dict[str, Any]]:
+    """The sample listings in seed_data/ (sample_listings.json, or .json.gz)."""
+    plain, packed = folder / "sample_listings.json", folder / "sample_listings.json.gz"
+    if plain.exists():
+        text = plain.read_text(encoding="utf-8")
+    elif packed.exists():
+        text = gzip.decompress(packed.read_bytes()).decode("utf-8")
+    else:
+        raise FileNotFoundError(f"no sample listings in {folder} (sample_listings.json)")
+    listings = json.loads(text)
+    if isinstance(listings, dict):
+        listings = listings.get("data", [])
+    yield from listings
+
+
+def listing_key(data: ListingData) -> str:
+    """A stable external id for a record that has none: name, place and schedule."""
+    place = data.location
+    where = (place.postal_code or f"{place.city.lower()},{place.region}") if place else ""
+    schedule = [
+        [m.freq, list(m.byday), str(m.start or ""), str(m.end or "")] for m in data.meetings
+    ]
+    name = " ".join(data.name.lower().split())
+    text = json.dumps([name, where, data.online_url or "", schedule], sort_keys=True)
+    return "auto:" + hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _require_concern(opened: Source, default_concerns: Sequence[str]) -> None:
+    if opened.layout in MEETING_LISTS and not default_concerns:
+        raise FormatError(
+            f"{opened.path.name}: a meeting list names no concern; give one with --concern "
+            "(e.g. --concern alcohol for an AA list)"
+        )
+
+
+class _Run:
+    """One import run: counts, the keys seen so far, and batched writes."""
+
+    def __init__(
+        self,
+        session: AnySession,
+        taxonomy: Taxonomy,
+        default_concerns: Sequence[str],
+        dry_run: bool,
+        progress: bool,
+    ) -> None:
+        self.session: Session = session if isinstance(session, Session) else session()
+        self.taxonomy = taxonomy
+        self.default_concerns = tuple(default_concerns)
+        self.dry_run = dry_run
+        self.progress = progress
+        self.report = IngestReport()
+        self.seen_keys: dict[tuple[str, str], tuple[str, int]] = {}
+        self.seen_slugs: dict[str, tuple[str, int]] = {}
+        self.names: dict[str, list[tuple[int, str | None]]] | None = None
+        self.started = time.monotonic()
+        self.savepoints = session.get_bind().dialect.name == "postgresql"
+
+    def feed(
+        self,
+        records: Iterable[RawRecord | dict[str, Any]],
+        *,
+        path: str,
+        source: str,
+        total: int | None = None,
+        status: str = "active",
+    ) -> None:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, file=sys.stderr, disable=not self.progress, unit=" records",
+                   desc=path[:30])  # fmt: skip
+        batch: list[tuple[int, ListingData]] = []
+        try:
+            for index, raw in enumerate(records, start=1):
+                self.report.read += 1
+                bar.update()
+                prepared = self._prepare(raw, index, path, source)
+                if prepared is not None:
+                    batch.append(prepared)
+                if len(batch) >= BATCH:
+                    self._store(batch, path, source, status)
+                    batch = []
+            if batch:
+                self._store(batch, path, source, status)
+        finally:
+            bar.close()
+
+    def finish(self) -> None:
+        if self.dry_run:
+            self.session.rollback()
+        else:
+            self.session.commit()
+        report = self.report
+        log.info(
+            "event=ingest_finished dry_run=%s read=%d added=%d updated=%d unchanged=%d "
+            "rejected=%d warnings=%d duplicates=%d took_ms=%d",
+            self.dry_run, report.read, report.added, report.updated, report.unchanged,
+            report.rejected, report.warning_count, report.flagged_duplicates,
+            (time.monotonic() - self.started) * 1000,
+        )  # fmt: skip
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def _prepare(
+        self, raw: RawRecord | dict[str, Any], index: int, path: str, source: str
+    ) -> tuple[int, ListingData] | None:
+        """Validate, key and geocode one record; None (and a reject) when it cannot be stored."""
+        if not isinstance(raw, RawRecord):
+            raw = RawRecord(index, raw)
+        row, report = raw.row, self.report
+        for message in raw.warnings:
+            report.warn(path, row, "", message)
+        if raw.record is None:
+            return self._rejected(path, row, [(raw.field or "record", raw.error or "unreadable")])
+        validation = validate_listing(
+            raw.record, self.taxonomy, default_concerns=self.default_concerns
+        )
+        for warning in validation.warnings:
+            report.warn(path, row, warning.field, warning.message)
+        if validation.data is None or validation.errors:
+            return self._rejected(path, row, [(e.field, e.message) for e in validation.errors])
+        data = validation.data
+        key = data.external_id or listing_key(data)
+        earlier = self.seen_keys.get((source, key))
+        slug_earlier = self.seen_slugs.get(data.slug) if data.slug else None
+        if earlier or slug_earlier:
+            name = "external_id" if earlier else "slug"
+            return self._rejected(path, row, [(name, _duplicate_of(earlier or slug_earlier, path))])
+        self.seen_keys[(source, key)] = (path, row)
+        if data.slug:
+            self.seen_slugs[data.slug] = (path, row)
+        data, notes = geocode_listing(dataclasses.replace(data, external_id=key))
+        for note in notes:
+            name, _, message = note.partition(": ")
+            report.warn(path, row, name, message)
+        return row, data
+
+    def _rejected(self, path: str, row: int, problems: list[tuple[str, str]]) -> Any:
+        self.report.rejected += 1
+        for name, message in problems or [("record", "is not valid")]:
+            self.report.reject(path, row, name, message)
+        return None
+
+    def _store(
+        self, batch: list[tuple[int, ListingData]], path: str, source: str, status: str
+    ) -> None:
+        """Write one batch: existing groups fetched in one query, then commit (or flush)."""
+        session = self.session
+        keys = [data.external_id for _row, data in batch if data.external_id]
+        existing = {
+            group.external_id: group
+            for group in session.scalars(
+                select(Group)
+                .where(Group.source == source, Group.external_id.in_(keys))
+                .options(
+                    selectinload(Group.location),
+                    selectinload(Group.meetings),
+                    selectinload(Group.concerns),
+                    joinedload(Group.organization),
+                )
+            )
+        }
+        for row, data in batch:
+            group = existing.get(data.external_id)
+            other = self._duplicate(data, source) if group is None else None
+            change = self._apply(data, group, source, status, path, row)
+            if change is None:
+                continue
+            setattr(self.report, change.action, getattr(self.report, change.action) + 1)
+            if change.action == "added":
+                self._remember(change.group, source)
+                if other is not None:
+                    self._flag(change.group, other)
+        if self.dry_run:
+            session.flush()
+        else:
+            session.commit()
+
+    def _apply(
+        self, data: ListingData, group: Group | None, source: str, status: str, path: str, row: int
+    ) -> Any:
+        """apply_listing; on PostgreSQL inside a savepoint so a refused row is only that row."""
+        actor = f"import:{source}"
+        if not self.savepoints:
+            return apply_listing(
+                self.session, data, actor=actor, group=group, source=source, status=status
+            )
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            with self.session.begin_nested():
+                return apply_listing(
+                    self.session, data, actor=actor, group=group, source=source, status=status
+                )
+        except SQLAlchemyError as error:
+            reason = str(getattr(error, "orig", error)).splitlines()[0]
+            self._rejected(path, row, [("record", f"the database refused it ({reason})")])
+            return None
+
+    # -- duplicates from other sources ---------------------------------------------------
+
+    def _name_index(self) -> dict[str, list[tuple[int, str | None]]]:
+        if self.names is None:
+            self.names = {}
+            rows = self.session.execute(select(Group.id, Group.name, Group.source))
+            for group_id, name, group_source in rows:
+                self.names.setdefault(_name_key(name), []).append((group_id, group_source))
+        return self.names
+
+    def _remember(self, group: Group, source: str) -> None:
+        if self.names is not None:
+            self.names.setdefault(_name_key(group.name), []).append((group.id, source))
+
+    def _duplicate(self, data: ListingData, source: str) -> Group | None:
+        candidates = [
+            group_id
+            for group_id, group_source in self._name_index().get(_name_key(data.name), [])
+            if group_source != source
+        ]
+        if not candidates:
+            return None
+        query = select(Group).where(
+            Group.id.in_(candidates[:20]), or_(Group.source.is_(None), Group.source != source)
+        )
+        for candidate in self.session.scalars(query.options(selectinload(Group.location))):
+            if same_group(data, candidate):
+                return candidate
+        return None
+
+    def _flag(self, added: Group, other: Group) -> None:
+        added.flags = [*(added.flags or []), f"possible-duplicate:{other.uuid}"]
+        mark = f"possible-duplicate:{added.uuid}"
+        if mark not in (other.flags or []):
+            other.flags = [*(other.flags or []), mark]
+        self.report.flagged_duplicates += 1
+        log.info("event=ingest_possible_duplicate group_id=%s other_id=%s", added.uuid, other.uuid)
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
+def _duplicate_of(where: tuple[str, int] | None, path: str) -> str:
+    if where is None:
+        return "duplicate"
+    earlier_path, row = where
+    return (
+        f"duplicate of row {row}"
+        if earlier_path == path
+        else f"duplicate of {earlier_path} row {row}"
+    )
