@@ -112,3 +112,40 @@ def make_group(app: Flask, taxonomy: Taxonomy) -> Callable[..., Group]:
         return change.group
 
     return make
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the session's server, dropped afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """A freshly migrated app on SQLite and on PostgreSQL: for tests of the store itself."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = request.getfixturevalue("fresh_postgres_url")
+    app = create_app(app_config(url, tmp_path))
+    migrate(app)
+    with app.app_context():
+        load_taxonomy(db.session(), default_taxonomy())
+        db.session.commit()
+        yield app
+        db.session.remove()
+        db.engine.dispose()

@@ -19,8 +19,15 @@ from clearinghouse.schedule import (
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("19:00", time(19)), ("7pm", time(19)), ("7:30 PM", time(19, 30)), ("0930", time(9, 30)),
-     ("12am", time(0)), ("12:15 pm", time(12, 15)), ("7 a.m.", time(7))],
+    [
+        ("19:00", time(19)),
+        ("7pm", time(19)),
+        ("7:30 PM", time(19, 30)),
+        ("0930", time(9, 30)),
+        ("12am", time(0)),
+        ("12:15 pm", time(12, 15)),
+        ("7 a.m.", time(7)),
+    ],
 )
 def test_times_people_write_are_understood(text: str, expected: time) -> None:
     assert parse_time(text) == expected
