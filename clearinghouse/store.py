@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from clearinghouse import geo
+from clearinghouse.geocoding import current_locator
 from clearinghouse.listings import ListingData, LocationData, MeetingData, slugify
 from clearinghouse.models import (
     AuditEvent,
@@ -77,7 +78,7 @@ def geocode_listing(
     location = data.location
     if location is not None:
         if location.lat is None and (location.postal_code or location.city):
-            place = (locate or geo.locate_address)(
+            place = (locate or current_locator())(
                 address=location.address or None,
                 city=location.city or None,
                 region=location.region or None,
