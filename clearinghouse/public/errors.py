@@ -1,0 +1,75 @@
+"""Friendly error pages (HTML for people, JSON for clients that ask only for JSON)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from clearinghouse.public import bp
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: "Something in that request didn't look right",
+    403: "That isn't available",
+    404: "We couldn't find that page",
+    405: "That page can't be used that way",
+    429: "Too many tries",
+    500: "Something went wrong on our side",
+    503: "We're not available right now",
+}
+MESSAGES = {
+    400: "Please go back and check what you entered.",
+    404: "The page may have moved, or the group may no longer be listed.",
+    429: "You've sent several forms in a short time. Please wait a while and try again.",
+    500: "We've noted the problem. Please try again in a moment.",
+}
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def error_response(status: int, detail: str | None = None) -> tuple[str | Response, int]:
+    title = TITLES.get(status, "Something went wrong")
+    message = detail or MESSAGES.get(status, "")
+    if _wants_json():
+        return jsonify({"title": title, "status": status, "detail": message}), status
+    return render_template("public/error.html", status=status, title=title, message=message), status
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_error(error: CSRFError) -> tuple[str | Response, int]:
+    log.info("event=csrf_refused path=%s", request.path)
+    return error_response(
+        400,
+        "This form had expired or was sent from somewhere else. "
+        "Please reload the page and send it again — what you typed may need re-entering.",
+    )
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException) -> tuple[str | Response, int] | HTTPException:
+    status = error.code or 500
+    if status < 400:
+        return error
+    detail = error.description if status in (404, 400) and _is_ours(error) else None
+    return error_response(status, detail)
+
+
+@bp.app_errorhandler(InternalServerError)
+def server_error(error: InternalServerError) -> tuple[str | Response, int]:
+    log.error("event=server_error path=%s", request.path, exc_info=error.original_exception)
+    return error_response(500)
+
+
+def _is_ours(error: HTTPException) -> bool:
+    """Our own abort() messages are written for people; werkzeug's defaults are not."""
+    return bool(error.description) and error.description != type(error).description

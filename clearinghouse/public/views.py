@@ -1,0 +1,160 @@
+"""Public pages: home, search results, group pages and calendars, concerns, start a group."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Response, abort, jsonify, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from clearinghouse import vocab
+from clearinghouse.extensions import db
+from clearinghouse.models import Group
+from clearinghouse.public import bp, present
+from clearinghouse.public.ics import group_calendar
+from clearinghouse.public.jsonld import group_jsonld
+from clearinghouse.public.results import concern_counts, search_page
+from clearinghouse.taxonomy import Taxonomy, default_taxonomy, normalize
+
+log = logging.getLogger(__name__)
+
+SUGGEST_LIMIT = 8
+
+
+def taxonomy() -> Taxonomy:
+    return default_taxonomy()
+
+
+@bp.app_context_processor
+def public_helpers() -> dict[str, Any]:
+    return {"vocab": vocab, "present": present}
+
+
+@bp.route("/")
+def home() -> str:
+    """Where a search starts: what and where, browse by concern, what groups are."""
+    return render_template(
+        "public/home.html",
+        parents=taxonomy().parents(),
+        counts=concern_counts(taxonomy()),
+    )
+
+
+@bp.route("/search")
+def search() -> tuple[str, int]:
+    """Results for the DESIGN.md parameters; bad parameters get a 400 page naming them."""
+    return search_page(request.args, taxonomy())
+
+
+def public_group(slug: str) -> Group:
+    """An active group by slug, or a friendly 404 (pending and archived groups are private)."""
+    group = db.session.scalar(
+        select(Group)
+        .where(Group.slug == slug, Group.status == "active")
+        .options(
+            selectinload(Group.concerns),
+            selectinload(Group.meetings),
+            selectinload(Group.location),
+            selectinload(Group.organization),
+        )
+    )
+    if group is None:
+        abort(404, description="We couldn't find that group. It may have stopped meeting.")
+    return group
+
+
+@bp.route("/groups/<slug>")
+def group_page(slug: str) -> str:
+    group = public_group(slug)
+    page_url = url_for("public.group_page", slug=group.slug, _external=True)
+    return render_template(
+        "public/group.html",
+        group=group,
+        schedule_lines=present.schedule_lines(group),
+        next_meetings=present.next_meetings(group, count=4),
+        jsonld=group_jsonld(group, page_url=page_url),
+        can_add_to_calendar=any(m.freq != "arrangement" and m.byday for m in group.meetings),
+    )
+
+
+@bp.route("/groups/<slug>.ics")
+def group_ics(slug: str) -> Response:
+    group = public_group(slug)
+    page_url = url_for("public.group_page", slug=group.slug, _external=True)
+    body = group_calendar(group, page_url=page_url)
+    response = Response(body, content_type="text/calendar; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{group.slug}.ics"'
+    return response
+
+
+@bp.route("/concerns")
+def concerns() -> str:
+    tax = taxonomy()
+    return render_template(
+        "public/concerns.html",
+        tree=[(parent, tax.children(parent.slug)) for parent in tax.parents()],
+        counts=concern_counts(tax),
+    )
+
+
+@bp.route("/concerns/suggest")
+def concern_suggest() -> Response:
+    """Concern suggestions while typing (progressive enhancement for the search box)."""
+    text = request.args.get("q", "")[:100]
+    return jsonify(suggestions(taxonomy(), text))
+
+
+def suggestions(tax: Taxonomy, text: str, limit: int = SUGGEST_LIMIT) -> list[dict[str, str]]:
+    """Concerns the text names (synonyms included) first, then labels starting like it."""
+    wanted = normalize(text)
+    if not wanted:
+        return []
+    slugs = list(tax.resolve(text))
+    for term in tax:
+        label = normalize(term.label)
+        if term.slug not in slugs and (
+            label.startswith(wanted) or any(w.startswith(wanted) for w in label.split())
+        ):
+            slugs.append(term.slug)
+    found = []
+    for slug in slugs[:limit]:
+        found_term = tax.get(slug)
+        if found_term is None:
+            continue
+        parent = tax.get(found_term.parent) if found_term.parent else None
+        found.append(
+            {
+                "slug": found_term.slug,
+                "label": found_term.label,
+                "parent": parent.label if parent else "",
+            }
+        )
+    return found
+
+
+@bp.route("/concerns/<slug>")
+def concern(slug: str) -> str:
+    tax = taxonomy()
+    term = tax.get(slug)
+    if term is None:
+        abort(404, description="We don't have a concern by that name. Try browsing the list.")
+    return render_template(
+        "public/concern.html",
+        term=term,
+        parent=tax.get(term.parent) if term.parent else None,
+        children=tax.children(term.slug),
+        national=tax.national_for([term.slug]),
+        counts=concern_counts(tax),
+    )
+
+
+@bp.route("/start-a-group")
+def start_a_group() -> str:
+    return render_template("public/start_a_group.html")
+
+
+@bp.route("/about")
+def about() -> str:
+    return render_template("public/about.html")

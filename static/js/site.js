@@ -1,0 +1,161 @@
+/* Progressive enhancement for the public site. Everything works without this file. */
+(function () {
+  "use strict";
+
+  function ready(fn) {
+    if (document.readyState !== "loading") fn();
+    else document.addEventListener("DOMContentLoaded", fn);
+  }
+
+  // Concern suggestions while typing, from /concerns/suggest (a native datalist).
+  function concernSuggestions() {
+    var input = document.querySelector("input[data-suggest-url]");
+    var list = document.getElementById("concern-suggestions");
+    if (!input || !list || !window.fetch) return;
+    var timer = null;
+    var last = "";
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var text = input.value.trim();
+        if (text.length < 2 || text === last) return;
+        last = text;
+        fetch(input.dataset.suggestUrl + "?q=" + encodeURIComponent(text), {
+          headers: { Accept: "application/json" }
+        })
+          .then(function (response) { return response.ok ? response.json() : []; })
+          .then(function (items) {
+            list.textContent = "";
+            items.forEach(function (item) {
+              var option = document.createElement("option");
+              option.value = item.label;
+              if (item.parent) option.label = item.label + " (" + item.parent + ")";
+              list.appendChild(option);
+            });
+          })
+          .catch(function () { /* suggestions are optional */ });
+      }, 150);
+    });
+  }
+
+  // "Use my location": the browser's position, rounded to about 100 m, as the search point.
+  function useMyLocation() {
+    var container = document.querySelector("[data-geo-container]");
+    if (!container || !navigator.geolocation) return;
+    var form = container.closest("form");
+    var near = form.querySelector("input[name=near]");
+    var lat = form.querySelector("input[data-geo=lat]");
+    var lon = form.querySelector("input[data-geo=lon]");
+    var status = container.querySelector("[data-geo-status]");
+    var button = container.querySelector("[data-geo-button]");
+    container.hidden = false;
+    if (lat.value && lon.value && !near.value) {
+      near.placeholder = "Your location";
+      status.textContent = "Searching near your location.";
+    }
+    button.addEventListener("click", function () {
+      status.textContent = "Finding your location…";
+      navigator.geolocation.getCurrentPosition(
+        function (position) {
+          lat.value = position.coords.latitude.toFixed(3);
+          lon.value = position.coords.longitude.toFixed(3);
+          lat.disabled = false;
+          lon.disabled = false;
+          near.value = "";
+          near.placeholder = "Your location";
+          status.textContent = "Got your approximate location. Press Search to find groups near you.";
+        },
+        function () {
+          status.textContent = "We couldn't get your location. Please type a ZIP code or city instead.";
+        },
+        { enableHighAccuracy: false, timeout: 10000, maximumAge: 600000 }
+      );
+    });
+    near.addEventListener("input", function () {
+      if (near.value.trim()) {
+        lat.disabled = true;
+        lon.disabled = true;
+        lat.value = "";
+        lon.value = "";
+        near.placeholder = "";
+        status.textContent = "";
+      }
+    });
+  }
+
+  // Filters: open on wide screens, folded on phones; changes apply at once (and say so).
+  function filters() {
+    var panel = document.querySelector("[data-filters]");
+    if (!panel) return;
+    if (window.matchMedia && !window.matchMedia("(min-width: 60rem)").matches) {
+      panel.open = false;
+    }
+    var body = panel.querySelector(".filters__body");
+    var note = document.createElement("p");
+    note.className = "hint";
+    note.textContent = "Results update as soon as you change a filter.";
+    body.insertBefore(note, body.firstChild);
+    var apply = panel.querySelector("[data-apply]");
+    if (apply) apply.classList.add("visually-hidden");
+    panel.querySelectorAll("[data-autosubmit]").forEach(function (control) {
+      control.addEventListener("change", function () {
+        try { sessionStorage.setItem("focus-after-filter", control.id); } catch (e) { /* private mode */ }
+        var form = control.form;
+        if (form.requestSubmit) form.requestSubmit(); else form.submit();
+      });
+    });
+    var focusId = null;
+    try {
+      focusId = sessionStorage.getItem("focus-after-filter");
+      sessionStorage.removeItem("focus-after-filter");
+    } catch (e) { /* private mode */ }
+    var target = focusId && document.getElementById(focusId);
+    if (target) {
+      var more = target.closest("details");
+      while (more) { more.open = true; more = more.parentElement.closest("details"); }
+      target.focus();
+    }
+  }
+
+  // The map: markers from the result list's data attributes; the list works without it.
+  function resultsMap() {
+    var element = document.getElementById("results-map");
+    if (!element || !window.L) return;
+    var cards = document.querySelectorAll("#results-list [data-lat][data-lon]");
+    if (!cards.length) return;
+    element.hidden = false;
+    var map = window.L.map(element, { scrollWheelZoom: false });
+    window.L.tileLayer(element.dataset.tileUrl, {
+      maxZoom: 18,
+      attribution: element.dataset.attribution
+    }).addTo(map);
+    var points = [];
+    cards.forEach(function (card) {
+      var point = [parseFloat(card.dataset.lat), parseFloat(card.dataset.lon)];
+      if (isNaN(point[0]) || isNaN(point[1])) return;
+      points.push(point);
+      var link = document.createElement("a");
+      link.href = card.dataset.url;
+      link.textContent = card.dataset.name;
+      window.L.marker(point, { title: card.dataset.name, alt: card.dataset.name })
+        .addTo(map)
+        .bindPopup(link);
+    });
+    element.dataset.markers = String(points.length);
+    if (points.length === 1) map.setView(points[0], 13);
+    else map.fitBounds(points, { padding: [30, 30], maxZoom: 14 });
+  }
+
+  function focusErrorSummary() {
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) summary.focus();
+  }
+
+  ready(function () {
+    concernSuggestions();
+    useMyLocation();
+    filters();
+    resultsMap();
+    focusErrorSummary();
+  });
+})();
