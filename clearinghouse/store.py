@@ -116,7 +116,7 @@ def snapshot(group: Group) -> dict[str, Any]:
     values: dict[str, Any] = {name: getattr(group, name) for name in SCALAR_FIELDS}
     values.update({name: list(getattr(group, name) or []) for name in LIST_FIELDS})
     values["organization"] = group.organization.name if group.organization else ""
-    values["concerns"] = [concern.slug for concern in group.concerns]
+    values["concerns"] = sorted(concern.slug for concern in group.concerns)
     location = group.location
     values["location"] = (
         {name: getattr(location, name) for name in LOCATION_FIELDS} if location else None
@@ -142,7 +142,7 @@ def data_snapshot(data: ListingData) -> dict[str, Any]:
     values: dict[str, Any] = {name: getattr(data, name) for name in SCALAR_FIELDS}
     values.update({name: list(getattr(data, name)) for name in LIST_FIELDS})
     values["organization"] = data.organization
-    values["concerns"] = list(data.concerns)
+    values["concerns"] = sorted(data.concerns)
     values["location"] = dataclasses.asdict(data.location) if data.location else None
     values["meetings"] = [
         {
