@@ -9,9 +9,8 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from clearinghouse.models import ApiKey, User, utcnow
+from clearinghouse.models import ApiKey, DbSession, User, utcnow
 from clearinghouse.vocab import ROLES
 
 _hasher = PasswordHasher()
@@ -34,7 +33,7 @@ def check_password(user: User, password: str) -> bool:
         return False
 
 
-def create_user(session: Session, email: str, role: str, password: str) -> User:
+def create_user(session: DbSession, email: str, role: str, password: str) -> User:
     email = email.strip().lower()
     if "@" not in email:
         raise AccountError(f"{email!r} is not an email address")
@@ -56,7 +55,7 @@ def _key_hash(key: str) -> str:
 
 
 def create_api_key(
-    session: Session, name: str, *, rate_limit: str = "120/minute", user_id: int | None = None
+    session: DbSession, name: str, *, rate_limit: str = "120/minute", user_id: int | None = None
 ) -> tuple[ApiKey, str]:
     """Make a key; the plain key is returned once and never stored."""
     name = name.strip()
@@ -76,7 +75,7 @@ def create_api_key(
     return api_key, key
 
 
-def find_api_key(session: Session, key: str) -> ApiKey | None:
+def find_api_key(session: DbSession, key: str) -> ApiKey | None:
     """The live key matching `key`, or None for unknown, malformed or revoked keys."""
     api_key = match_api_key(session, key)
     if api_key is None or api_key.revoked_at is not None:
@@ -84,7 +83,7 @@ def find_api_key(session: Session, key: str) -> ApiKey | None:
     return api_key
 
 
-def match_api_key(session: Session, key: str) -> ApiKey | None:
+def match_api_key(session: DbSession, key: str) -> ApiKey | None:
     """The key matching `key`, revoked or not (so the API can say "revoked", not "unknown")."""
     if not key.startswith(KEY_PREFIX) or len(key) > 200:
         return None
@@ -95,6 +94,6 @@ def match_api_key(session: Session, key: str) -> ApiKey | None:
     return api_key
 
 
-def revoke_api_key(session: Session, api_key: ApiKey) -> None:
+def revoke_api_key(session: DbSession, api_key: ApiKey) -> None:
     api_key.revoked_at = utcnow()
     session.flush()

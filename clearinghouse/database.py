@@ -6,10 +6,9 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from clearinghouse.config import REPO_ROOT
-from clearinghouse.models import Concern, db
+from clearinghouse.models import Concern, DbSession, db
 from clearinghouse.taxonomy import Taxonomy
 
 
@@ -39,7 +38,7 @@ def _ensure_sqlite_folder(path: str | None) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def load_taxonomy(session: Session, taxonomy: Taxonomy) -> int:
+def load_taxonomy(session: DbSession, taxonomy: Taxonomy) -> int:
     """Insert or update every concern term; returns how many terms there are."""
     existing = {row.slug: row for row in session.scalars(select(Concern))}
     for position, term in enumerate(taxonomy):

@@ -13,10 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy.orm import Session, scoped_session
 
 from clearinghouse import geo
-from clearinghouse.models import GeocodeCacheEntry
+from clearinghouse.models import DbSession, GeocodeCacheEntry
 
 log = logging.getLogger(__name__)
 Locate = Callable[..., geo.Place | None]
@@ -25,7 +24,7 @@ Locate = Callable[..., geo.Place | None]
 class DatabaseGeocodeCache:
     """geo.GeocodeCache on the geocode_cache table; entries are written with the listing."""
 
-    def __init__(self, session: Session | scoped_session[Any], provider: str) -> None:
+    def __init__(self, session: DbSession, provider: str) -> None:
         self.session = session
         self.provider = provider
 
@@ -43,7 +42,7 @@ class DatabaseGeocodeCache:
         self.session.add(entry)
 
 
-def make_locator(service: str, session: Session | scoped_session[Any], **options: Any) -> Locate:
+def make_locator(service: str, session: DbSession, **options: Any) -> Locate:
     """A locate_address-compatible function that asks `service` first for street addresses."""
     if service == "offline":
         return geo.locate_address
@@ -82,4 +81,5 @@ def current_locator() -> Locate:
     if service not in cache:
         # The scoped session proxy: each request's writes go to that request's session.
         cache[service] = make_locator(service, db.session)
-    return cache[service]  # type: ignore[no-any-return]
+    locate: Locate = cache[service]
+    return locate

@@ -18,7 +18,17 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    scoped_session,
+)
+
+# What store functions take: a Session, or Flask-SQLAlchemy's scoped `db.session` proxy.
+DbSession = Session | scoped_session[Any]
 
 
 def utcnow() -> datetime:

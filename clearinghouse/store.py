@@ -15,7 +15,6 @@ from datetime import time
 from typing import Any
 
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
 
 from clearinghouse import geo
 from clearinghouse.geocoding import current_locator
@@ -23,6 +22,7 @@ from clearinghouse.listings import ListingData, LocationData, MeetingData, slugi
 from clearinghouse.models import (
     AuditEvent,
     Concern,
+    DbSession,
     Group,
     Location,
     Meeting,
@@ -169,7 +169,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 
 
 def apply_listing(
-    session: Session,
+    session: DbSession,
     data: ListingData,
     *,
     actor: str,
@@ -219,7 +219,7 @@ def apply_listing(
 
 
 def set_status(
-    session: Session, group: Group, status: str, *, actor: str, user_id: int | None = None
+    session: DbSession, group: Group, status: str, *, actor: str, user_id: int | None = None
 ) -> bool:
     """Publish, archive or restore a group; returns False when it already had that status."""
     if group.status == status:
@@ -234,7 +234,7 @@ def set_status(
 
 
 def mark_verified(
-    session: Session, group: Group, *, actor: str, user_id: int | None = None
+    session: DbSession, group: Group, *, actor: str, user_id: int | None = None
 ) -> None:
     old = group.verified_at.isoformat() if group.verified_at else None
     group.verified_at = utcnow()
@@ -250,7 +250,9 @@ def mark_verified(
     )
 
 
-def delete_group(session: Session, group: Group, *, actor: str, user_id: int | None = None) -> None:
+def delete_group(
+    session: DbSession, group: Group, *, actor: str, user_id: int | None = None
+) -> None:
     """Purge a group for good; the audit trail and a tombstone in the outbox remain."""
     session.add(AuditEvent(actor=actor, user_id=user_id, group_uuid=group.uuid, action="purge"))
     _lock_outbox(session)
@@ -260,7 +262,7 @@ def delete_group(session: Session, group: Group, *, actor: str, user_id: int | N
 
 
 def record(
-    session: Session,
+    session: DbSession,
     group: Group,
     action: str,
     actor: str,
@@ -280,13 +282,13 @@ def record(
     log.info("event=listing_%s group_id=%s actor=%s", action, group.uuid, actor.split(":")[0])
 
 
-def _lock_outbox(session: Session) -> None:
+def _lock_outbox(session: DbSession) -> None:
     """On PostgreSQL, hold a transaction lock so outbox seqs become visible in order."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTBOX_LOCK})
 
 
-def unique_slug(session: Session, base: str, exclude_id: int | None = None) -> str:
+def unique_slug(session: DbSession, base: str, exclude_id: int | None = None) -> str:
     base = slugify(base) or "group"
     candidate, number = base, 1
     while True:
@@ -299,7 +301,7 @@ def unique_slug(session: Session, base: str, exclude_id: int | None = None) -> s
         candidate = f"{base[:95]}-{number}"
 
 
-def find_duplicate(session: Session, data: ListingData, source: str | None) -> Group | None:
+def find_duplicate(session: DbSession, data: ListingData, source: str | None) -> Group | None:
     """The same group from another source: same name and the same ZIP or city, or same link."""
     name_key = func.lower(Group.name)
     query = select(Group).where(name_key == data.name.lower())
@@ -330,7 +332,7 @@ def _hhmm(value: time | None) -> str | None:
     return value.strftime("%H:%M") if value else None
 
 
-def _organization(session: Session, name: str) -> Organization | None:
+def _organization(session: DbSession, name: str) -> Organization | None:
     if not name:
         return None
     found = session.scalar(select(Organization).where(Organization.name == name))
@@ -340,7 +342,7 @@ def _organization(session: Session, name: str) -> Organization | None:
     return found
 
 
-def _concern_rows(session: Session, slugs: tuple[str, ...]) -> list[Concern]:
+def _concern_rows(session: DbSession, slugs: tuple[str, ...]) -> list[Concern]:
     if not slugs:
         return []
     rows = {

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
-from clearinghouse.models import Group, Outbox, SyncState, utcnow
+from clearinghouse.models import DbSession, Group, Outbox, SyncState, utcnow
 from clearinghouse.search.base import ListingDoc, SearchBackend
 from clearinghouse.search.documents import build_document
 from clearinghouse.taxonomy import Taxonomy
@@ -32,7 +32,7 @@ class SyncReport:
     last_seq: int
 
 
-def _state(session: Session) -> SyncState:
+def _state(session: DbSession) -> SyncState:
     state = session.get(SyncState, STATE_NAME)
     if state is None:
         state = SyncState(name=STATE_NAME, last_seq=0)
@@ -41,7 +41,7 @@ def _state(session: Session) -> SyncState:
     return state
 
 
-def _load_groups(session: Session, ids: list[int]) -> list[Group]:
+def _load_groups(session: DbSession, ids: list[int]) -> list[Group]:
     query = (
         select(Group)
         .where(Group.id.in_(ids))
@@ -56,7 +56,7 @@ def _load_groups(session: Session, ids: list[int]) -> list[Group]:
 
 
 def sync(
-    session: Session, backend: SearchBackend, taxonomy: Taxonomy, batch_size: int = 500
+    session: DbSession, backend: SearchBackend, taxonomy: Taxonomy, batch_size: int = 500
 ) -> SyncReport:
     """Apply every pending outbox row; commits the high-water mark after each batch."""
     state = _state(session)
@@ -101,7 +101,7 @@ def sync(
 
 
 def public_documents(
-    session: Session, taxonomy: Taxonomy, chunk: int = 2000
+    session: DbSession, taxonomy: Taxonomy, chunk: int = 2000
 ) -> Iterator[ListingDoc]:
     """Every active group as a document, read in id order in chunks to bound memory."""
     last_id = 0
@@ -122,7 +122,7 @@ def public_documents(
         session.expunge_all()
 
 
-def rebuild(session: Session, backend: SearchBackend, taxonomy: Taxonomy) -> int:
+def rebuild(session: DbSession, backend: SearchBackend, taxonomy: Taxonomy) -> int:
     """Rebuild the index from the database; changes made meanwhile are caught by the next sync."""
     high_water = session.scalar(select(func.max(Outbox.seq))) or 0
     started = time.perf_counter()
@@ -140,7 +140,7 @@ def rebuild(session: Session, backend: SearchBackend, taxonomy: Taxonomy) -> int
     return count
 
 
-def status(session: Session, backend: SearchBackend) -> dict[str, object]:
+def status(session: DbSession, backend: SearchBackend) -> dict[str, object]:
     """Lag and counts, for `clearinghouse index status` and /readyz."""
     state = session.get(SyncState, STATE_NAME)
     last_seq = state.last_seq if state else 0
