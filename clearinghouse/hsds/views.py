@@ -1,0 +1,388 @@
+"""HSDS 3.0 API routes (Open Referral's openapi.json): lists in the `Page` wrapper or NDJSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, request, stream_with_context
+from sqlalchemy import Select, String, cast, func, or_, select
+
+from clearinghouse.api.feed import with_details
+from clearinghouse.api.http import (
+    ApiProblem,
+    bad_param,
+    check_params,
+    int_param,
+    json_response,
+    single,
+    streamed,
+)
+from clearinghouse.extensions import db
+from clearinghouse.hsds import bp, mapping
+from clearinghouse.models import Group, Organization, group_concerns
+from clearinghouse.taxonomy import Taxonomy, default_taxonomy
+
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 100
+MAX_PAGE = 1_000_000
+LIST_PARAMS = ("search", "page", "per_page", "format")
+SERVICE_FILTERS = ("taxonomy_term_id", "taxonomy_id", "organization_id", "modified_after", "full")
+HSDS_OPENAPI = (
+    "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/openapi.json"
+)
+
+
+def taxonomy() -> Taxonomy:
+    return default_taxonomy()
+
+
+def public_url(group: Group) -> str:
+    return f"{request.url_root}groups/{group.slug}"
+
+
+@bp.get("/")
+def info() -> Response:
+    check_params(())
+    return json_response(
+        {
+            "version": "3.0",
+            "profile": "https://docs.openreferral.org/en/latest/hsds/",
+            "openapi_url": HSDS_OPENAPI,
+        }
+    )
+
+
+# --- parameters -------------------------------------------------------------------------
+
+
+def _paging() -> tuple[int, int]:
+    per_page = int_param("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
+    page = int_param("page", 1, 1, MAX_PAGE)
+    return page, per_page
+
+
+def _ndjson() -> bool:
+    value = (single("format") or "json").strip().lower()
+    if value not in ("json", "ndjson"):
+        bad_param("format", f"{value[:20]!r} is not allowed; use json or ndjson")
+    return value == "ndjson"
+
+
+def _boolean(name: str) -> bool:
+    value = (single(name) or "false").strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no", ""):
+        return False
+    bad_param(name, f"{value[:20]!r} is not a boolean; use true or false")
+
+
+def _uuid(name: str, value: str) -> str:
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        bad_param(name, f"{value[:60]!r} is not a UUID")
+
+
+def _search_text() -> str:
+    return " ".join((single("search") or "").split())[:200]
+
+
+def _modified_after() -> datetime | None:
+    raw = single("modified_after")
+    if raw is None or not raw.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace(" ", "T"))
+    except ValueError:
+        bad_param("modified_after", f"{raw[:40]!r} is not an ISO 8601 date-time")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+def page_json(total: int, page: int, per_page: int, contents: list[Any]) -> dict[str, Any]:
+    total_pages = math.ceil(total / per_page) if total else 0
+    return {
+        "total_items": total,
+        "total_pages": total_pages,
+        "page_number": page,
+        "size": len(contents),
+        "first_page": page == 1,
+        "last_page": page >= total_pages,
+        "empty": total == 0,
+        "contents": contents,
+    }
+
+
+def _ndjson_response(items: Iterator[dict[str, Any]]) -> Response:
+    lines = (json.dumps(item, ensure_ascii=False) + "\n" for item in items)
+    return streamed(stream_with_context(lines), "application/x-ndjson")
+
+
+def _list_response(items: list[dict[str, Any]]) -> Response:
+    """A list computed in memory (taxonomies, terms): paged, or all of it as NDJSON."""
+    if _ndjson():
+        return _ndjson_response(iter(items))
+    page, per_page = _paging()
+    start = (page - 1) * per_page
+    return json_response(page_json(len(items), page, per_page, items[start : start + per_page]))
+
+
+def _query_response(
+    query: Select[Any], to_json: Callable[[Any], dict[str, Any]], *, details: bool = True
+) -> Response:
+    """A list read from the database in id order: paged, or streamed as NDJSON."""
+    if _ndjson():
+        return _ndjson_response(_iter_rows(query, to_json, details=details))
+    page, per_page = _paging()
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows_query = query.offset((page - 1) * per_page).limit(per_page)
+    rows = db.session.scalars(with_details(rows_query) if details else rows_query)
+    return json_response(page_json(total, page, per_page, [to_json(row) for row in rows]))
+
+
+def _iter_rows(
+    query: Select[Any], to_json: Callable[[Any], dict[str, Any]], *, details: bool, chunk: int = 500
+) -> Iterator[dict[str, Any]]:
+    offset = 0
+    while True:
+        chunk_query = query.offset(offset).limit(chunk)
+        rows = list(db.session.scalars(with_details(chunk_query) if details else chunk_query))
+        if not rows:
+            return
+        for row in rows:
+            yield to_json(row)
+        offset += chunk
+        db.session.expunge_all()
+
+
+# --- services ---------------------------------------------------------------------------
+
+
+@bp.get("/services")
+def services() -> Response:
+    check_params(
+        (
+            *LIST_PARAMS,
+            "taxonomy_term_id",
+            "taxonomy_id",
+            "organization_id",
+            "modified_after",
+            "full",
+        )
+    )
+    full = _boolean("full")
+    tax = taxonomy()
+    query = _services_query(tax)
+
+    def to_json(group: Group) -> dict[str, Any]:
+        if full:
+            return mapping.service_json(group, public_url(group), tax)
+        return mapping.service_list_json(group, public_url(group))
+
+    return _query_response(query, to_json)
+
+
+def _services_query(tax: Taxonomy) -> Select[Any]:
+    query = select(Group).where(Group.status == "active").order_by(Group.id)
+    text = _search_text()
+    if text:
+        needle = text.lower()
+        query = query.where(
+            or_(
+                func.lower(Group.name).contains(needle, autoescape=True),
+                func.lower(Group.description).contains(needle, autoescape=True),
+            )
+        )
+    term_id = single("taxonomy_term_id")
+    if term_id:
+        query = _term_filter(query, _uuid("taxonomy_term_id", term_id), tax)
+    taxonomy_filter = single("taxonomy_id")
+    if taxonomy_filter:
+        wanted = _uuid("taxonomy_id", taxonomy_filter)
+        if wanted == mapping.taxonomy_id(mapping.CONCERN_TAXONOMY):
+            query = query.where(Group.id.in_(select(group_concerns.c.group_id)))
+        elif wanted != mapping.taxonomy_id(mapping.ATTRIBUTE_TAXONOMY):
+            bad_param("taxonomy_id", f"{wanted} is not a taxonomy here; see /hsds/taxonomies")
+    organization = single("organization_id")
+    if organization:
+        org_uuid = _uuid("organization_id", organization)
+        query = query.where(
+            Group.organization_id.in_(select(Organization.id).where(Organization.uuid == org_uuid))
+        )
+    modified = _modified_after()
+    if modified is not None:
+        query = query.where(Group.updated_at >= modified)
+    return query
+
+
+def _term_index(tax: Taxonomy) -> dict[str, tuple[str, str, str | None]]:
+    """Term UUID → ("concern", slug, None) or ("attribute", facet, value-or-None)."""
+    index: dict[str, tuple[str, str, str | None]] = {
+        mapping.concern_term_id(term.slug): ("concern", term.slug, None) for term in tax
+    }
+    for facet, (_label, values) in mapping.ATTRIBUTE_FACETS.items():
+        index[mapping.attribute_term_id(facet)] = ("attribute", facet, None)
+        for value in values:
+            index[mapping.attribute_term_id(facet, value)] = ("attribute", facet, value)
+    return index
+
+
+def _term_filter(query: Select[Any], term_id: str, tax: Taxonomy) -> Select[Any]:
+    found = _term_index(tax).get(term_id)
+    if found is None:
+        bad_param("taxonomy_term_id", f"{term_id} is not a term here; see /hsds/taxonomy_terms")
+    kind, key, value = found
+    if kind == "concern":
+        slugs = tax.expand([key])
+        return query.where(
+            Group.id.in_(
+                select(group_concerns.c.group_id).where(group_concerns.c.concern_slug.in_(slugs))
+            )
+        )
+    if value is None:
+        return query
+    column = getattr(Group, key)
+    if key in ("audience", "accessibility"):
+        # JSON lists: match the quoted value in their text, the same on SQLite and PostgreSQL.
+        return query.where(cast(column, String).contains(json.dumps(value), autoescape=True))
+    return query.where(column == value)
+
+
+@bp.get("/services/<service_id>")
+def service(service_id: str) -> Response:
+    check_params(())
+    group = _active_group(service_id)
+    return json_response(mapping.service_json(group, public_url(group), taxonomy()))
+
+
+def _active_group(service_id: str) -> Group:
+    try:
+        key = str(uuid.UUID(service_id))
+    except ValueError:
+        raise ApiProblem(404, f"no service has id {service_id[:60]!r}; ids are UUIDs") from None
+    group = db.session.scalar(
+        with_details(select(Group).where(Group.uuid == key, Group.status == "active"))
+    )
+    if group is None:
+        raise ApiProblem(404, f"no public service has id {key}")
+    return group
+
+
+# --- organisations ----------------------------------------------------------------------
+
+
+def _public_organizations() -> Select[Any]:
+    """Organisations with at least one public group (others may come from private submissions)."""
+    with_public = select(Group.organization_id).where(
+        Group.status == "active", Group.organization_id.is_not(None)
+    )
+    return select(Organization).where(Organization.id.in_(with_public)).order_by(Organization.id)
+
+
+@bp.get("/organizations")
+def organizations() -> Response:
+    check_params(LIST_PARAMS)
+    query = _public_organizations()
+    text = _search_text()
+    if text:
+        query = query.where(func.lower(Organization.name).contains(text.lower(), autoescape=True))
+    return _query_response(query, mapping.organization_json, details=False)
+
+
+@bp.get("/organizations/<organization_id>")
+def organization(organization_id: str) -> Response:
+    check_params(())
+    try:
+        key = str(uuid.UUID(organization_id))
+    except ValueError:
+        raise ApiProblem(404, f"no organization has id {organization_id[:60]!r}") from None
+    found = db.session.scalar(_public_organizations().where(Organization.uuid == key))
+    if found is None:
+        raise ApiProblem(404, f"no organization with public groups has id {key}")
+    groups = db.session.scalars(
+        select(Group)
+        .where(Group.organization_id == found.id, Group.status == "active")
+        .order_by(Group.id)
+    )
+    data = mapping.organization_json(found)
+    data["services"] = [
+        {
+            k: v
+            for k, v in mapping.service_list_json(g, public_url(g)).items()
+            if k != "organization"
+        }
+        for g in groups
+    ]
+    return json_response(data)
+
+
+# --- taxonomies -------------------------------------------------------------------------
+
+
+@bp.get("/taxonomies")
+def taxonomies() -> Response:
+    check_params(LIST_PARAMS)
+    items = [mapping.taxonomy_json(name) for name in mapping.TAXONOMIES]
+    text = _search_text().lower()
+    if text:
+        items = [item for item in items if text in f"{item['name']} {item['description']}".lower()]
+    return _list_response(items)
+
+
+@bp.get("/taxonomies/<taxonomy_id>")
+def taxonomy_detail(taxonomy_id: str) -> Response:
+    check_params(())
+    for name in mapping.TAXONOMIES:
+        if mapping.taxonomy_id(name) == taxonomy_id.strip().lower():
+            return json_response(mapping.taxonomy_json(name))
+    raise ApiProblem(404, f"no taxonomy has id {taxonomy_id[:60]!r}")
+
+
+@bp.get("/taxonomy_terms")
+def taxonomy_terms() -> Response:
+    check_params((*LIST_PARAMS, "taxonomy_id", "parent_id", "top_only"))
+    tax = taxonomy()
+    items = mapping.all_terms(tax)
+    wanted = single("taxonomy_id")
+    if wanted:
+        key = _uuid("taxonomy_id", wanted)
+        if key not in {mapping.taxonomy_id(name) for name in mapping.TAXONOMIES}:
+            bad_param("taxonomy_id", f"{key} is not a taxonomy here; see /hsds/taxonomies")
+        items = [item for item in items if item["taxonomy_id"] == key]
+    parent = single("parent_id")
+    if parent:
+        parent_key = _uuid("parent_id", parent)
+        items = [item for item in items if item.get("parent_id") == parent_key]
+    if _boolean("top_only"):
+        items = [item for item in items if "parent_id" not in item]
+    text = _search_text().lower()
+    if text:
+        synonyms = {mapping.concern_term_id(term.slug): " ".join(term.synonyms) for term in tax}
+        items = [
+            item
+            for item in items
+            if text
+            in f"{item['name']} {item['code']} {item['description']} "
+            f"{synonyms.get(item['id'], '')}".lower()
+        ]
+    return _list_response(items)
+
+
+@bp.get("/taxonomy_terms/<term_id>")
+def taxonomy_term(term_id: str) -> Response:
+    check_params(())
+    key = term_id.strip().lower()
+    for item in mapping.all_terms(taxonomy()):
+        if item["id"] == key:
+            return json_response(item)
+    raise ApiProblem(404, f"no taxonomy term has id {term_id[:60]!r}")
