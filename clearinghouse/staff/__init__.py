@@ -1,0 +1,93 @@
+"""The staff console: curate listings, review submissions, verify, import, report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, abort, request
+from flask.blueprints import BlueprintSetupState
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from clearinghouse.extensions import db, login_manager
+from clearinghouse.models import ChangeRequest, User
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+F = TypeVar("F", bound=Callable[..., Any])
+# Pages anyone may open: the sign-in page itself.
+PUBLIC_ENDPOINTS = frozenset({"staff.login"})
+
+
+@bp.record_once
+def _configure_login(state: BlueprintSetupState) -> None:
+    login_manager.login_view = "staff.login"
+    login_manager.login_message = "Please sign in to use the staff console."
+    login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+@bp.before_request
+def require_login() -> Any:
+    """Every staff URL but the sign-in page needs a signed-in, active account."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def role_required(*roles: str) -> Callable[[F], F]:
+    """Refuse (403) signed-in users whose role is not one of `roles`."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.staff_roles = roles  # type: ignore[attr-defined]
+        return cast(F, wrapper)
+
+    return decorate
+
+
+@bp.app_template_global()
+def staff_is_admin() -> bool:
+    return bool(current_user.is_authenticated and current_user.role == "admin")
+
+
+@bp.context_processor
+def navigation_counts() -> dict[str, Any]:
+    if not current_user.is_authenticated:
+        return {"pending_reviews": 0}
+    pending = db.session.scalar(
+        select(func.count()).select_from(ChangeRequest).where(ChangeRequest.status == "pending")
+    )
+    return {"pending_reviews": pending or 0}
+
+
+from clearinghouse.staff import (  # noqa: E402  (the views register routes on bp)
+    admin,
+    auth,
+    dashboard,
+    imports,
+    listings,
+    reports,
+    review,
+)
+
+__all__ = ["bp", "role_required"]
+_views = (admin, auth, dashboard, imports, listings, reports, review)

@@ -1,0 +1,126 @@
+"""Helpers shared by the staff views: who is acting, index refresh, paging, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Response, current_app, request
+from flask_login import current_user
+from sqlalchemy import Select, func, select
+
+from clearinghouse.extensions import db
+from clearinghouse.models import utcnow
+from clearinghouse.taxonomy import Taxonomy, default_taxonomy
+
+log = logging.getLogger(__name__)
+PER_PAGE = 50
+# Spreadsheet programs run cells that start with these as formulas.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def actor() -> str:
+    return f"user:{current_user.email}"
+
+
+def user_id() -> int | None:
+    return int(current_user.id) if current_user.is_authenticated else None
+
+
+def taxonomy() -> Taxonomy:
+    return default_taxonomy()
+
+
+def refresh_index() -> None:
+    """Push committed changes to the search index now; an engine outage never fails a save.
+
+    The outbox rows are already committed with the change, so whatever is not applied here
+    is applied by the next `clearinghouse index sync` (or the next save).
+    """
+    from clearinghouse.search import get_backend
+    from indexer.sync import sync
+
+    started = time.perf_counter()
+    try:
+        report = sync(db.session, get_backend(), taxonomy())
+    except Exception as error:  # any engine failure: log it, keep the save
+        db.session.rollback()
+        log.warning(
+            "event=index_refresh_failed error=%s detail=%r",
+            type(error).__name__,
+            str(error)[:200],
+        )
+        return
+    log.info(
+        "event=index_refresh applied=%d took_ms=%.0f",
+        report.applied,
+        (time.perf_counter() - started) * 1000,
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def page_number() -> int:
+    """The ?page= argument, forgiving anything that is not a positive number."""
+    raw = request.args.get("page", "1")
+    return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
+
+
+def paginate(query: Select[Any], per_page: int = PER_PAGE) -> Page:
+    number = page_number()
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list(db.session.scalars(query.limit(per_page).offset((number - 1) * per_page)))
+    return Page(items, number, per_page, total or 0)
+
+
+def months_ago(months: int, now: datetime | None = None) -> datetime:
+    return (now or utcnow()) - timedelta(days=round(months * 30.44))
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name, "")
+    if not raw.strip().isdigit():
+        return default
+    return max(low, min(int(raw), high))
+
+
+def csv_cell(value: Any) -> str:
+    """A cell that a spreadsheet shows as text, never runs as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([csv_cell(value) for value in row])
+    response = current_app.response_class(buffer.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

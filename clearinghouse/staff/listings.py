@@ -1,0 +1,397 @@
+"""Listings: the table with filters and bulk actions, create and edit, status, merge."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy.orm import selectinload
+
+from clearinghouse import geo, store
+from clearinghouse.extensions import db
+from clearinghouse.listings import FieldError, validate_listing
+from clearinghouse.models import AuditEvent, Group, Location, group_concerns
+from clearinghouse.staff import bp, role_required
+from clearinghouse.staff.common import (
+    actor,
+    int_arg,
+    months_ago,
+    paginate,
+    refresh_index,
+    taxonomy,
+    user_id,
+)
+from clearinghouse.staff.dashboard import flagged_condition, stale_condition
+from clearinghouse.staff.forms import (
+    REGION_PAIRS,
+    ActionForm,
+    BulkForm,
+    ListingForm,
+    MergeForm,
+    listing_form,
+)
+from clearinghouse.staff.records import diff_rows, fill_missing, group_record
+from clearinghouse.vocab import ATTENDANCE, FORMATS, STATUSES
+
+log = logging.getLogger(__name__)
+FLAG_KINDS = ("unknown-concern", "approximate-location", "no-coordinates", "possible-duplicate")
+SORTS = {
+    "updated": Group.updated_at.desc(),
+    "name": func.lower(Group.name),
+    "verified": Group.verified_at.asc(),
+}
+
+
+def get_group(group_uuid: str) -> Group:
+    group = db.session.scalar(select(Group).where(Group.uuid == group_uuid[:36]))
+    if group is None:
+        abort(404)
+    return group
+
+
+def find_group(text: str) -> Group | None:
+    """A group by its id (UUID), slug, or a console/public URL ending in either."""
+    key = text.strip().rstrip("/").rsplit("/", 1)[-1][:200]
+    if not key:
+        return None
+    return db.session.scalar(select(Group).where((Group.uuid == key) | (Group.slug == key)))
+
+
+def filtered_listings(args: Any) -> Select[Any]:
+    """The listing query for the table's filters; bad filter values simply match nothing."""
+    query = select(Group).options(selectinload(Group.location), selectinload(Group.concerns))
+    text = (args.get("q") or "").strip()[:200]
+    if text:
+        query = query.where(func.lower(Group.name).contains(text.lower(), autoescape=True))
+    if status := args.get("status"):
+        query = query.where(Group.status == status)
+    if concern := args.get("concern"):
+        slugs = taxonomy().expand([concern]) or {concern}
+        query = query.where(
+            Group.id.in_(
+                select(group_concerns.c.group_id).where(group_concerns.c.concern_slug.in_(slugs))
+            )
+        )
+    if region := args.get("region"):
+        query = query.where(
+            Group.id.in_(select(Location.group_id).where(Location.region == region.upper()))
+        )
+    if fmt := args.get("format"):
+        query = query.where(Group.format == fmt)
+    if attendance := args.get("attendance"):
+        query = query.where(Group.attendance == attendance)
+    if args.get("stale"):
+        months = int_arg("months", 12, 1, 240)
+        query = query.where(stale_condition(months))
+    flag = args.get("flagged")
+    if flag == "any":
+        query = query.where(flagged_condition())
+    elif flag:
+        query = query.where(cast(Group.flags, String).contains(f'"{flag}', autoescape=True))
+    order = SORTS.get(args.get("sort") or "updated", SORTS["updated"])
+    return query.order_by(order, Group.id)
+
+
+@bp.route("/listings")
+def listings() -> Any:
+    page = paginate(filtered_listings(request.args))
+    return render_template(
+        "staff/listings/index.html",
+        page=page,
+        args=request.args,
+        bulk=BulkForm(),
+        statuses=STATUSES,
+        formats=FORMATS,
+        attendances=ATTENDANCE,
+        regions=REGION_PAIRS,
+        concerns=list(taxonomy()),
+        flag_kinds=FLAG_KINDS,
+        sorts=list(SORTS),
+    )
+
+
+@bp.route("/listings/bulk", methods=["POST"])
+def bulk() -> Any:
+    form = BulkForm()
+    back = _back_to_listings(request.form.get("back"))
+    if not form.validate_on_submit():
+        flash("Choose an action and at least one listing.", "error")
+        return redirect(back)
+    uuids = [u[:36] for u in form.ids.data or []][:500]
+    groups = list(db.session.scalars(select(Group).where(Group.uuid.in_(uuids))))
+    if not groups:
+        flash("Tick at least one listing first.", "error")
+        return redirect(back)
+    changed = 0
+    for group in groups:
+        if form.action.data == "verify":
+            store.mark_verified(db.session, group, actor=actor(), user_id=user_id())
+            changed += 1
+        else:
+            status = "archived" if form.action.data == "archive" else "active"
+            changed += store.set_status(db.session, group, status, actor=actor(), user_id=user_id())
+    db.session.commit()
+    refresh_index()
+    label = {c.value: c.label for c in form.action.choices}[str(form.action.data)]
+    flash(f"{label}: {changed} of {len(groups)} listings changed.", "success")
+    return redirect(back)
+
+
+def _back_to_listings(target: str | None) -> str:
+    if target and target.startswith("/staff/listings") and "//" not in target:
+        return target
+    return url_for("staff.listings")
+
+
+def save_record(
+    record: dict[str, Any], group: Group | None, *, publish: bool = False
+) -> tuple[Group | None, list[FieldError], list[str]]:
+    """Validate → geocode → apply (audit + outbox); the caller commits. Errors change nothing."""
+    validation = validate_listing(record, taxonomy())
+    if validation.data is None or validation.errors:
+        return None, validation.errors, []
+    data, notes = store.geocode_listing(validation.data)
+    change = store.apply_listing(
+        db.session, data, actor=actor(), group=group, status="active", user_id=user_id()
+    )
+    if publish and change.group.status != "active":
+        store.set_status(db.session, change.group, "active", actor=actor(), user_id=user_id())
+    notes = [*notes, *(str(w) for w in validation.warnings)]
+    if change.action == "unchanged" and not publish:
+        notes.insert(0, "Nothing changed.")
+    return change.group, [], notes
+
+
+def save_form(form: ListingForm, group: Group | None, *, publish: bool = False) -> Group | None:
+    """Save a submitted form; on errors, mark the fields and return None."""
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            form.general_errors.append("The form expired; please submit it again.")
+        return None
+    saved, errors, notes = save_record(
+        form.record(include_status=group is None), group, publish=publish
+    )
+    if saved is None:
+        db.session.rollback()
+        form.attach_errors(errors)
+        return None
+    db.session.commit()
+    refresh_index()
+    for note in notes:
+        flash(note, "info")
+    return saved
+
+
+@bp.route("/listings/new", methods=["GET", "POST"])
+def new_listing() -> Any:
+    form = listing_form({"status": "active"})
+    group = save_form(form, None) if form.is_submitted() else None
+    if group is not None:
+        flash(f"Added “{group.name}”.", "success")
+        return redirect(url_for("staff.listing", group_uuid=group.uuid))
+    return _render_form(form, None, status=400 if form.is_submitted() else 200)
+
+
+@bp.route("/listings/<group_uuid>/edit", methods=["GET", "POST"])
+def edit_listing(group_uuid: str) -> Any:
+    group = get_group(group_uuid)
+    form = listing_form(group_record(group))
+    if form.is_submitted():
+        saved = save_form(form, group)
+        if saved is not None:
+            flash(f"Saved “{saved.name}”.", "success")
+            return redirect(url_for("staff.listing", group_uuid=saved.uuid))
+        return _render_form(form, group, status=400)
+    return _render_form(form, group)
+
+
+def _render_form(form: ListingForm, group: Group | None, *, status: int = 200, **extra: Any) -> Any:
+    return (
+        render_template(
+            "staff/listings/form.html",
+            form=form,
+            group=group,
+            concern_terms=list(taxonomy()),
+            leaflet=_leaflet_available(),
+            **extra,
+        ),
+        status,
+    )
+
+
+def _leaflet_available() -> bool:
+    from flask import current_app
+
+    folder = current_app.static_folder
+    return (
+        bool(folder)
+        and (__import__("pathlib").Path(str(folder)) / "vendor" / "leaflet" / "leaflet.js").exists()
+    )
+
+
+@bp.route("/listings/<group_uuid>")
+def listing(group_uuid: str) -> Any:
+    group = get_group(group_uuid)
+    history = list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.group_uuid == group.uuid)
+            .order_by(AuditEvent.id.desc())
+            .limit(200)
+        )
+    )
+    return render_template(
+        "staff/listings/detail.html",
+        group=group,
+        rows=diff_rows(None, group_record(group)),
+        history=history,
+        action=ActionForm(),
+        merged_into=_merged_into(group),
+        leaflet=_leaflet_available(),
+    )
+
+
+def _merged_into(group: Group) -> Group | None:
+    for flag in group.flags or []:
+        if flag.startswith("merged-into:"):
+            return db.session.scalar(select(Group).where(Group.uuid == flag.split(":", 1)[1]))
+    return None
+
+
+@bp.route("/listings/<group_uuid>/verify", methods=["POST"])
+def verify(group_uuid: str) -> Any:
+    group = get_group(group_uuid)
+    if ActionForm().validate_on_submit():
+        store.mark_verified(db.session, group, actor=actor(), user_id=user_id())
+        db.session.commit()
+        refresh_index()
+        flash(f"Marked “{group.name}” verified today.", "success")
+    return redirect(request.form.get("back") or url_for("staff.listing", group_uuid=group.uuid))
+
+
+@bp.route("/listings/<group_uuid>/archive", methods=["POST"])
+def archive(group_uuid: str) -> Any:
+    return _change_status(group_uuid, "archived", "Archived")
+
+
+@bp.route("/listings/<group_uuid>/restore", methods=["POST"])
+def restore(group_uuid: str) -> Any:
+    return _change_status(group_uuid, "active", "Restored and published")
+
+
+def _change_status(group_uuid: str, status: str, done: str) -> Any:
+    group = get_group(group_uuid)
+    if ActionForm().validate_on_submit():
+        if store.set_status(db.session, group, status, actor=actor(), user_id=user_id()):
+            db.session.commit()
+            refresh_index()
+            flash(f"{done}: “{group.name}”.", "success")
+        else:
+            flash(f"“{group.name}” was already {status}.", "info")
+    return redirect(url_for("staff.listing", group_uuid=group.uuid))
+
+
+@bp.route("/listings/<group_uuid>/purge", methods=["POST"])
+@role_required("admin")
+def purge(group_uuid: str) -> Any:
+    group = get_group(group_uuid)
+    if request.form.get("confirm") != group.slug:
+        flash("To purge, type the listing's slug exactly in the confirmation box.", "error")
+        return redirect(url_for("staff.listing", group_uuid=group.uuid))
+    if ActionForm().validate_on_submit():
+        name = group.name
+        store.delete_group(db.session, group, actor=actor(), user_id=user_id())
+        db.session.commit()
+        refresh_index()
+        flash(f"Purged “{name}” for good; its audit trail remains.", "success")
+    return redirect(url_for("staff.listings"))
+
+
+@bp.route("/listings/<group_uuid>/merge", methods=["GET", "POST"])
+def merge(group_uuid: str) -> Any:
+    """Merge a duplicate into this listing: fill gaps, archive the duplicate, note both."""
+    keep = get_group(group_uuid)
+    form = MergeForm(other=request.args.get("other", ""))
+    other = find_group(str(form.other.data or "")) if form.other.data else None
+    problem = None
+    if form.other.data and other is None:
+        problem = "No listing has that id or slug."
+    elif other is not None and other.id == keep.id:
+        problem = "That is this listing; choose its duplicate."
+        other = None
+    if form.is_submitted() and problem is None and other is not None:
+        if form.validate_on_submit() and merge_groups(keep, other):
+            flash(f"Merged “{other.name}” into this listing; the duplicate is archived.", "success")
+            return redirect(url_for("staff.listing", group_uuid=keep.uuid))
+        problem = problem or "The merged listing did not validate; edit it first."
+    merged = fill_missing(group_record(keep), group_record(other)) if other else None
+    return render_template(
+        "staff/listings/merge.html",
+        keep=keep,
+        other=other,
+        form=form,
+        problem=problem,
+        rows=diff_rows(group_record(keep), merged) if merged else [],
+    ), (400 if problem and form.is_submitted() else 200)
+
+
+def merge_groups(keep: Group, other: Group) -> bool:
+    record = fill_missing(group_record(keep), group_record(other))
+    saved, errors, _notes = save_record(record, keep)
+    if saved is None:
+        db.session.rollback()
+        log.info("event=merge_refused group_id=%s errors=%d", keep.uuid, len(errors))
+        return False
+    store.set_status(db.session, other, "archived", actor=actor(), user_id=user_id())
+    other.flags = [f for f in other.flags or [] if not f.startswith("merged-into:")] + [
+        f"merged-into:{keep.uuid}"
+    ]
+    keep.flags = [f for f in keep.flags or [] if f != f"possible-duplicate:{other.uuid}"]
+    store.record(
+        db.session, keep, "merge", actor(), {"merged_from": [None, other.uuid]}, user_id=user_id()
+    )
+    store.record(
+        db.session, other, "merge", actor(), {"merged_into": [None, keep.uuid]}, user_id=user_id()
+    )
+    db.session.commit()
+    refresh_index()
+    return True
+
+
+@bp.route("/listings/geocode")
+def geocode_preview() -> Any:
+    """Where an address would be placed: label, point, approximate, time zone (JSON)."""
+    args = {
+        k: (request.args.get(k) or "").strip()[:300]
+        for k in ("address", "city", "region", "postal_code", "country")
+    }
+    place = None
+    if args["postal_code"] or args["city"]:
+        place = geo.locate_address(
+            address=args["address"] or None,
+            city=args["city"] or None,
+            region=args["region"] or None,
+            postal_code=args["postal_code"] or None,
+            country=args["country"] or "US",
+        )
+    if place is None:
+        text = ", ".join(v for v in (args["city"], args["region"], args["postal_code"]) if v)
+        try:
+            place = geo.resolve_place(text) if text else None
+        except geo.PlaceError as error:
+            return jsonify(found=False, message=str(error))
+    if place is None:
+        return jsonify(found=False, message="Enter a city or a ZIP / postal code to place it.")
+    return jsonify(
+        found=True,
+        label=place.label,
+        lat=round(place.lat, 6),
+        lon=round(place.lon, 6),
+        approximate=place.approximate,
+        timezone=place.timezone,
+    )
+
+
+__all__ = ["find_group", "get_group", "months_ago", "save_form", "save_record"]
