@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
+from clearinghouse.extensions import db
 from clearinghouse.models import Group, Outbox
 
 _CURSOR = re.compile(r"^[0-9]{1,18}$")
@@ -111,22 +113,27 @@ def changes_after(session: Session, since: int, limit: int) -> ChangesPage:
     return ChangesPage(changes, next_seq, has_more)
 
 
-def iter_active_groups(session: Session, chunk: int = 500) -> Iterator[Group]:
-    """Every active group in id order, read in chunks to bound memory."""
-    last_id = 0
-    while True:
-        groups = list(
-            session.scalars(
-                with_details(
-                    select(Group)
-                    .where(Group.status == "active", Group.id > last_id)
-                    .order_by(Group.id)
-                    .limit(chunk)
-                )
-            )
-        )
-        if not groups:
-            return
-        yield from groups
-        last_id = groups[-1].id
-        session.expunge_all()
+def stream_rows(
+    query: Select[Any], key: InstrumentedAttribute[int], *, details: bool = True, chunk: int = 500
+) -> Iterator[Any]:
+    """Every row of `query` (ordered by `key`), read in keyset chunks to bound memory.
+
+    Streams use their own session, so detaching rows between chunks never touches the
+    request's session, and a long export holds no request-scoped state.
+    """
+    with Session(db.engine) as session:
+        last: int | None = None
+        while True:
+            page = query if last is None else query.where(key > last)
+            page = page.limit(chunk)
+            rows = list(session.scalars(with_details(page) if details else page))
+            if not rows:
+                return
+            yield from rows
+            last = getattr(rows[-1], key.key)
+            session.expunge_all()
+
+
+def iter_active_groups() -> Iterator[Group]:
+    """Every active group in id order."""
+    return stream_rows(select(Group).where(Group.status == "active").order_by(Group.id), Group.id)

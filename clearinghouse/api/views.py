@@ -254,7 +254,7 @@ def export() -> Response:
     log.info("event=api_export key=%s cursor=%s", key.prefix if key else "-", cursor)
 
     def lines() -> Iterator[str]:
-        for item in feed.iter_active_groups(db.session()):
+        for item in feed.iter_active_groups():
             yield (
                 json.dumps(group_json(item, url=f"{root}groups/{item.slug}"), ensure_ascii=False)
                 + "\n"
@@ -300,7 +300,7 @@ def meeting_guide_feed() -> Response:
     def chunks() -> Iterator[str]:
         yield "["
         first = True
-        for item in _iter_query(query):
+        for item in feed.stream_rows(query.order_by(Group.id), Group.id):
             for entry in meeting_guide.group_meetings(item, url=f"{root}groups/{item.slug}"):
                 yield ("" if first else ",") + json.dumps(entry, ensure_ascii=False)
                 first = False
@@ -312,21 +312,6 @@ def meeting_guide_feed() -> Response:
 def _split(values: list[str]) -> list[str]:
     parts = [part.strip() for value in values for part in value.split(",")]
     return list(dict.fromkeys(part for part in parts if part))
-
-
-def _iter_query(query: Any, chunk: int = 500) -> Iterator[Group]:
-    last_id = 0
-    while True:
-        rows = list(
-            db.session.scalars(
-                feed.with_details(query.where(Group.id > last_id).order_by(Group.id).limit(chunk))
-            )
-        )
-        if not rows:
-            return
-        yield from rows
-        last_id = rows[-1].id
-        db.session.expunge_all()
 
 
 @bp.get("/openapi.json")

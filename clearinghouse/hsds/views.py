@@ -11,8 +11,9 @@ from typing import Any
 
 from flask import Response, request, stream_with_context
 from sqlalchemy import Select, String, cast, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
-from clearinghouse.api.feed import with_details
+from clearinghouse.api.feed import stream_rows, with_details
 from clearinghouse.api.http import (
     ApiProblem,
     bad_param,
@@ -138,31 +139,21 @@ def _list_response(items: list[dict[str, Any]]) -> Response:
 
 
 def _query_response(
-    query: Select[Any], to_json: Callable[[Any], dict[str, Any]], *, details: bool = True
+    query: Select[Any],
+    key: InstrumentedAttribute[int],
+    to_json: Callable[[Any], dict[str, Any]],
+    *,
+    details: bool = True,
 ) -> Response:
-    """A list read from the database in id order: paged, or streamed as NDJSON."""
+    """A list read from the database in `key` order: paged, or streamed as NDJSON."""
     if _ndjson():
-        return _ndjson_response(_iter_rows(query, to_json, details=details))
+        rows = stream_rows(query, key, details=details)
+        return _ndjson_response(to_json(row) for row in rows)
     page, per_page = _paging()
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows_query = query.offset((page - 1) * per_page).limit(per_page)
     rows = db.session.scalars(with_details(rows_query) if details else rows_query)
     return json_response(page_json(total, page, per_page, [to_json(row) for row in rows]))
-
-
-def _iter_rows(
-    query: Select[Any], to_json: Callable[[Any], dict[str, Any]], *, details: bool, chunk: int = 500
-) -> Iterator[dict[str, Any]]:
-    offset = 0
-    while True:
-        chunk_query = query.offset(offset).limit(chunk)
-        rows = list(db.session.scalars(with_details(chunk_query) if details else chunk_query))
-        if not rows:
-            return
-        for row in rows:
-            yield to_json(row)
-        offset += chunk
-        db.session.expunge_all()
 
 
 # --- services ---------------------------------------------------------------------------
@@ -189,7 +180,7 @@ def services() -> Response:
             return mapping.service_json(group, public_url(group), tax)
         return mapping.service_list_json(group, public_url(group))
 
-    return _query_response(query, to_json)
+    return _query_response(query, Group.id, to_json)
 
 
 def _services_query(tax: Taxonomy) -> Select[Any]:
@@ -296,7 +287,7 @@ def organizations() -> Response:
     text = _search_text()
     if text:
         query = query.where(func.lower(Organization.name).contains(text.lower(), autoescape=True))
-    return _query_response(query, mapping.organization_json, details=False)
+    return _query_response(query, Organization.id, mapping.organization_json, details=False)
 
 
 @bp.get("/organizations/<organization_id>")

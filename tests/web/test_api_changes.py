@@ -1,0 +1,213 @@
+"""The change feed and the export: a partner that replays them ends with the public directory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import delete, select
+
+from clearinghouse.extensions import db
+from clearinghouse.listings import validate_listing
+from clearinghouse.models import Group, Outbox
+from clearinghouse.store import apply_listing, delete_group, set_status
+from clearinghouse.taxonomy import Taxonomy
+from tests.api_support import api_headers, get_json
+from tests.conftest import sample_record
+
+__all__ = ["api_headers"]
+
+Mirror = dict[str, dict[str, Any]]
+
+
+class Partner:
+    """A partner's copy of the directory, kept in step by /changes (and maybe an export)."""
+
+    def __init__(self, client: FlaskClient, headers: dict[str, str], limit: int = 3) -> None:
+        self.client, self.headers, self.limit = client, headers, limit
+        self.groups: Mirror = {}
+        self.cursor: str | None = None
+        self.seen_seqs: list[int] = []
+
+    def load_export(self) -> None:
+        response = self.client.get("/api/v1/export.ndjson", headers=self.headers)
+        assert response.status_code == 200
+        for line in response.get_data(as_text=True).splitlines():
+            group = json.loads(line)
+            self.groups[group["id"]] = group
+        self.cursor = response.headers["X-Changes-Cursor"]
+
+    def fetch_page(self) -> bool:
+        """Apply one page of changes; True when the feed said there is more."""
+        url = f"/api/v1/changes?limit={self.limit}"
+        if self.cursor is not None:
+            url += f"&since={self.cursor}"
+        body = get_json(self.client, url, self.headers)
+        for change in body["changes"]:
+            self.seen_seqs.append(change["seq"])
+            if change["action"] == "upsert":
+                assert change["group"]["id"] == change["id"]
+                self.groups[change["id"]] = change["group"]
+            else:
+                assert change["group"] is None
+                self.groups.pop(change["id"], None)
+        self.cursor = body["next"]
+        return bool(body["has_more"])
+
+    def catch_up(self) -> None:
+        while self.fetch_page():
+            pass
+
+    def snapshot(self) -> dict[str, str]:
+        return {gid: group["updated_at"] for gid, group in self.groups.items()}
+
+
+def public_directory() -> dict[str, str]:
+    rows = db.session.scalars(select(Group).where(Group.status == "active"))
+    return {group.uuid: group.updated_at.isoformat(timespec="seconds") + "Z" for group in rows}
+
+
+def edit(group: Group, taxonomy: Taxonomy, **overrides: Any) -> None:
+    validation = validate_listing(sample_record(**overrides), taxonomy)
+    assert validation.data is not None, validation.errors
+    apply_listing(db.session(), validation.data, actor="test", group=group)
+    db.session.commit()
+
+
+def archive(group: Group) -> None:
+    set_status(db.session(), group, "archived", actor="test")
+    db.session.commit()
+
+
+def publish(group: Group) -> None:
+    set_status(db.session(), group, "active", actor="test")
+    db.session.commit()
+
+
+def purge(group: Group) -> None:
+    delete_group(db.session(), group, actor="test")
+    db.session.commit()
+
+
+def test_replay_during_edits_archives_and_deletions_matches_the_directory(
+    client: FlaskClient,
+    api_headers: dict[str, str],
+    make_group: Callable[..., Group],
+    taxonomy: Taxonomy,
+) -> None:
+    groups = [make_group(name=f"Circle {n}") for n in range(6)]
+    hidden = make_group(name="Pending circle", status="pending")
+    partner = Partner(client, api_headers, limit=2)
+    # Writes land between the partner's page fetches, before and after its cursor.
+    steps: list[Callable[[], None]] = [
+        lambda: edit(groups[0], taxonomy, name="Circle 0 renamed"),
+        lambda: archive(groups[1]),
+        lambda: purge(groups[2]),
+        lambda: edit(groups[3], taxonomy, name="Circle 3", description="New words"),
+        lambda: make_group(name="Circle new"),
+        lambda: publish(hidden),
+        lambda: archive(groups[0]),
+        lambda: publish(groups[0]),
+        lambda: edit(groups[4], taxonomy, name="Circle 4", cost="donation"),
+        lambda: purge(groups[5]),
+    ]
+    for step in steps:
+        partner.fetch_page()
+        step()
+    partner.catch_up()
+    assert partner.snapshot() == public_directory()
+    assert partner.seen_seqs == sorted(partner.seen_seqs)
+    assert len(partner.seen_seqs) == len(set(partner.seen_seqs))
+    total = db.session.scalar(select(Outbox.seq).order_by(Outbox.seq.desc()).limit(1))
+    assert partner.seen_seqs[-1] == total
+    # Nothing new: the feed says so and the cursor stays put.
+    cursor = partner.cursor
+    assert partner.fetch_page() is False and partner.cursor == cursor
+
+
+def test_export_then_changes_converges(
+    client: FlaskClient,
+    api_headers: dict[str, str],
+    make_group: Callable[..., Group],
+    taxonomy: Taxonomy,
+) -> None:
+    groups = [make_group(name=f"Export circle {n}") for n in range(4)]
+    make_group(name="Never public", status="pending")
+    partner = Partner(client, api_headers, limit=1)
+    partner.load_export()
+    assert partner.snapshot() == public_directory()
+    edit(groups[0], taxonomy, name="Export circle 0", description="Changed after export")
+    archive(groups[1])
+    purge(groups[2])
+    make_group(name="Export circle new")
+    partner.catch_up()
+    assert partner.snapshot() == public_directory()
+    assert partner.groups[groups[0].uuid]["description"] == "Changed after export"
+
+
+def test_upsert_of_a_group_no_longer_public_is_a_tombstone(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    group = make_group(private_contact={"name": "Private Person", "notes": "secret note"})
+    archive(group)
+    body = get_json(client, "/api/v1/changes", api_headers)
+    actions = [(change["id"], change["action"], change["group"]) for change in body["changes"]]
+    assert actions == [(group.uuid, "remove", None), (group.uuid, "remove", None)]
+    assert "Private Person" not in json.dumps(body) and "secret note" not in json.dumps(body)
+
+
+def test_pending_groups_never_appear_in_feed_or_export(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    pending = make_group(name="Awaiting review", status="pending")
+    body = get_json(client, "/api/v1/changes", api_headers)
+    assert all(change["action"] == "remove" for change in body["changes"])
+    export = client.get("/api/v1/export.ndjson", headers=api_headers).get_data(as_text=True)
+    assert pending.uuid not in export
+
+
+def test_export_streams_ndjson_with_the_cursor_header(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    make_group(name="One")
+    make_group(name="Two")
+    response = client.get("/api/v1/export.ndjson", headers=api_headers)
+    assert response.mimetype == "application/x-ndjson"
+    assert response.is_streamed
+    lines = response.get_data(as_text=True).splitlines()
+    assert sorted(json.loads(line)["name"] for line in lines) == ["One", "Two"]
+    newest = db.session.scalar(select(Outbox.seq).order_by(Outbox.seq.desc()).limit(1))
+    assert response.headers["X-Changes-Cursor"] == str(newest)
+    gzipped = client.get(
+        "/api/v1/export.ndjson", headers={**api_headers, "Accept-Encoding": "gzip"}
+    )
+    assert gzipped.headers["Content-Encoding"] == "gzip"
+    import gzip
+
+    assert gzip.decompress(gzipped.get_data()).decode().splitlines() == lines
+
+
+def test_bad_cursors_are_problems_naming_since(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    for _ in range(3):
+        make_group()
+    head = db.session.scalar(select(Outbox.seq).order_by(Outbox.seq.desc()).limit(1))
+    assert head is not None
+    # Pretend old rows were pruned: a cursor from before them has expired.
+    db.session.execute(delete(Outbox).where(Outbox.seq < head))
+    db.session.commit()
+    for since in ("abc", "-1", "1.5", "9" * 30, str(head + 5), "0"):
+        response = client.get(f"/api/v1/changes?since={since}", headers=api_headers)
+        assert response.status_code == 400, since
+        body = response.get_json(force=True)
+        assert response.mimetype == "application/problem+json"
+        assert [p["name"] for p in body["invalid_params"]] == ["since"]
+    ok = get_json(client, f"/api/v1/changes?since={head - 1}", api_headers)
+    assert [change["seq"] for change in ok["changes"]] == [head]
+    for limit in ("0", "1001", "ten", "100000"):
+        response = client.get(f"/api/v1/changes?limit={limit}", headers=api_headers)
+        assert response.status_code == 400
+        assert response.get_json(force=True)["invalid_params"][0]["name"] == "limit"
