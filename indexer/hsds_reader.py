@@ -17,6 +17,13 @@ from typing import Any
 from indexer.readers import FormatError, RawRecord, undecodable
 
 _SERVICE_KEYS = {"service_at_locations", "schedules", "organization", "phones", "attributes"}
+# Fields only an HSDS service has (from schema/service.json); two of them make a service.
+_HSDS_ONLY = _SERVICE_KEYS | {
+    "organization_id", "program", "program_id", "alternate_name", "interpretation_services",
+    "application_process", "fees_description", "wait_time", "accreditations", "licenses",
+    "eligibility_description", "minimum_age", "maximum_age", "assured_date", "assurer_email",
+    "cost_options", "service_areas", "required_documents", "funding", "last_modified",
+}  # fmt: skip
 _ACCESS_WORDS = {
     "wheelchair": "wheelchair",
     "induction loop": "hearing-loop",
@@ -29,7 +36,7 @@ _STATUS = {"inactive": "inactive", "defunct": "archived", "temporarily closed": 
 
 
 def looks_like_services(sample: list[dict[str, Any]]) -> bool:
-    return any(len(_SERVICE_KEYS & item.keys()) >= 2 for item in sample)
+    return any(len(_HSDS_ONLY & item.keys()) >= 2 for item in sample)
 
 
 def sniff(path: Path, document: Any) -> list[Any]:
@@ -38,7 +45,7 @@ def sniff(path: Path, document: Any) -> list[Any]:
         items: list[Any] = document["contents"]
     elif isinstance(document, list):
         items = document
-    elif isinstance(document, dict) and "name" in document and _SERVICE_KEYS & document.keys():
+    elif isinstance(document, dict) and "name" in document and _HSDS_ONLY & document.keys():
         items = [document]
     else:
         raise FormatError(
@@ -53,8 +60,8 @@ def sniff(path: Path, document: Any) -> list[Any]:
         if any("meetings" in item for item in sample):
             hint = "; use --format json"
         raise FormatError(
-            f"{path.name}: not HSDS services (no item has service_at_locations, schedules, "
-            f"organization, phones or attributes){hint}"
+            f"{path.name}: not HSDS services (no item has HSDS service fields such as "
+            f"service_at_locations, schedules or organization){hint}"
         )
     return items
 

@@ -251,6 +251,11 @@ class _Run:
             bar.close()
 
     def finish(self) -> None:
+        order = {
+            path: index
+            for index, path in enumerate(dict.fromkeys(r.path for r in self.report.rejects))
+        }
+        self.report.rejects.sort(key=lambda reject: (order[reject.path], reject.row))
         if self.dry_run:
             self.session.rollback()
         else:
