@@ -60,13 +60,14 @@ def _latest(groups: Iterable[Group]) -> None:
 def groups() -> Response:
     """Search: the same parser, engine and rules as the public /search page."""
     from clearinghouse.search.query import QueryError, parse_search_args, query_to_args
-    from clearinghouse.search.service import run_search
 
     check_params(SEARCH_PARAMS)
     try:
         query = parse_search_args(request.args, taxonomy())
     except QueryError as error:
         bad_param(error.param, error.message)
+    from clearinghouse.search.service import run_search
+
     try:
         page = run_search(query)
     except SearchUnavailable:
