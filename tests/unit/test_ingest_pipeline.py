@@ -1,0 +1,267 @@
+"""The ingest pipeline against a real store (SQLite, and PostgreSQL where marked)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from clearinghouse import create_app
+from clearinghouse.database import load_taxonomy, migrate
+from clearinghouse.extensions import db
+from clearinghouse.models import AuditEvent, Group, Outbox
+from clearinghouse.store import snapshot
+from clearinghouse.taxonomy import Taxonomy, default_taxonomy
+from indexer.pipeline import (
+    IngestReport,
+    Reject,
+    ingest_files,
+    ingest_records,
+    listing_key,
+    load_sample_listings,
+)
+from indexer.readers import FormatError
+from tests.conftest import app_config, sample_record
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+TSML_TEMPLATE = (
+    Path(__file__).resolve().parents[3] / "shared/standards/meeting-guide/tsml-template.csv"
+)
+FEED = DATA / "meeting-guide-feed.json"
+
+
+def count(model: Any = Group) -> int:
+    return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def ingest(paths: list[Path], fmt: str, **options: Any) -> IngestReport:
+    options.setdefault("taxonomy", default_taxonomy())
+    return ingest_files(db.session, paths, fmt=fmt, **options)
+
+
+def adds_up(report: IngestReport) -> bool:
+    parts = report.added + report.updated + report.unchanged + report.rejected
+    return report.read == parts
+
+
+def feed_with_a_huge_row(tmp_path: Path) -> Path:
+    """The test feed plus a 10 MB notes field (row 14), too big to keep in tests/data."""
+    items = json.loads(FEED.read_text())
+    items.append(
+        {"name": "Endless Notes", "slug": "endless-notes", "day": 2, "time": "19:00",
+         "timezone": "America/Chicago", "formatted_address": "500 W Madison St, Chicago, IL 60661",
+         "notes": "x" * (10 * 1024 * 1024)}
+    )  # fmt: skip
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps(items))
+    return path
+
+
+def test_the_tsml_template_lands_and_a_second_run_is_unchanged(store_app: Flask) -> None:
+    first = ingest([TSML_TEMPLATE], "csv", default_concerns=["alcohol"])
+    data_rows = len(TSML_TEMPLATE.read_text().strip().splitlines()) - 1
+    assert (first.read, first.added, first.rejected) == (data_rows - 1, data_rows - 1, 0)
+    assert count() == data_rows - 1
+    second = ingest([TSML_TEMPLATE], "csv", default_concerns=["alcohol"])
+    assert (
+        second.summary()
+        == f"read {data_rows - 1}: 0 added, 0 updated, {data_rows - 1} unchanged, 0 rejected"
+    )
+    assert count(Outbox) == data_rows - 1
+
+
+def test_a_meeting_guide_feed_keeps_good_rows_and_reports_bad_ones(
+    store_app: Flask, tmp_path: Path
+) -> None:
+    path = feed_with_a_huge_row(tmp_path)
+    report = ingest([path], "meeting-guide", default_concerns=["alcohol"], source="aa-chicago")
+    assert adds_up(report)
+    assert (report.read, report.added, report.rejected) == (14, 6, 8)
+    reasons = {(reject.row, reject.field): reject.reason for reject in report.rejects}
+    assert reasons[(8, "name")] == "is required"
+    assert "'25:70' is not a time" in reasons[(9, "meetings[0]")]
+    assert reasons[(10, "day")].startswith("9 is not a day")
+    assert "123 is out of range" in reasons[(11, "location.lat")]
+    assert "'ABCDE' is not a US ZIP" in reasons[(12, "location.postal_code")]
+    assert reasons[(13, "slug")] == "duplicate of row 3"
+    assert "10,485,760 characters" in reasons[(14, "description")]
+    assert [reject.row for reject in report.rejects] == sorted(r.row for r in report.rejects)
+    repaired = [str(w) for w in report.warnings if w.row == 7]
+    assert "feed.json row 7: description: HTML was removed" in repaired
+    sunrise = db.session.scalar(select(Group).where(Group.external_id == "sunrise-serenity"))
+    assert sunrise is not None and sunrise.name == "Sunrise Serenity"
+    assert "<" not in sunrise.description and "alert" not in sunrise.description
+    again = ingest([path], "meeting-guide", default_concerns=["alcohol"], source="aa-chicago")
+    assert (again.added, again.updated, again.unchanged, again.rejected) == (0, 0, 6, 8)
+
+
+def test_feed_groups_are_stored_with_their_meetings_and_status(store_app: Flask) -> None:
+    ingest([FEED], "meeting-guide", default_concerns=["alcohol"])
+    groups = {group.external_id: group for group in db.session.scalars(select(Group))}
+    seekers = groups["serenity-seekers"]
+    assert [meeting.byday for meeting in seekers.meetings] == [["MO"], ["TH"]]
+    assert [concern.slug for concern in seekers.concerns] == ["alcohol"]
+    assert seekers.location is not None and seekers.location.city == "Chicago"
+    assert groups["downtown-noon"].status == "inactive"
+    assert groups["lunch-bunch-online"].attendance == "online"
+    assert groups["lunch-bunch-online"].location is None
+
+
+def test_a_dry_run_reports_the_same_numbers_and_writes_nothing(app: Flask) -> None:
+    dry = ingest([DATA / "listings.csv"], "csv", dry_run=True)
+    assert count() == 0 and count(Outbox) == 0 and count(AuditEvent) == 0
+    real = ingest([DATA / "listings.csv"], "csv")
+    assert dry.summary() == real.summary() == "read 9: 5 added, 0 updated, 0 unchanged, 4 rejected"
+    assert dry.rejects == real.rejects
+    again_dry = ingest([DATA / "listings.csv"], "csv", dry_run=True)
+    assert again_dry.unchanged == 5
+
+
+def test_a_wrong_format_file_changes_nothing_even_after_a_good_one(app: Flask) -> None:
+    with pytest.raises(FormatError) as error:
+        ingest([DATA / "groups.json", DATA / "listings.csv"], "json")
+    assert str(error.value).startswith("listings.csv: not JSON")
+    assert count() == 0
+
+
+def test_a_meeting_list_needs_a_concern(app: Flask) -> None:
+    with pytest.raises(FormatError, match="--concern"):
+        ingest([FEED], "meeting-guide")
+    assert count() == 0
+
+
+def test_a_changed_row_updates_the_same_listing_in_place(app: Flask, tmp_path: Path) -> None:
+    ingest([DATA / "listings.csv"], "csv", source="partner")
+    before = db.session.scalar(select(Group).where(Group.external_id == "CH-1002"))
+    assert before is not None
+    uuid = before.uuid
+    changed = tmp_path / "listings.csv"
+    text = (DATA / "listings.csv").read_text(encoding="utf-8-sig")
+    changed.write_text(text.replace("Caregivers Coffee Hour", "Caregivers Tea Hour"))
+    report = ingest([changed], "csv", source="partner")
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 4)
+    after = db.session.scalar(select(Group).where(Group.external_id == "CH-1002"))
+    assert after is not None and after.uuid == uuid and after.name == "Caregivers Tea Hour"
+
+
+def test_unknown_concerns_are_kept_and_flagged(app: Flask) -> None:
+    ingest([DATA / "listings.csv"], "csv")
+    group = db.session.scalar(select(Group).where(Group.external_id == "CH-1002"))
+    assert group is not None
+    assert group.unknown_concerns == ["Lewy body caregivers"]
+    assert "unknown-concern" in group.flags
+    assert [concern.slug for concern in group.concerns] == ["dementia-caregivers"]
+
+
+def test_the_same_group_from_another_source_is_flagged_on_both(store_app: Flask) -> None:
+    ingest([DATA / "listings.csv"], "csv", source="county-list")
+    report = ingest([DATA / "groups.json"], "json", source="state-export")
+    assert report.flagged_duplicates == 1
+    ours = db.session.scalar(select(Group).where(Group.external_id == "CH-1001"))
+    theirs = db.session.scalar(
+        select(Group).where(Group.external_id == "5f0c9a51-3b1e-4d7e-9c55-1a2b3c4d5e01")
+    )
+    assert ours is not None and theirs is not None and ours.id != theirs.id
+    assert f"possible-duplicate:{ours.uuid}" in theirs.flags
+    assert f"possible-duplicate:{theirs.uuid}" in ours.flags
+    again = ingest([DATA / "groups.json"], "json", source="state-export")
+    assert again.flagged_duplicates == 0 and again.unchanged == 2
+
+
+def test_records_without_ids_get_a_stable_key(app: Flask, taxonomy: Taxonomy) -> None:
+    records = [sample_record(), sample_record(name="Morning Grief Circle")]
+    first = ingest_records(db.session, records, taxonomy=taxonomy, source="hand")
+    second = ingest_records(db.session, records, taxonomy=taxonomy, source="hand")
+    assert (first.added, second.unchanged) == (2, 2)
+    keys = set(db.session.scalars(select(Group.external_id)))
+    assert len(keys) == 2 and all(key and key.startswith("auto:") for key in keys)
+
+
+def test_the_same_record_twice_in_one_run_is_rejected(app: Flask, taxonomy: Taxonomy) -> None:
+    report = ingest_records(
+        db.session, [sample_record(), sample_record()], taxonomy=taxonomy, source="x"
+    )
+    assert report.summary() == "read 2: 1 added, 0 updated, 0 unchanged, 1 rejected"
+    assert [str(reject) for reject in report.rejects] == [
+        "x row 2: external_id: duplicate of row 1"
+    ]
+
+
+def test_ingest_records_takes_a_status(app: Flask, taxonomy: Taxonomy) -> None:
+    ingest_records(db.session, [sample_record()], taxonomy=taxonomy, source="x", status="pending")
+    assert db.session.scalars(select(Group.status)).all() == ["pending"]
+
+
+def test_listing_key_ignores_case_and_spacing_but_not_the_schedule(taxonomy: Taxonomy) -> None:
+    from clearinghouse.listings import validate_listing
+
+    def key(**overrides: Any) -> str:
+        data = validate_listing(sample_record(**overrides), taxonomy).data
+        assert data is not None
+        return listing_key(data)
+
+    assert key() == key(name="evening  grief CIRCLE")
+    assert key() != key(meetings=[{"byday": ["WE"], "start": "19:00"}])
+
+
+def test_a_reject_reads_as_file_row_field_reason() -> None:
+    reject = Reject("file.csv", 7, "meetings[0]", "'25:70' is not a time")
+    assert str(reject) == "file.csv row 7: meetings[0]: '25:70' is not a time"
+
+
+def test_sample_listings_load_from_json_or_gzip(tmp_path: Path) -> None:
+    listings = [sample_record(), sample_record(name="Another")]
+    (tmp_path / "sample_listings.json.gz").write_bytes(gzip.compress(json.dumps(listings).encode()))
+    assert list(load_sample_listings(tmp_path)) == listings
+    with pytest.raises(FileNotFoundError):
+        list(load_sample_listings(tmp_path / "missing"))
+
+
+# -- the same file into SQLite and PostgreSQL -------------------------------------------
+
+
+def stored_listings() -> dict[str, dict[str, Any]]:
+    """Every group as comparable values, keyed by source + external id (database ids differ)."""
+    listings = {}
+    for group in db.session.scalars(select(Group)):
+        values = snapshot(group)
+        values.update(slug=group.slug, source=group.source)
+        values["flags"] = sorted(flag.split(":")[0] for flag in group.flags)
+        listings[f"{group.source}/{group.external_id}"] = values
+    return listings
+
+
+def load_everything() -> dict[str, dict[str, Any]]:
+    ingest([TSML_TEMPLATE], "csv", default_concerns=["alcohol"], source="tsml")
+    ingest([FEED], "meeting-guide", default_concerns=["alcohol"], source="feed")
+    ingest([DATA / "listings.csv"], "csv", source="county")
+    ingest([DATA / "groups.json"], "json", source="state")
+    ingest([DATA / "hsds-services.json"], "hsds", source="hsds")
+    return stored_listings()
+
+
+@pytest.mark.postgres
+def test_sqlite_and_postgresql_hold_the_same_listings(
+    tmp_path: Path, fresh_postgres_url: str, template_database: Path
+) -> None:
+    snapshots = []
+    sqlite_path = tmp_path / "sqlite.db"
+    shutil.copy(template_database, sqlite_path)
+    for url in (f"sqlite:///{sqlite_path}", fresh_postgres_url):
+        app = create_app(app_config(url, tmp_path))
+        migrate(app)
+        with app.app_context():
+            load_taxonomy(db.session(), default_taxonomy())
+            db.session.commit()
+            snapshots.append(load_everything())
+            db.session.remove()
+            db.engine.dispose()
+    on_sqlite, on_postgres = snapshots
+    assert len(on_sqlite) >= 45
+    assert on_sqlite == on_postgres
