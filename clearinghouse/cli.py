@@ -160,7 +160,7 @@ def ingest_command(
             writer.writerow(["file", "row", "field", "reason"])
             for reject in report.rejects:
                 writer.writerow([reject.path, reject.row, reject.field, reject.reason])
-    click.echo(("Dry run: " if dry_run else "") + report.summary())
+    click.echo(("Dry run: " if dry_run else "") + report.details())
 
 
 @click.group("index")
