@@ -24,7 +24,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import date, timedelta
 from itertools import accumulate
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Generic, TypeVar
 
 from clearinghouse.geo import US_STATES
 from clearinghouse.listings import slugify
@@ -34,6 +34,7 @@ from indexer import generate_words as words
 from indexer.generate_places import Geography, ZipArea, jitter, us_geography
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Verification dates are spread over the 24 months before this day.  A fixed day, not
 # today, so that a seed gives the same records whenever it runs; pass `as_of` to move it.
@@ -42,8 +43,24 @@ VERIFIED_SPAN_DAYS = 730
 COVERAGE_EVERY = 8  # every 8th record takes the next concern in turn: all appear by ~1,300
 JITTER_KM = 1.5
 
-ATTENDANCE_MIX = (("in-person", 65), ("hybrid", 15), ("online", 15), ("phone", 5))
-_DAY_WEIGHTS = (("MO", 16), ("TU", 17), ("WE", 17), ("TH", 17), ("FR", 12), ("SA", 9), ("SU", 12))
+
+class _Mix(Generic[T]):
+    """Values with relative weights, drawn with one call."""
+
+    def __init__(self, *options: tuple[T, float]) -> None:
+        self.values = tuple(value for value, _weight in options)
+        self.cum_weights = tuple(accumulate(weight for _value, weight in options))
+
+    def pick(self, rng: random.Random) -> T:
+        return rng.choices(self.values, cum_weights=self.cum_weights)[0]
+
+
+ATTENDANCE_MIX = _Mix(("in-person", 65), ("hybrid", 15), ("online", 15), ("phone", 5))
+_DAY_MIX = _Mix(
+    ("MO", 16), ("TU", 17), ("WE", 17), ("TH", 17), ("FR", 12), ("SA", 9), ("SU", 12)
+)  # fmt: skip
+_PROFESSIONAL_COSTS = _Mix(("free", 60), ("fee", 30), ("donation", 10))
+_PEER_COSTS = _Mix(("free", 66), ("donation", 30), ("fee", 4))
 _DAY_NAMES = dict(
     zip(
         ("MO", "TU", "WE", "TH", "FR", "SA", "SU"),
@@ -57,9 +74,9 @@ _START_TIMES = {
     "evening": ("17:30", "18:00", "18:30", "18:30", "19:00", "19:00", "19:00", "19:30", "20:00"),
     "night": ("21:00", "21:30", "22:00"),
 }
-_PARTS_OF_DAY = (("evening", 58), ("morning", 18), ("afternoon", 17), ("night", 7))
+_PARTS_OF_DAY = _Mix(("evening", 58), ("morning", 18), ("afternoon", 17), ("night", 7))
 _PART_WORDS = {"morning": "Morning", "afternoon": "Afternoon", "evening": "Night", "night": "Late"}
-_DURATIONS = ((60, 45), (75, 10), (90, 35), (120, 10))
+_DURATIONS = _Mix((60, 45), (75, 10), (90, 35), (120, 10))
 _OTHER_LANGUAGES = ("zh", "vi", "ko", "tl", "ar", "ru", "ht", "pl", "fr", "pt", "hi", "so")
 _ATTENDANCE_LINES = {
     "online": words.ONLINE_LINES,
@@ -153,7 +170,7 @@ class _Generator:
         if related and rng.random() < 0.3:
             concerns.append(rng.choice(related))
         area = self.geography.pick(rng)
-        attendance = _weighted(rng, ATTENDANCE_MIX)
+        attendance = ATTENDANCE_MIX.pick(rng)
         professional = rng.random() < self._professional_odds(concern)
         time_limited = professional and rng.random() < 0.3
         is_open = rng.random() < (
@@ -165,7 +182,11 @@ class _Generator:
         service_area = self._service_area(attendance, area)
         meetings = self._meetings(concern, area)
         place = self._place_word(area)
-        venue = self._venue(area, professional) if attendance in ("in-person", "hybrid") else None
+        venue = (
+            self._venue(concern, area, professional)
+            if attendance in ("in-person", "hybrid")
+            else None
+        )
         name = self._name(
             concern,
             attendance,
@@ -182,7 +203,7 @@ class _Generator:
             "description": self._description(
                 concern, professional, is_open, time_limited, attendance, languages
             ),
-            "organization": self._organization(concern, name, area),
+            "organization": self._organization(concern, area),
             "concerns": concerns,
             "format": "professional-expert" if professional else "peer-led",
             "attendance": attendance,
@@ -214,6 +235,10 @@ class _Generator:
             return self.coverage[(index // COVERAGE_EVERY) % len(self.coverage)]
         return self.rng.choices(self.concerns, cum_weights=self.concern_weights)[0]
 
+    def _family(self, concern: str) -> str:
+        """The concern's parent, or the concern itself when it is a parent."""
+        return self.parent_of.get(concern) or concern
+
     def _fellowship(self, concern: str) -> bool:
         return concern in words.FELLOWSHIP
 
@@ -227,9 +252,9 @@ class _Generator:
         if self._fellowship(concern):
             cost = "donation" if rng.random() < 0.7 else "free"
         elif professional:
-            cost = _weighted(rng, (("free", 60), ("fee", 30), ("donation", 10)))
+            cost = _PROFESSIONAL_COSTS.pick(rng)
         else:
-            cost = _weighted(rng, (("free", 66), ("donation", 30), ("fee", 4)))
+            cost = _PEER_COSTS.pick(rng)
         if cost == "fee":
             return cost, rng.choice(words.COST_NOTES)
         if cost == "donation":
@@ -287,18 +312,18 @@ class _Generator:
                     "note": "Meets by arrangement; call for details.",
                 }
             ]
-        part = _weighted(rng, _PARTS_OF_DAY)
+        part = _PARTS_OF_DAY.pick(rng)
         if part == "night" and not self._fellowship(concern):
             part = "evening"
         start = rng.choice(_START_TIMES[part])
-        minutes = 60 if part == "night" else _weighted(rng, _DURATIONS)
+        minutes = 60 if part == "night" else _DURATIONS.pick(rng)
         end = _add_minutes(start, minutes)
-        day = _weighted(rng, _DAY_WEIGHTS)
+        day = _DAY_MIX.pick(rng)
         weekly_odds = 0.8 if self._fellowship(concern) else 0.62
         if roll < 0.04 + weekly_odds:
             days = [day]
             if rng.random() < 0.2:
-                second = _weighted(rng, _DAY_WEIGHTS)
+                second = _DAY_MIX.pick(rng)
                 if second != day:
                     days = sorted([day, second], key=list(_DAY_NAMES).index)
             return [{"freq": "weekly", "byday": days, "start": start, "end": end, "timezone": tz}]
@@ -454,20 +479,23 @@ class _Generator:
             return [f"Meetings are in English, with members who also speak {other}."]
         return [f"Meetings are held in {other}."]
 
-    def _organization(self, concern: str, name: str, area: ZipArea) -> str:
+    def _organization(self, concern: str, area: ZipArea) -> str:
         rng = self.rng
         if self._fellowship(concern) or rng.random() >= 0.35:
             return ""
-        return rng.choice(words.ORGANIZATION_FORMS).format(
+        forms = words.FAMILY_ORGANIZATIONS.get(self._family(concern))
+        if not forms or rng.random() < 0.5:
+            forms = words.ORGANIZATION_FORMS
+        return rng.choice(forms).format(
             city=area.city,
-            county=area.county.removesuffix(" County") or area.city,
+            county=area.county or f"{area.city} Area",
             hood=rng.choice(words.NEIGHBORHOODS),
             state_name=US_STATES.get(area.state, area.state),
         )
 
     # -- where, how to reach ---------------------------------------------------------------
 
-    def _venue(self, area: ZipArea, professional: bool) -> str:
+    def _venue(self, concern: str, area: ZipArea, professional: bool) -> str:
         rng = self.rng
         fields = {
             "city": area.city,
@@ -480,6 +508,9 @@ class _Generator:
             return f"{hospital}, {rng.choice(words.HOSPITAL_ROOMS)}"
         if roll < 0.55:
             return f"{rng.choice(words.CHURCH_NAMES)}, {rng.choice(words.CHURCH_ROOMS)}"
+        family_venues = words.FAMILY_VENUES.get(self._family(concern))
+        if family_venues and rng.random() < 0.5:
+            return rng.choice(family_venues).format(**fields)
         return rng.choice(words.OTHER_VENUES).format(**fields)
 
     def _location(self, area: ZipArea, venue: str) -> dict[str, Any]:
@@ -555,11 +586,6 @@ class _Generator:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _weighted(rng: random.Random, options: Sequence[tuple[str, float]] | Any) -> Any:
-    values = [value for value, _weight in options]
-    return rng.choices(values, weights=[weight for _value, weight in options])[0]
 
 
 def _add_minutes(start: str, minutes: int) -> str:

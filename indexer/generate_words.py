@@ -606,7 +606,6 @@ HOSPITAL_FORMS: Final = (
     "{city} Regional Medical Center",
     "{county} General Hospital",
     "{hood} Community Hospital",
-    "{city} Cancer Center",
     "{hood} Medical Pavilion",
 )
 HOSPITAL_ROOMS: Final = (
@@ -624,25 +623,40 @@ OTHER_VENUES: Final = (
     "{city} Senior Center",
     "{hood} Wellness Center",
     "{hood} Counseling Center",
-    "Serenity Clubhouse",
-    "{hood} Recovery Club",
     "{county} Family Resource Center",
     "{city} Veterans Memorial Hall",
     "{hood} Neighborhood House",
 )
+# Extra venues for a concern family (by parent slug), mixed in with the ones above.
+FAMILY_VENUES: Final[dict[str, tuple[str, ...]]] = {
+    "addiction-recovery": ("Serenity Clubhouse", "{hood} Recovery Club", "Alano Club of {city}"),
+    "cancer": ("{city} Cancer Center", "{hood} Cancer Resource Center"),
+    "identity-community": ("{city} Cultural Center", "{hood} Community Center"),
+    "disabilities": ("{city} Center for Independent Living",),
+}
 ORGANIZATION_FORMS: Final = (
     "{city} Community Wellness Network",
     "{county} Family Support Alliance",
     "{hood} Peer Support Collective",
-    "{state_name} Caregiver Resource Collaborative",
-    "Friends in Recovery of {city}",
-    "{hood} Valley Grief Center",
+    "{state_name} Community Resource Collaborative",
     "{county} Health Partners",
     "{state_name} Peer Support Coalition",
     "{city} Area Mutual Aid Council",
     "Heartland Helping Hands",
     "{hood} Healing Circle Project",
+    "Friends of {city} Support Groups",
 )
+# Invented organisations for a concern family (by parent slug).
+FAMILY_ORGANIZATIONS: Final[dict[str, tuple[str, ...]]] = {
+    "grief-loss": ("{city} Center for Grief and Loss", "{hood} Valley Grief Center"),
+    "mental-health": ("{county} Mental Wellness Alliance", "{state_name} Peer Recovery Network"),
+    "cancer": ("{city} Cancer Support Community Network", "{hood} Cancer Resource Center"),
+    "caregiving": ("{city} Caregiver Resource Center", "{state_name} Caregiver Collaborative"),
+    "parenting-family": ("{county} Family Connections", "{city} Parent Network"),
+    "disabilities": ("{state_name} Disability Family Network", "{city} Access Alliance"),
+    "health-conditions": ("{county} Health Partners", "{city} Chronic Illness Network"),
+    "abuse-trauma": ("{county} Survivor Resource Center", "{city} Safe Harbor Project"),
+}
 ONLINE_NOTES: Final = (
     "Camera optional; you can just listen.",
     "Email the facilitator for the passcode.",
