@@ -26,10 +26,10 @@ from itertools import accumulate
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
-from clearinghouse.geo import US_STATES
 from clearinghouse.listings import slugify
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
-from clearinghouse.vocab import LANGUAGES, STATUSES
+from clearinghouse.vocab import STATUSES
+from indexer import generate_text as text
 from indexer import generate_words as words
 from indexer.generate_places import Geography, ZipArea, jitter, us_geography
 
@@ -61,13 +61,7 @@ _DAY_MIX = _Mix(
 )  # fmt: skip
 _PROFESSIONAL_COSTS = _Mix(("free", 60), ("fee", 30), ("donation", 10))
 _PEER_COSTS = _Mix(("free", 66), ("donation", 30), ("fee", 4))
-_DAY_NAMES = dict(
-    zip(
-        ("MO", "TU", "WE", "TH", "FR", "SA", "SU"),
-        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-        strict=True,
-    )
-)
+_DAY_ORDER = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _START_TIMES = {
     "morning": ("07:00", "07:30", "08:00", "09:00", "09:30", "10:00", "10:00", "10:30", "11:00"),
     "afternoon": ("12:00", "12:00", "12:15", "13:00", "13:30", "14:00", "15:00", "16:00"),
@@ -75,14 +69,8 @@ _START_TIMES = {
     "night": ("21:00", "21:30", "22:00"),
 }
 _PARTS_OF_DAY = _Mix(("evening", 58), ("morning", 18), ("afternoon", 17), ("night", 7))
-_PART_WORDS = {"morning": "Morning", "afternoon": "Afternoon", "evening": "Night", "night": "Late"}
 _DURATIONS = _Mix((60, 45), (75, 10), (90, 35), (120, 10))
 _OTHER_LANGUAGES = ("zh", "vi", "ko", "tl", "ar", "ru", "ht", "pl", "fr", "pt", "hi", "so")
-_ATTENDANCE_LINES = {
-    "online": words.ONLINE_LINES,
-    "phone": words.PHONE_LINES,
-    "hybrid": words.HYBRID_LINES,
-}
 _RELATED = {
     "dual-diagnosis": ("depression", "drugs", "alcohol"),
     "dementia-caregivers": ("aging-parents", "spouse-caregivers"),
@@ -180,30 +168,27 @@ class _Generator:
         languages = self._languages()
         audience, audience_word = self._audience(concern)
         service_area = self._service_area(attendance, area)
-        meetings = self._meetings(concern, area)
-        place = self._place_word(area)
-        venue = (
-            self._venue(concern, area, professional)
-            if attendance in ("in-person", "hybrid")
-            else None
+        facts = text.GroupFacts(
+            concern=concern,
+            family=self.parent_of.get(concern) or concern,
+            label=self.labels[concern],
+            attendance=attendance,
+            professional=professional,
+            open=is_open,
+            time_limited=time_limited,
+            languages=tuple(languages),
+            audience_word=audience_word,
+            service_area=tuple(service_area),
+            meetings=tuple(self._meetings(concern, area)),
+            area=area,
         )
-        name = self._name(
-            concern,
-            attendance,
-            audience_word,
-            service_area,
-            languages,
-            meetings,
-            place,
-            area,
-            venue,
-        )
+        place = text.place_word(rng, area)
+        venue = text.venue(rng, facts) if facts.in_person else None
+        name = text.group_name(rng, facts, place, venue)
         record: dict[str, Any] = {
             "name": name,
-            "description": self._description(
-                concern, professional, is_open, time_limited, attendance, languages
-            ),
-            "organization": self._organization(concern, area),
+            "description": text.description(rng, facts),
+            "organization": text.organization(rng, facts),
             "concerns": concerns,
             "format": "professional-expert" if professional else "peer-led",
             "attendance": attendance,
@@ -219,7 +204,7 @@ class _Generator:
             "location": self._location(area, venue) if venue else None,
             "online": self._online(attendance, area),
             "service_area": service_area,
-            "meetings": meetings,
+            "meetings": list(facts.meetings),
             "status": "active",
             "verified_at": (
                 self.as_of - timedelta(days=rng.randrange(VERIFIED_SPAN_DAYS))
@@ -234,10 +219,6 @@ class _Generator:
         if index % COVERAGE_EVERY == 1:
             return self.coverage[(index // COVERAGE_EVERY) % len(self.coverage)]
         return self.rng.choices(self.concerns, cum_weights=self.concern_weights)[0]
-
-    def _family(self, concern: str) -> str:
-        """The concern's parent, or the concern itself when it is a parent."""
-        return self.parent_of.get(concern) or concern
 
     def _fellowship(self, concern: str) -> bool:
         return concern in words.FELLOWSHIP
@@ -325,7 +306,7 @@ class _Generator:
             if rng.random() < 0.2:
                 second = _DAY_MIX.pick(rng)
                 if second != day:
-                    days = sorted([day, second], key=list(_DAY_NAMES).index)
+                    days = sorted([day, second], key=_DAY_ORDER.index)
             return [{"freq": "weekly", "byday": days, "start": start, "end": end, "timezone": tz}]
         if rng.random() < 0.3:
             first = rng.choice((1, 2))
@@ -334,184 +315,7 @@ class _Generator:
             byday = [f"{rng.choice((1, 2, 3, 4, -1))}{day}"]
         return [{"freq": "monthly", "byday": byday, "start": start, "end": end, "timezone": tz}]
 
-    # -- names and words -----------------------------------------------------------------
-
-    def _place_word(self, area: ZipArea) -> str:
-        rng = self.rng
-        roll = rng.random()
-        if roll < 0.45:
-            return area.city
-        if roll < 0.7:
-            return rng.choice(words.NEIGHBORHOODS)
-        if roll < 0.8:
-            return rng.choice(words.SIDES)
-        if roll < 0.92 and area.county:
-            return area.county
-        return f"{rng.choice(('North', 'South', 'East', 'West'))} {area.city}"
-
-    def _topic(self, concern: str) -> words.Topic:
-        topic = words.TOPICS.get(concern)
-        if topic is None:  # a concern added to the taxonomy after these words were written
-            label = self.labels[concern]
-            return words.Topic(f"{label} Support Group", f"people affected by {label.lower()}")
-        return topic
-
-    def _name(
-        self,
-        concern: str,
-        attendance: str,
-        audience_word: str | None,
-        service_area: list[str],
-        languages: list[str],
-        meetings: list[dict[str, Any]],
-        place: str,
-        area: ZipArea,
-        venue: str | None,
-    ) -> str:
-        rng = self.rng
-        fields = {"place": place, "city": area.city}
-        meeting = meetings[0]
-        if meeting["freq"] != "arrangement":
-            fields["day"] = _DAY_NAMES[meeting["byday"][0][-2:]]
-            fields["part"] = _part_word(meeting["start"])
-        if languages == ["es"]:
-            spanish = words.SPANISH_NAMES.get(concern) or words.SPANISH_NAMES.get(
-                self.parent_of.get(concern) or ""
-            )
-            if spanish:
-                return f"{spanish} — {area.city}" if rng.random() < 0.6 else f"{spanish} {place}"
-        specials = [
-            form
-            for form in words.SPECIAL_NAMES.get(concern, ())
-            if "{day}" not in form or "day" in fields
-        ]
-        if specials and rng.random() < 0.55:
-            name = rng.choice(specials).format(**fields)
-        else:
-            name = self._plain_name(
-                concern, attendance, audience_word, service_area, fields, area, venue
-            )
-        if languages == ["es"]:
-            name += " (en español)"
-        return name
-
-    def _plain_name(
-        self,
-        concern: str,
-        attendance: str,
-        audience_word: str | None,
-        service_area: list[str],
-        fields: dict[str, str],
-        area: ZipArea,
-        venue: str | None,
-    ) -> str:
-        rng = self.rng
-        topic = self._topic(concern).name
-        prefix = words.AUDIENCE_PREFIX.get(audience_word or "")
-        if prefix and rng.random() < 0.6 and not _says_who(topic):
-            topic = f"{prefix} {topic}"
-        place = fields["place"]
-        if attendance == "online":
-            if service_area and rng.random() < 0.6:
-                return f"{US_STATES.get(area.state, area.state)} Virtual {topic}"
-            return rng.choice((f"Online {topic}", f"{topic} (Online)", f"Virtual {topic}"))
-        if attendance == "phone":
-            return rng.choice((f"{topic} by Phone", f"Phone-In {topic}", f"{topic} Call-In Line"))
-        roll = rng.random()
-        if roll < 0.35:
-            return f"{place} {topic}"
-        if roll < 0.6:
-            return f"{topic} — {place}"
-        if roll < 0.75 and "day" in fields:
-            return f"{fields['day']} {fields['part']} {topic}"
-        if roll < 0.87 and venue:
-            return f"{topic} at {venue.split(',')[0]}"
-        return f"{topic} of {area.city}"
-
-    def _description(
-        self,
-        concern: str,
-        professional: bool,
-        is_open: bool,
-        time_limited: bool,
-        attendance: str,
-        languages: list[str],
-    ) -> str:
-        rng = self.rng
-        who = self._topic(concern).who
-        kind = "professionally facilitated support" if professional else "peer-led support"
-        opening = rng.choice(words.OPENINGS).format(kind=kind, who=who)
-        pro = rng.choice(words.PROFESSIONALS)
-        weeks = rng.choice((6, 8, 10, 12))
-        admission = (
-            words.TIME_LIMITED_LINES
-            if time_limited
-            else words.OPEN_LINES
-            if is_open
-            else words.CLOSED_LINES
-        )
-        in_person = attendance in ("in-person", "hybrid")
-        lines = [
-            rng.choice(words.PROFESSIONAL_LINES if professional else words.PEER_LINES),
-            rng.choice(admission),
-            rng.choice(
-                words.VENUE_LINES if in_person and rng.random() < 0.4 else words.EXTRA_LINES
-            ),
-        ]
-        rng.shuffle(lines)
-        extras = []
-        if attendance != "in-person":
-            extras.append(rng.choice(_ATTENDANCE_LINES[attendance]))
-        extras.extend(self._language_lines(languages))
-        keep = max(1, rng.randint(1, 3) - len(extras))
-        sentences = [opening, *lines[:keep], *extras][:4]
-        return " ".join(sentences).format(pro=pro, weeks=weeks)
-
-    def _language_lines(self, languages: list[str]) -> list[str]:
-        if languages == ["en"]:
-            return []
-        if languages == ["es"]:
-            return [self.rng.choice(words.SPANISH_LINES)]
-        if languages == ["en", "es"]:
-            return [self.rng.choice(words.BILINGUAL_LINES)]
-        other = LANGUAGES.get(languages[-1], languages[-1])
-        if "en" in languages:
-            return [f"Meetings are in English, with members who also speak {other}."]
-        return [f"Meetings are held in {other}."]
-
-    def _organization(self, concern: str, area: ZipArea) -> str:
-        rng = self.rng
-        if self._fellowship(concern) or rng.random() >= 0.35:
-            return ""
-        forms = words.FAMILY_ORGANIZATIONS.get(self._family(concern))
-        if not forms or rng.random() < 0.5:
-            forms = words.ORGANIZATION_FORMS
-        return rng.choice(forms).format(
-            city=area.city,
-            county=area.county or f"{area.city} Area",
-            hood=rng.choice(words.NEIGHBORHOODS),
-            state_name=US_STATES.get(area.state, area.state),
-        )
-
     # -- where, how to reach ---------------------------------------------------------------
-
-    def _venue(self, concern: str, area: ZipArea, professional: bool) -> str:
-        rng = self.rng
-        fields = {
-            "city": area.city,
-            "county": area.county or f"{area.city} County",
-            "hood": rng.choice(words.NEIGHBORHOODS),
-        }
-        roll = rng.random()
-        if roll < (0.45 if professional else 0.15):
-            hospital = rng.choice(words.HOSPITAL_FORMS).format(**fields)
-            return f"{hospital}, {rng.choice(words.HOSPITAL_ROOMS)}"
-        if roll < 0.55:
-            return f"{rng.choice(words.CHURCH_NAMES)}, {rng.choice(words.CHURCH_ROOMS)}"
-        family_venues = words.FAMILY_VENUES.get(self._family(concern))
-        if family_venues and rng.random() < 0.5:
-            return rng.choice(family_venues).format(**fields)
-        return rng.choice(words.OTHER_VENUES).format(**fields)
 
     def _location(self, area: ZipArea, venue: str) -> dict[str, Any]:
         rng = self.rng
@@ -592,27 +396,6 @@ def _add_minutes(start: str, minutes: int) -> str:
     hours, mins = map(int, start.split(":"))
     total = min(hours * 60 + mins + minutes, 23 * 60 + 59)
     return f"{total // 60:02d}:{total % 60:02d}"
-
-
-def _part_word(start: str) -> str:
-    hour = int(start[:2])
-    if hour == 12:
-        return "Noon"
-    part = (
-        "morning"
-        if hour < 12
-        else "afternoon"
-        if hour < 17
-        else "evening"
-        if hour < 21
-        else "night"
-    )
-    return _PART_WORDS[part]
-
-
-def _says_who(topic: str) -> bool:
-    """Whether a topic already names its audience ("Dads' Support Group")."""
-    return any(word in words.AUDIENCE_WORDS for word in topic.lower().replace("&", " ").split())
 
 
 def _handle(name: str) -> str:
