@@ -270,7 +270,7 @@ class ElasticBackend:
                     index=self.alias,
                     query={"match_all": {}},
                     sort=[{"id": {"order": "asc"}}],
-                    source=["updated_at"],
+                    source_includes=["updated_at"],
                     size=page,
                     search_after=after,
                     track_total_hits=False,
@@ -322,7 +322,7 @@ class ElasticBackend:
 def _load(client: Elasticsearch, actions: Iterator[dict[str, Any]], chunk_size: int) -> int:
     """Bulk-load into a new index; memory stays bounded by one chunk."""
     count = 0
-    failures = []
+    failures: list[dict[str, Any]] = []
     for ok, item in streaming_bulk(
         client, actions, chunk_size=chunk_size, raise_on_error=False, max_retries=3
     ):
