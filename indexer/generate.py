@@ -325,8 +325,11 @@ class _Generator:
             f"{rng.choice(words.STREET_TYPES)}"
         )
         roll = rng.random()
-        number = rng.randint(1, 99) if roll < 0.12 else rng.randint(100, 4999)
-        if roll > 0.85:
+        if roll < 0.12:
+            number = rng.randint(1, 99)
+        elif roll < 0.85:
+            number = rng.randint(100, 4999)
+        else:
             number = rng.randint(5000, 19999)
         return {
             "name": venue,
@@ -381,12 +384,16 @@ class _Generator:
         if rng.random() < 0.2:
             return {}
         first = rng.choice(words.FIRST_NAMES)
-        return {
-            "name": first,
-            "phone": _phone(rng, area.area_code),
-            "email": f"{first.lower()}.{rng.randrange(10, 99)}@example.org",
-            "notes": rng.choice(words.PRIVATE_NOTES),
-        }
+        private = {"name": first}
+        roll = rng.random()
+        if roll < 0.8:
+            private["phone"] = _phone(rng, area.area_code)
+        if roll >= 0.5:
+            private["email"] = f"{first.lower()}.{rng.randrange(10, 99)}@example.org"
+        notes = rng.choice(words.PRIVATE_NOTES)
+        if notes:
+            private["notes"] = notes
+        return private
 
 
 # -- helpers ---------------------------------------------------------------------------------
