@@ -150,6 +150,9 @@ class ListingForm(FlaskForm):
         }
         if self.pin_coordinates.data:
             location.update(lat=self.location_lat.data, lon=self.location_lon.data)
+        placed = ("name", "address", "city", "region", "postal_code", "notes", "lat", "lon")
+        if not any((str(location.get(key) or "")).strip() for key in placed):
+            location = {}  # online or phone only: no place (the time zone stays on meetings)
         record: dict[str, Any] = {
             "name": self.name.data,
             "description": self.description.data,
@@ -175,7 +178,7 @@ class ListingForm(FlaskForm):
                 "notes": self.online_notes.data,
             },
             "service_area": self.service_area.data,
-            "location": location,
+            "location": location or None,
             "meetings": [
                 {
                     "freq": row.freq.data,

@@ -1,0 +1,136 @@
+"""Helpers for the staff console tests: accounts, signed-in clients, CSRF tokens."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask, g, has_app_context
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from clearinghouse.accounts import create_user
+from clearinghouse.extensions import db
+from clearinghouse.models import User
+
+PASSWORD = "correct horse battery"
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests each start with an empty `g`.
+
+    The `app` fixture keeps an app context pushed for the whole test, and Flask reuses it for
+    every request, so `g` (Flask-Login's current user, Flask-WTF's CSRF token) would leak
+    from one request, or one client, to the next. A browser never shares those.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
+def new_client(app: Flask) -> FlaskClient:
+    return IsolatedClient(app, app.response_class, use_cookies=True)
+
+
+@pytest.fixture
+def anon_client(app: Flask) -> FlaskClient:
+    return new_client(app)
+
+
+_TOKEN = re.compile(r'name="csrf(?:_token|-token)"[^>]*(?:value|content)="([^"]+)"')
+
+
+def make_user(email: str, role: str = "editor", password: str = PASSWORD) -> User:
+    user = create_user(db.session, email, role, password)
+    db.session.commit()
+    return user
+
+
+def csrf_token(client: FlaskClient, path: str = "/staff/") -> str:
+    """The CSRF token of the client's session, read from a staff page as a browser would."""
+    page = client.get(path).get_data(as_text=True)
+    match = _TOKEN.search(page)
+    assert match is not None, f"no CSRF token on {path}"
+    return match[1]
+
+
+def post(
+    client: FlaskClient, url: str, data: dict[str, Any] | None = None, **kw: Any
+) -> TestResponse:
+    """POST with the session's CSRF token, like a form in the page."""
+    fields = dict(data or {})
+    fields.setdefault("csrf_token", csrf_token(client))
+    return client.post(url, data=fields, **kw)
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> TestResponse:
+    token = csrf_token(client, "/staff/login")
+    return client.post(
+        "/staff/login", data={"email": email, "password": password, "csrf_token": token}
+    )
+
+
+def signed_in_client(app: Flask, email: str, role: str) -> FlaskClient:
+    make_user(email, role)
+    client = new_client(app)
+    response = sign_in(client, email)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def editor_client(app: Flask) -> FlaskClient:
+    return signed_in_client(app, "editor@example.org", "editor")
+
+
+@pytest.fixture
+def admin_client(app: Flask) -> FlaskClient:
+    return signed_in_client(app, "admin@example.org", "admin")
+
+
+def listing_form_data(**overrides: Any) -> dict[str, Any]:
+    """A valid staff listing form submission; keyword arguments replace fields."""
+    data: dict[str, Any] = {
+        "name": "Tuesday Grief Circle",
+        "description": "Peer support after a death.",
+        "organization": "",
+        "concerns": "grief",
+        "format": "peer-led",
+        "attendance": "in-person",
+        "open": "y",
+        "cost": "free",
+        "cost_note": "",
+        "languages": "en, es",
+        "contact_phone": "",
+        "contact_email": "circle@example.org",
+        "contact_website": "",
+        "online_url": "",
+        "online_phone": "",
+        "online_notes": "",
+        "service_area": "",
+        "location_name": "Lincoln Park Library",
+        "location_address": "1150 W Fullerton Ave",
+        "location_city": "Chicago",
+        "location_region": "IL",
+        "location_postal_code": "60614",
+        "location_country": "US",
+        "location_notes": "",
+        "location_lat": "",
+        "location_lon": "",
+        "timezone": "",
+        "meetings-0-freq": "monthly",
+        "meetings-0-byday": "2TU",
+        "meetings-0-start": "19:00",
+        "meetings-0-end": "20:30",
+        "meetings-0-note": "",
+        "private_contact_name": "",
+        "private_contact_phone": "",
+        "private_contact_email": "",
+        "private_contact_notes": "",
+        "status": "active",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
