@@ -19,7 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 from clearinghouse.extensions import db
 from clearinghouse.models import Group, Outbox
 
-_CURSOR = re.compile(r"^[0-9]{1,18}$")
+_CURSOR = re.compile(r"[0-9]{1,18}")
 
 
 class CursorError(ValueError):
@@ -52,8 +52,8 @@ def head_seq(session: Session) -> int:
 
 def decode_cursor(session: Session, cursor: str) -> int:
     """The outbox position a cursor stands for; malformed, expired or future ones are errors."""
-    text = cursor.strip()
-    if not _CURSOR.match(text):
+    text = cursor
+    if not _CURSOR.fullmatch(text):
         raise CursorError(
             "is not a cursor from this feed; use the 'next' value of a /changes response or the "
             "X-Changes-Cursor header of /export.ndjson, or leave it out to start at the beginning"

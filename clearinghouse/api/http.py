@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from clearinghouse.models import ApiKey, utcnow
 
 log = logging.getLogger(__name__)
 
+_INTEGER = re.compile(r"-?[0-9]{1,12}")
 PROBLEM_TYPE = "https://clearinghouse.example.org/problems/"
 # A key's last-used time is written at most this often, so reads don't become writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -123,10 +125,9 @@ def int_param(name: str, default: int, low: int, high: int) -> int:
     raw = single(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
+    if not _INTEGER.fullmatch(raw):
         bad_param(name, f"{raw[:40]!r} is not a whole number ({low}–{high})")
+    value = int(raw)
     if not low <= value <= high:
         bad_param(name, f"{value} is out of range; allowed {low}–{high}")
     return value

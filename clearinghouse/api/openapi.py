@@ -6,11 +6,13 @@ from this document with schemathesis, so it has to say exactly what the code doe
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from clearinghouse.search.base import FACETS, MAX_PER_PAGE, MAX_RADIUS_MI, SORTS
+from clearinghouse.search.base import FACETS, KM_PER_MI, MAX_PER_PAGE, MAX_RADIUS_MI, SORTS
 from clearinghouse.vocab import ACCESSIBILITY, ATTENDANCE, AUDIENCES, COSTS, DAYS, FORMATS
 
+MAX_RADIUS_KM = math.floor(MAX_RADIUS_MI * KM_PER_MI)
 STRING_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
 FACET_ENUMS: dict[str, list[str]] = {
     "format": list(FORMATS),
@@ -313,32 +315,64 @@ def _query(
     return parameter
 
 
+def _choices(values: list[str], note: str = "") -> dict[str, Any]:
+    """A value from a list, described rather than enforced by `enum`: the parser also takes
+    other spellings (any case, spaces for hyphens, comma-separated lists)."""
+    return {
+        "type": "string",
+        "description": "One of: " + ", ".join(values) + (f" ({note})" if note else ""),
+        "examples": values[:3],
+    }
+
+
 def search_parameters() -> list[dict[str, Any]]:
     facets = []
     for facet in FACETS:
         if facet == "concern":
-            item: dict[str, Any] = {"type": "string", "description": "slug from /concerns"}
+            item: dict[str, Any] = {
+                "type": "string",
+                "description": "A concern slug from /concerns (a parent includes its children)",
+                "examples": ["grief-loss", "alcohol"],
+            }
         elif facet == "language":
-            item = {"type": "string", "pattern": "^[a-z]{2}$"}
+            item = {
+                "type": "string",
+                "description": "An ISO 639-1 code (en, es…) or a language name",
+                "examples": ["es"],
+            }
         else:
-            item = {"enum": FACET_ENUMS[facet]}
+            item = _choices(FACET_ENUMS[facet])
         facets.append(
-            _query(facet, item, f"Filter by {facet}; repeat for OR within the facet", repeat=True)
+            _query(
+                facet,
+                item,
+                f"Filter by {facet}: repeat it, or separate values with commas, for OR within "
+                "the facet; different facets combine with AND",
+                repeat=True,
+            )
         )
     return [
-        _query("q", {"type": "string", "maxLength": 500}, "Free text; never an error"),
+        _query("q", {"type": "string"}, "Free text; never an error (long text is cut short)"),
         _query("near", {"type": "string"}, "ZIP, 'City, ST', state or Canadian postal area"),
         _query("lat", {"type": "number", "minimum": -90, "maximum": 90}, "Latitude (with lon)"),
         _query("lon", {"type": "number", "minimum": -180, "maximum": 180}, "Longitude (with lat)"),
         _query(
             "radius",
-            {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_MI},
-            f"Default 25; at most {MAX_RADIUS_MI:g} mi",
+            {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_KM},
+            f"Default 25; at most {MAX_RADIUS_MI:g} mi ({MAX_RADIUS_KM} km)",
         ),
-        _query("unit", {"enum": ["mi", "km"]}, "Unit of radius and distances; default mi"),
+        _query("unit", _choices(["mi", "km"]), "Unit of radius and distances; default mi"),
         *facets,
-        _query("sort", {"enum": list(SORTS)}, "Default relevance, or distance with a place"),
-        _query("page", {"type": "integer", "minimum": 1}, "Page number, from 1"),
+        _query(
+            "sort",
+            _choices(list(SORTS)),
+            "Default relevance, or distance with a place (distance needs a place)",
+        ),
+        _query(
+            "page",
+            {"type": "integer", "minimum": 1},
+            "Page number, from 1; results stop at 10,000 (page × per_page)",
+        ),
         _query(
             "per_page",
             {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
