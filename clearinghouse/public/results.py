@@ -48,6 +48,18 @@ PARAM_LABELS = {
     "audience": "Who it is for",
     "accessibility": "Accessibility",
 }
+# Facet names as the public page words them (the API keeps the engine's plain labels).
+FACET_LABELS = {
+    "concern": "Topic",
+    "format": "Led by",
+    "attendance": "How to take part",
+    "day": "Day",
+    "time": "Time of day",
+    "language": "Language",
+    "cost": "Cost",
+    "audience": "Who it is for",
+    "accessibility": "Accessibility",
+}
 # Parameters a person sets in the search form itself, kept when filters are cleared.
 WHERE_AND_WHAT = ("q", "near", "lat", "lon", "radius", "unit")
 
@@ -124,7 +136,7 @@ def chips_for(query: SearchQuery, page: Any) -> list[Chip]:
     from clearinghouse.search.query import args_without
 
     labels = {
-        (facet.name, value.value): (facet.label, value.label)
+        (facet.name, value.value): (FACET_LABELS.get(facet.name, facet.label), value.label)
         for facet in page.facets
         for value in facet.values
     }
@@ -195,9 +207,9 @@ def search_page(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, int
         ),
         "sort_labels": {s: SORT_LABELS.get(s, s) for s in SORTS},
         "radius_choices": RADIUS_CHOICES,
-        "national": taxonomy.national_for(query.selected("concern") or taxonomy.resolve(query.q))
-        if page.total == 0
-        else [],
+        "national": _national(page, query, taxonomy),
+        "facet_labels": FACET_LABELS,
+        "suggestions": page.suggestions,
         "wider_url": lambda radius: search_url(
             replaced(without(pairs, "page"), "radius", str(radius))
         ),
@@ -205,6 +217,15 @@ def search_page(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, int
         "error": None,
     }
     return render_template("public/results.html", **context), 200
+
+
+def _national(page: Any, query: SearchQuery, taxonomy: Taxonomy) -> list[Any]:
+    """National organisations for the concern searched for, when nothing was found."""
+    if page.total:
+        return []
+    if page.suggestions is not None:
+        return list(page.suggestions.national)
+    return taxonomy.national_for(query.selected("concern") or taxonomy.resolve(query.q))
 
 
 def _error_page(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Response, abort, jsonify, render_template, request, url_for
+from flask import Response, abort, current_app, jsonify, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -30,6 +32,27 @@ def taxonomy() -> Taxonomy:
 @bp.app_context_processor
 def public_helpers() -> dict[str, Any]:
     return {"vocab": vocab, "present": present}
+
+
+@bp.after_request
+def security_headers(response: Response) -> Response:
+    """Nothing from other sites runs here: our own scripts and styles, map tiles as images."""
+    tiles = _origin(str(current_app.config.get("TILE_URL", "")))
+    policy = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src 'self' data: {tiles}; connect-src 'self'; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+    response.headers.setdefault("Content-Security-Policy", policy.replace("  ", " "))
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _origin(url: str) -> str:
+    """The scheme and host of a URL template ("https://tile.example/{z}/…" → its origin)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 @bp.route("/")
@@ -107,17 +130,17 @@ def concern_suggest() -> Response:
 
 
 def suggestions(tax: Taxonomy, text: str, limit: int = SUGGEST_LIMIT) -> list[dict[str, str]]:
-    """Concerns the text names (synonyms included) first, then labels starting like it."""
+    """Concerns the text names (synonyms included) first, then labels and lay words it begins."""
     wanted = normalize(text)
     if not wanted:
         return []
     slugs = list(tax.resolve(text))
-    for term in tax:
-        label = normalize(term.label)
-        if term.slug not in slugs and (
-            label.startswith(wanted) or any(w.startswith(wanted) for w in label.split())
-        ):
-            slugs.append(term.slug)
+    labels, lay_words = _suggest_index(tax)
+    by_label = [slug for slug, label in labels if _starts(label, wanted)]
+    by_synonym = [slug for slug, words in lay_words if any(_starts(w, wanted) for w in words)]
+    for slug in [*by_label, *by_synonym]:
+        if slug not in slugs:
+            slugs.append(slug)
     found = []
     for slug in slugs[:limit]:
         found_term = tax.get(slug)
@@ -132,6 +155,21 @@ def suggestions(tax: Taxonomy, text: str, limit: int = SUGGEST_LIMIT) -> list[di
             }
         )
     return found
+
+
+@functools.cache
+def _suggest_index(
+    tax: Taxonomy,
+) -> tuple[list[tuple[str, str]], list[tuple[str, tuple[str, ...]]]]:
+    """Normalised labels and synonyms, computed once per taxonomy."""
+    labels = [(term.slug, normalize(term.label)) for term in tax]
+    lay_words = [(term.slug, tuple(normalize(s) for s in term.synonyms)) for term in tax]
+    return labels, lay_words
+
+
+def _starts(phrase: str, wanted: str) -> bool:
+    """Whether the phrase, or one of its words, begins with what was typed."""
+    return phrase.startswith(wanted) or any(word.startswith(wanted) for word in phrase.split())
 
 
 @bp.route("/concerns/<slug>")
