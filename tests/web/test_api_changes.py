@@ -14,59 +14,10 @@ from clearinghouse.listings import validate_listing
 from clearinghouse.models import Group, Outbox
 from clearinghouse.store import apply_listing, delete_group, set_status
 from clearinghouse.taxonomy import Taxonomy
-from tests.api_support import api_headers, get_json
+from tests.api_support import Partner, api_headers, get_json, public_directory
 from tests.conftest import sample_record
 
 __all__ = ["api_headers"]
-
-Mirror = dict[str, dict[str, Any]]
-
-
-class Partner:
-    """A partner's copy of the directory, kept in step by /changes (and maybe an export)."""
-
-    def __init__(self, client: FlaskClient, headers: dict[str, str], limit: int = 3) -> None:
-        self.client, self.headers, self.limit = client, headers, limit
-        self.groups: Mirror = {}
-        self.cursor: str | None = None
-        self.seen_seqs: list[int] = []
-
-    def load_export(self) -> None:
-        response = self.client.get("/api/v1/export.ndjson", headers=self.headers)
-        assert response.status_code == 200
-        for line in response.get_data(as_text=True).splitlines():
-            group = json.loads(line)
-            self.groups[group["id"]] = group
-        self.cursor = response.headers["X-Changes-Cursor"]
-
-    def fetch_page(self) -> bool:
-        """Apply one page of changes; True when the feed said there is more."""
-        url = f"/api/v1/changes?limit={self.limit}"
-        if self.cursor is not None:
-            url += f"&since={self.cursor}"
-        body = get_json(self.client, url, self.headers)
-        for change in body["changes"]:
-            self.seen_seqs.append(change["seq"])
-            if change["action"] == "upsert":
-                assert change["group"]["id"] == change["id"]
-                self.groups[change["id"]] = change["group"]
-            else:
-                assert change["group"] is None
-                self.groups.pop(change["id"], None)
-        self.cursor = body["next"]
-        return bool(body["has_more"])
-
-    def catch_up(self) -> None:
-        while self.fetch_page():
-            pass
-
-    def snapshot(self) -> dict[str, str]:
-        return {gid: group["updated_at"] for gid, group in self.groups.items()}
-
-
-def public_directory() -> dict[str, str]:
-    rows = db.session.scalars(select(Group).where(Group.status == "active"))
-    return {group.uuid: group.updated_at.isoformat(timespec="seconds") + "Z" for group in rows}
 
 
 def edit(group: Group, taxonomy: Taxonomy, **overrides: Any) -> None:
