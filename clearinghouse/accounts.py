@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 
+import limits
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
@@ -61,6 +62,7 @@ def create_api_key(
     name = name.strip()
     if not name:
         raise AccountError("an API key needs a name (the partner it is for)")
+    rate_limit = check_rate_limit(rate_limit)
     prefix = secrets.token_hex(4)
     key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     api_key = ApiKey(
@@ -73,6 +75,20 @@ def create_api_key(
     session.add(api_key)
     session.flush()
     return api_key, key
+
+
+def check_rate_limit(text: str) -> str:
+    """A rate limit like "120/minute" or "10/second;1000/hour", as the API enforces it."""
+    text = text.strip()
+    try:
+        parsed = limits.parse_many(text)
+    except ValueError:
+        parsed = []
+    if not parsed or any(item.amount < 1 for item in parsed):
+        raise AccountError(
+            f"rate limit {text!r} is not understood; write e.g. 120/minute or 10/second;1000/hour"
+        )
+    return text
 
 
 def find_api_key(session: DbSession, key: str) -> ApiKey | None:
