@@ -10,7 +10,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import math
 import re
+import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
@@ -34,6 +36,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 MAX_HEADER_BYTES = 16 * 1024
 MAX_AUTHORIZATION_CHARS = 500
 GZIP_MIN_BYTES = 1024
+DEFAULT_RATE_LIMIT = "120/minute"
 # Per-request values live in the WSGI environ (g is shared by requests in one app context).
 API_KEY_ENV = "clearinghouse.api_key"
 LAST_MODIFIED_ENV = "clearinghouse.last_modified"
@@ -256,17 +259,20 @@ def _authenticate() -> None:
 
 
 def _rate_limit(api_key: ApiKey) -> None:
+    """Count this request against each of the key's limits ("10/second;1000/hour")."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return
     try:
-        item = limits.parse(api_key.rate_limit)
+        items = limits.parse_many(api_key.rate_limit)
     except ValueError:
         log.warning("event=api_bad_rate_limit key=%s", api_key.prefix)
-        item = limits.parse("120/minute")
+        items = [limits.parse(DEFAULT_RATE_LIMIT)]
     strategy = limiter.limiter
-    if not strategy.hit(item, "api-key", api_key.prefix):
+    for item in items:
+        if strategy.hit(item, "api-key", api_key.prefix):
+            continue
         stats = strategy.get_window_stats(item, "api-key", api_key.prefix)
-        retry_after = max(1, int(stats.reset_time - _now_epoch()) + 1)
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         log.info("event=api_rate_limited key=%s limit=%s", api_key.prefix, api_key.rate_limit)
         raise ApiProblem(
             429,
@@ -274,12 +280,6 @@ def _rate_limit(api_key: ApiKey) -> None:
             slug="rate-limited",
             headers={"Retry-After": str(retry_after)},
         )
-
-
-def _now_epoch() -> float:
-    import time
-
-    return time.time()
 
 
 def _touch(api_key: ApiKey) -> None:

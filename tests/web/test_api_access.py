@@ -110,16 +110,17 @@ def limited_app(template_database: Path, tmp_path: Path) -> Iterator[Flask]:
         db.engine.dispose()
 
 
-def test_each_key_has_its_own_rate_limit(limited_app: Flask) -> None:
+@pytest.mark.parametrize("rate_limit", ["3/minute", "100/second;3/hour"])
+def test_each_key_has_its_own_rate_limit(limited_app: Flask, rate_limit: str) -> None:
     client = limited_app.test_client()
-    slow = {"Authorization": f"Bearer {new_key('Slow partner', rate_limit='3/minute')}"}
+    slow = {"Authorization": f"Bearer {new_key('Slow partner', rate_limit=rate_limit)}"}
     other = {"Authorization": f"Bearer {new_key('Other partner', rate_limit='100/minute')}"}
     statuses = [client.get("/api/v1/concerns", headers=slow).status_code for _ in range(3)]
     assert statuses == [200, 200, 200]
     limited = client.get("/api/v1/concerns", headers=slow)
     body = assert_problem(limited, 429)
     assert int(limited.headers["Retry-After"]) >= 1
-    assert "3/minute" in str(body["detail"])
+    assert rate_limit in str(body["detail"])
     assert client.get("/api/v1/concerns", headers=other).status_code == 200
 
 
