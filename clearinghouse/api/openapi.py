@@ -10,7 +10,15 @@ import math
 from typing import Any
 
 from clearinghouse.search.base import FACETS, KM_PER_MI, MAX_PER_PAGE, MAX_RADIUS_MI, SORTS
-from clearinghouse.vocab import ACCESSIBILITY, ATTENDANCE, AUDIENCES, COSTS, DAYS, FORMATS
+from clearinghouse.vocab import (
+    ACCESSIBILITY,
+    ATTENDANCE,
+    AUDIENCES,
+    COSTS,
+    DAYS,
+    FORMATS,
+    TIMES_OF_DAY,
+)
 
 MAX_RADIUS_KM = math.floor(MAX_RADIUS_MI * KM_PER_MI)
 STRING_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
@@ -18,7 +26,7 @@ FACET_ENUMS: dict[str, list[str]] = {
     "format": list(FORMATS),
     "attendance": list(ATTENDANCE),
     "day": list(DAYS),
-    "time": ["morning", "afternoon", "evening", "night"],
+    "time": list(TIMES_OF_DAY),
     "cost": list(COSTS),
     "audience": list(AUDIENCES),
     "accessibility": list(ACCESSIBILITY),
