@@ -11,6 +11,7 @@ import json
 import logging
 import secrets
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,25 @@ log = logging.getLogger(__name__)
 REJECTS_SHOWN = 1000
 
 
+UPLOAD_TTL_SECONDS = 24 * 3600
+
+
 def uploads_folder() -> Path:
-    return Path(current_app.instance_path) / "imports"
+    """Where checked uploads wait for confirmation (IMPORT_FOLDER, else instance/imports)."""
+    return Path(
+        current_app.config.get("IMPORT_FOLDER") or Path(current_app.instance_path) / "imports"
+    )
+
+
+def _forget_old_uploads() -> None:
+    """Uploads checked but never confirmed are removed after a day."""
+    folder = uploads_folder()
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - UPLOAD_TTL_SECONDS
+    for upload in folder.iterdir():
+        if upload.is_dir() and upload.stat().st_mtime < cutoff:
+            shutil.rmtree(upload, ignore_errors=True)
 
 
 def _upload_dir(token: str) -> Path | None:
@@ -76,6 +94,7 @@ def imports() -> Any:
             form.concern.errors = [f"{concern!r} is not a concern; use a slug like alcohol"]
             return render_template("staff/imports/upload.html", form=form), 400
         concern = slug
+    _forget_old_uploads()
     token = secrets.token_urlsafe(16)
     folder = uploads_folder() / token
     folder.mkdir(parents=True)

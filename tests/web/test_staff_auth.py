@@ -182,6 +182,7 @@ def test_sign_in_attempts_are_rate_limited_per_address(
     shutil.copy(template_database, path)
     app = create_app(app_config(f"sqlite:///{path}", tmp_path, RATELIMIT_ENABLED=True))
     with app.app_context():
+        make_user("x@example.org", "editor")
         client = new_client(app)
         token = csrf_token(client, "/staff/login")
         codes = [
