@@ -352,13 +352,16 @@ class _Run:
         """apply_listing; on PostgreSQL inside a savepoint so a refused row is only that row."""
         actor = f"import:{source}"
         if not self.savepoints:
-            return apply_listing(
-                self.session, data, actor=actor, group=group, source=source, status=status
-            )
+            # apply_listing flushes once at its end; autoflushing before each of its lookups
+            # (slug, organisation, concerns) would flush the half-built group several times.
+            with self.session.no_autoflush:
+                return apply_listing(
+                    self.session, data, actor=actor, group=group, source=source, status=status
+                )
         from sqlalchemy.exc import SQLAlchemyError
 
         try:
-            with self.session.begin_nested():
+            with self.session.begin_nested(), self.session.no_autoflush:
                 return apply_listing(
                     self.session, data, actor=actor, group=group, source=source, status=status
                 )
