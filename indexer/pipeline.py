@@ -33,7 +33,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload, scoped_session, selectinload
 
 from clearinghouse.config import SEED_DATA_DIR
-from clearinghouse.listings import ListingData, validate_listing
+from clearinghouse.listings import ListingData, Validation, as_list, validate_listing
 from clearinghouse.models import Group
 from clearinghouse.store import apply_listing, geocode_listing, same_group
 from clearinghouse.taxonomy import Taxonomy
@@ -120,7 +120,7 @@ def ingest_files(
     """
 
     def check(record: dict[str, Any]) -> list[tuple[str, str]]:
-        validation = validate_listing(record, taxonomy, default_concerns=default_concerns)
+        validation = validate(record, taxonomy, default_concerns)
         return [(error.field, error.message) for error in validation.errors]
 
     sources = [open_source(Path(path), fmt, check=check) for path in paths]
@@ -188,6 +188,14 @@ def listing_key(data: ListingData) -> str:
     name = " ".join(data.name.lower().split())
     text = json.dumps([name, where, data.online_url or "", schedule], sort_keys=True)
     return "auto:" + hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def validate(
+    record: dict[str, Any], taxonomy: Taxonomy, default_concerns: Sequence[str]
+) -> Validation:
+    """validate_listing, with the default concerns only for a record that names none."""
+    defaults = () if as_list(record.get("concerns")) else default_concerns
+    return validate_listing(record, taxonomy, default_concerns=defaults)
 
 
 def _require_concern(opened: Source, default_concerns: Sequence[str]) -> None:
@@ -282,9 +290,7 @@ class _Run:
             report.warn(path, row, "", message)
         if raw.record is None:
             return self._rejected(path, row, [(raw.field or "record", raw.error or "unreadable")])
-        validation = validate_listing(
-            raw.record, self.taxonomy, default_concerns=self.default_concerns
-        )
+        validation = validate(raw.record, self.taxonomy, self.default_concerns)
         for warning in validation.warnings:
             report.warn(path, row, warning.field, warning.message)
         if validation.data is None or validation.errors:

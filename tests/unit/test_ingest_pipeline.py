@@ -265,3 +265,17 @@ def test_sqlite_and_postgresql_hold_the_same_listings(
     on_sqlite, on_postgres = snapshots
     assert len(on_sqlite) >= 45
     assert on_sqlite == on_postgres
+
+
+def test_the_default_concern_is_only_for_records_that_name_none(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        "external_id,name,concerns,city,state\n1,Named,grief,Chicago,IL\n2,Unnamed,,Chicago,IL\n"
+    )
+    report = ingest([path], "csv", default_concerns=["alcohol"])
+    assert report.added == 2
+    concerns = {
+        group.name: [concern.slug for concern in group.concerns]
+        for group in db.session.scalars(select(Group))
+    }
+    assert concerns == {"Named": ["grief-loss"], "Unnamed": ["alcohol"]}
