@@ -40,6 +40,7 @@ DEFAULT_RATE_LIMIT = "120/minute"
 # Per-request values live in the WSGI environ (g is shared by requests in one app context).
 API_KEY_ENV = "clearinghouse.api_key"
 LAST_MODIFIED_ENV = "clearinghouse.last_modified"
+STARTED_ENV = "clearinghouse.started"
 EXPOSED_HEADERS = ["ETag", "Last-Modified", "Retry-After", "X-Changes-Cursor", "Link"]
 TITLES = {
     400: "Bad request",
@@ -215,6 +216,7 @@ def _http_error(error: HTTPException) -> Response:
 
 
 def _check_headers() -> None:
+    request.environ[STARTED_ENV] = time.perf_counter()
     size = sum(len(name) + len(value) for name, value in request.headers.items())
     if size > MAX_HEADER_BYTES:
         raise ApiProblem(
@@ -292,6 +294,7 @@ def _touch(api_key: ApiKey) -> None:
 def _finish(response: Response) -> Response:
     """gzip, then ETag over the bytes sent, then 304 when the client already has them."""
     response.headers.setdefault("Cache-Control", "private, max-age=0, must-revalidate")
+    _log_request(response)
     if response.is_streamed or response.status_code != 200 or request.method not in ("GET", "HEAD"):
         return response
     response.headers.add("Vary", "Accept-Encoding")
@@ -303,6 +306,19 @@ def _finish(response: Response) -> Response:
     if modified is not None:
         response.last_modified = modified
     return cast(Response, response.make_conditional(request))
+
+
+def _log_request(response: Response) -> None:
+    started = request.environ.get(STARTED_ENV)
+    took_ms = (time.perf_counter() - started) * 1000 if isinstance(started, float) else -1.0
+    key = current_key()
+    log.info(
+        "event=api_request endpoint=%s status=%d key=%s took_ms=%.1f",
+        request.endpoint or "-",
+        response.status_code,
+        key.prefix if key else "-",
+        took_ms,
+    )
 
 
 def _accepts_gzip() -> bool:

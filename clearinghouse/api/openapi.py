@@ -402,7 +402,16 @@ def openapi_document(server: str = "") -> dict[str, Any]:
             "get": _operation(
                 "searchGroups",
                 "Search groups with the public site's parameters",
-                _json("A page of results", {"$ref": "#/components/schemas/SearchResponse"}),
+                _json(
+                    "A page of results",
+                    {"$ref": "#/components/schemas/SearchResponse"},
+                    {
+                        "Link": {
+                            "description": 'links.next and links.prev as rel="next"/"prev"',
+                            "schema": {"type": "string"},
+                        }
+                    },
+                ),
                 search_parameters(),
                 extra={"503": _problem("The search engine is briefly unavailable")},
             )

@@ -79,7 +79,8 @@ def groups() -> Response:
     online = [_hit_json(hit) for hit in page.online]
     _latest([_hit_group(hit) for hit in [*page.groups, *page.online]])
     args = list(query_to_args(query))
-    return json_response(
+    links = _links(query, page.total, args)
+    response = json_response(
         {
             "data": data,
             "online": online,
@@ -91,9 +92,14 @@ def groups() -> Response:
                 for facet in page.facets
             },
             "meta": _meta(query, page.total),
-            "links": _links(query, page.total, args),
+            "links": links,
         }
     )
+    # The same links as an RFC 8288 Link header, for clients that page generically.
+    relations = [f'<{url}>; rel="{rel}"' for rel, url in links.items() if url and rel != "self"]
+    if relations:
+        response.headers["Link"] = ", ".join(relations)
+    return response
 
 
 def _hit_group(hit: Any) -> Group:
