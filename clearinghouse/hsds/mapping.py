@@ -167,6 +167,18 @@ def service_list_json(group: Group, url: str) -> dict[str, Any]:
     )
 
 
+def service_minimal_json(group: Group) -> dict[str, Any]:
+    """Just enough to tell what changed (HSDS `minimal`): id, name, status, last_modified."""
+    return _clean(
+        {
+            "id": group.uuid,
+            "name": group.name,
+            "status": "active",
+            "last_modified": iso(group.updated_at),
+        }
+    )
+
+
 def service_json(group: Group, url: str, taxonomy: Taxonomy) -> dict[str, Any]:
     """A fully nested service (HSDS compiled `service`)."""
     data = service_list_json(group, url)

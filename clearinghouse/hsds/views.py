@@ -32,7 +32,14 @@ DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
 LIST_PARAMS = ("search", "page", "per_page", "format")
-SERVICE_FILTERS = ("taxonomy_term_id", "taxonomy_id", "organization_id", "modified_after", "full")
+SERVICE_FILTERS = (
+    "taxonomy_term_id",
+    "taxonomy_id",
+    "organization_id",
+    "modified_after",
+    "full",
+    "minimal",
+)
 HSDS_OPENAPI = (
     "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/openapi.json"
 )
@@ -161,23 +168,19 @@ def _query_response(
 
 @bp.get("/services")
 def services() -> Response:
-    check_params(
-        (
-            *LIST_PARAMS,
-            "taxonomy_term_id",
-            "taxonomy_id",
-            "organization_id",
-            "modified_after",
-            "full",
-        )
-    )
+    check_params((*LIST_PARAMS, *SERVICE_FILTERS))
     full = _boolean("full")
+    minimal = _boolean("minimal")
+    if full and minimal:
+        bad_param("minimal", "ask for full or minimal services, not both")
     tax = taxonomy()
     query = _services_query(tax)
 
     def to_json(group: Group) -> dict[str, Any]:
         if full:
             return mapping.service_json(group, public_url(group), tax)
+        if minimal:
+            return mapping.service_minimal_json(group)
         return mapping.service_list_json(group, public_url(group))
 
     return _query_response(query, Group.id, to_json)
@@ -282,17 +285,27 @@ def _public_organizations() -> Select[Any]:
 
 @bp.get("/organizations")
 def organizations() -> Response:
-    check_params(LIST_PARAMS)
+    check_params((*LIST_PARAMS, "full", "full_service"))
+    with_services = _boolean("full") or _boolean("full_service")
     query = _public_organizations()
     text = _search_text()
     if text:
         query = query.where(func.lower(Organization.name).contains(text.lower(), autoescape=True))
-    return _query_response(query, Organization.id, mapping.organization_json, details=False)
+
+    def to_json(found: Organization) -> dict[str, Any]:
+        data = mapping.organization_json(found)
+        if with_services:
+            data["services"] = _organization_services(found, full=False)
+        return data
+
+    return _query_response(query, Organization.id, to_json, details=False)
 
 
 @bp.get("/organizations/<organization_id>")
 def organization(organization_id: str) -> Response:
-    check_params(())
+    """One organisation with its public services (fully nested with full_service=true)."""
+    check_params(("full_service",))
+    full = _boolean("full_service")
     try:
         key = str(uuid.UUID(organization_id))
     except ValueError:
@@ -300,21 +313,23 @@ def organization(organization_id: str) -> Response:
     found = db.session.scalar(_public_organizations().where(Organization.uuid == key))
     if found is None:
         raise ApiProblem(404, f"no organization with public groups has id {key}")
-    groups = db.session.scalars(
+    data = mapping.organization_json(found)
+    data["services"] = _organization_services(found, full=full)
+    return json_response(data)
+
+
+def _organization_services(found: Organization, *, full: bool) -> list[dict[str, Any]]:
+    query = (
         select(Group)
         .where(Group.organization_id == found.id, Group.status == "active")
         .order_by(Group.id)
     )
-    data = mapping.organization_json(found)
-    data["services"] = [
-        {
-            k: v
-            for k, v in mapping.service_list_json(g, public_url(g)).items()
-            if k != "organization"
-        }
-        for g in groups
-    ]
-    return json_response(data)
+    groups = db.session.scalars(with_details(query) if full else query)
+    if full:
+        tax = taxonomy()
+        return [mapping.service_json(group, public_url(group), tax) for group in groups]
+    items = [mapping.service_list_json(group, public_url(group)) for group in groups]
+    return [{k: v for k, v in item.items() if k != "organization"} for item in items]
 
 
 # --- taxonomies -------------------------------------------------------------------------

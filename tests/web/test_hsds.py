@@ -250,6 +250,25 @@ def test_organizations_validate_and_hide_ones_without_public_groups(
     assert [s["id"] for s in detail["services"]] == [directory["grief"].uuid]
 
 
+def test_official_optional_parameters_are_accepted(
+    client: FlaskClient, api_headers: dict[str, str], directory: dict[str, Group]
+) -> None:
+    minimal = get_json(client, "/hsds/services?minimal=true", api_headers)
+    assert_page(minimal, "compiled/service_list.json")
+    assert all(
+        set(item) == {"id", "name", "status", "last_modified"} for item in minimal["contents"]
+    )
+    organizations = get_json(client, "/hsds/organizations?full=true", api_headers)
+    assert_page(organizations, "compiled/organization_list.json")
+    (network,) = organizations["contents"]
+    assert [service["id"] for service in network["services"]] == [directory["grief"].uuid]
+    nested = get_json(client, f"/hsds/organizations/{network['id']}?full_service=true", api_headers)
+    assert_valid("compiled/organization.json", nested)
+    assert nested["services"][0]["schedules"]
+    for service in nested["services"]:
+        assert_valid("compiled/service.json", service)
+
+
 def test_archived_services_disappear(
     client: FlaskClient, api_headers: dict[str, str], directory: dict[str, Group]
 ) -> None:
