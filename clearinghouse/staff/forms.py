@@ -135,6 +135,7 @@ class ListingForm(FlaskForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.general_errors: list[str] = []
+        self.failed = False  # validation errors were attached (some only on schedule rows)
 
     def record(self, *, include_status: bool) -> dict[str, Any]:
         """The raw listing record this form describes."""
@@ -207,6 +208,7 @@ class ListingForm(FlaskForm):
     def attach_errors(self, errors: Iterable[FieldError]) -> None:
         """Put each validation error on the field it names (or at the top of the form)."""
         rows = self.meeting_rows()
+        self.failed = True
         for error in errors:
             field = self._field_for(error.field, rows)
             if field is None:
