@@ -87,7 +87,9 @@ def open_source(path: Path, fmt: str, *, check: RowCheck | None = None) -> Sourc
     else:
         _sniff_project_json(path, items)
         reader = lambda: _read_project_json(items)  # noqa: E731
-    total = len(items) if isinstance(items, list) else None
+    # Meeting rows merge and HSDS services split, so only project JSON knows its count.
+    listed = json_items(items) if fmt == "json" else None
+    total = len(listed) if listed is not None else None
     return Source(path, fmt, layout, reader, warnings, total)
 
 

@@ -279,3 +279,10 @@ def test_the_default_concern_is_only_for_records_that_name_none(app: Flask, tmp_
         for group in db.session.scalars(select(Group))
     }
     assert concerns == {"Named": ["grief-loss"], "Unnamed": ["alcohol"]}
+
+
+def test_a_progress_bar_goes_to_stderr(app: Flask, capsys: pytest.CaptureFixture[str]) -> None:
+    ingest([DATA / "groups.json"], "json", progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "3/3" in captured.err

@@ -385,3 +385,20 @@ def test_the_official_hsds_examples_are_read() -> None:
     assert full.record["organization"] == "Example Organization Inc."
     listed = records(examples / "service_list.json", "hsds")
     assert [raw.record["name"] for raw in listed if raw.record] == ["Community Counselling"]
+
+
+def test_a_spreadsheet_file_given_as_csv_fails(tmp_path: Path) -> None:
+    workbook = b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(200)
+    with pytest.raises(FormatError, match=r"book\.xlsx: a binary file, not CSV text"):
+        open_source(write(tmp_path, "book.xlsx", workbook), "csv")
+
+
+def test_a_utf16_file_with_a_bom_is_read(tmp_path: Path) -> None:
+    content = "name,concerns\nGrupo de Duelo Señora,grief\n".encode("utf-16")
+    [raw] = records(write(tmp_path, "excel.csv", content), "csv")
+    assert raw.record is not None and raw.record["name"] == "Grupo de Duelo Señora"
+
+
+def test_project_json_knows_its_count_for_the_progress_bar() -> None:
+    assert open_source(DATA / "groups.json", "json").total == 3
+    assert open_source(DATA / "meeting-guide-feed.json", "meeting-guide").total is None
