@@ -289,11 +289,11 @@ def _serve(app: Flask, host: str, port: int, *, open_browser: bool) -> None:
 def demo_command(host: str, port: int, no_browser: bool) -> None:
     """Init, seed, index and serve on the embedded engine, in one command."""
     from flask import current_app
-    from indexer.pipeline import ingest_records, load_sample_listings
 
     from clearinghouse.database import load_taxonomy, migrate
     from clearinghouse.models import Group
     from clearinghouse.search import get_backend
+    from indexer.pipeline import ingest_records, load_sample_listings
     from indexer.sync import rebuild, sync
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
