@@ -34,6 +34,7 @@ ALIASES = {
     "longitude": "lon",
     "lng": "lon",
     "day": "days",
+    "byday": "days",
     "start_time": "start",
     "end_time": "end",
     "frequency": "freq",
