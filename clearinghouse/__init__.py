@@ -45,23 +45,9 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from clearinghouse import api, hsds, public, staff
     from clearinghouse.cli import register_commands
 
     register_commands(app)
-    for module_name in ("public", "staff", "api", "hsds"):
-        blueprint = _optional_blueprint(module_name)
-        if blueprint is not None:
-            app.register_blueprint(blueprint)
-
-
-def _optional_blueprint(module_name: str) -> Any:
-    """Blueprints are added as they are built; a missing one is simply not served yet."""
-    import importlib
-
-    try:
-        module = importlib.import_module(f"clearinghouse.{module_name}")
-    except ModuleNotFoundError as error:
-        if error.name == f"clearinghouse.{module_name}":
-            return None
-        raise
-    return getattr(module, "bp", None)
+    for blueprint in (public.bp, staff.bp, api.bp, hsds.bp):
+        app.register_blueprint(blueprint)
