@@ -270,6 +270,9 @@ def serve_command(host: str, port: int) -> None:
 def _serve(app: Flask, host: str, port: int, *, open_browser: bool) -> None:
     from werkzeug.serving import make_server
 
+    from clearinghouse import geo
+
+    geo.warm_up()  # load the gazetteer now, not on the first visitor's search
     server = make_server(host, port, app, threaded=True)
     url = f"http://{host}:{server.server_port}/"
     click.echo(f"Serving on {url} (Ctrl-C to stop)")
