@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -78,15 +79,13 @@ def open_source(path: Path, fmt: str, *, check: RowCheck | None = None) -> Sourc
     layout = fmt if fmt != "json" else layout
     if fmt == "meeting-guide":
         meeting_guide.sniff(path, items)
-        reader: Callable[[], Iterator[RawRecord]] = lambda: meeting_guide.read_feed(  # noqa: E731
-            items, check
-        )
+        reader: Callable[[], Iterator[RawRecord]] = partial(meeting_guide.read_feed, items, check)
     elif fmt == "hsds":
         items = hsds_reader.sniff(path, items)
-        reader = lambda: hsds_reader.read_services(items)  # noqa: E731
+        reader = partial(hsds_reader.read_services, items)
     else:
         _sniff_project_json(path, items)
-        reader = lambda: _read_project_json(items)  # noqa: E731
+        reader = partial(_read_project_json, items)
     # Meeting rows merge and HSDS services split, so only project JSON knows its count.
     listed = json_items(items) if fmt == "json" else None
     total = len(listed) if listed is not None else None
@@ -313,20 +312,17 @@ def _open_csv(path: Path, check: RowCheck | None) -> Source:
     if unknown:
         warnings.append(f"{path.name}: columns ignored (not in the layout): {', '.join(unknown)}")
 
-    def rows() -> Iterator[CsvRow]:
-        yield from _csv_rows(path, encoding, delimiter, header)
+    def read() -> Iterator[RawRecord]:
+        rows = _csv_rows(path, encoding, delimiter, header)
+        if layout == "tsml":
+            return meeting_guide.read_tsml(rows, check)
+        return csv_layout.read_rows(rows)
 
-    if layout == "tsml":
-        reader: Callable[[], Iterator[RawRecord]] = lambda: meeting_guide.read_tsml(  # noqa: E731
-            rows(), check
-        )
-    else:
-        reader = lambda: csv_layout.read_rows(rows())  # noqa: E731
-    return Source(path, "csv", layout, reader, warnings)
+    return Source(path, "csv", layout, read, warnings)
 
 
 def normalise_column(name: str) -> str:
-    """ "Postal Code" → "postal_code"; a BOM or stray spaces are ignored."""
+    """Column names compare by words: "Postal Code" → "postal_code"; a BOM is ignored."""
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lstrip("\ufeff").lower()).strip("_")
 
 
