@@ -60,7 +60,7 @@ _ARRANGEMENT = {"by arrangement", "arrangement", "by appointment", "appointment"
 
 
 def detect(header: list[str]) -> str | None:
-    """ "tsml" for the 12 Step Meeting List template, "csv" for ours, None for neither."""
+    """Which layout a header is: "tsml" (the 12 Step Meeting List template), "csv" or None."""
     names = set(header)
     if names >= TSML_REQUIRED and "concerns" not in names:
         return "tsml"

@@ -13,6 +13,7 @@ The feed names no concern: the importer's `--concern` supplies it (alcohol for a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -291,8 +292,7 @@ def _location(item: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def split_address(text: str) -> tuple[str, str, str, str, str]:
-    """ "2634 Union Ave, San Jose, CA 95124, USA" → (street, city, state, postal code, country)."""
-    import re
+    """Street, city, state, postal code, country from "2634 Union Ave, San Jose, CA 95124, USA"."""
 
     parts = [part.strip() for part in text.split(",") if part.strip()]
     country = ""
