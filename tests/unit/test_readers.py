@@ -402,3 +402,12 @@ def test_a_utf16_file_with_a_bom_is_read(tmp_path: Path) -> None:
 def test_project_json_knows_its_count_for_the_progress_bar() -> None:
     assert open_source(DATA / "groups.json", "json").total == 3
     assert open_source(DATA / "meeting-guide-feed.json", "meeting-guide").total is None
+
+
+def test_a_broken_byte_in_json_rejects_only_its_record(tmp_path: Path) -> None:
+    good_record = b'{"name": "Caf\xc3\xa9 Group", "concerns": ["grief"]}'
+    bad_record = b'{"name": "Bad \xe9", "concerns": ["grief"]}'
+    content = b"[" + good_record + b", " + bad_record + b"]"
+    first, second = records(write(tmp_path, "groups.json", content), "json")
+    assert first.record is not None and first.record["name"] == "Café Group"
+    assert second.record is None and second.error and "0xE9" in second.error
