@@ -69,6 +69,10 @@ IMPORT_FORMAT_PAIRS = [
 ]
 
 
+# Schedule rows a form takes (a posted form with more rows keeps only the first ones).
+MAX_RULES = 200
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -123,7 +127,7 @@ class ListingForm(FlaskForm):
     location_lat = StringField("Latitude")
     location_lon = StringField("Longitude")
     timezone = SelectField("Time zone", choices=options(TIMEZONE_PAIRS))
-    meetings = FieldList(FormField(MeetingForm), min_entries=1)
+    meetings = FieldList(FormField(MeetingForm), min_entries=1, max_entries=MAX_RULES)
     private_contact_name = StringField("Leader name (private)")
     private_contact_phone = StringField("Leader phone (private)")
     private_contact_email = StringField("Leader email (private)")
@@ -243,7 +247,11 @@ class ListingForm(FlaskForm):
             return "" if value is None else str(value)
 
         def joined(value: Any) -> str:
-            return ", ".join(text(item) for item in as_list(value))
+            items = (
+                item.get("slug") or item.get("label") if isinstance(item, Mapping) else item
+                for item in as_list(value)
+            )
+            return ", ".join(text(item) for item in items)
 
         location, contact, online, private = (
             part("location"),
@@ -251,7 +259,13 @@ class ListingForm(FlaskForm):
             part("online"),
             part("private_contact"),
         )
-        meetings = [m for m in record.get("meetings") or [] if isinstance(m, Mapping)]
+        raw_meetings = record.get("meetings")
+        meetings = (
+            [m for m in raw_meetings if isinstance(m, Mapping)]
+            if isinstance(raw_meetings, (list, tuple))
+            else []
+        )
+        meetings = meetings[: MAX_RULES - 2]
         pinned = location.get("lat") not in (None, "") and not location.get("approximate")
         zone = location.get("timezone") or next(
             (m.get("timezone") for m in meetings if m.get("timezone")), ""
@@ -318,7 +332,7 @@ def listing_form(record: Mapping[str, Any] | None = None, spare_rows: int = 2) -
             values = [choice.value for choice in field.choices]
             if field.data not in values:
                 field.data = values[0]
-        for _ in range(spare_rows):
+        for _ in range(min(spare_rows, MAX_RULES - len(form.meetings.entries))):
             form.meetings.append_entry()
     return form
 

@@ -395,3 +395,46 @@ def test_a_save_succeeds_when_the_search_engine_is_down(
     assert "event=index_refresh_failed error=SearchUnavailable" in caplog.text
     dashboard = editor_client.get("/staff/").get_data(as_text=True)
     assert dashboard.count("Dashboard") >= 1
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+
+def test_odd_filter_and_report_arguments_never_fail(editor_client: FlaskClient) -> None:
+    urls = [
+        "/staff/listings?status=%3Cscript%3E&concern=zzz&region=zz&format=x&attendance=y"
+        "&sort=nope&flagged=%22&stale=1&months=-4&page=99999",
+        "/staff/audit?since=9999-99-99&until=2020-13-01&actor=%25_%5C&group=" + "x" * 80,
+        "/staff/reports/stale?months=-1",
+        "/staff/reports/stale.csv?months=99999",
+        "/staff/reports/coverage?level=%00&max_groups=-5&days=0&region=%3Cb%3E",
+        "/staff/review?status=bogus&page=-2",
+        "/staff/listings/geocode?postal_code=" + "9" * 400 + "&country=ZZ",
+        "/staff/listings/geocode?city=%00%01&region=%3Cb%3E",
+    ]
+    for url in urls:
+        response = editor_client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+
+
+def test_tampered_listing_forms_are_refused_cleanly(editor_client: FlaskClient) -> None:
+    tampered = listing_form_data(
+        format="bogus",
+        attendance="teleport",
+        audience=["women", "martians"],
+        location_region="ZZ",
+        location_country="FR",
+        timezone="Mars/Olympus",
+        **{
+            "meetings-0-freq": "yearly",
+            "meetings-0-start": "25:99",
+            "meetings-7000-byday": "MO",
+            "name": "n" * 5000,
+        },
+    )
+    response = post(editor_client, "/staff/listings/new", tampered)
+    assert response.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(Group)) == 0
+    times = listing_form_data(**{"meetings-0-start": "25:99"})
+    page = post(editor_client, "/staff/listings/new", times).get_data(as_text=True)
+    assert "Rule 1:" in page and "is not a time" in page
