@@ -243,6 +243,11 @@ class _Run:
         bar = tqdm(total=total, file=sys.stderr, disable=not self.progress, unit=" records",
                    desc=path[:30])  # fmt: skip
         batch: list[tuple[int, ListingData]] = []
+        # One log line per stored listing would bury the progress bar; the audit trail keeps
+        # every change, and `finish` logs the run.
+        store_log = logging.getLogger("clearinghouse.store")
+        level = store_log.level
+        store_log.setLevel(max(logging.WARNING, store_log.getEffectiveLevel()))
         try:
             for index, raw in enumerate(records, start=1):
                 self.report.read += 1
@@ -256,6 +261,7 @@ class _Run:
             if batch:
                 self._store(batch, path, source, status)
         finally:
+            store_log.setLevel(level)
             bar.close()
 
     def finish(self) -> None:
