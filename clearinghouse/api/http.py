@@ -127,7 +127,7 @@ def single(name: str) -> str | None:
 
 def int_param(name: str, default: int, low: int, high: int) -> int:
     raw = single(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if not _INTEGER.fullmatch(raw):
         bad_param(name, f"{raw[:40]!r} is not a whole number ({low}–{high})")

@@ -307,6 +307,11 @@ def _operation(
     return operation
 
 
+def _or_empty(schema: dict[str, Any]) -> dict[str, Any]:
+    """The search parser reads an empty value as "not given" (as the public form sends it)."""
+    return {"anyOf": [schema, {"const": ""}]}
+
+
 def _query(
     name: str, schema: dict[str, Any], description: str, *, repeat: bool = False
 ) -> dict[str, Any]:
@@ -362,11 +367,19 @@ def search_parameters() -> list[dict[str, Any]]:
     return [
         _query("q", {"type": "string"}, "Free text; never an error (long text is cut short)"),
         _query("near", {"type": "string"}, "ZIP, 'City, ST', state or Canadian postal area"),
-        _query("lat", {"type": "number", "minimum": -90, "maximum": 90}, "Latitude (with lon)"),
-        _query("lon", {"type": "number", "minimum": -180, "maximum": 180}, "Longitude (with lat)"),
+        _query(
+            "lat",
+            _or_empty({"type": "number", "minimum": -90, "maximum": 90}),
+            "Latitude (with lon)",
+        ),
+        _query(
+            "lon",
+            _or_empty({"type": "number", "minimum": -180, "maximum": 180}),
+            "Longitude (with lat)",
+        ),
         _query(
             "radius",
-            {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_KM},
+            _or_empty({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_KM}),
             f"Default 25; at most {MAX_RADIUS_MI:g} mi ({MAX_RADIUS_KM} km)",
         ),
         _query("unit", _choices(["mi", "km"]), "Unit of radius and distances; default mi"),
@@ -378,12 +391,12 @@ def search_parameters() -> list[dict[str, Any]]:
         ),
         _query(
             "page",
-            {"type": "integer", "minimum": 1},
+            _or_empty({"type": "integer", "minimum": 1}),
             "Page number, from 1; results stop at 10,000 (page × per_page)",
         ),
         _query(
             "per_page",
-            {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+            _or_empty({"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}),
             f"Results per page (1–{MAX_PER_PAGE}, default 20)",
         ),
     ]

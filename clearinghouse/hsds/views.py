@@ -82,11 +82,11 @@ def _ndjson() -> bool:
 
 
 def _boolean(name: str) -> bool:
-    value = (single(name) or "false").strip().lower()
-    if value in ("true", "1", "yes"):
-        return True
-    if value in ("false", "0", "no", ""):
+    value = single(name)
+    if value is None or value == "false":
         return False
+    if value == "true":
+        return True
     bad_param(name, f"{value[:20]!r} is not a boolean; use true or false")
 
 
@@ -286,7 +286,8 @@ def _public_organizations() -> Select[Any]:
 @bp.get("/organizations")
 def organizations() -> Response:
     check_params((*LIST_PARAMS, "full", "full_service"))
-    with_services = _boolean("full") or _boolean("full_service")
+    full, full_service = _boolean("full"), _boolean("full_service")  # both checked
+    with_services = full or full_service
     query = _public_organizations()
     text = _search_text()
     if text:
