@@ -1,0 +1,351 @@
+"""The embedded search engine: SQLite FTS5 + R*Tree in its own file, no server.
+
+Tables: `docs` (one row per indexed group: sort keys, place, service area), `terms` (every
+facet value seen, with a live count of documents), `fv` (which document has which facet
+value), `fts` (FTS5, porter stemming over name, description, organisation and the concerns'
+labels and lay synonyms) and `geo` (R*Tree of points).  Reads happen in one transaction per
+search on a per-thread connection (WAL: readers never wait for writers); writes are
+serialised by a lock.  `rebuild` fills a fresh set of `*_new` tables and swaps them in by
+renaming, in one transaction, so searches answer from the old index until the instant of
+the switch.  See `embedded_search` for how a query is answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import sqlite3
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+from typing import TypeVar
+
+from clearinghouse.search.base import FACETS, ListingDoc, SearchQuery, SearchResult
+from clearinghouse.search.embedded_columns import ColumnCache
+from clearinghouse.search.embedded_search import EmbeddedSearch
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+TABLES = ("docs", "terms", "fv", "fts", "geo")
+BATCH = 2000
+SCHEMA_VERSION = "2"
+KEEP_CHANGES = 20_000
+_MATH = {"sin": math.sin, "cos": math.cos, "asin": math.asin, "sqrt": math.sqrt}
+
+
+def _schema(suffix: str, stamp: str) -> list[str]:
+    """The DDL of one generation of tables; index names are unique per build."""
+    s = suffix
+    return [
+        f"""CREATE TABLE docs{s} (
+            id INTEGER PRIMARY KEY,
+            uuid TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            name_sort TEXT NOT NULL,
+            has_place INTEGER NOT NULL,
+            lat REAL,
+            lon REAL,
+            remote INTEGER NOT NULL,
+            service_area TEXT NOT NULL
+        )""",
+        f"CREATE INDEX ix_docs_name_{stamp} ON docs{s} (name_sort, id)",
+        f"CREATE INDEX ix_docs_updated_{stamp} ON docs{s} (updated_at, id)",
+        f"""CREATE TABLE terms{s} (
+            id INTEGER PRIMARY KEY,
+            facet TEXT NOT NULL,
+            value TEXT NOT NULL,
+            n INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (facet, value)
+        )""",
+        f"""CREATE TABLE fv{s} (
+            term INTEGER NOT NULL,
+            doc INTEGER NOT NULL,
+            PRIMARY KEY (term, doc)
+        ) WITHOUT ROWID""",
+        f"CREATE INDEX ix_fv_doc_{stamp} ON fv{s} (doc, term)",
+        f"""CREATE VIRTUAL TABLE fts{s} USING fts5(
+            name, description, organization, concern_text,
+            tokenize = 'porter unicode61 remove_diacritics 2'
+        )""",
+        # The exact point rides along as auxiliary columns: no join to docs for distances.
+        f"CREATE VIRTUAL TABLE geo{s} USING rtree(id, min_lat, max_lat, min_lon, max_lon,"
+        " +lat, +lon)",
+    ]
+
+
+class EmbeddedBackend:
+    """The SearchBackend on SQLite; safe to share between the threads of one process."""
+
+    name = "embedded"
+
+    def __init__(self, path: str) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._columns = ColumnCache()
+        self._ensure_schema()
+
+    # -- connections ----------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute("PRAGMA cache_size = -65536")
+            try:
+                conn.execute("SELECT asin(sin(radians(1))), pow(2, 2)")
+            except sqlite3.OperationalError:  # SQLite built without math functions
+                for name, function in _MATH.items():
+                    conn.create_function(name, 1, function, deterministic=True)
+                conn.create_function("radians", 1, math.radians, deterministic=True)
+                conn.create_function("pow", 2, math.pow, deterministic=True)
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every statement of a search sees the same snapshot."""
+        conn = self._connection()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close every connection this backend opened (tests; the app keeps one backend)."""
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def _ensure_schema(self) -> None:
+        with self._write() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " doc INTEGER NOT NULL)"
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?)",
+                (secrets.token_hex(8),),
+            )
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is None or row[0] != SCHEMA_VERSION:
+                if row is not None:
+                    log.warning(
+                        "event=embedded_index_reset path=%s reason=schema_changed"
+                        " action='run: clearinghouse index rebuild'",
+                        self.path,
+                    )
+                _drop(conn, "")
+                _drop(conn, "_new")
+                for statement in _schema("", secrets.token_hex(4)):
+                    conn.execute(statement)
+                conn.execute("DELETE FROM changes")
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)",
+                    (SCHEMA_VERSION,),
+                )
+
+    # -- the protocol ---------------------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        started = time.perf_counter()
+        with self._read() as conn:
+            result = EmbeddedSearch(conn, self._columns.get(conn), query).run()
+        log.debug(
+            "event=search engine=embedded total=%d took_ms=%.1f",
+            result.total,
+            (time.perf_counter() - started) * 1000,
+        )
+        return result
+
+    def upsert(self, docs: Iterable[ListingDoc]) -> None:
+        for batch in _batches(docs, BATCH):
+            with self._write() as conn:
+                terms = _term_ids(conn, "")
+                _delete(conn, [doc.id for doc in batch])
+                added = _insert(conn, "", batch, terms)
+                conn.executemany(
+                    "UPDATE terms SET n = n + ? WHERE id = ?",
+                    [(count, term) for term, count in added.items()],
+                )
+                _log_changes(conn, [doc.id for doc in batch])
+
+    def remove(self, ids: Iterable[int]) -> None:
+        for batch in _batches(ids, BATCH):
+            with self._write() as conn:
+                _delete(conn, list(batch))
+                _log_changes(conn, list(batch))
+
+    def rebuild(self, docs: Iterable[ListingDoc]) -> int:
+        started = time.perf_counter()
+        stamp = secrets.token_hex(4)
+        with self._write() as conn:
+            _drop(conn, "_new")
+            for statement in _schema("_new", stamp):
+                conn.execute(statement)
+        terms: dict[tuple[str, str], int] = {}
+        count = 0
+        for batch in _batches(docs, BATCH):
+            with self._write() as conn:
+                _insert(conn, "_new", batch, terms)
+            count += len(batch)
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE terms_new SET n = (SELECT count(*) FROM fv_new WHERE term = terms_new.id)"
+            )
+            _drop(conn, "")
+            for table in TABLES:
+                conn.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
+            conn.execute("DELETE FROM changes")
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'epoch'", (secrets.token_hex(8),))
+        log.info(
+            "event=embedded_rebuild documents=%d took_ms=%.0f",
+            count,
+            (time.perf_counter() - started) * 1000,
+        )
+        return count
+
+    def indexed(self) -> dict[int, str]:
+        with self._read() as conn:
+            return dict(conn.execute("SELECT id, updated_at FROM docs").fetchall())
+
+    def count(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute("SELECT count(*) FROM docs").fetchone()[0])
+
+    def ping(self) -> bool:
+        try:
+            with self._read() as conn:
+                conn.execute("SELECT count(*) FROM meta").fetchone()
+        except sqlite3.Error as error:
+            log.warning("event=search_ping_failed engine=embedded error=%s", error)
+            return False
+        return True
+
+
+# -- writing documents ---------------------------------------------------------------------
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _log_changes(conn: sqlite3.Connection, ids: list[int]) -> None:
+    """Tell readers' in-memory columns which documents to re-read; keep the log short."""
+    conn.executemany("INSERT INTO changes (doc) VALUES (?)", [(id_,) for id_ in ids])
+    conn.execute(
+        "DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?", (KEEP_CHANGES,)
+    )
+
+
+def _drop(conn: sqlite3.Connection, suffix: str) -> None:
+    for table in TABLES:
+        conn.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
+
+
+def _term_ids(conn: sqlite3.Connection, suffix: str) -> dict[tuple[str, str], int]:
+    rows = conn.execute(f"SELECT facet, value, id FROM terms{suffix}").fetchall()
+    return {(facet, value): id_ for facet, value, id_ in rows}
+
+
+def _delete(conn: sqlite3.Connection, ids: list[int]) -> None:
+    """Remove documents (absent ids are fine) and take them out of the value counts."""
+    params = [(id_,) for id_ in ids]
+    placeholders = ",".join("?" * len(ids))
+    conn.executemany(
+        "UPDATE terms SET n = n - ? WHERE id = ?",
+        [
+            (count, term)
+            for term, count in conn.execute(
+                f"SELECT term, count(*) FROM fv WHERE doc IN ({placeholders}) GROUP BY term", ids
+            ).fetchall()
+        ],
+    )
+    conn.executemany("DELETE FROM fv WHERE doc = ?", params)
+    conn.executemany("DELETE FROM fts WHERE rowid = ?", params)
+    conn.executemany("DELETE FROM geo WHERE id = ?", params)
+    conn.executemany("DELETE FROM docs WHERE id = ?", params)
+
+
+def _insert(
+    conn: sqlite3.Connection, suffix: str, docs: list[ListingDoc], terms: dict[tuple[str, str], int]
+) -> Counter[int]:
+    """Insert documents (ids not present); returns how many documents gained each term."""
+    s = suffix
+    conn.executemany(
+        f"INSERT INTO docs{s} (id, uuid, updated_at, name_sort, has_place, lat, lon, remote,"
+        " service_area) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                doc.id,
+                doc.uuid,
+                doc.updated_at,
+                doc.name_sort,
+                int(doc.has_place),
+                doc.lat,
+                doc.lon,
+                int("online" in doc.attendance or "phone" in doc.attendance),
+                f",{','.join(doc.service_area)}," if doc.service_area else "",
+            )
+            for doc in docs
+        ],
+    )
+    conn.executemany(
+        f"INSERT INTO fts{s} (rowid, name, description, organization, concern_text)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(d.id, d.name, d.description, d.organization, d.concern_text) for d in docs],
+    )
+    conn.executemany(
+        f"INSERT INTO geo{s} (id, min_lat, max_lat, min_lon, max_lon, lat, lon)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(d.id, d.lat, d.lat, d.lon, d.lon, d.lat, d.lon) for d in docs if d.has_place],
+    )
+    added: Counter[int] = Counter()
+    pairs: list[tuple[int, int]] = []
+    for doc in docs:
+        for facet in FACETS:
+            for value in dict.fromkeys(doc.facet_values(facet)):
+                term = terms.get((facet, value))
+                if term is None:
+                    cursor = conn.execute(
+                        f"INSERT INTO terms{s} (facet, value, n) VALUES (?, ?, 0)", (facet, value)
+                    )
+                    term = terms[(facet, value)] = int(cursor.lastrowid or 0)
+                pairs.append((term, doc.id))
+                added[term] += 1
+    conn.executemany(f"INSERT INTO fv{s} (term, doc) VALUES (?, ?)", pairs)
+    return added

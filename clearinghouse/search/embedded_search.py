@@ -1,0 +1,248 @@
+"""The read side of the embedded engine: one SearchQuery answered on one read snapshot.
+
+Text (FTS5 MATCH, bm25 weighted toward names and concerns) and place (R*Tree box, then the
+exact haversine distance) are found by SQL; facet filters (OR within a facet, AND across),
+disjunctive counts (each selected facet counted without its own filter) and ordering run
+on the in-memory bitset columns of `embedded_columns`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import sqlite3
+from itertools import islice
+
+from clearinghouse.search.base import FACETS, Hit, SearchQuery, SearchResult
+from clearinghouse.search.embedded_columns import Columns, Members, bitset, ids_of
+from clearinghouse.search.query import search_words
+
+# bm25 weights for the FTS columns: name, description, organization, concern_text.
+BM25_WEIGHTS = (10.0, 1.0, 2.0, 5.0)
+EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG), as geopy's great_circle and Lucene use
+EARTH_RADIUS_MI = EARTH_RADIUS_KM / 1.609344
+ONLINE_LIMIT = 10
+
+
+def match_expression(q: str) -> str | None:
+    """A safe FTS5 MATCH for q: every word quoted, all required, the last one a prefix."""
+    words = search_words(q)
+    if not words:
+        return None
+    quoted = [f'"{word}"' for word in words]  # words are \w+ only: no quote can get in
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def haversine_mi(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in miles on the mean-radius sphere (what the SQL computes)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_MI * math.asin(min(1.0, math.sqrt(a)))
+
+
+def bounding_box(lat: float, lon: float, radius_mi: float) -> tuple[float, float, float, float]:
+    """(min_lat, max_lat, min_lon, max_lon) sure to hold every point within the radius."""
+    angle = math.degrees(radius_mi / EARTH_RADIUS_MI) * 1.01 + 1e-4
+    min_lat, max_lat = max(-90.0, lat - angle), min(90.0, lat + angle)
+    if max_lat >= 89.9 or min_lat <= -89.9:
+        return min_lat, max_lat, -180.0, 180.0
+    spread = angle / max(math.cos(math.radians(max(abs(min_lat), abs(max_lat)))), 1e-6)
+    if spread >= 180 or lon - spread < -180 or lon + spread > 180:
+        return min_lat, max_lat, -180.0, 180.0
+    return min_lat, max_lat, lon - spread, lon + spread
+
+
+class EmbeddedSearch:
+    """One search: SQL finds text and place hits, the in-memory columns filter and count."""
+
+    def __init__(self, conn: sqlite3.Connection, columns: Columns, query: SearchQuery) -> None:
+        self.conn = conn
+        self.columns = columns
+        self.query = query
+        self.match = match_expression(query.q)
+        self.place = query.near
+        self.text_scores: dict[int, float] = {}
+        self.hits: dict[int, tuple[float, float | None]] | None = None
+
+    def run(self) -> SearchResult:
+        if self.match is not None:
+            self.text_scores = self._text_scores()
+        if self.place is not None:
+            self.hits = self._place_hits()
+        elif self.match is not None:
+            self.hits = {id_: (score, None) for id_, score in self.text_scores.items()}
+        base = self.columns.everything
+        if self.hits is not None:
+            base &= bitset(self.hits)
+        filters = {
+            facet: self._filter_bits(facet) for facet in FACETS if self.query.selected(facet)
+        }
+        matching = base
+        for bits in filters.values():
+            matching &= bits
+        total = matching.bit_count()
+        page = self._page(matching, total) if total > self.query.offset else ()
+        facets = self._facets(base, matching, filters)
+        online: tuple[Hit, ...] = ()
+        online_total = 0
+        if self.place is not None:
+            online, online_total = self._online(filters)
+        return SearchResult(
+            hits=page, total=total, facets=facets, online=online, online_total=online_total
+        )
+
+    # -- candidate documents from text and place (SQL) -----------------------------------
+
+    def _text_scores(self) -> dict[int, float]:
+        weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        rows = self.conn.execute(
+            f"SELECT rowid, -bm25(fts, {weights}) FROM fts WHERE fts MATCH ?", (self.match,)
+        )
+        return dict(rows.fetchall())
+
+    def _place_hits(self) -> dict[int, tuple[float, float | None]]:
+        assert self.place is not None
+        lat, lon = self.place.lat, self.place.lon
+        min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, self.query.radius_mi)
+        rows = self.conn.execute(
+            """
+            SELECT id, 2 * :r * asin(min(1.0, sqrt(a))) AS dist FROM (
+                SELECT id,
+                    pow(sin((radians(lat) - :plat) / 2), 2)
+                    + :cosplat * cos(radians(lat)) * pow(sin((radians(lon) - :plon) / 2), 2)
+                    AS a
+                FROM geo g
+                WHERE g.max_lat >= :min_lat AND g.min_lat <= :max_lat
+                  AND g.max_lon >= :min_lon AND g.min_lon <= :max_lon
+            ) WHERE dist <= :radius
+            """,
+            {
+                "r": EARTH_RADIUS_MI,
+                "plat": math.radians(lat),
+                "plon": math.radians(lon),
+                "cosplat": math.cos(math.radians(lat)),
+                "min_lat": min_lat,
+                "max_lat": max_lat,
+                "min_lon": min_lon,
+                "max_lon": max_lon,
+                "radius": self.query.radius_mi,
+            },
+        ).fetchall()
+        if self.match is None:
+            return {id_: (0.0, dist) for id_, dist in rows}
+        scores = self.text_scores
+        return {id_: (scores[id_], dist) for id_, dist in rows if id_ in scores}
+
+    # -- filters, counts, ordering (columns) ---------------------------------------------
+
+    def _filter_bits(self, facet: str) -> int:
+        """Documents having any selected value of one facet (a parent concern: any child)."""
+        selected = self.query.selected(facet)
+        values = sorted(self.query.concern_filter) if facet == "concern" else selected
+        ids, term_bits = self.columns.term_ids, self.columns.term_bits
+        bits = 0
+        for value in values:
+            term = ids.get((facet, value))
+            if term is not None:
+                bits |= term_bits.get(term, 0)
+        return bits
+
+    def _facets(
+        self, base: int, matching: int, filters: dict[str, int]
+    ) -> dict[str, dict[str, int]]:
+        """Counts per value; a selected facet is counted without its own filter (disjunctive)."""
+        within: dict[str, int] = {}
+        for facet in FACETS:
+            if facet not in filters:
+                within[facet] = matching
+                continue
+            others = base
+            for other, bits in filters.items():
+                if other != facet:
+                    others &= bits
+            within[facet] = others
+        facets: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
+        term_bits = self.columns.term_bits
+        for term, (facet, value) in self.columns.term_names.items():
+            scope = within.get(facet)
+            if not scope:
+                continue
+            count = (scope & term_bits.get(term, 0)).bit_count()
+            if count:
+                facets[facet][value] = count
+        return facets
+
+    def _page(self, matching: int, total: int) -> tuple[Hit, ...]:
+        query, docs = self.query, self.columns.docs
+        wanted = query.offset + query.per_page
+        members = Members(matching)
+        hits = self.hits
+        by_name = query.sort == "name" or (query.sort == "relevance" and self.match is None)
+        if by_name and total * 8 >= len(docs):
+            # Dense: walk the names in order and stop once the page is full.
+            top = list(islice((i for i in self.columns.name_order() if i in members), wanted))
+            return self._hits(top[query.offset :])
+        candidates = members.filter(hits) if hits is not None else ids_of(matching)
+        if query.sort == "distance" and hits is not None:
+            top = heapq.nsmallest(wanted, candidates, key=lambda i: (hits[i][1] or 0.0, i))
+        elif query.sort == "updated":
+            top = heapq.nsmallest(wanted, candidates, key=lambda i: (_Desc(docs[i].updated_at), i))
+        elif query.sort == "relevance" and self.match is not None and hits is not None:
+            top = heapq.nsmallest(
+                wanted, candidates, key=lambda i: (-hits[i][0], docs[i].name_sort, i)
+            )
+        else:
+            top = heapq.nsmallest(wanted, candidates, key=lambda i: (docs[i].name_sort, i))
+        return self._hits(top[query.offset :])
+
+    def _hits(self, ids: list[int]) -> tuple[Hit, ...]:
+        hits = self.hits
+        if hits is None:
+            return tuple(Hit(id=i) for i in ids)
+        return tuple(Hit(id=i, score=hits[i][0], distance_mi=hits[i][1]) for i in ids)
+
+    # -- online and phone groups beside a place search ------------------------------------
+
+    def _online(self, filters: dict[str, int]) -> tuple[tuple[Hit, ...], int]:
+        assert self.place is not None
+        columns = self.columns
+        bits = columns.online & (columns.anywhere | columns.serves.get(self.place.region or "", 0))
+        if self.match is not None:
+            bits &= bitset(self.text_scores)
+        for facet_bits in filters.values():
+            bits &= facet_bits
+        total = bits.bit_count()
+        if not total:
+            return (), 0
+        docs, scores, members = columns.docs, self.text_scores, Members(bits)
+        if self.match is None and total * 50 >= columns.count:
+            top = list(islice((i for i in columns.name_order() if i in members), ONLINE_LIMIT))
+        else:
+            top = heapq.nsmallest(
+                ONLINE_LIMIT,
+                ids_of(bits),
+                key=lambda i: (-scores.get(i, 0.0), docs[i].name_sort, i),
+            )
+        return tuple(Hit(id=i, score=scores.get(i, 0.0)) for i in top), total
+
+
+class _Desc:
+    """Reverses the order of a string inside a sort key (newest first)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __lt__(self, other: _Desc) -> bool:
+        return self.value > other.value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Desc) and self.value == other.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)

@@ -1,0 +1,234 @@
+"""Search for the public pages and the API alike: the engine's ids, hydrated from the store.
+
+`run_search` asks the configured engine, loads the active groups for the hit ids in one
+query (rank order kept, anything no longer active dropped), labels the facets and, when a
+place search finds nothing, works out what to offer instead.  `record_miss` counts an empty
+public search by concern, region and day only — nothing about the person.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
+
+from clearinghouse.extensions import db
+from clearinghouse.models import Group, SearchMiss, utcnow
+from clearinghouse.search import get_backend
+from clearinghouse.search.base import FACETS, Hit, SearchQuery, SearchResult
+from clearinghouse.search.query import FACET_VALUES
+from clearinghouse.taxonomy import NationalResource, Taxonomy, default_taxonomy
+from clearinghouse.vocab import (
+    ACCESSIBILITY,
+    ATTENDANCE,
+    AUDIENCES,
+    COSTS,
+    DAYS,
+    FORMATS,
+    LANGUAGES,
+    TIMES_OF_DAY,
+)
+
+log = logging.getLogger(__name__)
+
+FACET_LABELS = {
+    "concern": "Concern",
+    "format": "Format",
+    "attendance": "Attendance",
+    "day": "Day",
+    "time": "Time of day",
+    "language": "Language",
+    "cost": "Cost",
+    "audience": "Audience",
+    "accessibility": "Accessibility",
+}
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "format": FORMATS,
+    "attendance": ATTENDANCE,
+    "day": DAYS,
+    "time": {slug: label for slug, (label, _start, _end) in TIMES_OF_DAY.items()},
+    "language": LANGUAGES,
+    "cost": COSTS,
+    "audience": AUDIENCES,
+    "accessibility": ACCESSIBILITY,
+}
+WIDER_RADII_MI = (50.0, 100.0)
+
+
+@dataclass(frozen=True)
+class GroupHit:
+    """One result: the group (active, with its relations loaded) and how far it is."""
+
+    group: Group
+    distance_mi: float | None = None
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool = False
+    parent: str | None = None  # concern facet: the parent's slug for a child, else None
+
+
+@dataclass(frozen=True)
+class Facet:
+    name: str
+    label: str
+    values: list[FacetValue]
+
+
+@dataclass(frozen=True)
+class WiderOption:
+    radius: float  # in the query's unit
+    count: int
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """What to offer when a place search finds nothing nearby."""
+
+    wider: list[WiderOption]
+    national: list[NationalResource]
+    start_a_group: bool = True
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    query: SearchQuery
+    groups: list[GroupHit]
+    total: int
+    facets: list[Facet]
+    online: list[GroupHit]
+    online_total: int
+    suggestions: Suggestions | None = None
+
+
+def run_search(query: SearchQuery, taxonomy: Taxonomy | None = None) -> SearchPage:
+    """Search the configured engine and hydrate the page; raises SearchUnavailable if down."""
+    taxonomy = taxonomy or default_taxonomy()
+    result = get_backend().search(query)
+    groups = _hydrate(result.hits)
+    online = _hydrate(result.online)
+    suggestions = None
+    if query.near is not None and result.total == 0:
+        suggestions = _suggestions(query, taxonomy)
+    return SearchPage(
+        query=query,
+        groups=groups,
+        total=result.total,
+        facets=facet_list(query, result, taxonomy),
+        online=online,
+        online_total=result.online_total,
+        suggestions=suggestions,
+    )
+
+
+def record_miss(query: SearchQuery) -> None:
+    """Count an empty public search by concern, region and day (no query text, no person)."""
+    concerns = query.selected("concern") or ("",)
+    region = (query.near.region or "") if query.near is not None else ""
+    today = utcnow().date()
+    try:
+        for concern in concerns:
+            miss = db.session.scalar(
+                select(SearchMiss).where(
+                    SearchMiss.concern == concern,
+                    SearchMiss.region == region,
+                    SearchMiss.day == today,
+                )
+            )
+            if miss is None:
+                miss = SearchMiss(concern=concern, region=region, day=today, count=0)
+                db.session.add(miss)
+            miss.count += 1
+        db.session.commit()
+    except SQLAlchemyError as error:  # a lost count must never break the search page
+        db.session.rollback()
+        log.warning("event=search_miss_not_recorded error=%s", type(error).__name__)
+
+
+def _hydrate(hits: tuple[Hit, ...]) -> list[GroupHit]:
+    """The active groups for the hits, in rank order, relations loaded in one round trip."""
+    if not hits:
+        return []
+    rows = db.session.scalars(
+        select(Group)
+        .where(Group.id.in_([hit.id for hit in hits]), Group.status == "active")
+        .options(
+            selectinload(Group.concerns),
+            selectinload(Group.location),
+            selectinload(Group.meetings),
+            selectinload(Group.organization),
+        )
+    )
+    by_id = {group.id: group for group in rows}
+    dropped = [hit.id for hit in hits if hit.id not in by_id]
+    if dropped:
+        log.info("event=search_hits_dropped count=%d reason=not_active_or_gone", len(dropped))
+    return [
+        GroupHit(group=by_id[hit.id], distance_mi=hit.distance_mi, score=hit.score)
+        for hit in hits
+        if hit.id in by_id
+    ]
+
+
+def facet_list(query: SearchQuery, result: SearchResult, taxonomy: Taxonomy) -> list[Facet]:
+    """Every facet with labelled values: counted ones, plus selected ones even at zero."""
+    facets = []
+    for name in FACETS:
+        counts = result.facets.get(name, {})
+        selected = set(query.selected(name))
+        if name == "concern":
+            values = _concern_values(counts, selected, taxonomy)
+        else:
+            order = list(FACET_VALUES[name])
+            labels = VALUE_LABELS[name]
+            shown = [v for v in order if counts.get(v) or v in selected]
+            if name == "language":  # by how many groups, then name: there are 180+ codes
+                shown.sort(key=lambda v: (-counts.get(v, 0), labels.get(v, v)))
+            values = [
+                FacetValue(v, labels.get(v, v), counts.get(v, 0), v in selected) for v in shown
+            ]
+        facets.append(Facet(name=name, label=FACET_LABELS[name], values=values))
+    return facets
+
+
+def _concern_values(
+    counts: dict[str, int], selected: set[str], taxonomy: Taxonomy
+) -> list[FacetValue]:
+    values = []
+    for term in taxonomy:  # each parent followed by its children, in taxonomy order
+        if counts.get(term.slug) or term.slug in selected:
+            values.append(
+                FacetValue(
+                    term.slug,
+                    term.label,
+                    counts.get(term.slug, 0),
+                    term.slug in selected,
+                    term.parent,
+                )
+            )
+    return values
+
+
+def _suggestions(query: SearchQuery, taxonomy: Taxonomy) -> Suggestions:
+    """Wider radii that would find something, national resources, and starting a group."""
+    wider: list[WiderOption] = []
+    backend = get_backend()
+    for radius_mi in sorted({query.radius_mi * 2, *WIDER_RADII_MI}):
+        if radius_mi <= query.radius_mi or radius_mi > 500:
+            continue
+        radius = radius_mi if query.unit == "mi" else round(radius_mi * 1.609344)
+        wider_query = replace(query, radius=radius, page=1, per_page=1)
+        count = backend.search(wider_query).total
+        wider.append(WiderOption(radius=radius, count=count))
+        if count:
+            break
+    concerns = list(query.selected("concern")) or taxonomy.resolve(query.q)
+    return Suggestions(wider=wider, national=taxonomy.national_for(concerns))
