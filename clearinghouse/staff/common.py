@@ -16,11 +16,13 @@ from flask_login import current_user
 from sqlalchemy import Select, func, select
 
 from clearinghouse.extensions import db
-from clearinghouse.models import utcnow
+from clearinghouse.models import Outbox, SyncState, utcnow
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 
 log = logging.getLogger(__name__)
 PER_PAGE = 50
+# Outbox rows a save may push to the index inline; more than this waits for `index sync`.
+INLINE_SYNC_LIMIT = 2000
 # Spreadsheet programs run cells that start with these as formulas.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -46,6 +48,11 @@ def refresh_index() -> None:
     from clearinghouse.search import get_backend
     from indexer.sync import sync
 
+    backlog = _outbox_backlog()
+    if backlog > INLINE_SYNC_LIMIT:
+        # A long backlog (the engine was down) is for `clearinghouse index sync`, not a request.
+        log.warning("event=index_refresh_skipped pending=%d", backlog)
+        return
     started = time.perf_counter()
     try:
         report = sync(db.session, get_backend(), taxonomy())
@@ -62,6 +69,14 @@ def refresh_index() -> None:
         report.applied,
         (time.perf_counter() - started) * 1000,
     )
+
+
+def _outbox_backlog() -> int:
+    from indexer.sync import STATE_NAME
+
+    state = db.session.get(SyncState, STATE_NAME)
+    since = state.last_seq if state else 0
+    return db.session.scalar(select(func.count()).where(Outbox.seq > since)) or 0
 
 
 @dataclass(frozen=True)

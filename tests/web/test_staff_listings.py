@@ -438,3 +438,15 @@ def test_tampered_listing_forms_are_refused_cleanly(editor_client: FlaskClient) 
     times = listing_form_data(**{"meetings-0-start": "25:99"})
     page = post(editor_client, "/staff/listings/new", times).get_data(as_text=True)
     assert "Rule 1:" in page and "is not a time" in page
+
+
+def test_a_long_outbox_backlog_is_left_to_index_sync(
+    app: Flask, editor_client: FlaskClient, caplog: Any, monkeypatch: Any
+) -> None:
+    from clearinghouse.search import get_backend
+    from clearinghouse.staff import common
+
+    monkeypatch.setattr(common, "INLINE_SYNC_LIMIT", 0)
+    assert post(editor_client, "/staff/listings/new", listing_form_data()).status_code == 302
+    assert "event=index_refresh_skipped pending=1" in caplog.text
+    assert index_status(db.session, get_backend(app))["pending"] == 1
