@@ -1,0 +1,168 @@
+"""The embedded engine's own rules: safe FTS5 queries, distances, and staying current across
+processes (the sync command writes, the web server reads) and threads."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from geopy.distance import great_circle
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from clearinghouse.extensions import db
+from clearinghouse.models import SearchMiss, utcnow
+from clearinghouse.search.base import ListingDoc, SearchQuery
+from clearinghouse.search.embedded import EmbeddedBackend
+from clearinghouse.search.embedded_columns import bitset, ids_of
+from clearinghouse.search.embedded_search import bounding_box, haversine_mi, match_expression
+from clearinghouse.search.query import parse_search_args
+from clearinghouse.search.service import record_miss
+from clearinghouse.taxonomy import default_taxonomy
+
+
+def doc(id_: int, name: str = "Grief Circle", **fields: object) -> ListingDoc:
+    values: dict[str, object] = {
+        "id": id_,
+        "uuid": f"uuid-{id_}",
+        "name": name,
+        "description": "A peer group.",
+        "organization": "",
+        "concern_text": "Grief & Loss grief bereavement",
+        "concerns": ("grief-loss",),
+        "format": "peer-led",
+        "attendance": ("in-person",),
+        "days": ("tue",),
+        "times": ("evening",),
+        "languages": ("en",),
+        "cost": "free",
+        "audience": (),
+        "accessibility": (),
+        "lat": 41.9,
+        "lon": -87.65,
+        "service_area": (),
+        "region": "IL",
+        "updated_at": f"2026-01-01T00:00:{id_ % 60:02d}.000000",
+        "name_sort": name.casefold(),
+    }
+    values.update(fields)
+    return ListingDoc(**values)  # type: ignore[arg-type]
+
+
+def query(*pairs: tuple[str, str]) -> SearchQuery:
+    return parse_search_args(MultiDict(list(pairs)), default_taxonomy())
+
+
+@pytest.mark.parametrize(
+    "text", ['"', "(", "*", "\\", "AND", "NEAR(a b)", "a OR b", "x:y", "😀", "'; --", "^", "-a"]
+)
+def test_match_expressions_are_always_valid_fts5(text: str) -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(a, tokenize='porter unicode61')")
+    expression = match_expression(text)
+    if expression is not None:
+        conn.execute("SELECT * FROM t WHERE t MATCH ?", (expression,)).fetchall()
+
+
+def test_match_expression_quotes_words_and_prefixes_the_last() -> None:
+    assert match_expression('grief "AND" paren(ts') == '"grief" "paren" "ts"*'
+    assert match_expression("the and of") is None
+
+
+def test_haversine_agrees_with_geopy_great_circle() -> None:
+    rng = random.Random(3)
+    for _ in range(200):
+        a = (rng.uniform(25, 60), rng.uniform(-125, -60))
+        b = (rng.uniform(25, 60), rng.uniform(-125, -60))
+        assert haversine_mi(*a, *b) == pytest.approx(great_circle(a, b).miles, rel=1e-4)
+
+
+@pytest.mark.parametrize("lat", [0.0, 41.9, 64.8, 71.0])
+def test_bounding_box_holds_the_whole_circle(lat: float) -> None:
+    min_lat, max_lat, min_lon, max_lon = bounding_box(lat, -100.0, 300.0)
+    for bearing in range(0, 360, 5):
+        point = great_circle(miles=300).destination((lat, -100.0), bearing)
+        assert min_lat <= point.latitude <= max_lat
+        assert min_lon <= point.longitude <= max_lon
+
+
+def test_bitsets_round_trip() -> None:
+    ids = [0, 1, 7, 8, 63, 64, 1000, 99_999]
+    assert ids_of(bitset(ids)) == ids
+    assert ids_of(0) == []
+
+
+def test_writes_by_another_process_are_seen(tmp_path: Path) -> None:
+    path = str(tmp_path / "index.db")
+    server, syncer = EmbeddedBackend(path), EmbeddedBackend(path)
+    syncer.upsert([doc(1), doc(2, "Alcohol Group", concerns=("alcohol",))])
+    assert server.search(query()).total == 2
+    syncer.upsert([doc(2, "Alcohol Group", concerns=("alcohol",), days=("mon",))])
+    syncer.remove([1])
+    result = server.search(query())
+    assert result.total == 1
+    assert result.facets["day"] == {"mon": 1}
+    assert server.search(query(("concern", "grief-loss"))).total == 0
+    syncer.rebuild([doc(5), doc(6), doc(7, lat=None, lon=None, attendance=("online",))])
+    assert set(server.indexed()) == {5, 6, 7}
+    assert server.search(query(("attendance", "online"))).total == 1
+    server.close()
+    syncer.close()
+
+
+def test_upsert_is_idempotent_and_counts_stay_right(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(str(tmp_path / "index.db"))
+    docs = [doc(i, days=("mon", "tue") if i % 2 else ("wed",)) for i in range(1, 11)]
+    for _ in range(3):
+        backend.upsert(docs)
+    result = backend.search(query())
+    assert result.total == 10
+    assert result.facets["day"] == {"mon": 5, "tue": 5, "wed": 5}
+    backend.upsert([replace(d, days=("sun",)) for d in docs[:4]])
+    assert backend.search(query()).facets["day"] == {"mon": 3, "tue": 3, "wed": 3, "sun": 4}
+    backend.close()
+
+
+def test_threads_search_while_another_writes(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(str(tmp_path / "index.db"))
+    backend.rebuild(doc(i) for i in range(1, 201))
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                result = backend.search(query(("q", "grief"), ("near", "60614")))
+                assert result.total >= 200
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        for start in range(201, 401, 20):
+            backend.upsert(doc(i) for i in range(start, start + 20))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert not errors
+    assert backend.count() == 400
+    backend.close()
+
+
+def test_record_miss_counts_concern_region_and_day(app: Flask) -> None:
+    record_miss(query(("near", "60614"), ("concern", "grief-loss")))
+    record_miss(
+        query(("near", "Chicago, IL"), ("concern", "grief-loss"), ("q", "my private words"))
+    )
+    record_miss(query(("near", "Toronto, ON")))
+    rows = {(m.concern, m.region): m.count for m in db.session.scalars(select(SearchMiss)).all()}
+    assert rows == {("grief-loss", "IL"): 2, ("", "ON"): 1}
+    assert all(m.day == utcnow().date() for m in db.session.scalars(select(SearchMiss)))
