@@ -69,6 +69,16 @@ def staff_is_admin() -> bool:
     return bool(current_user.is_authenticated and current_user.role == "admin")
 
 
+@bp.app_template_filter("audit_value")
+def audit_value(value: Any, field: str = "") -> str:
+    """One side of an audited change, in words (schedules described, places joined)."""
+    from clearinghouse.staff.records import describe_meetings, display
+
+    if value is None or value == "" or value == []:
+        return "—"
+    return describe_meetings(value) if field == "meetings" else display(value)
+
+
 @bp.context_processor
 def navigation_counts() -> dict[str, Any]:
     if not current_user.is_authenticated:

@@ -124,6 +124,9 @@ def test_editing_a_schedule_as_rules_rewrites_the_meetings(
     page = editor_client.get(f"/staff/listings/{group.uuid}").get_data(as_text=True)
     assert "2nd and 4th Tuesdays of the month, 7:00–8:30 pm Central" in page
     assert "Saturdays, 10:00 am Central" in page
+    history = page.split('id="history"', 1)[1]
+    assert "Tuesdays, 7:00–8:30 pm Central</td>" in history  # before, in words
+    assert "2nd and 4th Tuesdays of the month" in history  # after
     event = db.session.scalars(
         select(AuditEvent).where(AuditEvent.group_uuid == group.uuid).order_by(AuditEvent.id)
     ).all()[-1]
