@@ -33,6 +33,10 @@ _ACCESS_WORDS = {
     "fragrance": "fragrance-free",
 }
 _STATUS = {"inactive": "inactive", "defunct": "archived", "temporarily closed": "inactive"}
+_FACETS = ("format", "attendance", "cost", "audience", "accessibility")
+_COSTS = ("free", "donation", "fee")
+_ZONE = re.compile(r"time zone ([A-Za-z_]+/[A-Za-z_/+-]+)")
+_CLOCK = re.compile(r"^\d{1,2}:\d{2}")
 
 
 def looks_like_services(sample: list[dict[str, Any]]) -> bool:
@@ -74,31 +78,45 @@ def read_services(items: list[Any]) -> Iterator[RawRecord]:
         if message := undecodable(dict(service)):
             yield RawRecord(row, None, message, "record")
             continue
-        places = [
-            sal for sal in service.get("service_at_locations") or [] if isinstance(sal, Mapping)
-        ]
+        places = [sal for sal in _list(service, "service_at_locations") if not _virtual(sal)]
+        online = next(
+            (sal for sal in _list(service, "service_at_locations") if _virtual(sal)), None
+        )
         targets: list[Mapping[str, Any] | None] = [*places] or [None]
         for place in targets:
-            record, warnings = service_record(service, place, several=len(places) > 1)
+            record, warnings = service_record(service, place, online, several=len(places) > 1)
             yield RawRecord(row, record, warnings=tuple(warnings))
 
 
+def _virtual(place: Mapping[str, Any]) -> bool:
+    location = place.get("location")
+    return isinstance(location, Mapping) and location.get("location_type") == "virtual"
+
+
 def service_record(
-    service: Mapping[str, Any], place: Mapping[str, Any] | None, *, several: bool
+    service: Mapping[str, Any],
+    place: Mapping[str, Any] | None,
+    online: Mapping[str, Any] | None = None,
+    *,
+    several: bool = False,
 ) -> tuple[dict[str, Any], list[str]]:
+    """One service at one physical place (or none); a virtual place gives the online details."""
     warnings: list[str] = []
-    location = (place or {}).get("location") if place else None
+    location = place.get("location") if place else None
     location = location if isinstance(location, Mapping) else None
     organization = service.get("organization")
-    virtual = bool(location and location.get("location_type") == "virtual")
     phones = _list(place, "phones") + _list(service, "phones") + _list(location, "phones")
     contacts = _list(place, "contacts") + _list(service, "contacts") + _list(location, "contacts")
     person = contacts[0] if contacts else {}
+    concerns, facets = _attribute_terms(service)
+    schedules = (
+        _list(place, "schedules") or _list(online, "schedules") or _list(service, "schedules")
+    )
     record: dict[str, Any] = {
         "name": service.get("name"),
-        "description": _description(service, place),
+        "description": _description(service, place, with_eligibility="audience" not in facets),
         "organization": organization.get("name") if isinstance(organization, Mapping) else "",
-        "concerns": _terms(service),
+        "concerns": concerns,
         "languages": _languages(service, warnings),
         "contact": {
             "phone": _phone(phones[0]) if phones else "",
@@ -110,14 +128,21 @@ def service_record(
             "email": person.get("email"),
             "phone": _phone(_list(person, "phones")[0]) if _list(person, "phones") else "",
         },
-        "location": None if virtual or location is None else _location(location, warnings),
-        "online": {"url": location.get("url")} if virtual and location else None,
-        "meetings": _schedules(_list(place, "schedules") or _list(service, "schedules"), warnings),
-        "accessibility": _accessibility(location),
+        "location": _location(location) if location is not None else None,
+        "online": _online(online),
+        "meetings": _schedules(schedules, warnings),
+        "service_area": _service_area(service),
         "status": _STATUS.get(str(service.get("status") or "").lower()),
     }
-    cost = _cost(service)
-    record.update(cost)
+    tags = [*facets.get("accessibility", []), *_accessibility(location)]
+    record["accessibility"] = list(dict.fromkeys(tags))
+    record["audience"] = facets.get("audience", [])
+    for facet in ("format", "attendance"):
+        if facets.get(facet):
+            record[facet] = facets[facet][0]
+    if not facets.get("attendance"):
+        record["attendance"] = _attending_type(schedules)
+    record.update(_cost(service, facets.get("cost")))
     service_id = str(service.get("id") or "")
     location_id = str((location or {}).get("id") or (place or {}).get("id") or "")
     if service_id:
@@ -138,25 +163,64 @@ def _phone(phone: Mapping[str, Any]) -> str:
     return f"{number} x{extension}" if number and extension else number
 
 
-def _description(service: Mapping[str, Any], place: Mapping[str, Any] | None) -> str:
+def _description(
+    service: Mapping[str, Any], place: Mapping[str, Any] | None, *, with_eligibility: bool
+) -> str:
     parts = [str(service.get("description") or "").strip()]
     if place and place.get("description") and place["description"] != service.get("description"):
         parts.append(str(place["description"]).strip())
-    if service.get("eligibility_description"):
+    if with_eligibility and service.get("eligibility_description"):
         parts.append(f"Who can come: {str(service['eligibility_description']).strip()}")
     return "\n\n".join(part for part in parts if part)
 
 
-def _terms(service: Mapping[str, Any]) -> list[str]:
-    """Taxonomy terms attached to the service: their names (codes when nameless)."""
-    names: list[str] = []
+def _attribute_terms(service: Mapping[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
+    """Concern names, and facet values from terms coded `facet:value` (as our API writes)."""
+    concerns: list[str] = []
+    facets: dict[str, list[str]] = {}
     for attribute in _list(service, "attributes"):
         term = attribute.get("taxonomy_term")
-        if isinstance(term, Mapping):
-            name = str(term.get("name") or term.get("code") or "").strip()
-            if name and name not in names:
-                names.append(name)
-    return names
+        if not isinstance(term, Mapping):
+            continue
+        facet, _, value = str(term.get("code") or "").partition(":")
+        if facet in _FACETS:
+            if value and value not in facets.setdefault(facet, []):
+                facets[facet].append(value)
+            continue
+        name = str(term.get("name") or term.get("code") or "").strip()
+        if name and name not in concerns:
+            concerns.append(name)
+    return concerns, facets
+
+
+def _online(place: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    location = place.get("location") if place else None
+    if not isinstance(location, Mapping) or not location.get("url"):
+        return None
+    notes = str((place or {}).get("description") or "")
+    return {"url": location["url"], "notes": "" if notes == "Meets online" else notes}
+
+
+def _attending_type(schedules: list[Mapping[str, Any]]) -> str:
+    """Our API writes the attendance into `attending_type`; free text elsewhere is ignored."""
+    for schedule in schedules:
+        kind = str(schedule.get("attending_type") or "").strip().lower()
+        if kind in ("in-person", "online", "phone", "hybrid"):
+            return kind
+    return ""
+
+
+def _service_area(service: Mapping[str, Any]) -> list[str]:
+    """Service areas named after a state or province (the rest cannot be mapped to one)."""
+    from clearinghouse.geo import CA_PROVINCES, US_STATES
+
+    names = {name.lower(): code for code, name in {**US_STATES, **CA_PROVINCES}.items()}
+    codes = []
+    for area in _list(service, "service_areas"):
+        code = names.get(str(area.get("name") or "").strip().lower())
+        if code and code not in codes:
+            codes.append(code)
+    return codes
 
 
 def _languages(service: Mapping[str, Any], warnings: list[str]) -> list[str]:
@@ -174,14 +238,12 @@ def _languages(service: Mapping[str, Any], warnings: list[str]) -> list[str]:
     return codes
 
 
-def _location(location: Mapping[str, Any], warnings: list[str]) -> dict[str, Any]:
+def _location(location: Mapping[str, Any]) -> dict[str, Any]:
     addresses = _list(location, "addresses")
     physical = [a for a in addresses if a.get("address_type") == "physical"]
     address = (physical or addresses or [{}])[0]
     street = ", ".join(
-        str(address.get(key) or "").strip()
-        for key in ("address_1", "address_2")
-        if address.get(key)
+        str(address.get(key)).strip() for key in ("address_1", "address_2") if address.get(key)
     )
     return {
         "name": location.get("name") or "",
@@ -192,62 +254,94 @@ def _location(location: Mapping[str, Any], warnings: list[str]) -> dict[str, Any
         "country": address.get("country") or "",
         "lat": location.get("latitude"),
         "lon": location.get("longitude"),
-        "notes": location.get("transportation") or "",
+        "notes": location.get("description") or location.get("transportation") or "",
     }
 
 
 def _schedules(schedules: list[Mapping[str, Any]], warnings: list[str]) -> list[dict[str, Any]]:
-    """RRULE-style schedules → meeting rules; what a rule cannot say becomes a warning."""
+    """RRULE-style schedules → meeting rules; what a rule cannot say becomes a warning.
+
+    HSDS gives a UTC offset, not a zone; a zone named in the description ("time zone
+    America/Chicago", as our API writes) is used, else the place's zone applies.
+    """
     rules: list[dict[str, Any]] = []
     for schedule in schedules:
         freq = str(schedule.get("freq") or "").strip().lower()
-        byday = [
-            day.strip()
-            for day in re.split(r"[,\s]+", str(schedule.get("byday") or ""))
-            if day.strip()
-        ]
-        start, end = schedule.get("opens_at") or "", schedule.get("closes_at") or ""
-        zone = schedule.get("timezone") if isinstance(schedule.get("timezone"), str) else None
-        if freq not in ("weekly", "monthly") or not byday:
-            if schedule.get("description") or freq:
-                warnings.append(
-                    "schedules: a schedule without weekly days was kept as by arrangement"
-                )
-            rules.append({"freq": "arrangement", "byday": [], "start": start, "end": end})
-            continue
-        if freq == "monthly" and not any(day[:1] in "-12345" for day in byday):
-            warnings.append("schedules: a monthly rule without an ordinal day was read as weekly")
-            freq = "weekly"
-        rule: dict[str, Any] = {"freq": freq, "byday": byday, "start": start, "end": end}
+        byday = [day for day in re.split(r"[,\s]+", str(schedule.get("byday") or "")) if day]
+        rule: dict[str, Any] = {
+            "freq": freq,
+            "byday": byday,
+            "start": _clock(schedule.get("opens_at")),
+            "end": _clock(schedule.get("closes_at")),
+        }
+        zone = _ZONE.search(str(schedule.get("description") or ""))
         if zone:
-            rule["timezone"] = zone
+            rule["timezone"] = zone[1]
+        if schedule.get("notes") and len(str(schedule["notes"])) <= 300:
+            rule["note"] = schedule["notes"]
+        if freq not in ("weekly", "monthly") or not byday:
+            if freq:
+                warnings.append("schedules: a rule without weekly days was kept as by arrangement")
+            rule.update(freq="arrangement", byday=[])
+        elif freq == "monthly" and not any(day[:1] in "-12345" for day in byday):
+            warnings.append("schedules: a monthly rule without an ordinal day was read as weekly")
+            rule["freq"] = "weekly"
         if rule not in rules:
             rules.append(rule)
     return rules
 
 
+def _clock(value: Any) -> str:
+    """ "18:30:00-05:00" → "18:30": the local time without its UTC offset."""
+    match = _CLOCK.match(str(value or "").strip())
+    return match[0] if match else str(value or "")
+
+
 def _accessibility(location: Mapping[str, Any] | None) -> list[str]:
-    text = " ".join(
-        f"{item.get('description') or ''} {item.get('details') or ''}"
-        for item in _list(location, "accessibility")
-    ).lower()
-    return sorted({tag for word, tag in _ACCESS_WORDS.items() if word in text})
+    from clearinghouse.vocab import ACCESSIBILITY
+
+    labels = {label.lower(): tag for tag, label in ACCESSIBILITY.items()}
+    tags: set[str] = set()
+    for item in _list(location, "accessibility"):
+        text = f"{item.get('description') or ''} {item.get('details') or ''}".strip().lower()
+        tags.update([labels[text]] if text in labels else [])
+        tags.update(tag for word, tag in _ACCESS_WORDS.items() if word in text)
+    return sorted(tags)
 
 
-def _cost(service: Mapping[str, Any]) -> dict[str, Any]:
+def _cost(service: Mapping[str, Any], given: list[str] | None) -> dict[str, Any]:
+    """Cost from a `cost:` term, an option named Free/Donation/Fee, an amount, or the fees text."""
     options = _list(service, "cost_options")
     fees = str(service.get("fees_description") or "").strip()
-    paid = any(
-        (option.get("amount") or 0) > 0 for option in options if _is_number(option.get("amount"))
-    )
-    if not paid and not fees:
+    named = [str(option.get("option") or "").strip().lower() for option in options]
+    paid = any(_is_number(option.get("amount")) and option["amount"] > 0 for option in options)
+    if given:
+        cost = given[0]
+    elif any(name in _COSTS for name in named):
+        cost = next(name for name in named if name in _COSTS)
+    elif paid:
+        cost = "fee"
+    elif fees:
+        cost = _cost_from_text(fees)
+    else:
         return {}
-    note = fees or "; ".join(
-        str(option.get("option") or "") for option in options if option.get("option")
-    )
+    described = [str(option.get("amount_description") or "") for option in options]
+    note = next((text for text in described if text), "")
+    if not note and fees.lower() not in _COSTS:
+        note = fees
     if len(note) > 300:
         note = note[:297].rstrip() + "…"
-    return {"cost": "fee" if paid or fees else "free", "cost_note": note}
+    return {"cost": cost, "cost_note": note}
+
+
+def _cost_from_text(text: str) -> str:
+    """A price anywhere means a fee ("Free for members; $5 otherwise"); then free, donation."""
+    lowered = text.lower()
+    if re.search(r"[$€£]\s?\d", lowered):
+        return "fee"
+    if lowered.startswith(("free", "no cost", "no charge")):
+        return "free"
+    return "donation" if "donation" in lowered else "fee"
 
 
 def _is_number(value: Any) -> bool:
