@@ -9,10 +9,13 @@ searches answer from the old index until the new one is complete.  Connection fa
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +53,7 @@ class ElasticBackend:
         replicas: int = 0,
         timeout: float = 10.0,
         chunk_size: int = 5000,
+        load_threads: int = 2,
         old_index_grace: float = 1.0,
     ) -> None:
         if not _ALIAS.match(alias):
@@ -63,6 +67,7 @@ class ElasticBackend:
         self.shards = shards
         self.replicas = replicas
         self.chunk_size = chunk_size
+        self.load_threads = load_threads
         self.old_index_grace = old_index_grace
         # Searches fail fast rather than pile up; bulk writes get longer and may retry.
         self.client = Elasticsearch(
@@ -84,7 +89,7 @@ class ElasticBackend:
         if result is None:  # no document holds the words exactly: take them as misspelt
             result = self._search(query, offset, size, fuzzy=True)
         if result is None:
-            result = _empty(query)
+            result = _empty()
         if deep and query.offset < result.total:
             raise SearchWindowTooDeep(
                 f"page {query.page} is beyond the first {MAX_WINDOW:,} results; "
@@ -97,7 +102,7 @@ class ElasticBackend:
     ) -> SearchResult | None:
         """One round trip; None when the words were taken exactly and matched nothing."""
         check = not fuzzy and build.text_query(query.q, fuzzy=False) is not None
-        bodies = [build.main_body(query, fuzzy, offset, size)]
+        bodies = [build.hits_body(query, fuzzy, offset, size), build.facets_body(query, fuzzy)]
         if query.near is not None:
             bodies.append(build.online_body(query, fuzzy))
         if check:
@@ -111,7 +116,7 @@ class ElasticBackend:
         for response in responses:
             _raise_for(response)
         if any(_missing_index(response) for response in responses):
-            return _empty(query)
+            return _empty()
         if check and responses[-1]["hits"]["total"]["value"] == 0:
             return None
         main = responses[0]
@@ -119,8 +124,8 @@ class ElasticBackend:
         online: tuple[Hit, ...] = ()
         online_total = 0
         if query.near is not None:
-            online = tuple(_hit(hit, None) for hit in responses[1]["hits"]["hits"])
-            online_total = responses[1]["hits"]["total"]["value"]
+            online = tuple(_hit(hit, None) for hit in responses[2]["hits"]["hits"])
+            online_total = responses[2]["hits"]["total"]["value"]
         log.debug(
             "event=es_search fuzzy=%s total=%d took_ms=%.1f",
             fuzzy, main["hits"]["total"]["value"], (time.perf_counter() - started) * 1000,
@@ -128,7 +133,7 @@ class ElasticBackend:
         return SearchResult(
             hits=hits,
             total=main["hits"]["total"]["value"],
-            facets=_facets(main["aggregations"], query),
+            facets=_facets(responses[1]["aggregations"]),
             online=online,
             online_total=online_total,
         )
@@ -196,11 +201,8 @@ class ElasticBackend:
             # Replicas and refreshes would only slow the load; both come back before the switch.
             self.client.indices.create(index=name, **build.index_body(self.shards, 0, True))
         try:
-            actions = (
-                {"_index": name, "_id": str(doc.id), "_source": build.document(doc)} for doc in docs
-            )
             with self._reachable("rebuild"):
-                count = _load(self._writer, actions, self.chunk_size)
+                count = _load(self._writer, name, docs, self.chunk_size, self.load_threads)
                 self.client.indices.put_settings(
                     index=name,
                     settings={"refresh_interval": None, "number_of_replicas": self.replicas},
@@ -290,10 +292,12 @@ class ElasticBackend:
                 return 0
 
     def ping(self) -> bool:
+        # Cluster health, not `GET /`: the minimal distribution answers that with 405.
         try:
-            return bool(self.client.ping())
+            status = self.client.cluster.health()["status"]
         except Exception:
             return False
+        return status in ("green", "yellow")
 
     @contextlib.contextmanager
     def _reachable(self, action: str) -> Iterator[None]:
@@ -319,22 +323,51 @@ class ElasticBackend:
         )
 
 
-def _load(client: Elasticsearch, actions: Iterator[dict[str, Any]], chunk_size: int) -> int:
-    """Bulk-load into a new index; memory stays bounded by one chunk."""
+def _load(
+    client: Elasticsearch, index: str, docs: Iterable[ListingDoc], chunk_size: int, threads: int
+) -> int:
+    """Bulk-load a new index with `threads` chunks in flight while the next one is built.
+
+    Documents are read and converted in the calling thread (a database session stays in
+    its own thread); only sending runs in the pool, so memory holds threads + 1 chunks.
+    """
     count = 0
-    failures: list[dict[str, Any]] = []
-    for ok, item in streaming_bulk(
-        client, actions, chunk_size=chunk_size, raise_on_error=False, max_retries=3
-    ):
-        if ok:
-            count += 1
-        elif len(failures) < 5:
-            failures.append(item)
-    if failures:
-        raise RuntimeError(
-            f"Elasticsearch refused documents in a rebuild: {_first_error(failures)}"
-        )
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="es-load") as pool:
+        pending: deque[Future[int]] = deque()
+        iterator = iter(docs)
+        while chunk := list(itertools.islice(iterator, chunk_size)):
+            operations: list[dict[str, Any]] = []
+            for doc in chunk:
+                operations += [{"index": {"_id": str(doc.id)}}, build.document(doc)]
+            pending.append(pool.submit(_send_chunk, client, index, operations))
+            if len(pending) >= threads:
+                count += pending.popleft().result()
+        while pending:
+            count += pending.popleft().result()
     return count
+
+
+def _send_chunk(client: Elasticsearch, index: str, operations: list[dict[str, Any]]) -> int:
+    """One bulk request; documents refused for back-pressure (429) are sent again."""
+    sent = 0
+    for attempt in range(5):
+        response = client.bulk(index=index, operations=operations)
+        retry: list[dict[str, Any]] = []
+        for position, item in enumerate(response["items"]):
+            status = item["index"]["status"]
+            if status == 429:
+                retry += operations[2 * position : 2 * position + 2]
+            elif status >= 300:
+                raise RuntimeError(
+                    f"Elasticsearch refused rebuild documents: {_first_error([item])}"
+                )
+            else:
+                sent += 1
+        if not retry:
+            return sent
+        operations = retry
+        time.sleep(0.5 * 2**attempt)
+    raise SearchUnavailable("Elasticsearch kept refusing rebuild documents as too many (429)")
 
 
 def _already_gone(item: dict[str, Any]) -> bool:
@@ -375,18 +408,16 @@ def _hit(hit: dict[str, Any], query: SearchQuery | None) -> Hit:
     return Hit(id=int(hit["_id"]), score=float(hit.get("_score") or 0.0), distance_mi=distance)
 
 
-def _facets(aggregations: dict[str, Any], query: SearchQuery) -> dict[str, dict[str, int]]:
-    """Counts per facet value; a selected value shows even when nothing has it."""
-    facets: dict[str, dict[str, int]] = {}
-    for facet in build.FACET_FIELDS:
-        buckets = aggregations[facet]["values"]["buckets"]
-        counts = {str(bucket["key"]): int(bucket["doc_count"]) for bucket in buckets}
-        for value in query.selected(facet):
-            counts.setdefault(value, 0)
-        facets[facet] = counts
-    return facets
+def _facets(aggregations: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Counts of the facet values matching groups have; like the embedded engine, no zeros
+    (`service.run_search` shows selected values at zero)."""
+    found = build.facet_buckets(aggregations)
+    return {
+        facet: {str(bucket["key"]): int(bucket["doc_count"]) for bucket in found[facet]}
+        for facet in build.FACET_FIELDS
+    }
 
 
-def _empty(query: SearchQuery) -> SearchResult:
-    facets = {facet: dict.fromkeys(query.selected(facet), 0) for facet in build.FACET_FIELDS}
+def _empty() -> SearchResult:
+    facets: dict[str, dict[str, int]] = {facet: {} for facet in build.FACET_FIELDS}
     return SearchResult(hits=(), total=0, facets=facets)

@@ -36,7 +36,6 @@ FACET_FIELDS = {
     "audience": "audience",
     "accessibility": "accessibility",
 }
-KEYWORD_LISTS = (*FACET_FIELDS.values(), "service_area", "region")
 FACET_SIZE = 1000  # more than any facet has values (the taxonomy has ~130 concerns)
 ONLINE_LIMIT = 10  # online and phone groups listed beside a place search
 MAX_WORD_CHARS = 100
@@ -50,9 +49,10 @@ def words(text: str) -> list[str]:
 
     Documents keep their stop words (as FTS5 does); `q` loses them in `search_words`.
     """
-    folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
-    return _WORD.findall(folded)
+    if not text.isascii():  # most text is: skip the (slow) accent folding
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _WORD.findall(text.lower())
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -60,23 +60,26 @@ def stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
+@functools.lru_cache(maxsize=4096)  # concern texts and organisations repeat
 def stems(text: str) -> str:
     """The Porter stems of `text`, space-separated (the field's analyzer splits them apart)."""
-    return " ".join(stem(word) for word in words(text))
+    return " ".join(_STEMMER.stemWords(words(text)))
 
 
 def index_body(shards: int = 1, replicas: int = 0, loading: bool = False) -> dict[str, Any]:
     """Settings and the strict mapping; `loading` turns refresh off for a bulk build."""
-    text = {"type": "text", "analyzer": "terms", "copy_to": "all_terms"}
+    # Stems only (the store keeps the text); no positions, as nothing matches phrases.
+    text = {"type": "text", "analyzer": "terms", "index_options": "freqs"}
     keyword = {"type": "keyword"}
+    # Facet counts need global ordinals: build them at refresh, not in the next search.
+    facet = {"type": "keyword", "eager_global_ordinals": True}
     properties: dict[str, Any] = {
         "id": {"type": "long"},
         "uuid": {"type": "keyword", "index": False},
-        # Originals, kept for reading the index; matching uses the *_terms fields.
-        **{field: {"type": "text", "index": False} for field in TEXT_FIELDS},
         **{f"{field}_terms": text for field in TEXT_FIELDS},
-        "all_terms": {"type": "text", "analyzer": "terms"},
-        **{field: keyword for field in KEYWORD_LISTS},
+        **{field: facet for field in FACET_FIELDS.values()},
+        "service_area": keyword,
+        "region": keyword,
         "location": {"type": "geo_point"},
         "remote": {"type": "boolean"},
         "name_sort": keyword,
@@ -95,8 +98,8 @@ def index_body(shards: int = 1, replicas: int = 0, loading: bool = False) -> dic
 
 
 def document(doc: ListingDoc) -> dict[str, Any]:
-    """The indexed form of a ListingDoc: originals, stems, facet keywords and the point."""
-    source: dict[str, Any] = {
+    """The indexed form of a ListingDoc: stems, facet keywords, sort keys and the point."""
+    return {
         "id": doc.id,
         "uuid": doc.uuid,
         "name_sort": doc.name_sort,
@@ -106,14 +109,20 @@ def document(doc: ListingDoc) -> dict[str, Any]:
         "region": doc.region,
         # Joins online or by phone: listed beside place searches when it has no place.
         "remote": "online" in doc.attendance or "phone" in doc.attendance,
+        "name_terms": stems(doc.name),
+        "concern_text_terms": stems(doc.concern_text),
+        "organization_terms": stems(doc.organization),
+        "description_terms": stems(doc.description),
+        "concerns": doc.concerns,
+        "format": doc.format,
+        "attendance": doc.attendance,
+        "days": doc.days,
+        "times": doc.times,
+        "languages": doc.languages,
+        "cost": doc.cost,
+        "audience": doc.audience,
+        "accessibility": doc.accessibility,
     }
-    for field in TEXT_FIELDS:
-        value = getattr(doc, field)
-        source[field] = value
-        source[f"{field}_terms"] = stems(value)
-    for facet, field in FACET_FIELDS.items():
-        source[field] = list(doc.facet_values(facet))
-    return source
 
 
 def text_query(q: str, fuzzy: bool) -> dict[str, Any] | None:
@@ -139,8 +148,8 @@ def text_query(q: str, fuzzy: bool) -> dict[str, Any] | None:
             clauses.append(match)
             continue
         # The last word may be unfinished: "caregiv" finds "caregivers" (FTS5's "word"*).
-        prefix = {"prefix": {"all_terms": {"value": term}}}
-        clauses.append({"bool": {"should": [match, prefix], "minimum_should_match": 1}})
+        prefixes = [{"prefix": {f"{field}_terms": term}} for field in TEXT_FIELDS]
+        clauses.append({"bool": {"should": [match, *prefixes], "minimum_should_match": 1}})
     return {"bool": {"must": clauses}}
 
 
@@ -193,27 +202,25 @@ RELEVANCE_SORT: list[dict[str, Any]] = [
 ]
 
 
-def main_body(query: SearchQuery, fuzzy: bool, offset: int, size: int) -> dict[str, Any]:
-    """The page of results, its total and disjunctive facet counts, in one request.
-
-    The text and the place go in `query` (they shape every count); facet selections go in
-    `post_filter`, so each facet's aggregation can apply all the other selections but its own.
-    """
+def scope(query: SearchQuery, fuzzy: bool, scored: bool = True) -> dict[str, Any]:
+    """The text and the place: what every count and hit is within."""
     text = text_query(query.q, fuzzy)
-    scope: dict[str, Any] = {"bool": {"must": [text] if text else [{"match_all": {}}]}}
-    if query.near is not None:
-        scope["bool"]["filter"] = [geo_filter(query)]
-    aggs = {
-        facet: {
-            "filter": {"bool": {"filter": facet_filters(query, skip=facet)}},
-            "aggs": {"values": {"terms": {"field": field, "size": FACET_SIZE}}},
-        }
-        for facet, field in FACET_FIELDS.items()
-    }
+    filters = [geo_filter(query)] if query.near is not None else []
+    if text is None:
+        return {"bool": {"filter": filters}} if filters else {"match_all": {}}
+    if not scored:
+        return {"bool": {"filter": [text, *filters]}}
+    return {"bool": {"must": [text], "filter": filters}}
+
+
+def hits_body(query: SearchQuery, fuzzy: bool, offset: int, size: int) -> dict[str, Any]:
+    """One page of the matching groups in order, and their total."""
+    base = scope(query, fuzzy)
+    selections = facet_filters(query)
+    if selections:
+        base = {"bool": {"must": [base], "filter": selections}}
     return {
-        "query": scope,
-        "post_filter": {"bool": {"filter": facet_filters(query)}},
-        "aggs": aggs,
+        "query": base,
         "sort": sort_clause(query),
         "track_scores": True,
         "track_total_hits": True,
@@ -221,6 +228,41 @@ def main_body(query: SearchQuery, fuzzy: bool, offset: int, size: int) -> dict[s
         "size": size,
         "_source": ["location"],
     }
+
+
+def facets_body(query: SearchQuery, fuzzy: bool) -> dict[str, Any]:
+    """Disjunctive facet counts: each facet counted under every selection but its own.
+
+    Unselected facets share one filter (all selections); a selected facet gets its own.
+    Asking for no hits lets Elasticsearch cache the answer until the index next changes.
+    """
+    terms = {
+        facet: {"terms": {"field": field, "size": FACET_SIZE}}
+        for facet, field in FACET_FIELDS.items()
+    }
+    selected = [facet for facet in FACET_FIELDS if query.selected(facet)]
+    aggs: dict[str, Any] = {
+        "unselected": {
+            "filter": {"bool": {"filter": facet_filters(query)}},
+            "aggs": {facet: terms[facet] for facet in FACET_FIELDS if facet not in selected},
+        }
+    }
+    for facet in selected:
+        aggs[f"selected_{facet}"] = {
+            "filter": {"bool": {"filter": facet_filters(query, skip=facet)}},
+            "aggs": {facet: terms[facet]},
+        }
+    return {"query": scope(query, fuzzy, scored=False), "aggs": aggs, "size": 0}
+
+
+def facet_buckets(aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The terms buckets of each facet, from however `facets_body` grouped them."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for group in aggregations.values():
+        for facet in FACET_FIELDS:
+            if facet in group:
+                found[facet] = group[facet]["buckets"]
+    return found
 
 
 def online_body(query: SearchQuery, fuzzy: bool) -> dict[str, Any]:
