@@ -36,9 +36,8 @@ from indexer.sync import sync
 from tests.conftest import app_config
 from tests.contract.search_corpus import CHICAGO, CORPUS
 
-# TODO(elasticsearch): add "elasticsearch" here once clearinghouse/search/elastic.py's
-# ElasticBackend is in; `make_backend` below already builds it.
-ENGINES = ["embedded"]
+# Every engine runs the whole suite; Elasticsearch is a real node (tests/services.py).
+ENGINES = ["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)]
 # What an engine can do beyond the shared contract; tests that depend on it say so.
 CAPABILITIES = {
     "embedded": {"fuzzy": False},
