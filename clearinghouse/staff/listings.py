@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.orm import selectinload
 
@@ -139,10 +149,16 @@ def bulk() -> Any:
     return redirect(back)
 
 
-def _back_to_listings(target: str | None) -> str:
-    if target and target.startswith("/staff/listings") and "//" not in target:
+def _staff_path(target: str | None) -> str | None:
+    """A path inside the console to return to, or None: never a redirect to another site."""
+    if target and target.startswith("/staff/") and "//" not in target and "\\" not in target:
         return target
-    return url_for("staff.listings")
+    return None
+
+
+def _back_to_listings(target: str | None) -> str:
+    path = _staff_path(target)
+    return path if path and path.startswith("/staff/listings") else url_for("staff.listings")
 
 
 def save_record(
@@ -222,13 +238,9 @@ def _render_form(form: ListingForm, group: Group | None, *, status: int = 200, *
 
 
 def _leaflet_available() -> bool:
-    from flask import current_app
-
+    """The map shows only when the public site has vendored Leaflet into static/."""
     folder = current_app.static_folder
-    return (
-        bool(folder)
-        and (__import__("pathlib").Path(str(folder)) / "vendor" / "leaflet" / "leaflet.js").exists()
-    )
+    return folder is not None and (Path(folder) / "vendor" / "leaflet" / "leaflet.js").exists()
 
 
 @bp.route("/listings/<group_uuid>")
@@ -268,7 +280,9 @@ def verify(group_uuid: str) -> Any:
         db.session.commit()
         refresh_index()
         flash(f"Marked “{group.name}” verified today.", "success")
-    return redirect(request.form.get("back") or url_for("staff.listing", group_uuid=group.uuid))
+    return redirect(
+        _staff_path(request.form.get("back")) or url_for("staff.listing", group_uuid=group.uuid)
+    )
 
 
 @bp.route("/listings/<group_uuid>/archive", methods=["POST"])

@@ -453,3 +453,20 @@ def test_a_long_outbox_backlog_is_left_to_index_sync(
     assert post(editor_client, "/staff/listings/new", listing_form_data()).status_code == 302
     assert "event=index_refresh_skipped pending=1" in caplog.text
     assert index_status(db.session, get_backend(app))["pending"] == 1
+
+
+def test_return_addresses_never_leave_the_console(
+    editor_client: FlaskClient, make_group: Callable[..., Group]
+) -> None:
+    group = make_group()
+    for back in ("https://evil.example/", "//evil.example/staff/", "/staff/\\\\evil.example"):
+        response = post(editor_client, f"/staff/listings/{group.uuid}/verify", {"back": back})
+        assert response.headers["Location"] == f"/staff/listings/{group.uuid}", back
+        response = post(editor_client, "/staff/listings/bulk", {"action": "verify", "back": back})
+        assert response.headers["Location"] == "/staff/listings", back
+    kept = post(
+        editor_client,
+        f"/staff/listings/{group.uuid}/verify",
+        {"back": "/staff/reports/stale?months=3"},
+    )
+    assert kept.headers["Location"] == "/staff/reports/stale?months=3"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -41,7 +42,10 @@ def test_stale_report_lists_unverified_listings_with_private_contacts(
     assert "Old Group" in page and "Never Verified" in page and "Lee Leader" in page
     assert "Fresh Group" not in page and "Archived Old" not in page
     assert "Old Group" not in editor.get("/staff/reports/stale?months=24").get_data(as_text=True)
-    post(editor, f"/staff/listings/{old.uuid}/verify")
+    back = re.search(r'name="back" value="([^"]+)"', page)
+    assert back is not None and back[1].startswith("/staff/reports/stale")
+    response = post(editor, f"/staff/listings/{old.uuid}/verify", {"back": back[1]})
+    assert response.headers["Location"].startswith("/staff/reports/stale")
     after = editor.get("/staff/reports/stale").get_data(as_text=True)
     assert "Old Group" not in after.split("<tbody>", 1)[1]
 
