@@ -204,11 +204,13 @@ class _Unreadable:
 
 
 def json_items(items: Any) -> list[Any] | None:
-    """The list of records in a JSON document: an array, or `{"data": [...]}` as the API gives."""
+    """The records in a JSON document: an array, `{"data": [...]}` as the API gives, or one."""
     if isinstance(items, list):
         return items
     if isinstance(items, dict) and isinstance(items.get("data"), list):
         return items["data"]
+    if isinstance(items, dict) and "name" in items:
+        return [items]  # one group: a single-line NDJSON export, or one API item
     return None
 
 

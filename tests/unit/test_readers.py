@@ -411,3 +411,9 @@ def test_a_broken_byte_in_json_rejects_only_its_record(tmp_path: Path) -> None:
     first, second = records(write(tmp_path, "groups.json", content), "json")
     assert first.record is not None and first.record["name"] == "Café Group"
     assert second.record is None and second.error and "0xE9" in second.error
+
+
+def test_an_export_of_one_group_is_read(tmp_path: Path) -> None:
+    path = write(tmp_path, "one.ndjson", json.dumps({"name": "A", "concerns": ["grief"]}) + "\n")
+    [raw] = records(path, "json")
+    assert raw.record == {"name": "A", "concerns": ["grief"]}
