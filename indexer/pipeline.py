@@ -95,12 +95,12 @@ class IngestReport:
         return self.summary() + (f" ({'; '.join(extra)})" if extra else "")
 
     def reject(self, path: str, row: int, field_name: str, reason: str) -> None:
-        self.rejects.append(Reject(path, row, field_name, reason))
+        self.rejects.append(Reject(path, row, field_name, _shorten(reason)))
 
     def warn(self, path: str, row: int, field_name: str, message: str) -> None:
         self.warning_count += 1
         if len(self.warnings) < MAX_WARNINGS:
-            self.warnings.append(Notice(path, row, field_name, message))
+            self.warnings.append(Notice(path, row, field_name, _shorten(message)))
 
 
 def ingest_files(
@@ -419,6 +419,11 @@ class _Run:
             other.flags = [*(other.flags or []), mark]
         self.report.flagged_duplicates += 1
         log.info("event=ingest_possible_duplicate group_id=%s other_id=%s", added.uuid, other.uuid)
+
+
+def _shorten(text: str, limit: int = 500) -> str:
+    """Messages may quote the bad value; a 10 MB value must not reach the terminal."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _name_key(name: str) -> str:

@@ -286,3 +286,10 @@ def test_a_progress_bar_goes_to_stderr(app: Flask, capsys: pytest.CaptureFixture
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "3/3" in captured.err
+
+
+def test_a_huge_bad_value_is_not_echoed_in_full(app: Flask, taxonomy: Taxonomy) -> None:
+    record = sample_record(languages=["x" * 1_000_000])
+    report = ingest_records(db.session, [record], taxonomy=taxonomy, source="x")
+    [reject] = report.rejects
+    assert reject.field == "languages" and len(reject.reason) <= 500
