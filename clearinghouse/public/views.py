@@ -7,7 +7,16 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, abort, current_app, jsonify, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -84,8 +93,25 @@ def public_group(slug: str) -> Group:
         )
     )
     if group is None:
+        merged = _merged_into(slug)
+        if merged is not None:  # a duplicate merged by staff: its old address still works
+            args = {**(request.view_args or {}), "slug": merged}
+            abort(redirect(url_for(str(request.endpoint), **args), 301))
         abort(404, description="We couldn't find that group. It may have stopped meeting.")
     return group
+
+
+def _merged_into(slug: str) -> str | None:
+    """The slug of the active listing an archived duplicate was merged into, if any."""
+    flags = db.session.scalar(select(Group.flags).where(Group.slug == slug))
+    for flag in flags or []:
+        if flag.startswith("merged-into:"):
+            return db.session.scalar(
+                select(Group.slug).where(
+                    Group.uuid == flag.split(":", 1)[1], Group.status == "active"
+                )
+            )
+    return None
 
 
 @bp.route("/groups/<slug>")
