@@ -470,3 +470,20 @@ def test_return_addresses_never_leave_the_console(
         {"back": "/staff/reports/stale?months=3"},
     )
     assert kept.headers["Location"] == "/staff/reports/stale?months=3"
+
+
+def test_a_merged_duplicates_public_address_redirects_to_the_kept_listing(
+    app: Flask, editor_client: FlaskClient, make_group: Callable[..., Group]
+) -> None:
+    keep = make_group(name="Kept Circle")
+    other = make_group(name="Duplicate Circle")
+    old_slug = other.slug
+    post(editor_client, f"/staff/listings/{keep.uuid}/merge", {"other": other.uuid})
+    public = app.test_client()
+    page = public.get(f"/groups/{old_slug}")
+    assert page.status_code == 301
+    assert page.headers["Location"].endswith(f"/groups/{keep.slug}")
+    calendar = public.get(f"/groups/{old_slug}.ics")
+    assert calendar.headers["Location"].endswith(f"/groups/{keep.slug}.ics")
+    post(editor_client, f"/staff/listings/{keep.uuid}/archive")
+    assert public.get(f"/groups/{old_slug}").status_code == 404
