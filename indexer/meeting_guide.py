@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +153,7 @@ def tsml_item(values: Mapping[str, str]) -> dict[str, Any]:
 
 def merge_rows(rows: Iterable[tuple[int, Any]], check: RowCheck | None) -> Iterator[RawRecord]:
     """Map each meeting row, reject bad ones by row, merge the rest into groups."""
-    groups: dict[str, list[tuple[int, dict[str, Any], str]]] = {}
+    groups: dict[str, list[_Member]] = {}
     seen_slugs: dict[str, int] = {}
     for row, item in rows:
         try:
@@ -170,8 +171,7 @@ def merge_rows(rows: Iterable[tuple[int, Any]], check: RowCheck | None) -> Itera
             for field, message in problems:
                 yield RawRecord(row, None, message, field)
             continue
-        del warnings  # validation repeats them for the merged listing
-        groups.setdefault(_group_key(record), []).append((row, record, slug))
+        groups.setdefault(_group_key(record), []).append(_Member(row, record, slug, warnings))
     for members in groups.values():
         yield _merged(members)
 
@@ -363,26 +363,35 @@ def _group_key(record: dict[str, Any]) -> str:
     return json.dumps(same, sort_keys=True, default=str)
 
 
-def _merged(members: list[tuple[int, dict[str, Any], str]]) -> RawRecord:
-    first_row, record, _slug = members[0]
-    merged = dict(record)
+@dataclass(frozen=True)
+class _Member:
+    """One meeting row on its way into a group."""
+
+    row: int
+    record: dict[str, Any]
+    slug: str
+    warnings: list[str]
+
+
+def _merged(members: list[_Member]) -> RawRecord:
+    merged = dict(members[0].record)
     meetings: list[dict[str, Any]] = []
     notes: list[str] = []
-    for _row, member, _ in members:
-        meetings.extend(meeting for meeting in member["meetings"] if meeting not in meetings)
-        if member["description"] and member["description"] not in notes:
-            notes.append(member["description"])
+    warnings: list[str] = []
+    for member in members:
+        meetings.extend(meeting for meeting in member.record["meetings"] if meeting not in meetings)
+        description = member.record["description"]
+        if description and description not in notes:
+            notes.append(description)
+        warnings.extend(warning for warning in member.warnings if warning not in warnings)
     merged["meetings"] = meetings
     merged["description"] = "\n\n".join(notes)
-    dates = sorted(
-        str(member["verified_at"]) for _r, member, _s in members if member["verified_at"]
-    )
+    dates = sorted(str(m.record["verified_at"]) for m in members if m.record["verified_at"])
     merged["verified_at"] = dates[-1] if dates else None
-    slugs = sorted((slug for _r, _m, slug in members if slug), key=lambda slug: (len(slug), slug))
+    slugs = sorted((m.slug for m in members if m.slug), key=lambda slug: (len(slug), slug))
     if slugs:
         merged["external_id"] = merged["slug"] = slugs[0]
-    warnings: tuple[str, ...] = ()
     if len(members) > 1:
-        rows = ", ".join(str(row) for row, _m, _s in members)
-        warnings = (f"rows {rows} are one group and were merged into one listing",)
-    return RawRecord(first_row, merged, warnings=warnings)
+        rows = ", ".join(str(member.row) for member in members)
+        warnings.append(f"rows {rows} are one group and were merged into one listing")
+    return RawRecord(members[0].row, merged, warnings=tuple(warnings))

@@ -417,3 +417,10 @@ def test_an_export_of_one_group_is_read(tmp_path: Path) -> None:
     path = write(tmp_path, "one.ndjson", json.dumps({"name": "A", "concerns": ["grief"]}) + "\n")
     [raw] = records(path, "json")
     assert raw.record == {"name": "A", "concerns": ["grief"]}
+
+
+def test_an_unknown_type_code_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    feed = [{"name": "A", "slug": "a", "day": 1, "time": "19:00", "types": ["O", "ZZZ"]}]
+    [raw] = records(write(tmp_path, "feed.json", json.dumps(feed)), "meeting-guide")
+    assert raw.warnings == ("types: 'ZZZ' is not a Meeting Guide type and was ignored",)
+    assert raw.record is not None and raw.record["open"] is True
