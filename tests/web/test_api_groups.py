@@ -1,0 +1,195 @@
+"""GET /api/v1/groups: the same search as the public site, paged so partners miss nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.datastructures import MultiDict
+
+from clearinghouse.models import Group
+from clearinghouse.search.query import parse_search_args
+from clearinghouse.search.service import run_search
+from clearinghouse.taxonomy import Taxonomy
+from tests.api_support import api_headers, get_json, index_all
+
+__all__ = ["api_headers"]
+
+CHICAGO = {"lat": 41.9251, "lon": -87.6572}
+
+
+def place(city: str, region: str, postal: str, lat: float, lon: float) -> dict[str, Any]:
+    return {"city": city, "region": region, "postal_code": postal, "lat": lat, "lon": lon}
+
+
+@pytest.fixture
+def directory(make_group: Callable[..., Group]) -> list[Group]:
+    groups = [
+        make_group(
+            name=f"Chicago Grief Circle {n}",
+            location=place("Chicago", "IL", "60614", 41.92 + n / 100, -87.65),
+        )
+        for n in range(5)
+    ]
+    groups += [
+        make_group(
+            name="Evanston Sober Women",
+            concerns=["alcohol"],
+            audience=["women"],
+            location=place("Evanston", "IL", "60201", 42.0451, -87.6877),
+            meetings=[{"freq": "weekly", "byday": ["SA"], "start": "09:00"}],
+        ),
+        make_group(
+            name="Spanish Grief Group",
+            languages=["es"],
+            cost="donation",
+            location=place("Cicero", "IL", "60804", 41.8456, -87.7539),
+        ),
+        make_group(
+            name="Denver Caregivers",
+            concerns=["caregiving"],
+            location=place("Denver", "CO", "80202", 39.7525, -104.9995),
+        ),
+        make_group(
+            name="Online Grief Circle",
+            location=None,
+            online={"url": "https://meet.example.org/grief"},
+            meetings=[
+                {"freq": "weekly", "byday": ["WE"], "start": "20:00", "timezone": "America/Chicago"}
+            ],
+        ),
+        make_group(name="Archived Grief Circle", status="archived"),
+    ]
+    index_all()
+    return groups
+
+
+QUERIES = [
+    "",
+    "q=grief",
+    "near=60614&radius=10",
+    "near=Chicago, IL&concern=grief-loss&sort=name",
+    "concern=addiction-recovery",
+    "language=es&cost=donation&cost=free",
+    "audience=women&day=sat",
+    "q=caregivers&sort=updated",
+    f"lat={CHICAGO['lat']}&lon={CHICAGO['lon']}&radius=50&unit=km",
+]
+
+
+def ids(items: list[dict[str, Any]]) -> list[str]:
+    return [item["id"] for item in items]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_api_returns_what_the_search_service_returns(
+    client: FlaskClient,
+    api_headers: dict[str, str],
+    directory: list[Group],
+    taxonomy: Taxonomy,
+    query: str,
+) -> None:
+    body = get_json(client, f"/api/v1/groups?{query}", api_headers)
+    args = MultiDict([tuple(pair.split("=", 1)) for pair in query.split("&") if pair])
+    page = run_search(parse_search_args(args, taxonomy))
+    assert ids(body["data"]) == [hit.group.uuid for hit in page.groups]
+    assert ids(body["online"]) == [hit.group.uuid for hit in page.online]
+    assert body["meta"]["total"] == page.total
+    expected_facets = {
+        facet.name: [(v.value, v.count) for v in facet.values] for facet in page.facets
+    }
+    assert {
+        name: [(v["value"], v["count"]) for v in values] for name, values in body["facets"].items()
+    } == expected_facets
+    archived = directory[-1].uuid
+    assert archived not in ids(body["data"]) + ids(body["online"])
+
+
+def test_place_search_gives_distances_and_an_online_list(
+    client: FlaskClient, api_headers: dict[str, str], directory: list[Group]
+) -> None:
+    body = get_json(client, "/api/v1/groups?near=60614&radius=25&concern=grief-loss", api_headers)
+    assert body["meta"]["near"]["text"] == "60614"
+    assert body["data"] and all("distance" in item for item in body["data"])
+    distances = [item["distance"]["mi"] for item in body["data"]]
+    assert distances == sorted(distances) and max(distances) <= 25
+    assert "Denver Caregivers" not in [item["name"] for item in body["data"]]
+    assert [item["name"] for item in body["online"]] == ["Online Grief Circle"]
+
+
+def test_walking_every_page_gets_each_group_exactly_once(
+    client: FlaskClient, api_headers: dict[str, str], directory: list[Group]
+) -> None:
+    url: str | None = "/api/v1/groups?per_page=2&sort=name"
+    seen: list[str] = []
+    totals = set()
+    while url:
+        response = client.get(url, headers=api_headers)
+        body = response.get_json()
+        seen += ids(body["data"])
+        if body["links"]["next"]:
+            assert f'<{body["links"]["next"]}>; rel="next"' in response.headers["Link"]
+        totals.add(body["meta"]["total"])
+        next_link = body["links"]["next"]
+        url = None
+        if next_link:
+            parts = urlsplit(next_link)
+            url = f"{parts.path}?{parts.query}"
+    public = {group.uuid for group in directory if group.status == "active"}
+    assert len(seen) == len(set(seen)) == len(public)
+    assert set(seen) == public and totals == {len(public)}
+
+
+def test_links_round_trip_the_query(
+    client: FlaskClient, api_headers: dict[str, str], directory: list[Group]
+) -> None:
+    body = get_json(client, "/api/v1/groups?q=grief&per_page=2&page=2", api_headers)
+    links = body["links"]
+    prev = parse_qs(urlsplit(links["prev"]).query)
+    assert prev == {"q": ["grief"], "per_page": ["2"]}
+    assert parse_qs(urlsplit(links["self"]).query) == {**prev, "page": ["2"]}
+    assert body["meta"] == {"total": body["meta"]["total"], "page": 2, "per_page": 2}
+    again = get_json(
+        client, urlsplit(links["self"]).path + "?" + urlsplit(links["self"]).query, api_headers
+    )
+    assert ids(again["data"]) == ids(body["data"])
+
+
+def test_api_and_public_search_page_show_the_same_groups(
+    client: FlaskClient, api_headers: dict[str, str], directory: list[Group]
+) -> None:
+    for query in ("q=grief", "near=60614&radius=10", "concern=grief-loss&per_page=50"):
+        body = get_json(client, f"/api/v1/groups?{query}", api_headers)
+        html = client.get(f"/search?{query}").get_data(as_text=True)
+        on_page = set(re.findall(r'href="/groups/([a-z0-9-]+)"', html))
+        expected = {item["slug"] for item in body["data"] + body["online"]}
+        assert expected and expected <= on_page
+        everything = {group.slug for group in directory}
+        assert on_page & everything == expected
+
+
+def test_group_by_id_and_not_public_is_404(
+    client: FlaskClient, api_headers: dict[str, str], directory: list[Group]
+) -> None:
+    group = directory[0]
+    body = get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)
+    assert body["id"] == group.uuid and body["url"].endswith(f"/groups/{group.slug}")
+    response = client.get(f"/api/v1/groups/{directory[-1].uuid}", headers=api_headers)
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_concerns_tree_has_synonyms_and_counts(
+    client: FlaskClient, api_headers: dict[str, str], directory: list[Group]
+) -> None:
+    body = get_json(client, "/api/v1/concerns", api_headers)
+    parents = {term["slug"]: term for term in body["data"]}
+    grief = parents["grief-loss"]
+    assert "bereavement" in grief["synonyms"]
+    assert grief["count"] == 7  # five Chicago circles, the Spanish group, the online one
+    addiction = parents["addiction-recovery"]
+    assert addiction["count"] == 1
+    assert {child["slug"]: child["count"] for child in addiction["children"]}["alcohol"] == 1
