@@ -51,6 +51,7 @@ TITLES = {
     406: "Not acceptable",
     429: "Too many requests",
     431: "Request headers too large",
+    503: "Service unavailable",
 }
 
 

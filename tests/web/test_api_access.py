@@ -225,3 +225,19 @@ def test_openapi_document_needs_no_key(client: FlaskClient) -> None:
     body = get_json(client, "/api/v1/openapi.json", {})
     assert body["openapi"].startswith("3.1")
     assert {"/groups", "/groups/{id}", "/concerns", "/changes"} <= set(body["paths"])
+
+
+def test_search_outage_is_503_while_the_feed_keeps_working(
+    client: FlaskClient, api_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clearinghouse.search import service
+    from clearinghouse.search.base import SearchUnavailable
+
+    def down(*_args: object, **_kwargs: object) -> None:
+        raise SearchUnavailable("engine down")
+
+    monkeypatch.setattr(service, "run_search", down)
+    response = client.get("/api/v1/groups?q=grief", headers=api_headers)
+    assert_problem(response, 503)
+    assert int(response.headers["Retry-After"]) > 0
+    assert client.get("/api/v1/changes", headers=api_headers).status_code == 200
