@@ -256,6 +256,43 @@ def api_keys_create(name: str, rate_limit: str) -> None:
     click.echo(key)
 
 
+@api_keys_group.command("list")
+@with_appcontext
+def api_keys_list() -> None:
+    """Every key by prefix: who it is for, its limit, when it was last used, whether revoked."""
+    from sqlalchemy import select
+
+    from clearinghouse.models import ApiKey
+
+    for api_key in db.session.scalars(select(ApiKey).order_by(ApiKey.created_at)):
+        used = (
+            api_key.last_used_at.isoformat(timespec="minutes") if api_key.last_used_at else "never"
+        )
+        state = "revoked" if api_key.revoked_at else "active"
+        limit = api_key.rate_limit
+        click.echo(f"{api_key.prefix}  {state:7}  {limit:>14}  last used {used}  {api_key.name}")
+
+
+@api_keys_group.command("revoke")
+@click.argument("prefix")
+@with_appcontext
+def api_keys_revoke(prefix: str) -> None:
+    """Revoke the key with this prefix (the 8 characters after chk_); it stops working at once."""
+    from sqlalchemy import select
+
+    from clearinghouse.accounts import revoke_api_key
+    from clearinghouse.models import ApiKey
+
+    wanted = prefix.removeprefix("chk_").split("_", 1)[0]
+    api_key = db.session.scalar(select(ApiKey).where(ApiKey.prefix == wanted))
+    if api_key is None:
+        raise click.ClickException(f"no API key has prefix {wanted!r}; see `api-keys list`")
+    if api_key.revoked_at is None:
+        revoke_api_key(db.session(), api_key)
+        db.session.commit()
+    click.echo(f"Revoked {api_key.prefix} ({api_key.name}).")
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

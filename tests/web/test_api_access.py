@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from clearinghouse import create_app
 from clearinghouse.accounts import revoke_api_key
@@ -241,3 +241,25 @@ def test_search_outage_is_503_while_the_feed_keeps_working(
     assert_problem(response, 503)
     assert int(response.headers["Retry-After"]) > 0
     assert client.get("/api/v1/changes", headers=api_headers).status_code == 200
+
+
+def test_keys_are_listed_and_revoked_from_the_command_line(
+    client: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    created = runner.invoke(args=["api-keys", "create", "--name", "County 211"])
+    assert created.exit_code == 0, created.output
+    key = created.output.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {key}"}
+    assert client.get("/api/v1/concerns", headers=headers).status_code == 200
+    prefix = key.split("_")[1]
+    listed = runner.invoke(args=["api-keys", "list"])
+    assert prefix in listed.output and "County 211" in listed.output
+    assert key not in listed.output  # only the prefix is ever shown again
+    revoked = runner.invoke(args=["api-keys", "revoke", prefix])
+    assert revoked.exit_code == 0, revoked.output
+    assert_problem(client.get("/api/v1/concerns", headers=headers), 403)
+    assert "revoked" in runner.invoke(args=["api-keys", "list"]).output
+    unknown = runner.invoke(args=["api-keys", "revoke", "ffffffff"])
+    assert unknown.exit_code != 0 and "no API key" in unknown.output
+    bad_limit = runner.invoke(args=["api-keys", "create", "--name", "X", "--rate-limit", "lots"])
+    assert bad_limit.exit_code != 0 and "rate limit" in bad_limit.output
