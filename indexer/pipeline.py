@@ -131,7 +131,7 @@ def ingest_files(
         for opened in sources:
             label = opened.path.name
             for message in opened.warnings:
-                run.report.warn(label, 0, "file", message)
+                run.report.warn(label, 0, "", message.removeprefix(f"{label}: "))
             run.feed(opened.records(), path=label, source=source or label, total=opened.total)
         run.finish()
     except BaseException:

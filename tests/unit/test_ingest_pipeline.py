@@ -293,3 +293,16 @@ def test_a_huge_bad_value_is_not_echoed_in_full(app: Flask, taxonomy: Taxonomy) 
     report = ingest_records(db.session, [record], taxonomy=taxonomy, source="x")
     [reject] = report.rejects
     assert reject.field == "languages" and len(reject.reason) <= 500
+
+
+def test_a_legacy_encoded_file_lands_with_a_warning(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "legacy.csv"
+    path.write_bytes(
+        "name,concerns,city,state\nDuelo en Español,grief,Chicago,IL\n".encode("cp1252")
+    )
+    report = ingest([path], "csv")
+    assert report.added == 1
+    assert [(w.row, w.field) for w in report.warnings if "Windows-1252" in w.reason] == [
+        (0, "file")
+    ]
+    assert db.session.scalars(select(Group.name)).all() == ["Duelo en Español"]
