@@ -13,7 +13,6 @@ the switch.  See `embedded_search` for how a query is answered.
 from __future__ import annotations
 
 import logging
-import math
 import secrets
 import sqlite3
 import threading
@@ -34,9 +33,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 TABLES = ("docs", "terms", "fv", "fts", "geo")
 BATCH = 2000
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 KEEP_CHANGES = 20_000
-_MATH = {"sin": math.sin, "cos": math.cos, "asin": math.asin, "sqrt": math.sqrt}
 
 
 def _schema(suffix: str, stamp: str) -> list[str]:
@@ -73,9 +71,7 @@ def _schema(suffix: str, stamp: str) -> list[str]:
             name, description, organization, concern_text,
             tokenize = 'porter unicode61 remove_diacritics 2'
         )""",
-        # The exact point rides along as auxiliary columns: no join to docs for distances.
-        f"CREATE VIRTUAL TABLE geo{s} USING rtree(id, min_lat, max_lat, min_lon, max_lon,"
-        " +lat, +lon)",
+        f"CREATE VIRTUAL TABLE geo{s} USING rtree(id, min_lat, max_lat, min_lon, max_lon)",
     ]
 
 
@@ -106,13 +102,6 @@ class EmbeddedBackend:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute("PRAGMA cache_size = -65536")
-            try:
-                conn.execute("SELECT asin(sin(radians(1))), pow(2, 2)")
-            except sqlite3.OperationalError:  # SQLite built without math functions
-                for name, function in _MATH.items():
-                    conn.create_function(name, 1, function, deterministic=True)
-                conn.create_function("radians", 1, math.radians, deterministic=True)
-                conn.create_function("pow", 2, math.pow, deterministic=True)
             self._local.conn = conn
             with self._connections_lock:
                 self._connections.append(conn)
@@ -330,9 +319,8 @@ def _insert(
         [(d.id, d.name, d.description, d.organization, d.concern_text) for d in docs],
     )
     conn.executemany(
-        f"INSERT INTO geo{s} (id, min_lat, max_lat, min_lon, max_lon, lat, lon)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(d.id, d.lat, d.lat, d.lon, d.lon, d.lat, d.lon) for d in docs if d.has_place],
+        f"INSERT INTO geo{s} (id, min_lat, max_lat, min_lon, max_lon) VALUES (?, ?, ?, ?, ?)",
+        [(d.id, d.lat, d.lat, d.lon, d.lon) for d in docs if d.has_place],
     )
     added: Counter[int] = Counter()
     pairs: list[tuple[int, int]] = []

@@ -65,6 +65,8 @@ class DocInfo:
     updated_at: str
     service_area: str  # ",IL,WI," or "" for everywhere
     terms: tuple[int, ...]
+    lat: float | None = None
+    lon: float | None = None
 
 
 @dataclass
@@ -138,14 +140,17 @@ def _terms(conn: sqlite3.Connection) -> dict[int, tuple[str, str]]:
     }
 
 
+_Row = tuple[str, str, str, bool, float | None, float | None]
+
+
 def _doc_rows(
     conn: sqlite3.Connection, where: str = "", params: Iterable[int] = ()
-) -> dict[int, tuple[str, str, str, bool]]:
+) -> dict[int, _Row]:
     return {
-        row[0]: (row[1], row[2], row[3], bool(row[4]))
+        row[0]: (row[1], row[2], row[3], bool(row[4]), row[5], row[6])
         for row in conn.execute(
-            "SELECT id, name_sort, updated_at, service_area, has_place = 0 AND remote = 1"
-            f" FROM docs {where}",
+            "SELECT id, name_sort, updated_at, service_area, has_place = 0 AND remote = 1,"
+            f" lat, lon FROM docs {where}",
             list(params),
         )
     }
@@ -171,7 +176,7 @@ def _load(conn: sqlite3.Connection, epoch: str, seq: int) -> Columns:
             regions[region].append(id_)
     columns.serves = {region: bitset(ids) for region, ids in regions.items()}
     columns.docs = {
-        id_: DocInfo(row[0], row[1], row[2], tuple(per_doc.get(id_, ())))
+        id_: DocInfo(row[0], row[1], row[2], tuple(per_doc.get(id_, ())), row[4], row[5])
         for id_, row in rows.items()
     }
     return columns
@@ -234,5 +239,5 @@ def _patch(conn: sqlite3.Connection, old: Columns, seq: int) -> Columns | None:
             columns.anywhere |= mask
         for region in _regions(row[2]):
             columns.serves[region] = columns.serves.get(region, 0) | mask
-        columns.docs[doc] = DocInfo(row[0], row[1], row[2], terms)
+        columns.docs[doc] = DocInfo(row[0], row[1], row[2], terms, row[4], row[5])
     return columns

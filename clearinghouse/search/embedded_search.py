@@ -35,7 +35,7 @@ def match_expression(q: str) -> str | None:
 
 
 def haversine_mi(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in miles on the mean-radius sphere (what the SQL computes)."""
+    """Great-circle distance in miles on the mean-radius sphere (what place searches use)."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     a = (
         math.sin((p2 - p1) / 2) ** 2
@@ -98,6 +98,10 @@ class EmbeddedSearch:
     # -- candidate documents from text and place (SQL) -----------------------------------
 
     def _text_scores(self) -> dict[int, float]:
+        """Documents matching q, with bm25 scores when the order needs them (4x the cost)."""
+        if self.query.sort != "relevance":
+            rows = self.conn.execute("SELECT rowid FROM fts WHERE fts MATCH ?", (self.match,))
+            return dict.fromkeys((row[0] for row in rows), 0.0)
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         rows = self.conn.execute(
             f"SELECT rowid, -bm25(fts, {weights}) FROM fts WHERE fts MATCH ?", (self.match,)
@@ -108,30 +112,25 @@ class EmbeddedSearch:
         assert self.place is not None
         lat, lon = self.place.lat, self.place.lon
         min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, self.query.radius_mi)
-        rows = self.conn.execute(
-            """
-            SELECT id, 2 * :r * asin(min(1.0, sqrt(a))) AS dist FROM (
-                SELECT id,
-                    pow(sin((radians(lat) - :plat) / 2), 2)
-                    + :cosplat * cos(radians(lat)) * pow(sin((radians(lon) - :plon) / 2), 2)
-                    AS a
-                FROM geo g
-                WHERE g.max_lat >= :min_lat AND g.min_lat <= :max_lat
-                  AND g.max_lon >= :min_lon AND g.min_lon <= :max_lon
-            ) WHERE dist <= :radius
-            """,
-            {
-                "r": EARTH_RADIUS_MI,
-                "plat": math.radians(lat),
-                "plon": math.radians(lon),
-                "cosplat": math.cos(math.radians(lat)),
-                "min_lat": min_lat,
-                "max_lat": max_lat,
-                "min_lon": min_lon,
-                "max_lon": max_lon,
-                "radius": self.query.radius_mi,
-            },
+        # The R*Tree narrows to a box; the exact distance comes from the in-memory points.
+        candidates = self.conn.execute(
+            "SELECT id FROM geo WHERE max_lat >= ? AND min_lat <= ?"
+            " AND max_lon >= ? AND min_lon <= ?",
+            (min_lat, max_lat, min_lon, max_lon),
         ).fetchall()
+        docs, radius = self.columns.docs, self.query.radius_mi
+        p1, cos_p1 = math.radians(lat), math.cos(math.radians(lat))
+        sin, cos, radians, asin, sqrt = math.sin, math.cos, math.radians, math.asin, math.sqrt
+        rows = []
+        for (id_,) in candidates:
+            info = docs.get(id_)
+            if info is None or info.lat is None or info.lon is None:
+                continue  # written after this snapshot of the columns; the next search has it
+            p2 = radians(info.lat)
+            a = sin((p2 - p1) / 2) ** 2 + cos_p1 * cos(p2) * sin(radians(info.lon - lon) / 2) ** 2
+            dist = 2 * EARTH_RADIUS_MI * asin(min(1.0, sqrt(a)))
+            if dist <= radius:
+                rows.append((id_, dist))
         if self.match is None:
             return {id_: (0.0, dist) for id_, dist in rows}
         scores = self.text_scores
