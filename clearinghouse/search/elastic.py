@@ -25,7 +25,6 @@ from elasticsearch.helpers import streaming_bulk
 
 from clearinghouse.search import elastic_query as build
 from clearinghouse.search.base import Hit, ListingDoc, SearchQuery, SearchResult, SearchUnavailable
-from clearinghouse.search.embedded_search import haversine_mi
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +88,7 @@ class ElasticBackend:
         if result is None:  # no document holds the words exactly: take them as misspelt
             result = self._search(query, offset, size, fuzzy=True)
         if result is None:
-            result = _empty()
+            result = build.empty_result()
         if deep and query.offset < result.total:
             raise SearchWindowTooDeep(
                 f"page {query.page} is beyond the first {MAX_WINDOW:,} results; "
@@ -116,15 +115,15 @@ class ElasticBackend:
         for response in responses:
             _raise_for(response)
         if any(_missing_index(response) for response in responses):
-            return _empty()
+            return build.empty_result()
         if check and responses[-1]["hits"]["total"]["value"] == 0:
             return None
         main = responses[0]
-        hits = tuple(_hit(hit, query) for hit in main["hits"]["hits"])
+        hits = tuple(build.read_hit(hit, query) for hit in main["hits"]["hits"])
         online: tuple[Hit, ...] = ()
         online_total = 0
         if query.near is not None:
-            online = tuple(_hit(hit, None) for hit in responses[2]["hits"]["hits"])
+            online = tuple(build.read_hit(hit, None) for hit in responses[2]["hits"]["hits"])
             online_total = responses[2]["hits"]["total"]["value"]
         log.debug(
             "event=es_search fuzzy=%s total=%d took_ms=%.1f",
@@ -133,7 +132,7 @@ class ElasticBackend:
         return SearchResult(
             hits=hits,
             total=main["hits"]["total"]["value"],
-            facets=_facets(responses[1]["aggregations"]),
+            facets=build.read_facets(responses[1]["aggregations"]),
             online=online,
             online_total=online_total,
         )
@@ -397,27 +396,3 @@ def _raise_for(response: dict[str, Any]) -> None:
 def _missing_index(response: dict[str, Any]) -> bool:
     error = response.get("error")
     return isinstance(error, dict) and error.get("type") == "index_not_found_exception"
-
-
-def _hit(hit: dict[str, Any], query: SearchQuery | None) -> Hit:
-    distance = None
-    location = (hit.get("_source") or {}).get("location")
-    if query is not None and query.near is not None and location:
-        # The great-circle distance the radius filter used, computed as the embedded engine does.
-        distance = haversine_mi(query.near.lat, query.near.lon, location["lat"], location["lon"])
-    return Hit(id=int(hit["_id"]), score=float(hit.get("_score") or 0.0), distance_mi=distance)
-
-
-def _facets(aggregations: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """Counts of the facet values matching groups have; like the embedded engine, no zeros
-    (`service.run_search` shows selected values at zero)."""
-    found = build.facet_buckets(aggregations)
-    return {
-        facet: {str(bucket["key"]): int(bucket["doc_count"]) for bucket in found[facet]}
-        for facet in build.FACET_FIELDS
-    }
-
-
-def _empty() -> SearchResult:
-    facets: dict[str, dict[str, int]] = {facet: {} for facet in build.FACET_FIELDS}
-    return SearchResult(hits=(), total=0, facets=facets)

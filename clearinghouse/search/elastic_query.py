@@ -1,4 +1,4 @@
-"""Elasticsearch index mapping, documents and query bodies (pure functions, no I/O).
+"""Elasticsearch mapping, documents, query bodies and answers read back (pure, no I/O).
 
 Text is analysed here, in Python, rather than by Elasticsearch: Elastic's runnable
 distribution on Maven Central (what the tests run) ships without the `analysis-common`
@@ -19,7 +19,8 @@ from typing import Any
 
 import snowballstemmer
 
-from clearinghouse.search.base import ListingDoc, SearchQuery
+from clearinghouse.search.base import Hit, ListingDoc, SearchQuery, SearchResult
+from clearinghouse.search.embedded_search import haversine_mi
 from clearinghouse.search.query import search_words
 
 # The searchable text fields and their weights: the embedded engine's bm25 column weights.
@@ -297,3 +298,32 @@ def exists_body(query: SearchQuery) -> dict[str, Any]:
         "terminate_after": 1,
         "track_total_hits": 1,
     }
+
+
+# -- reading answers ---------------------------------------------------------------------
+
+
+def read_hit(hit: dict[str, Any], query: SearchQuery | None) -> Hit:
+    """A hit with its distance from the place searched, when there was one."""
+    distance = None
+    location = (hit.get("_source") or {}).get("location")
+    if query is not None and query.near is not None and location:
+        # The great-circle distance the radius filter used, computed as the embedded engine does.
+        distance = haversine_mi(query.near.lat, query.near.lon, location["lat"], location["lon"])
+    return Hit(id=int(hit["_id"]), score=float(hit.get("_score") or 0.0), distance_mi=distance)
+
+
+def read_facets(aggregations: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Counts of the facet values matching groups have; like the embedded engine, no zeros
+    (`service.run_search` shows selected values at zero)."""
+    found = facet_buckets(aggregations)
+    return {
+        facet: {str(bucket["key"]): int(bucket["doc_count"]) for bucket in found[facet]}
+        for facet in FACET_FIELDS
+    }
+
+
+def empty_result() -> SearchResult:
+    """The answer while no index exists yet."""
+    facets: dict[str, dict[str, int]] = {facet: {} for facet in FACET_FIELDS}
+    return SearchResult(hits=(), total=0, facets=facets)
