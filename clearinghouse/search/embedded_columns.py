@@ -84,6 +84,8 @@ class Columns:
     term_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     docs: dict[int, DocInfo] = field(default_factory=dict)
     _name_order: list[int] | None = None
+    _name_rank: dict[int, int] | None = None
+    _updated_rank: dict[int, int] | None = None
 
     @property
     def count(self) -> int:
@@ -95,6 +97,21 @@ class Columns:
             docs = self.docs
             self._name_order = sorted(docs, key=lambda i: (docs[i].name_sort, i))
         return self._name_order
+
+    def name_rank(self) -> dict[int, int]:
+        """Document id -> its place in name order (a cheap sort key)."""
+        if self._name_rank is None:
+            self._name_rank = {id_: rank for rank, id_ in enumerate(self.name_order())}
+        return self._name_rank
+
+    def updated_rank(self) -> dict[int, int]:
+        """Document id -> its place newest-first (ties by id)."""
+        if self._updated_rank is None:
+            docs = self.docs
+            by_id = sorted(docs)
+            newest = sorted(by_id, key=lambda i: docs[i].updated_at, reverse=True)  # stable
+            self._updated_rank = {id_: rank for rank, id_ in enumerate(newest)}
+        return self._updated_rank
 
 
 class ColumnCache:

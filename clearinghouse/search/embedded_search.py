@@ -12,6 +12,7 @@ import heapq
 import math
 import sqlite3
 from itertools import islice
+from operator import itemgetter
 
 from clearinghouse.search.base import FACETS, Hit, SearchQuery, SearchResult
 from clearinghouse.search.embedded_columns import Columns, Members, bitset, ids_of
@@ -101,7 +102,7 @@ class EmbeddedSearch:
         """Documents matching q, with bm25 scores when the order needs them (4x the cost)."""
         if self.query.sort != "relevance":
             rows = self.conn.execute("SELECT rowid FROM fts WHERE fts MATCH ?", (self.match,))
-            return dict.fromkeys((row[0] for row in rows), 0.0)
+            return dict.fromkeys(map(itemgetter(0), rows.fetchall()), 0.0)
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         rows = self.conn.execute(
             f"SELECT rowid, -bm25(fts, {weights}) FROM fts WHERE fts MATCH ?", (self.match,)
@@ -121,8 +122,11 @@ class EmbeddedSearch:
         docs, radius = self.columns.docs, self.query.radius_mi
         p1, cos_p1 = math.radians(lat), math.cos(math.radians(lat))
         sin, cos, radians, asin, sqrt = math.sin, math.cos, math.radians, math.asin, math.sqrt
+        scores = self.text_scores if self.match is not None else None
         rows = []
         for (id_,) in candidates:
+            if scores is not None and id_ not in scores:
+                continue
             info = docs.get(id_)
             if info is None or info.lat is None or info.lon is None:
                 continue  # written after this snapshot of the columns; the next search has it
@@ -131,10 +135,9 @@ class EmbeddedSearch:
             dist = 2 * EARTH_RADIUS_MI * asin(min(1.0, sqrt(a)))
             if dist <= radius:
                 rows.append((id_, dist))
-        if self.match is None:
+        if scores is None:
             return {id_: (0.0, dist) for id_, dist in rows}
-        scores = self.text_scores
-        return {id_: (scores[id_], dist) for id_, dist in rows if id_ in scores}
+        return {id_: (scores[id_], dist) for id_, dist in rows}
 
     # -- filters, counts, ordering (columns) ---------------------------------------------
 
@@ -186,16 +189,16 @@ class EmbeddedSearch:
             top = list(islice((i for i in self.columns.name_order() if i in members), wanted))
             return self._hits(top[query.offset :])
         candidates = members.filter(hits) if hits is not None else ids_of(matching)
+        # Ranks in name and update order are precomputed per snapshot and break ties by id.
         if query.sort == "distance" and hits is not None:
             top = heapq.nsmallest(wanted, candidates, key=lambda i: (hits[i][1] or 0.0, i))
         elif query.sort == "updated":
-            top = heapq.nsmallest(wanted, candidates, key=lambda i: (_Desc(docs[i].updated_at), i))
+            top = heapq.nsmallest(wanted, candidates, key=self.columns.updated_rank().__getitem__)
         elif query.sort == "relevance" and self.match is not None and hits is not None:
-            top = heapq.nsmallest(
-                wanted, candidates, key=lambda i: (-hits[i][0], docs[i].name_sort, i)
-            )
+            rank = self.columns.name_rank()
+            top = heapq.nsmallest(wanted, candidates, key=lambda i: (-hits[i][0], rank[i]))
         else:
-            top = heapq.nsmallest(wanted, candidates, key=lambda i: (docs[i].name_sort, i))
+            top = heapq.nsmallest(wanted, candidates, key=self.columns.name_rank().__getitem__)
         return self._hits(top[query.offset :])
 
     def _hits(self, ids: list[int]) -> tuple[Hit, ...]:
@@ -217,31 +220,12 @@ class EmbeddedSearch:
         total = bits.bit_count()
         if not total:
             return (), 0
-        docs, scores, members = columns.docs, self.text_scores, Members(bits)
+        scores, members = self.text_scores, Members(bits)
         if self.match is None and total * 50 >= columns.count:
             top = list(islice((i for i in columns.name_order() if i in members), ONLINE_LIMIT))
         else:
+            rank = columns.name_rank()
             top = heapq.nsmallest(
-                ONLINE_LIMIT,
-                ids_of(bits),
-                key=lambda i: (-scores.get(i, 0.0), docs[i].name_sort, i),
+                ONLINE_LIMIT, ids_of(bits), key=lambda i: (-scores.get(i, 0.0), rank[i])
             )
         return tuple(Hit(id=i, score=scores.get(i, 0.0)) for i in top), total
-
-
-class _Desc:
-    """Reverses the order of a string inside a sort key (newest first)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    def __lt__(self, other: _Desc) -> bool:
-        return self.value > other.value
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Desc) and self.value == other.value
-
-    def __hash__(self) -> int:
-        return hash(self.value)
