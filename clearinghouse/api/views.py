@@ -29,7 +29,15 @@ from clearinghouse.api.http import (
 from clearinghouse.api.openapi import openapi_document
 from clearinghouse.extensions import db
 from clearinghouse.models import Group, Location, group_concerns
+from clearinghouse.search import service
 from clearinghouse.search.base import FACETS, SearchQuery, SearchUnavailable
+from clearinghouse.search.query import (
+    MAX_RESULT_WINDOW,
+    QueryError,
+    parse_search_args,
+    query_to_args,
+)
+from clearinghouse.search.service import GroupHit
 from clearinghouse.serialize import group_json
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 
@@ -59,31 +67,24 @@ def _latest(groups: Iterable[Group]) -> None:
 @bp.get("/groups")
 def groups() -> Response:
     """Search: the same parser, engine and rules as the public /search page."""
-    from clearinghouse.search.query import QueryError, parse_search_args, query_to_args
-
     check_params(SEARCH_PARAMS)
     try:
         query = parse_search_args(request.args, taxonomy())
     except QueryError as error:
         bad_param(error.param, error.message)
-    from clearinghouse.search.service import run_search
-
     try:
-        page = run_search(query)
+        page = service.run_search(query)
     except SearchUnavailable:
         log.warning("event=api_search_unavailable")
         raise ApiProblem(
             503, "search is briefly unavailable; retry in a minute", headers={"Retry-After": "60"}
         ) from None
-    data = [_hit_json(hit) for hit in page.groups]
-    online = [_hit_json(hit) for hit in page.online]
-    _latest([_hit_group(hit) for hit in [*page.groups, *page.online]])
-    args = list(query_to_args(query))
-    links = _links(query, page.total, args)
+    _latest(hit.group for hit in [*page.groups, *page.online])
+    links = _links(query, page.total, list(query_to_args(query)))
     response = json_response(
         {
-            "data": data,
-            "online": online,
+            "data": [_hit_json(hit) for hit in page.groups],
+            "online": [_hit_json(hit) for hit in page.online],
             "facets": {
                 facet.name: [
                     {"value": value.value, "label": value.label, "count": value.count}
@@ -102,13 +103,8 @@ def groups() -> Response:
     return response
 
 
-def _hit_group(hit: Any) -> Group:
-    return hit.group if hasattr(hit, "group") else hit
-
-
-def _hit_json(hit: Any) -> dict[str, Any]:
-    group = _hit_group(hit)
-    return group_json(group, url=public_url(group), distance_mi=getattr(hit, "distance_mi", None))
+def _hit_json(hit: GroupHit) -> dict[str, Any]:
+    return group_json(hit.group, url=public_url(hit.group), distance_mi=hit.distance_mi)
 
 
 def _meta(query: SearchQuery, total: int) -> dict[str, Any]:
@@ -126,8 +122,6 @@ def _meta(query: SearchQuery, total: int) -> dict[str, Any]:
 
 
 def _links(query: SearchQuery, total: int, args: list[tuple[str, str]]) -> dict[str, str | None]:
-    from clearinghouse.search.query import MAX_RESULT_WINDOW
-
     base = url_for("api.groups", _external=True)
 
     def page_url(page: int) -> str:
