@@ -30,7 +30,8 @@ from clearinghouse.models import ApiKey, utcnow
 log = logging.getLogger(__name__)
 
 _INTEGER = re.compile(r"-?[0-9]{1,12}")
-PROBLEM_TYPE = "https://clearinghouse.example.org/problems/"
+# Problem types are names, not pages: a URN needs no domain of ours to resolve.
+PROBLEM_TYPE = "urn:clearinghouse:problem:"
 # A key's last-used time is written at most this often, so reads don't become writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 MAX_HEADER_BYTES = 16 * 1024
@@ -226,7 +227,7 @@ def _check_headers() -> None:
 
 
 def _authenticate() -> None:
-    """Bearer key → g.api_key; then the key's own rate limit."""
+    """Find the Bearer key (kept in the request environ); then apply its own rate limit."""
     if request.method == "OPTIONS":
         return
     header = request.headers.get("Authorization", "")

@@ -37,7 +37,8 @@ def assert_problem(response: object, status: int) -> dict[str, object]:
     assert getattr(response, "mimetype") == "application/problem+json"  # noqa: B009
     body = response.get_json(force=True)  # type: ignore[attr-defined]
     assert body["status"] == status
-    assert body["title"] and body["detail"] and body["type"].startswith("https://")
+    assert body["title"] and body["detail"]
+    assert body["type"].startswith("urn:clearinghouse:problem:")
     return body  # type: ignore[no-any-return]
 
 
