@@ -52,7 +52,7 @@ class ElasticBackend:
         replicas: int = 0,
         timeout: float = 10.0,
         chunk_size: int = 5000,
-        load_threads: int = 2,
+        load_threads: int = 3,
         old_index_grace: float = 1.0,
     ) -> None:
         if not _ALIAS.match(alias):
@@ -204,7 +204,10 @@ class ElasticBackend:
                 count = _load(self._writer, name, docs, self.chunk_size, self.load_threads)
                 self.client.indices.put_settings(
                     index=name,
-                    settings={"refresh_interval": None, "number_of_replicas": self.replicas},
+                    settings={
+                        **dict.fromkeys(build.LOADING_SETTINGS),  # back to the defaults
+                        "number_of_replicas": self.replicas,
+                    },
                 )
                 self.client.indices.refresh(index=name)
                 old = self._aliased_indices()

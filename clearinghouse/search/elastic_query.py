@@ -40,6 +40,7 @@ FACET_FIELDS = {
 FACET_SIZE = 1000  # more than any facet has values (the taxonomy has ~130 concerns)
 ONLINE_LIMIT = 10  # online and phone groups listed beside a place search
 MAX_WORD_CHARS = 100
+LOADING_SETTINGS = {"refresh_interval": "-1", "translog.durability": "async"}
 
 _WORD = re.compile(r"[^\W_]+")
 _STEMMER = snowballstemmer.stemmer("porter")
@@ -93,9 +94,15 @@ def index_body(shards: int = 1, replicas: int = 0, loading: bool = False) -> dic
         # keeps each run of letters and digits whole, so this just splits them apart again.
         "analysis": {"analyzer": {"terms": {"type": "custom", "tokenizer": "standard"}}},
     }
-    if loading:
-        settings["refresh_interval"] = "-1"
-    return {"settings": settings, "mappings": {"dynamic": "strict", "properties": properties}}
+    if loading:  # a bulk build: no refreshes, and no fsync per request (it can start over)
+        settings.update(LOADING_SETTINGS)
+    mappings = {
+        "dynamic": "strict",
+        # The stems are only for matching: keep stored documents small (the store has the text).
+        "_source": {"excludes": [f"{field}_terms" for field in TEXT_FIELDS]},
+        "properties": properties,
+    }
+    return {"settings": settings, "mappings": mappings}
 
 
 def document(doc: ListingDoc) -> dict[str, Any]:
