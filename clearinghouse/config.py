@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,10 @@ def from_environment(
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # "Keep me signed in" on a staff computer lasts two weeks, not Flask-Login's year.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+        # A form's CSRF token lasts a working day, so a long edit is not lost on submit.
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "SESSION_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_SECURE": secure_cookies,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
