@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from flask import Flask
@@ -200,3 +202,21 @@ def test_sign_in_attempts_are_rate_limited_per_address(
         assert "Too many sign-in attempts from this address" in page
         db.session.remove()
         db.engine.dispose()
+
+
+def test_keep_me_signed_in_lasts_two_weeks(anon_client: FlaskClient) -> None:
+    make_user("ana@example.org", "editor")
+    token = csrf_token(anon_client, "/staff/login")
+    response = anon_client.post(
+        "/staff/login",
+        data={
+            "email": "ana@example.org",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "remember": "y",
+        },
+    )
+    remember = next(c for c in response.headers.getlist("Set-Cookie") if "remember_token=" in c)
+    expires = parsedate_to_datetime(remember.split("Expires=", 1)[1].split(";", 1)[0])
+    days = (expires - datetime.now(UTC)).total_seconds() / 86400
+    assert 13.9 < days <= 14.0
