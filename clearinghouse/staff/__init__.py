@@ -93,6 +93,7 @@ from clearinghouse.staff import (  # noqa: E402  (the views register routes on b
     admin,
     auth,
     dashboard,
+    editing,
     imports,
     listings,
     reports,
@@ -100,4 +101,4 @@ from clearinghouse.staff import (  # noqa: E402  (the views register routes on b
 )
 
 __all__ = ["bp", "role_required"]
-_views = (admin, auth, dashboard, imports, listings, reports, review)
+_views = (admin, auth, dashboard, editing, imports, listings, reports, review)

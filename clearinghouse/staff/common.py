@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, abort, current_app, request
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 
 from clearinghouse.extensions import db
-from clearinghouse.models import Outbox, SyncState, utcnow
+from clearinghouse.models import Group, Outbox, SyncState, utcnow
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 
 log = logging.getLogger(__name__)
@@ -139,3 +139,18 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def get_group(group_uuid: str) -> Group:
+    group = db.session.scalar(select(Group).where(Group.uuid == group_uuid[:36]))
+    if group is None:
+        abort(404)
+    return group
+
+
+def find_group(text: str) -> Group | None:
+    """A group by its id (UUID), slug, or a console/public URL ending in either."""
+    key = text.strip().rstrip("/").rsplit("/", 1)[-1][:200]
+    if not key:
+        return None
+    return db.session.scalar(select(Group).where((Group.uuid == key) | (Group.slug == key)))

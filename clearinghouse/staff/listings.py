@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from flask import (
-    abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -21,26 +18,25 @@ from sqlalchemy.orm import selectinload
 
 from clearinghouse import geo, store
 from clearinghouse.extensions import db
-from clearinghouse.listings import FieldError, validate_listing
 from clearinghouse.models import AuditEvent, Group, Location, group_concerns
 from clearinghouse.staff import bp, role_required
 from clearinghouse.staff.common import (
     actor,
+    find_group,
+    get_group,
     int_arg,
-    months_ago,
     paginate,
     refresh_index,
     taxonomy,
     user_id,
 )
 from clearinghouse.staff.dashboard import flagged_condition, stale_condition
+from clearinghouse.staff.editing import leaflet_available, save_record
 from clearinghouse.staff.forms import (
     REGION_PAIRS,
     ActionForm,
     BulkForm,
-    ListingForm,
     MergeForm,
-    listing_form,
 )
 from clearinghouse.staff.records import diff_rows, fill_missing, group_record
 from clearinghouse.vocab import ATTENDANCE, FORMATS, STATUSES
@@ -52,21 +48,6 @@ SORTS = {
     "name": func.lower(Group.name),
     "verified": Group.verified_at.asc(),
 }
-
-
-def get_group(group_uuid: str) -> Group:
-    group = db.session.scalar(select(Group).where(Group.uuid == group_uuid[:36]))
-    if group is None:
-        abort(404)
-    return group
-
-
-def find_group(text: str) -> Group | None:
-    """A group by its id (UUID), slug, or a console/public URL ending in either."""
-    key = text.strip().rstrip("/").rsplit("/", 1)[-1][:200]
-    if not key:
-        return None
-    return db.session.scalar(select(Group).where((Group.uuid == key) | (Group.slug == key)))
 
 
 def filtered_listings(args: Any) -> Select[Any]:
@@ -161,88 +142,6 @@ def _back_to_listings(target: str | None) -> str:
     return path if path and path.startswith("/staff/listings") else url_for("staff.listings")
 
 
-def save_record(
-    record: dict[str, Any], group: Group | None, *, publish: bool = False
-) -> tuple[Group | None, list[FieldError], list[str]]:
-    """Validate → geocode → apply (audit + outbox); the caller commits. Errors change nothing."""
-    validation = validate_listing(record, taxonomy())
-    if validation.data is None or validation.errors:
-        return None, validation.errors, []
-    data, notes = store.geocode_listing(validation.data)
-    change = store.apply_listing(
-        db.session, data, actor=actor(), group=group, status="active", user_id=user_id()
-    )
-    if publish and change.group.status != "active":
-        store.set_status(db.session, change.group, "active", actor=actor(), user_id=user_id())
-    notes = [*notes, *(str(w) for w in validation.warnings)]
-    if change.action == "unchanged" and not publish:
-        notes.insert(0, "Nothing changed.")
-    return change.group, [], notes
-
-
-def save_form(form: ListingForm, group: Group | None, *, publish: bool = False) -> Group | None:
-    """Save a submitted form; on errors, mark the fields and return None."""
-    if not form.validate_on_submit():
-        if form.csrf_token.errors:
-            form.general_errors.append("The form expired; please submit it again.")
-        return None
-    saved, errors, notes = save_record(
-        form.record(include_status=group is None), group, publish=publish
-    )
-    if saved is None:
-        db.session.rollback()
-        form.attach_errors(errors)
-        return None
-    db.session.commit()
-    refresh_index()
-    for note in notes:
-        flash(note, "info")
-    return saved
-
-
-@bp.route("/listings/new", methods=["GET", "POST"])
-def new_listing() -> Any:
-    form = listing_form({"status": "active"})
-    group = save_form(form, None) if form.is_submitted() else None
-    if group is not None:
-        flash(f"Added “{group.name}”.", "success")
-        return redirect(url_for("staff.listing", group_uuid=group.uuid))
-    return _render_form(form, None, status=400 if form.is_submitted() else 200)
-
-
-@bp.route("/listings/<group_uuid>/edit", methods=["GET", "POST"])
-def edit_listing(group_uuid: str) -> Any:
-    group = get_group(group_uuid)
-    form = listing_form(group_record(group))
-    if form.is_submitted():
-        saved = save_form(form, group)
-        if saved is not None:
-            flash(f"Saved “{saved.name}”.", "success")
-            return redirect(url_for("staff.listing", group_uuid=saved.uuid))
-        return _render_form(form, group, status=400)
-    return _render_form(form, group)
-
-
-def _render_form(form: ListingForm, group: Group | None, *, status: int = 200, **extra: Any) -> Any:
-    return (
-        render_template(
-            "staff/listings/form.html",
-            form=form,
-            group=group,
-            concern_terms=list(taxonomy()),
-            leaflet=_leaflet_available(),
-            **extra,
-        ),
-        status,
-    )
-
-
-def _leaflet_available() -> bool:
-    """The map shows only when the public site has vendored Leaflet into static/."""
-    folder = current_app.static_folder
-    return folder is not None and (Path(folder) / "vendor" / "leaflet" / "leaflet.js").exists()
-
-
 @bp.route("/listings/<group_uuid>")
 def listing(group_uuid: str) -> Any:
     group = get_group(group_uuid)
@@ -261,7 +160,7 @@ def listing(group_uuid: str) -> Any:
         history=history,
         action=ActionForm(),
         merged_into=_merged_into(group),
-        leaflet=_leaflet_available(),
+        leaflet=leaflet_available(),
     )
 
 
@@ -406,6 +305,3 @@ def geocode_preview() -> Any:
         approximate=place.approximate,
         timezone=place.timezone,
     )
-
-
-__all__ = ["find_group", "get_group", "months_ago", "save_form", "save_record"]

@@ -12,8 +12,8 @@ from clearinghouse.extensions import db
 from clearinghouse.models import ChangeRequest, utcnow
 from clearinghouse.staff import bp
 from clearinghouse.staff.common import paginate, refresh_index, user_id
+from clearinghouse.staff.editing import render_form, save_form, save_record
 from clearinghouse.staff.forms import ActionForm, RejectForm, listing_form
-from clearinghouse.staff.listings import _render_form, save_form, save_record
 from clearinghouse.staff.records import (
     diff_rows,
     group_record,
@@ -135,8 +135,8 @@ def edit_then_approve(request_id: int) -> Any:
             db.session.commit()
             flash(f"Approved and published “{group.name}” with your edits.", "success")
             return redirect(url_for("staff.review_queue"))
-        return _render_form(form, change.group, status=400, change=change)
-    return _render_form(form, change.group, change=change)
+        return render_form(form, change.group, status=400, change=change)
+    return render_form(form, change.group, change=change)
 
 
 @bp.route("/review/<int:request_id>/reject", methods=["POST"])
