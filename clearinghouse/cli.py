@@ -154,6 +154,10 @@ def ingest_command(
         click.echo(f"rejected {reject}", err=True)
     if len(report.rejects) > 20:
         click.echo(f"… and {len(report.rejects) - 20} more rejected rows", err=True)
+    for warning in report.warnings[:10]:
+        click.echo(f"warning {warning}", err=True)
+    if report.warning_count > 10:
+        click.echo(f"… and {report.warning_count - 10} more warnings", err=True)
     if rejects:
         with open(rejects, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
