@@ -31,6 +31,7 @@ def test_ingest_prints_the_summary_and_writes_the_rejects(
     assert result.exit_code == 0, result.output
     assert "read 13: 6 added, 0 updated, 0 unchanged, 7 rejected" in result.output
     assert "rejected meeting-guide-feed.json row 8: name: is required" in result.output
+    assert "warning meeting-guide-feed.json row 7: description: HTML was removed" in result.output
     with out.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["file", "row", "field", "reason"]
