@@ -11,13 +11,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from clearinghouse import search
 from clearinghouse.accounts import create_api_key
 from clearinghouse.extensions import db
+from clearinghouse.listings import validate_listing
 from clearinghouse.models import Group
+from clearinghouse.store import apply_listing, geocode_listing
 from clearinghouse.taxonomy import default_taxonomy
 from indexer.sync import sync
+from tests.conftest import sample_record
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STANDARDS = REPO_ROOT.parent / "shared" / "standards"
@@ -100,3 +104,13 @@ class Partner:
 def public_directory() -> dict[str, str]:
     rows = db.session.scalars(select(Group).where(Group.status == "active"))
     return {group.uuid: group.updated_at.isoformat(timespec="seconds") + "Z" for group in rows}
+
+
+def create(session: Session, **overrides: Any) -> Group:
+    """Store a listing from `sample_record(**overrides)` on any app (make_group is SQLite's)."""
+    validation = validate_listing(sample_record(**overrides), default_taxonomy())
+    assert validation.data is not None, validation.errors
+    data, _notes = geocode_listing(validation.data)
+    group = apply_listing(session, data, actor="test").group
+    session.commit()
+    return group

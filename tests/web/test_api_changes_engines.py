@@ -13,21 +13,12 @@ from sqlalchemy.orm import Session
 from clearinghouse.extensions import db
 from clearinghouse.listings import validate_listing
 from clearinghouse.models import Group
-from clearinghouse.store import apply_listing, delete_group, geocode_listing, set_status
+from clearinghouse.store import apply_listing, delete_group, set_status
 from clearinghouse.taxonomy import default_taxonomy
-from tests.api_support import Partner, new_key, public_directory
+from tests.api_support import Partner, create, new_key, public_directory
 from tests.conftest import sample_record
 
 WAIT_SECONDS = 30  # a bound for waiting on another thread, never an assertion about speed
-
-
-def create(session: Session, **overrides: Any) -> Group:
-    validation = validate_listing(sample_record(**overrides), default_taxonomy())
-    assert validation.data is not None, validation.errors
-    data, _notes = geocode_listing(validation.data)
-    group = apply_listing(session, data, actor="test").group
-    session.commit()
-    return group
 
 
 def test_replay_matches_the_directory_on_each_database(store_app: Flask) -> None:
