@@ -55,20 +55,21 @@ def decode_cursor(session: Session, cursor: str) -> int:
     text = cursor
     if not _CURSOR.fullmatch(text):
         raise CursorError(
-            "is not a cursor from this feed; use the 'next' value of a /changes response or the "
+            f"{text[:40]!r} is not a cursor from this feed; use the 'next' value of a /changes response or the "
             "X-Changes-Cursor header of /export.ndjson, or leave it out to start at the beginning"
         )
     seq = int(text)
     head = head_seq(session)
     if seq > head:
         raise CursorError(
-            f"is ahead of the feed (newest change is {head}); start again from an export"
+            f"cursor {seq} is ahead of the feed (newest change is {head}); "
+            "start again from an export"
         )
     oldest = session.scalar(select(func.min(Outbox.seq)))
     if oldest is not None and seq < oldest - 1:
         raise CursorError(
-            "has expired: older changes were pruned; load /export.ndjson and continue from "
-            "its cursor"
+            f"cursor {seq} has expired: older changes were pruned; load /export.ndjson and "
+            "continue from its cursor"
         )
     return seq
 
