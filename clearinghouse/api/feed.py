@@ -55,8 +55,9 @@ def decode_cursor(session: Session, cursor: str) -> int:
     text = cursor
     if not _CURSOR.fullmatch(text):
         raise CursorError(
-            f"{text[:40]!r} is not a cursor from this feed; use the 'next' value of a /changes response or the "
-            "X-Changes-Cursor header of /export.ndjson, or leave it out to start at the beginning"
+            f"{text[:40]!r} is not a cursor from this feed; use the 'next' value of a /changes "
+            "response or the X-Changes-Cursor header of /export.ndjson, or leave it out to start "
+            "at the beginning"
         )
     seq = int(text)
     head = head_seq(session)
