@@ -136,7 +136,7 @@ def main() -> None:
     cold = EmbeddedBackend(backend.path)  # a fresh process's view: loads the columns first
     started = time.perf_counter()
     cold.search(queries["browse"])
-    print(f"first search of a new process (loads the columns): {time.perf_counter() - started:.2f} s")
+    print(f"first search in a new process (loads columns): {time.perf_counter() - started:.2f} s")
     cold.close()
     everything: list[float] = []
     cpu_everything: list[float] = []
