@@ -225,7 +225,8 @@ class _Run:
         self.report = IngestReport()
         self.seen_keys: dict[tuple[str, str], tuple[str, int]] = {}
         self.seen_slugs: dict[str, tuple[str, int]] = {}
-        self.names: dict[str, list[tuple[int, str | None]]] | None = None
+        # name → source → group ids: the candidates for "the same group from another source".
+        self.names: dict[str, dict[str | None, list[int]]] | None = None
         self.started = time.monotonic()
         self.savepoints = session.get_bind().dialect.name == "postgresql"
 
@@ -387,23 +388,27 @@ class _Run:
 
     # -- duplicates from other sources ---------------------------------------------------
 
-    def _name_index(self) -> dict[str, list[tuple[int, str | None]]]:
+    def _name_index(self) -> dict[str, dict[str | None, list[int]]]:
         if self.names is None:
             self.names = {}
             rows = self.session.execute(select(Group.id, Group.name, Group.source))
             for group_id, name, group_source in rows:
-                self.names.setdefault(_name_key(name), []).append((group_id, group_source))
+                by_source = self.names.setdefault(_name_key(name), {})
+                by_source.setdefault(group_source, []).append(group_id)
         return self.names
 
     def _remember(self, group: Group, source: str) -> None:
         if self.names is not None:
-            self.names.setdefault(_name_key(group.name), []).append((group.id, source))
+            by_source = self.names.setdefault(_name_key(group.name), {})
+            by_source.setdefault(source, []).append(group.id)
 
     def _duplicate(self, data: ListingData, source: str) -> Group | None:
+        by_source = self._name_index().get(_name_key(data.name), {})
         candidates = [
             group_id
-            for group_id, group_source in self._name_index().get(_name_key(data.name), [])
+            for group_source, ids in by_source.items()
             if group_source != source
+            for group_id in ids
         ]
         if not candidates:
             return None
