@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, Response, abort, request
 from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -44,6 +44,15 @@ def require_login() -> Any:
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
+
+
+@bp.after_request
+def private_responses(response: Response) -> Response:
+    """Console pages hold private contact details: never cached, indexed or referred onward."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
 
 
 def role_required(*roles: str) -> Callable[[F], F]:

@@ -74,6 +74,7 @@ def test_editors_get_403_on_every_admin_url_and_no_403_elsewhere(
         else:
             assert response.status_code != 403, (method, url)
             assert response.status_code < 500, (method, url)
+        assert response.headers["Cache-Control"] == "no-store", (method, url)
     assert checked >= 8
 
 
