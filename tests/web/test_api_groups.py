@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
@@ -26,8 +28,20 @@ def place(city: str, region: str, postal: str, lat: float, lon: float) -> dict[s
     return {"city": city, "region": region, "postal_code": postal, "lat": lat, "lon": lon}
 
 
+@pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+def engine(request: pytest.FixtureRequest, app: Flask) -> str:
+    """The API over each search engine (the embedded one is the app's default)."""
+    if request.param == "elasticsearch":
+        from clearinghouse.search.elastic import ElasticBackend
+
+        url = request.getfixturevalue("elasticsearch_url")
+        alias = f"api-{uuid.uuid4().hex[:12]}"
+        app.extensions["search_backend"] = ElasticBackend(url, alias, refresh=True)
+    return str(request.param)
+
+
 @pytest.fixture
-def directory(make_group: Callable[..., Group]) -> list[Group]:
+def directory(engine: str, make_group: Callable[..., Group]) -> list[Group]:
     groups = [
         make_group(
             name=f"Chicago Grief Circle {n}",
