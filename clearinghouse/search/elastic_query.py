@@ -196,18 +196,20 @@ def sort_clause(query: SearchQuery) -> list[dict[str, Any]]:
         point = {"lat": query.near.lat, "lon": query.near.lon}
         distance = {"location": point, "order": "asc", "unit": "mi", "distance_type": "arc"}
         return [{"_geo_distance": distance}, tiebreak]
-    if query.sort == "name":
-        return [{"name_sort": {"order": "asc"}}, tiebreak]
     if query.sort == "updated":
         return [{"updated_at": {"order": "desc"}}, tiebreak]
-    return RELEVANCE_SORT
+    return relevance_sort(query) if query.sort == "relevance" else NAME_SORT
 
 
-RELEVANCE_SORT: list[dict[str, Any]] = [
-    {"_score": {"order": "desc"}},
-    {"name_sort": {"order": "asc"}},
-    {"id": {"order": "asc"}},
-]
+NAME_SORT: list[dict[str, Any]] = [{"name_sort": {"order": "asc"}}, {"id": {"order": "asc"}}]
+
+
+def relevance_sort(query: SearchQuery) -> list[dict[str, Any]]:
+    """Best match first, then by name; without words every score ties, so just by name
+    (which lets Elasticsearch skip documents that cannot make the page)."""
+    if not search_words(query.q):
+        return NAME_SORT
+    return [{"_score": {"order": "desc"}}, *NAME_SORT]
 
 
 def scope(query: SearchQuery, fuzzy: bool, scored: bool = True) -> dict[str, Any]:
@@ -289,7 +291,7 @@ def online_body(query: SearchQuery, fuzzy: bool) -> dict[str, Any]:
     ]
     return {
         "query": {"bool": {"must": [text] if text else [{"match_all": {}}], "filter": filters}},
-        "sort": RELEVANCE_SORT,
+        "sort": relevance_sort(query),
         "track_scores": True,
         "track_total_hits": True,
         "size": ONLINE_LIMIT,
