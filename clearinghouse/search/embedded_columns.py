@@ -200,7 +200,14 @@ def _load(conn: sqlite3.Connection, epoch: str, seq: int) -> Columns:
 
 
 def _patch(conn: sqlite3.Connection, old: Columns, seq: int) -> Columns | None:
-    """The columns with the documents changed since `old.seq` re-read; None if too many."""
+    """The columns with the documents changed since `old.seq` re-read; None to reload.
+
+    None when too many documents changed, or when the writers have already pruned part of
+    the log after `old.seq` (a reader that slept through more than the log keeps).
+    """
+    oldest = conn.execute("SELECT min(seq) FROM changes").fetchone()[0]
+    if oldest is None or oldest > old.seq + 1:
+        return None
     changed = [
         row[0]
         for row in conn.execute(

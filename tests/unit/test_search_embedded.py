@@ -115,6 +115,25 @@ def test_writes_by_another_process_are_seen(tmp_path: Path) -> None:
     syncer.close()
 
 
+def test_a_reader_behind_the_pruned_change_log_reloads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import clearinghouse.search.embedded as embedded
+
+    monkeypatch.setattr(embedded, "KEEP_CHANGES", 3)
+    path = str(tmp_path / "index.db")
+    server, syncer = EmbeddedBackend(path), EmbeddedBackend(path)
+    syncer.upsert([doc(1)])
+    assert server.search(query()).total == 1
+    for id_ in range(2, 12):  # ten separate writes: the log keeps only the last few
+        syncer.upsert([doc(id_, days=("sun",))])
+    result = server.search(query())
+    assert result.total == 11
+    assert result.facets["day"] == {"tue": 1, "sun": 10}
+    server.close()
+    syncer.close()
+
+
 def test_upsert_is_idempotent_and_counts_stay_right(tmp_path: Path) -> None:
     backend = EmbeddedBackend(str(tmp_path / "index.db"))
     docs = [doc(i, days=("mon", "tue") if i % 2 else ("wed",)) for i in range(1, 11)]
