@@ -113,7 +113,7 @@ def test_feed_groups_are_stored_with_their_meetings_and_status(store_app: Flask)
     assert groups["lunch-bunch-online"].location is None
 
 
-def test_a_dry_run_reports_the_same_numbers_and_writes_nothing(app: Flask) -> None:
+def test_a_dry_run_reports_the_same_numbers_and_writes_nothing(store_app: Flask) -> None:
     dry = ingest([DATA / "listings.csv"], "csv", dry_run=True)
     assert count() == 0 and count(Outbox) == 0 and count(AuditEvent) == 0
     real = ingest([DATA / "listings.csv"], "csv")
@@ -136,7 +136,7 @@ def test_a_meeting_list_needs_a_concern(app: Flask) -> None:
     assert count() == 0
 
 
-def test_a_changed_row_updates_the_same_listing_in_place(app: Flask, tmp_path: Path) -> None:
+def test_a_changed_row_updates_the_same_listing_in_place(store_app: Flask, tmp_path: Path) -> None:
     ingest([DATA / "listings.csv"], "csv", source="partner")
     before = db.session.scalar(select(Group).where(Group.external_id == "CH-1002"))
     assert before is not None
