@@ -75,6 +75,8 @@ class ElasticBackend:
         self._writer = self.client.options(
             request_timeout=max(timeout, 60.0), max_retries=2, retry_on_timeout=True
         )
+        # The client logs every request at INFO: at hundreds of searches a second, too much.
+        logging.getLogger("elastic_transport.transport").setLevel(logging.WARNING)
         self._index_ready = False
         self._index_pattern = re.compile(re.escape(alias) + r"-\d{20}")
 
