@@ -24,7 +24,13 @@ from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
-from clearinghouse.search.base import FACETS, ListingDoc, SearchQuery, SearchResult
+from clearinghouse.search.base import (
+    FACETS,
+    ListingDoc,
+    SearchQuery,
+    SearchResult,
+    SearchUnavailable,
+)
 from clearinghouse.search.embedded_columns import ColumnCache
 from clearinghouse.search.embedded_search import EmbeddedSearch
 
@@ -170,8 +176,12 @@ class EmbeddedBackend:
 
     def search(self, query: SearchQuery) -> SearchResult:
         started = time.perf_counter()
-        with self._read() as conn:
-            result = EmbeddedSearch(conn, self._columns.get(conn), query).run()
+        try:
+            with self._read() as conn:
+                result = EmbeddedSearch(conn, self._columns.get(conn), query).run()
+        except sqlite3.Error as error:  # locked past the timeout, unreadable file: a 503
+            log.error("event=search_failed engine=embedded path=%s error=%s", self.path, error)
+            raise SearchUnavailable(f"the search index at {self.path} cannot be read") from error
         log.debug(
             "event=search engine=embedded total=%d took_ms=%.1f",
             result.total,

@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from clearinghouse.extensions import db
 from clearinghouse.models import SearchMiss, utcnow
-from clearinghouse.search.base import ListingDoc, SearchQuery
+from clearinghouse.search.base import ListingDoc, SearchQuery, SearchUnavailable
 from clearinghouse.search.embedded import EmbeddedBackend
 from clearinghouse.search.embedded_columns import bitset, ids_of
 from clearinghouse.search.embedded_search import bounding_box, haversine_mi, match_expression
@@ -173,6 +173,18 @@ def test_threads_search_while_another_writes(tmp_path: Path) -> None:
             thread.join(timeout=30)
     assert not errors
     assert backend.count() == 400
+    backend.close()
+
+
+def test_an_unreadable_index_is_unavailable_not_a_crash(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(str(tmp_path / "index.db"))
+    backend.upsert([doc(1)])
+    conn = sqlite3.connect(backend.path)
+    conn.execute("DROP TABLE fts")
+    conn.commit()
+    conn.close()
+    with pytest.raises(SearchUnavailable):
+        backend.search(query(("q", "grief")))
     backend.close()
 
 
