@@ -222,6 +222,27 @@ def purge(group_uuid: str) -> Any:
     return redirect(url_for("staff.listings"))
 
 
+@bp.route("/listings/<group_uuid>/dismiss-flag", methods=["POST"])
+def dismiss_flag(group_uuid: str) -> Any:
+    """Clear a worklist flag staff have checked (e.g. "not a duplicate"); audited.
+
+    Flags derived from the data (unknown concern, approximate or missing place) come back on
+    the next save while the data still warrants them; a duplicate flag stays dismissed.
+    """
+    group = get_group(group_uuid)
+    flag = (request.form.get("flag") or "")[:200]
+    if ActionForm().validate_on_submit() and flag in (group.flags or []):
+        before = list(group.flags)
+        group.flags = [f for f in before if f != flag]
+        store.record(
+            db.session, group, "flag", actor(), {"flags": [before, group.flags]}, user_id=user_id()
+        )
+        db.session.commit()
+        refresh_index()
+        flash(f"Cleared “{flag}” from “{group.name}”.", "success")
+    return redirect(_staff_path(request.form.get("back")) or url_for("staff.flagged_report"))
+
+
 @bp.route("/listings/<group_uuid>/merge", methods=["GET", "POST"])
 def merge(group_uuid: str) -> Any:
     """Merge a duplicate into this listing: fill gaps, archive the duplicate, note both."""

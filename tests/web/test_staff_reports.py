@@ -157,3 +157,29 @@ def test_dashboard_counts_and_recent_changes(
     assert "Changes waiting" in page  # index status
     events = db.session.scalars(select(AuditEvent)).all()
     assert len(events) == 3
+
+
+def test_staff_can_dismiss_a_false_duplicate_flag_and_it_is_audited(
+    editor: FlaskClient, make_group: Callable[..., Group]
+) -> None:
+    original = make_group(name="Original Circle")
+    other = make_group(name="Similar Circle")
+    flag = f"possible-duplicate:{original.uuid}"
+    other.flags = [*other.flags, flag]
+    db.session.commit()
+    page = editor.get("/staff/reports/flagged").get_data(as_text=True)
+    assert "Not a duplicate" in page
+    response = post(editor, f"/staff/listings/{other.uuid}/dismiss-flag", {"flag": flag})
+    assert response.headers["Location"] == "/staff/reports/flagged"
+    db.session.refresh(other)
+    assert flag not in other.flags
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.group_uuid == other.uuid, AuditEvent.action == "flag")
+    ).one()
+    assert event.actor == "user:editor@example.org"
+    worklist = editor.get("/staff/reports/flagged").get_data(as_text=True)
+    assert "Similar Circle" not in worklist.split("<tbody>", 1)[1]
+    # The flag stays gone after an edit (only data-derived flags are recomputed).
+    post(editor, f"/staff/listings/{other.uuid}/edit", listing_form_data(name="Similar Circle"))
+    db.session.refresh(other)
+    assert flag not in other.flags
