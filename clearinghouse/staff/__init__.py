@@ -98,7 +98,7 @@ def navigation_counts() -> dict[str, Any]:
     return {"pending_reviews": pending or 0}
 
 
-from clearinghouse.staff import (  # noqa: E402  (the views register routes on bp)
+from clearinghouse.staff import (  # noqa: E402,F401  (importing the views registers routes)
     admin,
     auth,
     dashboard,
@@ -110,4 +110,3 @@ from clearinghouse.staff import (  # noqa: E402  (the views register routes on b
 )
 
 __all__ = ["bp", "role_required"]
-_views = (admin, auth, dashboard, editing, imports, listings, reports, review)
