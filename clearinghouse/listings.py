@@ -250,7 +250,7 @@ class _Checker:
         return text or None
 
     def phone(self, name: str, value: Any) -> str | None:
-        text = self.text(name, value, LIMITS["phone"] + 20)
+        text = self.text(name, value, LIMITS["phone"])
         if text and not _PHONE.match(text):
             self.error(name, f"{text!r} is not a phone number")
             return None
@@ -371,9 +371,8 @@ def _concerns(
                 unknown.append(text)
         elif slug not in known:
             known.append(slug)
-    for slug in defaults:
-        if slug in taxonomy and slug not in known:
-            known.append(slug)
+    if not items:  # a feed's default concern is for records that name none
+        known.extend(slug for slug in dict.fromkeys(defaults) if slug in taxonomy)
     if not known and not unknown:
         check.error("concerns", "at least one concern is required")
     return tuple(known), tuple(unknown)

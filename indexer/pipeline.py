@@ -33,7 +33,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload, scoped_session, selectinload
 
 from clearinghouse.config import SEED_DATA_DIR
-from clearinghouse.listings import ListingData, Validation, as_list, validate_listing
+from clearinghouse.listings import ListingData, Validation, validate_listing
 from clearinghouse.models import Group
 from clearinghouse.store import apply_listing, geocode_listing, same_group
 from clearinghouse.taxonomy import Taxonomy
@@ -193,9 +193,8 @@ def listing_key(data: ListingData) -> str:
 def validate(
     record: dict[str, Any], taxonomy: Taxonomy, default_concerns: Sequence[str]
 ) -> Validation:
-    """validate_listing, with the default concerns only for a record that names none."""
-    defaults = () if as_list(record.get("concerns")) else default_concerns
-    return validate_listing(record, taxonomy, default_concerns=defaults)
+    """validate_listing (which applies default concerns only to records naming none)."""
+    return validate_listing(record, taxonomy, default_concerns=default_concerns)
 
 
 def _require_concern(opened: Source, default_concerns: Sequence[str]) -> None:

@@ -113,3 +113,16 @@ def test_every_error_is_reported_at_once(taxonomy: Taxonomy) -> None:
 def test_not_an_object_is_a_clear_error(taxonomy: Taxonomy) -> None:
     validation = validate_listing(["a", "list"], taxonomy)  # type: ignore[arg-type]
     assert [str(e) for e in validation.errors] == ["record: is not an object with fields"]
+
+
+def test_default_concern_does_not_override_named_concerns(taxonomy: Taxonomy) -> None:
+    validation = validate_listing(
+        sample_record(concerns=["grief"]), taxonomy, default_concerns=["alcohol"]
+    )
+    assert validation.data is not None
+    assert validation.data.concerns == ("grief-loss",)
+
+
+def test_overlong_phone_numbers_say_how_long_they_may_be(taxonomy: Taxonomy) -> None:
+    errors = errors_of(taxonomy, contact={"phone": "1" * 45})
+    assert "at most 40" in errors["contact.phone"]
