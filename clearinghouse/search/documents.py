@@ -24,8 +24,9 @@ def build_document(group: Group, taxonomy: Taxonomy) -> ListingDoc:
         for value in (slug, term.parent if term else None):
             if value and value not in concerns:
                 concerns.append(value)
+    # Own and parent concerns' words: "mental health" finds a depression group.
     words: list[str] = []
-    for slug in own:
+    for slug in concerns:
         words.extend(taxonomy.search_terms(slug))
     days: set[str] = set()
     times: set[str] = set()
