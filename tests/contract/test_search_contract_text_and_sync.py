@@ -46,6 +46,12 @@ def test_lay_synonyms_find_concerns(corpus: Corpus) -> None:
     assert "c03" in keys_of(corpus, ("q", "widow"))
 
 
+def test_a_parent_concerns_words_find_its_childrens_groups(corpus: Corpus) -> None:
+    depression = corpus.expected(("concern", "depression"))
+    assert depression and depression <= keys_of(corpus, ("q", "mental health"))
+    assert corpus.expected(("concern", "alcohol")) <= keys_of(corpus, ("q", "addiction"))
+
+
 def test_stemming_and_prefixes(corpus: Corpus) -> None:
     assert "c10" in keys_of(corpus, ("q", "parent"))
     assert "c10" in keys_of(corpus, ("q", "parents"))
