@@ -295,6 +295,10 @@ class ElasticBackend:
             except NotFoundError:
                 return 0
 
+    def close(self) -> None:
+        """Close the client's connections (the indices stay)."""
+        self.client.close()
+
     def ping(self) -> bool:
         # Cluster health, not `GET /`: the minimal distribution answers that with 405.
         try:
