@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
@@ -179,43 +179,95 @@ def apply_listing(
     user_id: int | None = None,
 ) -> Change:
     """Create or update a group from validated data; unchanged data writes nothing."""
-    is_new = group is None
-    before = snapshot(group) if group is not None else {}
+    return apply_listings(
+        session, [(data, group)], actor=actor, source=source, status=status, user_id=user_id
+    )[0]
+
+
+def apply_listings(
+    session: DbSession,
+    items: Sequence[tuple[ListingData, Group | None]],
+    *,
+    actor: str,
+    source: str | None = None,
+    status: str = "active",
+    user_id: int | None = None,
+) -> list[Change]:
+    """`apply_listing` for many listings at once (one change per item, in order).
+
+    Each item is validated data and the group it updates, or None for a new group.  Every
+    created or changed group gets its audit event and one outbox row in this transaction,
+    exactly as one by one; new groups are inserted with one flush for the whole batch, their
+    slugs reserved across the batch, and organisations and concerns looked up once.
+    """
+    lookups = _Lookups(session, [data for data, _group in items])
+    changes: list[Change | None] = [None] * len(items)
+    created: list[tuple[int, Group]] = []
+    with session.no_autoflush:
+        for index, (data, group) in enumerate(items):
+            if group is not None:
+                changes[index] = _update(session, lookups, data, group, actor, user_id)
+                continue
+            new = Group(
+                slug=lookups.slug(data.slug or _slug_base(data)),
+                source=source,
+                external_id=data.external_id,
+                status=data.status or status,
+                created_at=utcnow(),
+            )
+            _fill(lookups, new, data)
+            created.append((index, new))
+        if created:
+            session.add_all([group for _index, group in created])
+            session.flush()
+            for index, group in created:
+                after = snapshot(group)
+                change = diff({}, after)
+                lookups.lock_outbox()
+                record(session, group, "create", actor, change, user_id=user_id, lock=False)
+                changes[index] = Change(group, "added", change)
+    return [change for change in changes if change is not None]
+
+
+def _update(
+    session: DbSession,
+    lookups: _Lookups,
+    data: ListingData,
+    group: Group,
+    actor: str,
+    user_id: int | None,
+) -> Change:
+    before = snapshot(group)
     wanted = data_snapshot(data)
-    if group is not None:
-        comparable = {name: before.get(name) for name in wanted}
-        if data.status:
-            comparable["status"], wanted["status"] = group.status, data.status
-        if comparable == wanted:
-            return Change(group, "unchanged")
-    if group is None:
-        group = Group(
-            slug=unique_slug(session, data.slug or _slug_base(data)),
-            source=source,
-            external_id=data.external_id,
-            status=data.status or status,
-            created_at=utcnow(),
-        )
-        session.add(group)
-    elif data.status:
+    comparable = {name: before.get(name) for name in wanted}
+    if data.status:
+        comparable["status"], wanted["status"] = group.status, data.status
+    if comparable == wanted:
+        return Change(group, "unchanged")
+    if data.status:
         group.status = data.status
+    _fill(lookups, group, data)
+    session.flush()
+    changes = diff(before, snapshot(group))
+    lookups.lock_outbox()
+    record(session, group, "update", actor, changes, user_id=user_id, lock=False)
+    return Change(group, "updated", changes)
+
+
+def _fill(lookups: _Lookups, group: Group, data: ListingData) -> None:
+    """Copy validated data onto a group (new or existing), with its related rows."""
     for name in SCALAR_FIELDS:
         setattr(group, name, getattr(data, name))
     for name in LIST_FIELDS:
         setattr(group, name, list(getattr(data, name)))
     if data.verified_at:
         group.verified_at = data.verified_at
-    group.organization = _organization(session, data.organization)
-    group.concerns = _concern_rows(session, data.concerns)
+    group.organization = lookups.organization(data.organization)
+    group.concerns = lookups.concerns(data.concerns)
     _apply_location(group, data.location)
     group.meetings = [_meeting_row(index, meeting) for index, meeting in enumerate(data.meetings)]
     group.flags = _flags(group, data)
     group.updated_at = utcnow()
-    session.flush()
-    after = snapshot(group)
-    changes = diff(before, after)
-    record(session, group, "create" if is_new else "update", actor, changes, user_id=user_id)
-    return Change(group, "added" if is_new else "updated", changes)
 
 
 def set_status(
@@ -269,14 +321,19 @@ def record(
     changes: dict[str, Any],
     *,
     user_id: int | None = None,
+    lock: bool = True,
 ) -> None:
-    """Audit the change and queue it for the index and the partner feed, in this transaction."""
+    """Audit the change and queue it for the index and the partner feed, in this transaction.
+
+    `lock=False` is for a caller that already took the outbox lock in this transaction.
+    """
     session.add(
         AuditEvent(
             actor=actor, user_id=user_id, group_uuid=group.uuid, action=action, changes=changes
         )
     )
-    _lock_outbox(session)
+    if lock:
+        _lock_outbox(session)
     outbox_action = "upsert" if group.status == "active" else "remove"
     session.add(Outbox(group_uuid=group.uuid, group_id=group.id, action=outbox_action))
     log.info("event=listing_%s group_id=%s actor=%s", action, group.uuid, actor.split(":")[0])
@@ -295,18 +352,108 @@ def unique_slug(session: DbSession, base: str, exclude_id: int | None = None) ->
     ("Online Alcohol Recovery Group"), so probing one candidate per query grows with the
     square of the directory; exact-match lookups also use the index under any collation.
     """
-    base = slugify(base) or "group"
-    start = 1
+    return _free_slug(session, slugify(base) or "group", exclude_id=exclude_id)[0]
+
+
+def _free_slug(
+    session: DbSession,
+    base: str,
+    *,
+    start: int = 1,
+    exclude_id: int | None = None,
+    reserved: set[str] | frozenset[str] = frozenset(),
+) -> tuple[str, int]:
+    """The first candidate from `start` on that neither the store nor `reserved` holds."""
     while True:
-        candidates = [base if n == 1 else f"{base[:95]}-{n}" for n in range(start, start + 100)]
+        numbers = range(start, start + 100)
+        candidates = [_slug_candidate(base, n) for n in numbers]
         query = select(Group.slug).where(Group.slug.in_(candidates))
         if exclude_id is not None:
             query = query.where(Group.id != exclude_id)
-        taken = set(session.scalars(query))
-        for candidate in candidates:
+        taken = set(session.scalars(query)) | reserved
+        for number, candidate in zip(numbers, candidates, strict=True):
             if candidate not in taken:
-                return candidate
+                return candidate, number
         start += 100
+
+
+def _slug_candidate(base: str, number: int) -> str:
+    return base if number == 1 else f"{base[:95]}-{number}"
+
+
+class _Lookups:
+    """Per-batch lookups: organisations, concerns and slugs reserved by earlier new groups.
+
+    Slugs are reserved here rather than by flushing each new group, so a batch of new groups
+    is inserted with one flush; the store is asked once for all the batch's plain slugs, and
+    again only for a name it already holds (or that repeats in the batch).
+    """
+
+    def __init__(self, session: DbSession, batch: Sequence[ListingData]) -> None:
+        self.session = session
+        self.reserved: set[str] = set()
+        self.next_number: dict[str, int] = {}
+        names = {data.organization for data in batch if data.organization}
+        self.organizations: dict[str, Organization] = {}
+        for chunk in _chunks(sorted(names)):
+            query = select(Organization).where(Organization.name.in_(chunk))
+            self.organizations.update((org.name, org) for org in session.scalars(query))
+        slugs = {slug for data in batch for slug in data.concerns}
+        self.concern_rows: dict[str, Concern] = {}
+        for chunk in _chunks(sorted(slugs)):
+            rows = session.scalars(select(Concern).where(Concern.slug.in_(chunk)))
+            self.concern_rows.update((concern.slug, concern) for concern in rows)
+        self.plain_taken: set[str] | None = None
+        self.batch = batch
+        self.locked = False
+
+    def lock_outbox(self) -> None:
+        """Take the outbox lock once for the batch (it is held until the transaction ends)."""
+        if not self.locked:
+            _lock_outbox(self.session)
+            self.locked = True
+
+    def organization(self, name: str) -> Organization | None:
+        if not name:
+            return None
+        found = self.organizations.get(name)
+        if found is None:
+            found = self.organizations[name] = Organization(name=name)
+            self.session.add(found)
+        return found
+
+    def concerns(self, slugs: tuple[str, ...]) -> list[Concern]:
+        return [self.concern_rows[slug] for slug in slugs if slug in self.concern_rows]
+
+    def slug(self, wanted: str) -> str:
+        """A slug unique in the store and among this batch's new groups."""
+        base = slugify(wanted) or "group"
+        if self.plain_taken is None:
+            self.plain_taken = self._taken_plain_slugs()
+        if base not in self.next_number and base not in self.plain_taken:
+            if base not in self.reserved:
+                slug, number = base, 1
+            else:  # a later base's numbered slug ("x-2") took this plain one
+                slug, number = _free_slug(self.session, base, reserved=self.reserved)
+        else:
+            start = self.next_number.get(base, 1)
+            slug, number = _free_slug(self.session, base, start=start, reserved=self.reserved)
+        self.reserved.add(slug)
+        self.next_number[base] = number + 1
+        return slug
+
+    def _taken_plain_slugs(self) -> set[str]:
+        """Which of the batch's plain slugs the store already holds (one query per 500)."""
+        bases = {slugify(data.slug or _slug_base(data)) or "group" for data in self.batch}
+        taken: set[str] = set()
+        for chunk in _chunks(sorted(bases)):
+            taken.update(self.session.scalars(select(Group.slug).where(Group.slug.in_(chunk))))
+        return taken
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def find_duplicate(session: DbSession, data: ListingData, source: str | None) -> Group | None:
@@ -338,25 +485,6 @@ def _slug_base(data: ListingData) -> str:
 
 def _hhmm(value: time | None) -> str | None:
     return value.strftime("%H:%M") if value else None
-
-
-def _organization(session: DbSession, name: str) -> Organization | None:
-    if not name:
-        return None
-    found = session.scalar(select(Organization).where(Organization.name == name))
-    if found is None:
-        found = Organization(name=name)
-        session.add(found)
-    return found
-
-
-def _concern_rows(session: DbSession, slugs: tuple[str, ...]) -> list[Concern]:
-    if not slugs:
-        return []
-    rows = {
-        row.slug: row for row in session.scalars(select(Concern).where(Concern.slug.in_(slugs)))
-    }
-    return [rows[slug] for slug in slugs if slug in rows]
 
 
 def _apply_location(group: Group, data: LocationData | None) -> None:

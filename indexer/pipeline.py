@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, joinedload, scoped_session, selectinload
 from clearinghouse.config import SEED_DATA_DIR
 from clearinghouse.listings import ListingData, Validation, validate_listing
 from clearinghouse.models import Group
-from clearinghouse.store import apply_listing, geocode_listing, same_group
+from clearinghouse.store import Change, apply_listing, apply_listings, geocode_listing, same_group
 from clearinghouse.taxonomy import Taxonomy
 from indexer.readers import FormatError, RawRecord, Source, open_source
 
@@ -345,10 +345,10 @@ class _Run:
                 )
             )
         }
-        for row, data in batch:
-            group = existing.get(data.external_id)
-            other = self._duplicate(data, source) if group is None else None
-            change = self._apply(data, group, source, status, path, row)
+        items = [(data, existing.get(data.external_id)) for _row, data in batch]
+        others = [self._duplicate(data, source) if group is None else None for data, group in items]
+        changes = self._apply_batch(batch, items, source, status, path)
+        for (_row, _data), other, change in zip(batch, others, changes, strict=True):
             if change is None:
                 continue
             setattr(self.report, change.action, getattr(self.report, change.action) + 1)
@@ -361,22 +361,48 @@ class _Run:
         else:
             session.commit()
 
-    def _apply(
-        self, data: ListingData, group: Group | None, source: str, status: str, path: str, row: int
-    ) -> Any:
-        """apply_listing; on PostgreSQL inside a savepoint so a refused row is only that row."""
+    def _apply_batch(
+        self,
+        batch: list[tuple[int, ListingData]],
+        items: list[tuple[ListingData, Group | None]],
+        source: str,
+        status: str,
+        path: str,
+    ) -> list[Change | None]:
+        """apply_listings for the batch (new groups inserted with one flush).
+
+        On PostgreSQL the batch runs in a savepoint; if the database refuses any row, the
+        batch is rolled back and written again row by row, each in its own savepoint, so a
+        refused row is only that row.
+        """
         actor = f"import:{source}"
         if not self.savepoints:
-            # apply_listing flushes once at its end; autoflushing before each of its lookups
-            # (slug, organisation, concerns) would flush the half-built group several times.
-            with self.session.no_autoflush:
-                return apply_listing(
-                    self.session, data, actor=actor, group=group, source=source, status=status
-                )
+            return list(
+                apply_listings(self.session, items, actor=actor, source=source, status=status)
+            )
         from sqlalchemy.exc import SQLAlchemyError
 
         try:
-            with self.session.begin_nested(), self.session.no_autoflush:
+            with self.session.begin_nested():
+                return list(
+                    apply_listings(self.session, items, actor=actor, source=source, status=status)
+                )
+        except SQLAlchemyError as error:
+            log.info("event=ingest_batch_retry_by_row reason=%s", type(error).__name__)
+        return [
+            self._apply(data, group, source, status, path, row)
+            for (row, _data), (data, group) in zip(batch, items, strict=True)
+        ]
+
+    def _apply(
+        self, data: ListingData, group: Group | None, source: str, status: str, path: str, row: int
+    ) -> Any:
+        """apply_listing for one row, inside a savepoint (PostgreSQL)."""
+        actor = f"import:{source}"
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            with self.session.begin_nested():
                 return apply_listing(
                     self.session, data, actor=actor, group=group, source=source, status=status
                 )
