@@ -391,21 +391,27 @@ class _Lookups:
 
     def __init__(self, session: DbSession, batch: Sequence[ListingData]) -> None:
         self.session = session
+        self.batch = batch
         self.reserved: set[str] = set()
         self.next_number: dict[str, int] = {}
+        self.plain_taken: set[str] | None = None
+        self.organizations: dict[str, Organization] | None = None
+        self.concern_rows: dict[str, Concern] | None = None
+        self.locked = False
+
+    def _load(self) -> None:
+        """The batch's organisations and concerns, in one query each (per 500 names)."""
+        session, batch = self.session, self.batch
         names = {data.organization for data in batch if data.organization}
-        self.organizations: dict[str, Organization] = {}
+        self.organizations = {}
         for chunk in _chunks(sorted(names)):
             query = select(Organization).where(Organization.name.in_(chunk))
             self.organizations.update((org.name, org) for org in session.scalars(query))
         slugs = {slug for data in batch for slug in data.concerns}
-        self.concern_rows: dict[str, Concern] = {}
+        self.concern_rows = {}
         for chunk in _chunks(sorted(slugs)):
             rows = session.scalars(select(Concern).where(Concern.slug.in_(chunk)))
             self.concern_rows.update((concern.slug, concern) for concern in rows)
-        self.plain_taken: set[str] | None = None
-        self.batch = batch
-        self.locked = False
 
     def lock_outbox(self) -> None:
         """Take the outbox lock once for the batch (it is held until the transaction ends)."""
@@ -416,6 +422,9 @@ class _Lookups:
     def organization(self, name: str) -> Organization | None:
         if not name:
             return None
+        if self.organizations is None:
+            self._load()
+        assert self.organizations is not None
         found = self.organizations.get(name)
         if found is None:
             found = self.organizations[name] = Organization(name=name)
@@ -423,6 +432,9 @@ class _Lookups:
         return found
 
     def concerns(self, slugs: tuple[str, ...]) -> list[Concern]:
+        if self.concern_rows is None:
+            self._load()
+        assert self.concern_rows is not None
         return [self.concern_rows[slug] for slug in slugs if slug in self.concern_rows]
 
     def slug(self, wanted: str) -> str:
