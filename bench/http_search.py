@@ -173,20 +173,22 @@ class Client:
 
     def get(self, path: str) -> tuple[int, float]:
         for attempt in range(2):
-            if self.connection is None:
-                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            connection = self.connection or http.client.HTTPConnection(
+                "127.0.0.1", self.port, timeout=30
+            )
+            self.connection = connection
             started = time.perf_counter()
             try:
-                self.connection.request("GET", path, headers=self.headers)
-                response = self.connection.getresponse()
+                connection.request("GET", path, headers=self.headers)
+                response = connection.getresponse()
                 response.read()
                 took = time.perf_counter() - started
                 if response.getheader("Connection", "").lower() == "close":
-                    self.connection.close()
+                    connection.close()
                     self.connection = None
                 return response.status, took
             except (http.client.HTTPException, OSError):
-                self.connection.close()
+                connection.close()
                 self.connection = None
                 if attempt:
                     return 0, time.perf_counter() - started
