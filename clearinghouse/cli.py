@@ -8,6 +8,7 @@ import sys
 import threading
 import webbrowser
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
@@ -309,12 +310,10 @@ def serve_command(host: str, port: int) -> None:
 
 
 def _serve(app: Flask, host: str, port: int, *, open_browser: bool) -> None:
-    from werkzeug.serving import make_server
-
     from clearinghouse import geo
 
     geo.warm_up()  # load the gazetteer now, not on the first visitor's search
-    server = make_server(host, port, app, threaded=True)
+    server = make_pooled_server(host, port, app)
     url = f"http://{host}:{server.server_port}/"
     click.echo(f"Serving on {url} (Ctrl-C to stop)")
     if open_browser:
@@ -323,6 +322,43 @@ def _serve(app: Flask, host: str, port: int, *, open_browser: bool) -> None:
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("Stopped.")
+
+
+def make_pooled_server(host: str, port: int, app: Flask, threads: int = 16) -> Any:
+    """werkzeug's server, answering on a fixed pool of reused threads.
+
+    werkzeug's `threaded=True` starts a new thread for every request (it closes every
+    connection), and per-thread resources die with it: the embedded engine's SQLite
+    connection, its warm page cache.  A pool keeps `threads` of them warm and bounded.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+    from socket import socket
+
+    from werkzeug.serving import BaseWSGIServer
+
+    class PooledServer(BaseWSGIServer):
+        multithread = True
+
+        def __init__(self) -> None:
+            super().__init__(host, port, app)
+            self.pool = ThreadPoolExecutor(threads, thread_name_prefix="request")
+
+        def process_request(self, request: Any, client_address: Any) -> None:
+            self.pool.submit(self._answer, request, client_address)
+
+        def _answer(self, request: socket, client_address: Any) -> None:
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+
+        def server_close(self) -> None:
+            super().server_close()
+            self.pool.shutdown(wait=False)
+
+    return PooledServer()
 
 
 @click.command("demo")
