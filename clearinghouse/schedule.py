@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from itertools import islice
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import FR, MO, MONTHLY, SA, SU, TH, TU, WE, WEEKLY, rrule
@@ -210,7 +211,8 @@ def occurrences(rule: Rule, after: datetime, count: int) -> list[datetime]:
         count=count + 40,
     )
     naive_after = local_after.replace(tzinfo=None)
-    found = [moment for moment in rules if moment > naive_after][:count]
+    # rrule yields in order: stop at the `count`th match rather than computing all 40 spare.
+    found = list(islice((moment for moment in rules if moment > naive_after), count))
     return [moment.replace(tzinfo=zone) for moment in found] if zone else found
 
 
