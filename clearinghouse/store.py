@@ -121,20 +121,21 @@ def snapshot(group: Group) -> dict[str, Any]:
     values["location"] = (
         {name: getattr(location, name) for name in LOCATION_FIELDS} if location else None
     )
-    values["meetings"] = [
-        {
-            "freq": meeting.freq,
-            "byday": list(meeting.byday),
-            "start": _hhmm(meeting.start),
-            "end": _hhmm(meeting.end),
-            "timezone": meeting.timezone,
-            "note": meeting.note,
-        }
-        for meeting in group.meetings
-    ]
+    values["meetings"] = [_meeting_values(meeting) for meeting in group.meetings]
     values["status"] = group.status
     values["verified_at"] = group.verified_at.isoformat() if group.verified_at else None
     return values
+
+
+def _meeting_values(meeting: Meeting | MeetingData) -> dict[str, Any]:
+    return {
+        "freq": meeting.freq,
+        "byday": list(meeting.byday),
+        "start": _hhmm(meeting.start),
+        "end": _hhmm(meeting.end),
+        "timezone": meeting.timezone,
+        "note": meeting.note,
+    }
 
 
 def data_snapshot(data: ListingData) -> dict[str, Any]:
@@ -144,17 +145,7 @@ def data_snapshot(data: ListingData) -> dict[str, Any]:
     values["organization"] = data.organization
     values["concerns"] = sorted(data.concerns)
     values["location"] = dataclasses.asdict(data.location) if data.location else None
-    values["meetings"] = [
-        {
-            "freq": meeting.freq,
-            "byday": list(meeting.byday),
-            "start": _hhmm(meeting.start),
-            "end": _hhmm(meeting.end),
-            "timezone": meeting.timezone,
-            "note": meeting.note,
-        }
-        for meeting in data.meetings
-    ]
+    values["meetings"] = [_meeting_values(meeting) for meeting in data.meetings]
     return values
 
 
