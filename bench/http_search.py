@@ -5,7 +5,7 @@
 
 Builds a SQLite database of N generated listings (`indexer.generate`, seed 1) and its
 embedded index once, cached in --data (reused by later runs with the same N), then serves
-it with `clearinghouse serve` (werkzeug, threaded) in a subprocess on 127.0.0.1, creates an
+it with `clearinghouse serve` (gunicorn, --workers processes) in a subprocess on 127.0.0.1, creates an
 API key, and measures a fixed mix of queries on `/api/v1/groups` and `/search`:
 
 - sequential latency (p50/p95/p99) per endpoint and per query kind, one client;
@@ -135,7 +135,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(folder: Path, listings: int, port: int) -> subprocess.Popen[bytes]:
+def serve(
+    folder: Path, listings: int, port: int, workers: int | None
+) -> subprocess.Popen[bytes]:
     settings = config(folder, listings)
     env = {
         **os.environ,
@@ -146,6 +148,8 @@ def serve(folder: Path, listings: int, port: int) -> subprocess.Popen[bytes]:
     }
     command = [sys.executable, "-c", "from clearinghouse.cli import main; main()", "serve",
                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    if workers:
+        command += ["--workers", str(workers)]
     log = open(folder / "server.log", "wb")  # noqa: SIM115 - kept open for the subprocess
     server = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=ROOT)
     deadline = time.monotonic() + 60
@@ -288,6 +292,9 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=20, help="sequential rounds of the mix")
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--workers", type=int, help="server processes (default: serve's own, one per core)"
+    )
     parser.add_argument("--seconds", type=float, default=20.0)
     options = parser.parse_args()
     folder = Path(options.data)
@@ -296,7 +303,7 @@ def main() -> None:
     build(folder, options.listings)
     key = new_api_key(folder, options.listings)
     port = free_port()
-    server = timed("server start", lambda: serve(folder, options.listings, port))
+    server = timed("server start", lambda: serve(folder, options.listings, port, options.workers))
     try:
         client = Client(port, key)
         sequential(client, 2)  # warm: columns loaded, pages cached, templates compiled

@@ -8,7 +8,6 @@ import sys
 import threading
 import webbrowser
 from pathlib import Path
-from typing import Any
 
 import click
 from flask import Flask
@@ -301,64 +300,34 @@ def api_keys_revoke(prefix: str) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@with_appcontext
-def serve_command(host: str, port: int) -> None:
-    """Serve the site (a threaded server fit for a laptop or a small clearinghouse)."""
-    from flask import current_app
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Processes answering requests (default: one per core).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Threads in each process.",
+)
+@with_appcontext  # builds the app once here, so bad settings stop it before any fork
+def serve_command(host: str, port: int, workers: int | None, threads: int) -> None:
+    """Serve the site: gunicorn, one process per core, on host:port."""
+    from clearinghouse import server
 
-    _serve(current_app._get_current_object(), host, port, open_browser=False)  # type: ignore[attr-defined]
+    _serve(host, port, workers=workers or server.default_workers(), threads=threads)
 
 
-def _serve(app: Flask, host: str, port: int, *, open_browser: bool) -> None:
-    from clearinghouse import geo
+def _serve(host: str, port: int, *, workers: int, threads: int, open_browser: bool = False) -> None:
+    from clearinghouse import server
 
-    geo.warm_up()  # load the gazetteer now, not on the first visitor's search
-    server = make_pooled_server(host, port, app)
-    url = f"http://{host}:{server.server_port}/"
-    click.echo(f"Serving on {url} (Ctrl-C to stop)")
+    url = f"http://{host}:{port}/"
+    click.echo(f"Serving on {url} with {workers} process(es) (Ctrl-C to stop)")
     if open_browser:
-        threading.Timer(1.0, lambda: webbrowser.open(url)).start()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("Stopped.")
-
-
-def make_pooled_server(host: str, port: int, app: Flask, threads: int = 16) -> Any:
-    """werkzeug's server, answering on a fixed pool of reused threads.
-
-    werkzeug's `threaded=True` starts a new thread for every request (it closes every
-    connection), and per-thread resources die with it: the embedded engine's SQLite
-    connection, its warm page cache.  A pool keeps `threads` of them warm and bounded.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-    from socket import socket
-
-    from werkzeug.serving import BaseWSGIServer
-
-    class PooledServer(BaseWSGIServer):
-        multithread = True
-
-        def __init__(self) -> None:
-            super().__init__(host, port, app)
-            self.pool = ThreadPoolExecutor(threads, thread_name_prefix="request")
-
-        def process_request(self, request: Any, client_address: Any) -> None:
-            self.pool.submit(self._answer, request, client_address)
-
-        def _answer(self, request: socket, client_address: Any) -> None:
-            try:
-                self.finish_request(request, client_address)
-            except Exception:
-                self.handle_error(request, client_address)
-            finally:
-                self.shutdown_request(request)
-
-        def server_close(self) -> None:
-            super().server_close()
-            self.pool.shutdown(wait=False)
-
-    return PooledServer()
+        threading.Timer(2.0, lambda: webbrowser.open(url)).start()
+    server.serve(host, port, workers=workers, threads=threads)
 
 
 @click.command("demo")
@@ -370,6 +339,7 @@ def demo_command(host: str, port: int, no_browser: bool) -> None:
     """Init, seed, index and serve on the embedded engine, in one command."""
     from flask import current_app
 
+    from clearinghouse import server
     from clearinghouse.database import load_taxonomy, migrate
     from clearinghouse.models import Group
     from clearinghouse.search import get_backend
@@ -391,4 +361,8 @@ def demo_command(host: str, port: int, no_browser: bool) -> None:
         click.echo(report.summary())
         rebuild(db.session(), get_backend(), _taxonomy())
     sync(db.session(), get_backend(), _taxonomy())
-    _serve(app, host, port, open_browser=not no_browser)
+    # The workers build their own app after the fork; this process keeps no connection open.
+    db.session.remove()
+    db.engine.dispose()
+    get_backend().close()  # type: ignore[attr-defined]
+    _serve(host, port, workers=server.default_workers(), threads=4, open_browser=not no_browser)
