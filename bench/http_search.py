@@ -5,13 +5,14 @@
 
 Builds a SQLite database of N generated listings (`indexer.generate`, seed 1) and its
 embedded index once, cached in --data (reused by later runs with the same N), then serves
-it with `clearinghouse serve` (gunicorn, --workers processes) in a subprocess on 127.0.0.1, creates an
-API key, and measures a fixed mix of queries on `/api/v1/groups` and `/search`:
+it with `clearinghouse serve` (gunicorn, --workers processes) in a subprocess on 127.0.0.1,
+creates an API key, and measures a fixed mix of queries on `/api/v1/groups` and `/search`:
 
 - sequential latency (p50/p95/p99) per endpoint and per query kind, one client;
 - the raw engine time for the same queries (`backend.search(query)` in this process), so
   the app's overhead (parse, hydrate from the database, serialise, HTTP) is visible;
-- concurrent throughput: --clients threads for --seconds, counting errors.
+- concurrent throughput: --clients threads for --seconds, counting errors, on the API alone,
+  the page alone, then both mixed.
 
 Only loopback traffic.  Prints the load average before and after (shared machines).
 """
@@ -135,9 +136,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(
-    folder: Path, listings: int, port: int, workers: int | None
-) -> subprocess.Popen[bytes]:
+def serve(folder: Path, listings: int, port: int, workers: int | None) -> subprocess.Popen[bytes]:
     settings = config(folder, listings)
     env = {
         **os.environ,
@@ -243,8 +242,8 @@ def raw_engine(index_path: str, runs: int) -> dict[str, list[float]]:
     return times
 
 
-def concurrent(port: int, key: str, clients: int, seconds: float) -> None:
-    mix = paths()
+def concurrent(port: int, key: str, clients: int, seconds: float, endpoints: list[str]) -> None:
+    mix = [entry for entry in paths() if entry[0] in endpoints]
     stop = time.monotonic() + seconds
     results: list[tuple[int, float]] = []
     lock = threading.Lock()
@@ -269,7 +268,8 @@ def concurrent(port: int, key: str, clients: int, seconds: float) -> None:
     ok = [took for status, took in results if status == 200]
     errors = len(results) - len(ok)
     print(
-        f"concurrent, {clients} clients for {took:.1f} s: {len(results)} requests, "
+        f"concurrent on {' + '.join(endpoints)}, {clients} clients for {took:.1f} s: "
+        f"{len(results)} requests, "
         f"{len(ok) / took:,.0f} ok/s, {errors} errors; "
         f"p50 {statistics.median(ok) * 1000:.0f} ms, p95 {percentile(ok, 0.95) * 1000:.0f} ms"
     )
@@ -323,7 +323,8 @@ def main() -> None:
         engine = [t for ts in raw.values() for t in ts]
         overhead = percentile(api, 0.95) / percentile(engine, 0.95) - 1
         print(f"API p95 over raw engine p95: {overhead:+.0%}\n")
-        concurrent(port, key, options.clients, options.seconds)
+        for endpoints in ([ENDPOINTS[0]], [ENDPOINTS[1]], list(ENDPOINTS)):
+            concurrent(port, key, options.clients, options.seconds, endpoints)
     finally:
         server.terminate()
         server.wait(timeout=10)

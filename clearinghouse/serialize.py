@@ -38,14 +38,31 @@ def meeting_json(meeting: Meeting) -> dict[str, Any]:
 
 def group_json(group: Group, *, url: str, distance_mi: float | None = None) -> dict[str, Any]:
     """The public JSON of one group; `url` is its public page."""
+    return placed(group_body(group), url=url, distance_mi=distance_mi)
+
+
+def placed(body: dict[str, Any], *, url: str, distance_mi: float | None = None) -> dict[str, Any]:
+    """A copy of `group_body`'s answer with this request's page URL and distance in it."""
+    data = dict(body)
+    data["url"] = url
+    if distance_mi is not None:
+        data["distance"] = {
+            "mi": round(distance_mi, 2),
+            "km": round(distance_mi * KM_PER_MI, 2),
+        }
+    return data
+
+
+def group_body(group: Group) -> dict[str, Any]:
+    """Everything of `group_json` that depends on the group alone (`url` left empty)."""
     location = group.location
     has_online = bool(group.online_url or group.online_phone or group.online_notes)
-    data: dict[str, Any] = {
+    return {
         "id": group.uuid,
         "slug": group.slug,
         "name": group.name,
         "description": group.description,
-        "url": url,
+        "url": None,
         "organization": (
             {"name": group.organization.name, "url": group.organization.url}
             if group.organization
@@ -93,9 +110,3 @@ def group_json(group: Group, *, url: str, distance_mi: float | None = None) -> d
         "verified_at": _iso(group.verified_at),
         "updated_at": _iso(group.updated_at),
     }
-    if distance_mi is not None:
-        data["distance"] = {
-            "mi": round(distance_mi, 2),
-            "km": round(distance_mi * KM_PER_MI, 2),
-        }
-    return data

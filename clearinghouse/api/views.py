@@ -6,7 +6,8 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import UTC
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,6 +27,7 @@ from clearinghouse.api.http import (
     single,
     streamed,
 )
+from clearinghouse.api.hydrate import hits_json
 from clearinghouse.api.openapi import openapi_document
 from clearinghouse.extensions import db
 from clearinghouse.models import Group, Location, group_concerns
@@ -37,7 +39,6 @@ from clearinghouse.search.query import (
     parse_search_args,
     query_to_args,
 )
-from clearinghouse.search.service import GroupHit
 from clearinghouse.serialize import group_json
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 
@@ -73,18 +74,21 @@ def groups() -> Response:
     except QueryError as error:
         bad_param(error.param, error.message)
     try:
-        page = service.run_search(query)
+        page = service.search_page(query, partial(hits_json, request.url_root))
     except SearchUnavailable:
         log.warning("event=api_search_unavailable")
         raise ApiProblem(
             503, "search is briefly unavailable; retry in a minute", headers={"Retry-After": "60"}
         ) from None
-    _latest(hit.group for hit in [*page.groups, *page.online])
+    # Last-Modified: the newest change among the groups answered (ISO stamps sort by time).
+    stamps = [item["updated_at"] for item in [*page.groups, *page.online] if item["updated_at"]]
+    if stamps:
+        set_last_modified(datetime.fromisoformat(max(stamps)))
     links = _links(query, page.total, list(query_to_args(query)))
     response = json_response(
         {
-            "data": [_hit_json(hit) for hit in page.groups],
-            "online": [_hit_json(hit) for hit in page.online],
+            "data": page.groups,
+            "online": page.online,
             "facets": {
                 facet.name: [
                     {"value": value.value, "label": value.label, "count": value.count}
@@ -101,10 +105,6 @@ def groups() -> Response:
     if relations:
         response.headers["Link"] = ", ".join(relations)
     return response
-
-
-def _hit_json(hit: GroupHit) -> dict[str, Any]:
-    return group_json(hit.group, url=public_url(hit.group), distance_mi=hit.distance_mi)
 
 
 def _meta(query: SearchQuery, total: int) -> dict[str, Any]:

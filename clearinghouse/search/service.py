@@ -9,7 +9,9 @@ public search by concern, region and day only — nothing about the person.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
+from typing import Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,6 +35,7 @@ from clearinghouse.vocab import (
 )
 
 log = logging.getLogger(__name__)
+H = TypeVar("H")
 
 FACET_LABELS = {
     "concern": "Concern",
@@ -99,21 +102,36 @@ class Suggestions:
 
 
 @dataclass(frozen=True)
-class SearchPage:
+class SearchPage(Generic[H]):
+    """One page of answers: `groups` and `online` as the caller's hydrate made them."""
+
     query: SearchQuery
-    groups: list[GroupHit]
+    groups: list[H]
     total: int
     facets: list[Facet]
-    online: list[GroupHit]
+    online: list[H]
     online_total: int
     suggestions: Suggestions | None = None
 
 
-def run_search(query: SearchQuery, taxonomy: Taxonomy | None = None) -> SearchPage:
-    """Search the configured engine and hydrate the page; raises SearchUnavailable if down."""
+def run_search(query: SearchQuery, taxonomy: Taxonomy | None = None) -> SearchPage[GroupHit]:
+    """Search the configured engine; the page's groups as ORM objects (`GroupHit`)."""
+    return search_page(query, _hydrate, taxonomy)
+
+
+def search_page(
+    query: SearchQuery,
+    hydrate: Callable[[tuple[Hit, ...], tuple[Hit, ...]], list[list[H]]],
+    taxonomy: Taxonomy | None = None,
+) -> SearchPage[H]:
+    """Search the configured engine and hydrate the page; raises SearchUnavailable if down.
+
+    `hydrate` turns the hits and the online hits into what the caller shows, leaving out
+    groups that are no longer active (the API's gives cached JSON).
+    """
     taxonomy = taxonomy or default_taxonomy()
     result = get_backend().search(query)
-    groups, online = _hydrate(result.hits, result.online)
+    groups, online = hydrate(result.hits, result.online)
     suggestions = None
     if query.near is not None and result.total == 0:
         suggestions = _suggestions(query, taxonomy)
@@ -153,28 +171,8 @@ def record_miss(query: SearchQuery) -> None:
 
 
 def _hydrate(*pages: tuple[Hit, ...]) -> list[list[GroupHit]]:
-    """The active groups for each list of hits, in rank order, loaded together.
-
-    One query for the groups of every list (organisation and location joined in), one each
-    for their concerns and meetings: each query costs far more in the ORM than in SQLite.
-    """
-    ids = {hit.id for hits in pages for hit in hits}
-    by_id: dict[int, Group] = {}
-    if ids:
-        rows = db.session.scalars(
-            select(Group)
-            .where(Group.id.in_(sorted(ids)), Group.status == "active")
-            .options(
-                joinedload(Group.organization),
-                joinedload(Group.location),
-                selectinload(Group.concerns),
-                selectinload(Group.meetings),
-            )
-        )
-        by_id = {group.id: group for group in rows.unique()}
-    dropped = len(ids - by_id.keys())
-    if dropped:
-        log.info("event=search_hits_dropped count=%d reason=not_active_or_gone", dropped)
+    """The active groups for each list of hits, in rank order, loaded together."""
+    by_id = load_active({hit.id for hits in pages for hit in hits})
     return [
         [
             GroupHit(group=by_id[hit.id], distance_mi=hit.distance_mi, score=hit.score)
@@ -183,6 +181,32 @@ def _hydrate(*pages: tuple[Hit, ...]) -> list[list[GroupHit]]:
         ]
         for hits in pages
     ]
+
+
+def load_active(ids: Collection[int]) -> dict[int, Group]:
+    """The active groups among `ids`, with everything a result shows.
+
+    One query for the groups (organisation and location joined in), one each for their
+    concerns and meetings: each query costs far more in the ORM than in SQLite.  Hits whose
+    group is no longer active (the index not yet in step) are left out, and logged.
+    """
+    by_id: dict[int, Group] = {}
+    if ids:
+        rows = db.session.scalars(
+            select(Group)
+            .where(Group.id.in_(sorted(ids)))  # status checked below (see api.hydrate)
+            .options(
+                joinedload(Group.organization),
+                joinedload(Group.location),
+                selectinload(Group.concerns),
+                selectinload(Group.meetings),
+            )
+        )
+        by_id = {group.id: group for group in rows.unique() if group.status == "active"}
+    dropped = len(set(ids) - by_id.keys())
+    if dropped:
+        log.info("event=search_hits_dropped count=%d reason=not_active_or_gone", dropped)
+    return by_id
 
 
 def facet_list(query: SearchQuery, result: SearchResult, taxonomy: Taxonomy) -> list[Facet]:

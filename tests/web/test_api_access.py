@@ -231,13 +231,13 @@ def test_openapi_document_needs_no_key(client: FlaskClient) -> None:
 def test_search_outage_is_503_while_the_feed_keeps_working(
     client: FlaskClient, api_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from clearinghouse.search import service
+    from clearinghouse.search import get_backend
     from clearinghouse.search.base import SearchUnavailable
 
     def down(*_args: object, **_kwargs: object) -> None:
         raise SearchUnavailable("engine down")
 
-    monkeypatch.setattr(service, "run_search", down)
+    monkeypatch.setattr(get_backend(client.application), "search", down)
     response = client.get("/api/v1/groups?q=grief", headers=api_headers)
     assert_problem(response, 503)
     assert int(response.headers["Retry-After"]) > 0

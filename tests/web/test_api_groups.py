@@ -13,10 +13,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
+from clearinghouse.extensions import db
 from clearinghouse.models import Group
 from clearinghouse.search.query import parse_search_args
 from clearinghouse.search.service import run_search
-from clearinghouse.taxonomy import Taxonomy
+from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 from tests.api_support import api_headers, get_json, index_all
 
 __all__ = ["api_headers"]
@@ -212,3 +213,39 @@ def test_concerns_tree_has_synonyms_and_counts(
     addiction = parents["addiction-recovery"]
     assert addiction["count"] == 1
     assert {child["slug"]: child["count"] for child in addiction["children"]}["alcohol"] == 1
+
+
+def test_search_results_follow_edits_and_archives_at_once(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    """Search JSON equals the group's own JSON after every change (no stale copy served)."""
+    from clearinghouse.listings import validate_listing
+    from clearinghouse.store import apply_listing, set_status
+    from tests.conftest import sample_record
+
+    group = make_group(name="Lakeview Widows Circle")
+    index_all()
+
+    def searched() -> list[dict[str, Any]]:
+        body = get_json(client, "/api/v1/groups?q=widows", api_headers)
+        return [item for item in body["data"] if item["id"] == group.uuid]
+
+    def own() -> dict[str, Any]:
+        return get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)  # type: ignore[no-any-return]
+
+    assert searched() == [own()]
+    assert own()["meetings"][0]["start"] == "19:00"
+    edited = sample_record(
+        name="Lakeview Widows Circle",
+        meetings=[{"freq": "weekly", "byday": ["WE"], "start": "18:15", "end": "19:30"}],
+    )
+    data = validate_listing(edited, default_taxonomy()).data
+    assert data is not None
+    assert apply_listing(db.session, data, actor="test", group=group).action == "updated"
+    db.session.commit()
+    index_all()
+    assert searched() == [own()]
+    assert own()["meetings"][0]["start"] == "18:15"
+    set_status(db.session, group, "archived", actor="test")
+    db.session.commit()  # the index still holds it until the next sync: the API must not
+    assert searched() == []
