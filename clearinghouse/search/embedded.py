@@ -92,7 +92,7 @@ class EmbeddedBackend:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._connections_lock = threading.Lock()
         self._columns = ColumnCache()
         self._ensure_schema()
@@ -110,7 +110,15 @@ class EmbeddedBackend:
             conn.execute("PRAGMA cache_size = -65536")
             self._local.conn = conn
             with self._connections_lock:
-                self._connections.append(conn)
+                # Threads come and go (werkzeug starts one per request): close what the
+                # finished ones left behind, or each would hold two file descriptors.
+                finished = [c for thread, c in self._connections if not thread.is_alive()]
+                self._connections = [
+                    (thread, c) for thread, c in self._connections if thread.is_alive()
+                ]
+                self._connections.append((threading.current_thread(), conn))
+            for old in finished:
+                old.close()
         return conn
 
     @contextmanager
@@ -138,7 +146,7 @@ class EmbeddedBackend:
     def close(self) -> None:
         """Close every connection this backend opened (tests; the app keeps one backend)."""
         with self._connections_lock:
-            for conn in self._connections:
+            for _thread, conn in self._connections:
                 conn.close()
             self._connections.clear()
         self._local = threading.local()

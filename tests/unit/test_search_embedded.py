@@ -197,3 +197,32 @@ def test_record_miss_counts_concern_region_and_day(app: Flask) -> None:
     rows = {(m.concern, m.region): m.count for m in db.session.scalars(select(SearchMiss)).all()}
     assert rows == {("grief-loss", "IL"): 2, ("", "ON"): 1}
     assert all(m.day == utcnow().date() for m in db.session.scalars(select(SearchMiss)))
+
+
+def test_connections_of_finished_threads_are_closed(tmp_path: Path) -> None:
+    """A server that starts a thread per request must not keep a connection per request."""
+    import os
+
+    path = tmp_path / "index.db"
+    backend = EmbeddedBackend(str(path))
+    backend.upsert([doc(1)])
+
+    def open_files() -> int:
+        fd_dir = Path("/proc/self/fd")
+        names = []
+        for fd in fd_dir.iterdir():
+            try:
+                names.append(os.readlink(fd))
+            except OSError:
+                continue
+        return sum(1 for name in names if name == str(path))
+
+    answers = []
+    for _ in range(12):
+        thread = threading.Thread(target=lambda: answers.append(backend.search(query()).total))
+        thread.start()
+        thread.join()
+    assert answers == [1] * 12
+    assert open_files() <= 3  # this thread's connection and the newest thread's, not 13
+    backend.close()
+    assert open_files() == 0
