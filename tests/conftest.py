@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from clearinghouse import create_app
@@ -20,6 +20,29 @@ from clearinghouse.store import apply_listing, geocode_listing
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 
 pytest_plugins = ("tests.services",)
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests each start with an empty `g`.
+
+    The `app` fixtures keep an app context pushed for the whole test (so tests can use
+    `db.session`), and Flask reuses a pushed context for every request, so `g` (Flask-Login's
+    current user, Flask-WTF's CSRF token) would leak from one request, or one client, to the
+    next.  A browser never shares those; neither does a served app.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_clients() -> Iterator[None]:
+    """Every app's `test_client()` in the suite is an IsolatedClient."""
+    Flask.test_client_class = IsolatedClient
+    yield
+    Flask.test_client_class = None
 
 
 def app_config(database_url: str, tmp_path: Path, **extra: Any) -> dict[str, Any]:

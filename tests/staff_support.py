@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from flask import Flask, g, has_app_context
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -18,22 +18,9 @@ from clearinghouse.models import User
 PASSWORD = "correct horse battery"
 
 
-class IsolatedClient(FlaskClient):
-    """A test client whose requests each start with an empty `g`.
-
-    The `app` fixture keeps an app context pushed for the whole test, and Flask reuses it for
-    every request, so `g` (Flask-Login's current user, Flask-WTF's CSRF token) would leak
-    from one request, or one client, to the next. A browser never shares those.
-    """
-
-    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
-        if has_app_context():
-            g.__dict__.clear()
-        return super().open(*args, **kwargs)
-
-
 def new_client(app: Flask) -> FlaskClient:
-    return IsolatedClient(app, app.response_class, use_cookies=True)
+    """A client with its own cookies (a second browser)."""
+    return app.test_client()
 
 
 @pytest.fixture
