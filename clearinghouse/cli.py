@@ -312,22 +312,27 @@ def api_keys_revoke(prefix: str) -> None:
     show_default=True,
     help="Threads in each process.",
 )
-@with_appcontext  # builds the app once here, so bad settings stop it before any fork
+@with_appcontext
 def serve_command(host: str, port: int, workers: int | None, threads: int) -> None:
     """Serve the site: gunicorn, one process per core, on host:port."""
+    from flask import current_app
+
     from clearinghouse import server
 
-    _serve(host, port, workers=workers or server.default_workers(), threads=threads)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    _serve(app, host, port, workers=workers or server.default_workers(), threads=threads)
 
 
-def _serve(host: str, port: int, *, workers: int, threads: int, open_browser: bool = False) -> None:
+def _serve(
+    app: Flask, host: str, port: int, *, workers: int, threads: int, open_browser: bool = False
+) -> None:
     from clearinghouse import server
 
     url = f"http://{host}:{port}/"
     click.echo(f"Serving on {url} with {workers} process(es) (Ctrl-C to stop)")
     if open_browser:
         threading.Timer(2.0, lambda: webbrowser.open(url)).start()
-    server.serve(host, port, workers=workers, threads=threads)
+    server.serve(app, host, port, workers=workers, threads=threads)
 
 
 @click.command("demo")
@@ -361,8 +366,6 @@ def demo_command(host: str, port: int, no_browser: bool) -> None:
         click.echo(report.summary())
         rebuild(db.session(), get_backend(), _taxonomy())
     sync(db.session(), get_backend(), _taxonomy())
-    # The workers build their own app after the fork; this process keeps no connection open.
-    db.session.remove()
-    db.engine.dispose()
-    get_backend().close()  # type: ignore[attr-defined]
-    _serve(host, port, workers=server.default_workers(), threads=4, open_browser=not no_browser)
+    _serve(
+        app, host, port, workers=server.default_workers(), threads=4, open_browser=not no_browser
+    )

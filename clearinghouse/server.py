@@ -2,10 +2,10 @@
 
 Python answers one request at a time per process (the GIL), so a clearinghouse that should
 use every core runs several worker processes; each has a few threads for requests that
-wait (database, Elasticsearch).  Every worker builds its own app after the fork, so no
-database or search-engine connection is shared between processes: SQLite, the embedded
-index (WAL; a rebuild swaps tables inside the file) and PostgreSQL all take several
-processes reading at once.
+wait (database, Elasticsearch).  The app and the gazetteer (~200 MB) are built once, before
+the fork, and shared by the workers; no database or search-engine connection is open at the
+fork, so each worker opens its own.  SQLite, the embedded index (WAL; a rebuild swaps tables
+inside the file) and PostgreSQL all take several processes reading at once.
 
 In-memory rate limits count per worker; point `CLEARINGHOUSE_RATELIMIT_STORAGE` at Redis or
 Memcached to count them across workers.
@@ -13,11 +13,13 @@ Memcached to count them across workers.
 
 from __future__ import annotations
 
+import gc
 import os
-from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+
+from clearinghouse.extensions import db
 
 DEFAULT_THREADS = 4
 
@@ -30,7 +32,8 @@ def default_workers() -> int:
 
 
 class ClearinghouseServer(BaseApplication):
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, app: Flask, options: dict[str, object]) -> None:
+        self.application = app
         self.options = options
         super().__init__()
 
@@ -39,27 +42,37 @@ class ClearinghouseServer(BaseApplication):
             self.cfg.set(name, value)
 
     def load(self) -> Flask:
-        """In each worker after the fork: a fresh app, with the gazetteer loaded up front."""
-        from clearinghouse import create_app, geo
-
-        app = create_app()
-        geo.warm_up()  # not on the first visitor's search
-        return app
+        return self.application
 
 
-def serve(host: str, port: int, *, workers: int, threads: int = DEFAULT_THREADS) -> None:
+def serve(
+    app: Flask, host: str, port: int, *, workers: int, threads: int = DEFAULT_THREADS
+) -> None:
     """Answer on host:port until interrupted (SIGINT/SIGTERM stop it gracefully)."""
+    from clearinghouse import geo
+
+    geo.warm_up()  # in the parent: shared by every worker, not loaded on a first search
+    with app.app_context():  # no connection may cross the fork
+        db.session.remove()
+        db.engine.dispose()
+    backend = app.extensions.pop("search_backend", None)
+    if backend is not None:
+        backend.close()
+    gc.freeze()  # the parent's objects stay out of the workers' collections (fewer copies)
     ClearinghouseServer(
+        app,
         {
             "bind": f"{host}:{port}",
             "workers": workers,
             "worker_class": "gthread",
             "threads": threads,
+            "preload_app": True,
             "keepalive": 5,
             "graceful_timeout": 10,
             "timeout": 60,
             "accesslog": None,  # the app logs what it needs, never full-precision places
             "errorlog": "-",
             "proc_name": "clearinghouse",
-        }
+            "control_socket_disable": True,  # no socket in $HOME; nothing here uses gunicornc
+        },
     ).run()

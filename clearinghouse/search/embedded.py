@@ -107,7 +107,7 @@ class EmbeddedBackend:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA temp_store = MEMORY")
-            conn.execute("PRAGMA cache_size = -65536")
+            conn.execute("PRAGMA cache_size = -8192")
             self._local.conn = conn
             with self._connections_lock:
                 # Threads come and go (werkzeug starts one per request): close what the
