@@ -1,7 +1,8 @@
-"""Benchmark search through the HTTP API against the raw engine query (embedded engine).
+"""Benchmark search through the HTTP API against the raw engine query, on either engine.
 
     .venv/bin/python bench/http_search.py --listings 20000 --seconds 20
     .venv/bin/python bench/http_search.py                 # 100,000 listings (the target)
+    .venv/bin/python bench/http_search.py --engine elasticsearch --start --listings 750000
 
 Builds a SQLite database of N generated listings (`indexer.generate`, seed 1) and its
 embedded index once, cached in --data (reused by later runs with the same N), then serves
@@ -9,6 +10,9 @@ it with `clearinghouse serve` (gunicorn, --workers processes) in a subprocess on
 creates an API key, and measures a fixed mix of queries on `/api/v1/groups` and `/search`:
 
 - sequential latency (p50/p95/p99) per endpoint and per query kind, one client;
+With `--engine elasticsearch` the same database is indexed (a full rebuild, timed) into
+`--es-url` (or a throwaway node with `--start`) under an alias of its own, deleted after.
+
 - the raw engine time for the same queries (`backend.search(query)` in this process), so
   the app's overhead (parse, hydrate from the database, serialise, HTTP) is visible;
 - concurrent throughput: --clients threads for --seconds, counting errors, on the API alone,
@@ -43,7 +47,7 @@ from clearinghouse import create_app
 from clearinghouse.accounts import create_api_key
 from clearinghouse.database import load_taxonomy, migrate
 from clearinghouse.extensions import db
-from clearinghouse.search.embedded import EmbeddedBackend
+from clearinghouse.search import make_backend
 from clearinghouse.search.query import parse_search_args
 from clearinghouse.taxonomy import default_taxonomy
 
@@ -77,11 +81,13 @@ def load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def config(folder: Path, listings: int) -> dict[str, Any]:
+def config(folder: Path, listings: int, es_url: str = "") -> dict[str, Any]:
     return {
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / f'listings-{listings}.db'}",
-        "SEARCH_ENGINE": "embedded",
+        "SEARCH_ENGINE": "elasticsearch" if es_url else "embedded",
         "INDEX_PATH": str(folder / f"listings-{listings}.search.db"),
+        "ES_URL": es_url,
+        "ES_INDEX": f"bench-http-{listings}",
         "SECRET_KEY": "bench",
     }
 
@@ -136,13 +142,42 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(folder: Path, listings: int, port: int, workers: int | None) -> subprocess.Popen[bytes]:
-    settings = config(folder, listings)
+def index_elasticsearch(folder: Path, listings: int, es_url: str) -> None:
+    """A full rebuild of the cached database into Elasticsearch (alias bench-http-N)."""
+    from indexer.sync import rebuild
+
+    app = create_app(config(folder, listings, es_url))
+    with app.app_context():
+        from clearinghouse.search import get_backend
+
+        started = time.perf_counter()
+        count = rebuild(db.session(), get_backend(), default_taxonomy())
+        took = time.perf_counter() - started
+        print(f"elasticsearch rebuild: {count:,} documents in {took:.0f} s")
+        db.session.remove()
+
+
+def drop_elasticsearch(folder: Path, listings: int, es_url: str) -> None:
+    from elasticsearch import Elasticsearch
+
+    client = Elasticsearch(es_url)
+    names = list(client.indices.get_alias(index=f"{config(folder, listings)['ES_INDEX']}-*"))
+    if names:
+        client.indices.delete(index=",".join(names))
+    client.close()
+
+
+def serve(
+    folder: Path, listings: int, port: int, workers: int | None, es_url: str
+) -> subprocess.Popen[bytes]:
+    settings = config(folder, listings, es_url)
     env = {
         **os.environ,
         "CLEARINGHOUSE_DATABASE_URL": settings["SQLALCHEMY_DATABASE_URI"],
         "CLEARINGHOUSE_INDEX_PATH": settings["INDEX_PATH"],
-        "CLEARINGHOUSE_SEARCH": "embedded",
+        "CLEARINGHOUSE_SEARCH": settings["SEARCH_ENGINE"],
+        "CLEARINGHOUSE_ES_URL": es_url,
+        "CLEARINGHOUSE_ES_INDEX": settings["ES_INDEX"],
         "CLEARINGHOUSE_SECRET_KEY": "bench",
     }
     command = [sys.executable, "-c", "from clearinghouse.cli import main; main()", "serve",
@@ -226,9 +261,9 @@ def sequential(client: Client, runs: int) -> dict[tuple[str, str], list[float]]:
     return times
 
 
-def raw_engine(index_path: str, runs: int) -> dict[str, list[float]]:
+def raw_engine(settings: dict[str, Any], runs: int) -> dict[str, list[float]]:
     taxonomy = default_taxonomy()
-    backend = EmbeddedBackend(index_path)
+    backend: Any = make_backend(settings)
     queries = [(kind, parse_search_args(MultiDict(args), taxonomy)) for kind, args in QUERIES]
     for _kind, query in queries:
         backend.search(query)  # load the columns, warm the page cache
@@ -292,6 +327,10 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=20, help="sequential rounds of the mix")
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--engine", choices=["embedded", "elasticsearch"], default="embedded")
+    parser.add_argument("--es-url", default=os.environ.get("CLEARINGHOUSE_ES_URL", ""))
+    parser.add_argument("--start", action="store_true", help="start a throwaway ES node")
+    parser.add_argument("--heap", default="2g", help="heap of the node --start runs")
     parser.add_argument(
         "--workers", type=int, help="server processes (default: serve's own, one per core)"
     )
@@ -301,15 +340,31 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     print(f"load average at start: {load()} ({os.cpu_count()} cores)")
     build(folder, options.listings)
+    es_node = None
+    es_url = ""
+    if options.engine == "elasticsearch":
+        if options.start:
+            from tests.services import ElasticsearchServer
+
+            es_node = ElasticsearchServer(heap=options.heap).start()
+            options.es_url = es_node.url
+        if not options.es_url:
+            parser.error(
+                "--engine elasticsearch needs --es-url (or CLEARINGHOUSE_ES_URL) or --start"
+            )
+        es_url = options.es_url
+        index_elasticsearch(folder, options.listings, es_url)
     key = new_api_key(folder, options.listings)
     port = free_port()
-    server = timed("server start", lambda: serve(folder, options.listings, port, options.workers))
+    server = timed(
+        "server start", lambda: serve(folder, options.listings, port, options.workers, es_url)
+    )
     try:
         client = Client(port, key)
         sequential(client, 2)  # warm: columns loaded, pages cached, templates compiled
         times = sequential(client, options.runs)
-        raw = raw_engine(config(folder, options.listings)["INDEX_PATH"], options.runs)
-        print(f"\n{options.listings:,} listings, sequential, one client:")
+        raw = raw_engine(config(folder, options.listings, es_url), options.runs)
+        print(f"\n{options.listings:,} listings on {options.engine}, sequential, one client:")
         print(f"{'':34} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
         for endpoint in ENDPOINTS:
             merged = [t for (e, _k), ts in times.items() if e == endpoint for t in ts]
@@ -328,6 +383,10 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        if es_url:
+            drop_elasticsearch(folder, options.listings, es_url)
+        if es_node is not None:
+            es_node.close()
     print(f"load average at end: {load()}")
 
 
