@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from flask import Response, request, stream_with_context, url_for
 from sqlalchemy import func, select
 
-from clearinghouse import geo
+from clearinghouse import geo, versioned
 from clearinghouse.api import bp, feed, meeting_guide
 from clearinghouse.api.http import (
     ApiProblem,
@@ -27,19 +27,18 @@ from clearinghouse.api.http import (
     single,
     streamed,
 )
-from clearinghouse.api.hydrate import hits_json
 from clearinghouse.api.openapi import openapi_document
 from clearinghouse.extensions import db
 from clearinghouse.models import Group, Location, group_concerns
 from clearinghouse.search import service
-from clearinghouse.search.base import FACETS, SearchQuery, SearchUnavailable
+from clearinghouse.search.base import FACETS, Hit, SearchQuery, SearchUnavailable
 from clearinghouse.search.query import (
     MAX_RESULT_WINDOW,
     QueryError,
     parse_search_args,
     query_to_args,
 )
-from clearinghouse.serialize import group_json
+from clearinghouse.serialize import group_body, group_json, placed
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 
 log = logging.getLogger(__name__)
@@ -74,7 +73,7 @@ def groups() -> Response:
     except QueryError as error:
         bad_param(error.param, error.message)
     try:
-        page = service.search_page(query, partial(hits_json, request.url_root))
+        page = service.search_page(query, partial(_hits_json, request.url_root))
     except SearchUnavailable:
         log.warning("event=api_search_unavailable")
         raise ApiProblem(
@@ -105,6 +104,19 @@ def groups() -> Response:
     if relations:
         response.headers["Link"] = ", ".join(relations)
     return response
+
+
+def _hits_json(root: str, *pages: tuple[Hit, ...]) -> list[list[dict[str, Any]]]:
+    """Each list of hits as public JSON (page URL under `root`, distance), in rank order."""
+    bodies = versioned.built("json", group_body, {hit.id for hits in pages for hit in hits})
+    return [
+        [
+            placed(body, url=f"{root}groups/{body['slug']}", distance_mi=hit.distance_mi)
+            for hit in hits
+            if (body := bodies.get(hit.id)) is not None
+        ]
+        for hits in pages
+    ]
 
 
 def _meta(query: SearchQuery, total: int) -> dict[str, Any]:

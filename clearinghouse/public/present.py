@@ -6,6 +6,7 @@ calendar file and the JSON-LD. Only public fields are read here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
@@ -64,10 +65,16 @@ class NextMeeting:
 
 def next_meetings(group: Group, count: int = 3, now: datetime | None = None) -> list[NextMeeting]:
     """The next `count` meetings across the group's rules, soonest first."""
+    return next_of_rules([rule_of(meeting) for meeting in group.meetings], count, now)
+
+
+def next_of_rules(
+    rules: Iterable[Rule], count: int = 3, now: datetime | None = None
+) -> list[NextMeeting]:
+    """The next `count` meetings across these rules, soonest first."""
     moment = now or datetime.now(UTC)
-    rules = {id(meeting): rule_of(meeting) for meeting in group.meetings}
     found: list[tuple[datetime, Rule]] = []
-    for rule in rules.values():
+    for rule in rules:
         for start in schedule.occurrences(rule, moment, count):
             found.append((start, rule))
     found.sort(key=lambda item: item[0].timestamp() if item[0].tzinfo else 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,10 +13,12 @@ from flask import current_app, render_template, url_for
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from clearinghouse import versioned, vocab
 from clearinghouse.extensions import db
 from clearinghouse.models import Group, SyncState
 from clearinghouse.public import present
-from clearinghouse.search.base import FACETS, SORTS, SearchQuery, SearchUnavailable
+from clearinghouse.schedule import Rule
+from clearinghouse.search.base import FACETS, SORTS, Hit, SearchQuery, SearchUnavailable
 from clearinghouse.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -65,15 +68,54 @@ WHERE_AND_WHAT = ("q", "near", "lat", "lon", "radius", "unit")
 
 
 @dataclass(frozen=True)
-class Card:
-    """One result as the list and the map show it."""
+class CardFacts:
+    """What a result card shows of one version of a group (built once, see `versioned`)."""
 
-    group: Group
-    distance: str
-    next_meeting: present.NextMeeting | None
+    slug: str
+    name: str
+    concerns: tuple[str, ...]  # labels
+    rules: tuple[Rule, ...]
+    attendance: str  # label
+    place: str  # "Chicago, IL" where a person can go, else ""
+    format: str  # label
+    cost: str  # label
+    languages: tuple[str, ...]  # names
     lat: float | None
     lon: float | None
     approximate: bool
+
+
+def card_facts(group: Group) -> CardFacts:
+    location = group.location if present.has_place(group) else None
+    return CardFacts(
+        slug=group.slug,
+        name=group.name,
+        concerns=tuple(concern.label for concern in group.concerns),
+        rules=tuple(present.rule_of(meeting) for meeting in group.meetings),
+        attendance=vocab.label(vocab.ATTENDANCE, group.attendance),
+        place=_town(location.city, location.region) if location is not None else "",
+        format=vocab.label(vocab.FORMATS, group.format),
+        cost=vocab.label(vocab.COSTS, group.cost),
+        languages=tuple(present.language_names(group.languages or [])),
+        lat=location.lat if location is not None else None,
+        lon=location.lon if location is not None else None,
+        approximate=bool(location and location.approximate),
+    )
+
+
+def _town(city: str | None, region: str | None) -> str:
+    if not city:
+        return ""
+    return f"{city}, {region}" if region else city
+
+
+@dataclass(frozen=True)
+class Card:
+    """One result as the list and the map show it."""
+
+    group: CardFacts
+    distance: str
+    next_meeting: present.NextMeeting | None
 
 
 @dataclass(frozen=True)
@@ -113,22 +155,25 @@ def replaced(pairs: list[tuple[str, str]], name: str, value: str) -> list[tuple[
     return [*without(pairs, name), (name, value)]
 
 
-def cards_for(hits: Iterable[Any], unit: str) -> list[Card]:
+def cards_for(unit: str, *pages: tuple[Hit, ...]) -> list[list[Card]]:
+    """Each list of hits as result cards, in rank order (a hydrate for `search_page`)."""
+    facts = versioned.built("card", card_facts, {hit.id for hits in pages for hit in hits})
     cards = []
-    for hit in hits:
-        group = hit.group
-        location = group.location if present.has_place(group) else None
-        upcoming = present.next_meetings(group, count=1)
-        cards.append(
-            Card(
-                group=group,
-                distance=present.distance_text(hit.distance_mi, unit),
-                next_meeting=upcoming[0] if upcoming else None,
-                lat=location.lat if location is not None else None,
-                lon=location.lon if location is not None else None,
-                approximate=bool(location and location.approximate),
+    for hits in pages:
+        shown = []
+        for hit in hits:
+            group = facts.get(hit.id)
+            if group is None:
+                continue
+            upcoming = present.next_of_rules(group.rules, count=1)
+            shown.append(
+                Card(
+                    group=group,
+                    distance=present.distance_text(hit.distance_mi, unit),
+                    next_meeting=upcoming[0] if upcoming else None,
+                )
             )
-        )
+        cards.append(shown)
     return cards
 
 
@@ -167,7 +212,7 @@ def page_links(current: int, total: int, per_page: int) -> list[int | None]:
 
 def search_page(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, int]:
     from clearinghouse.search.query import QueryError, args_for_page, parse_search_args
-    from clearinghouse.search.service import record_miss, run_search
+    from clearinghouse.search.service import record_miss, search_page
 
     try:
         query = parse_search_args(args, taxonomy)
@@ -175,7 +220,7 @@ def search_page(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, int
         log.info("event=search_rejected param=%s", error.param)
         return _error_page(args, error.param, error.message, 400)
     try:
-        page = run_search(query)
+        page = search_page(query, partial(cards_for, query.unit), taxonomy)
     except SearchUnavailable:
         log.warning("event=search_unavailable")
         message = "Search is not available right now. Please try again in a few minutes."
@@ -194,8 +239,8 @@ def search_page(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, int
         "query": query,
         "page": page,
         "pairs": pairs,
-        "cards": cards_for(page.groups, query.unit),
-        "online_cards": cards_for(page.online, query.unit),
+        "cards": page.groups,
+        "online_cards": page.online,
         "chips": chips_for(query, page),
         "clear_url": search_url([(k, v) for k, v in pairs if k in WHERE_AND_WHAT]),
         "page_url": lambda number: search_url(args_for_page(query, number)),

@@ -781,3 +781,38 @@ def test_suggest_an_edit_needs_something_to_change(
     closed = form_client.post(f"/groups/{grief_group.slug}/report", data={"no_longer_meets": "y"})
     assert closed.status_code == 302
     assert db.session.scalars(select(ChangeRequest)).one().payload == {"status": "no longer meets"}
+
+
+def test_result_cards_follow_edits_and_archives_at_once(
+    client: FlaskClient, make_group: Callable[..., Group], taxonomy: Taxonomy
+) -> None:
+    """A card shows the group as it is now (no stale copy), and leaves once archived."""
+    from clearinghouse.listings import validate_listing
+    from clearinghouse.store import apply_listing, set_status
+    from tests.conftest import sample_record
+
+    group = make_group(name="Lakeview Widows Circle")
+    sync(db.session(), get_backend(), taxonomy)
+
+    def card() -> str:
+        html = client.get("/search?q=widows").get_data(as_text=True)
+        cards = re.findall(r'<li class="card".*?</li>\s*</ul>\s*</li>', html, re.S)
+        mine = [text for text in cards if f"/groups/{group.slug}" in text]
+        assert len(mine) <= 1
+        return mine[0] if mine else ""
+
+    assert "Tue," in card() and "Chicago, IL" in card()
+    edited = sample_record(
+        name="Lakeview Widows Circle",
+        meetings=[{"freq": "weekly", "byday": ["WE"], "start": "18:15", "end": "19:30"}],
+        languages=["en", "es"],
+    )
+    data = validate_listing(edited, taxonomy).data
+    assert data is not None
+    apply_listing(db.session, data, actor="test", group=group)
+    db.session.commit()
+    sync(db.session(), get_backend(), taxonomy)
+    assert "Wed," in card() and "6:15 pm" in card() and "Spanish" in card()
+    set_status(db.session, group, "archived", actor="test")
+    db.session.commit()  # still in the index until the next sync: the page must not show it
+    assert card() == ""
