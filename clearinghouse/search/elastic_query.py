@@ -71,7 +71,14 @@ def stems(text: str) -> str:
 def index_body(shards: int = 1, replicas: int = 0, loading: bool = False) -> dict[str, Any]:
     """Settings and the strict mapping; `loading` turns refresh off for a bulk build."""
     # Stems only (the store keeps the text); no positions, as nothing matches phrases.
-    text = {"type": "text", "analyzer": "terms", "index_options": "freqs"}
+    # Word starts of 2–10 letters are indexed too, so the last word's prefix query ("caregiv")
+    # reads one term instead of expanding over every word that begins alike.
+    text = {
+        "type": "text",
+        "analyzer": "terms",
+        "index_options": "freqs",
+        "index_prefixes": {"min_chars": 2, "max_chars": 10},
+    }
     keyword = {"type": "keyword"}
     # Facet counts need global ordinals: build them at refresh, not in the next search.
     facet = {"type": "keyword", "eager_global_ordinals": True}
