@@ -51,6 +51,13 @@ _STOP_WORDS_TEXT = (
     "then there these they this to was will with"
 )
 STOP_WORDS: Final = frozenset(_STOP_WORDS_TEXT.split())
+# Words people add to almost every search here ("grief support group near me"): they say
+# nothing about which group is meant, and requiring them would lose groups whose listing
+# happens not to use them ("Al-Anon Family Group" for "alcohol support").  Dropped when
+# another word remains; "support" alone still searches for it.
+FILLER_WORDS: Final = frozenset(
+    ["support", "supports", "group", "groups", "meeting", "meetings", "near", "me"]
+)
 _WORD: Final = re.compile(r"\w+", re.UNICODE)
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -117,11 +124,13 @@ def parse_search_args(args: Args, taxonomy: Taxonomy) -> SearchQuery:
 
 
 def search_words(q: str) -> list[str]:
-    """The words of q both engines match: lower-case, accent-free, no stop words, at most 32."""
+    """The words of q both engines match: lower-case, accent-free, at most 32, without stop
+    words and (when others remain) filler words."""
     text = unicodedata.normalize("NFKD", q)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     words = [word for word in _WORD.findall(text.replace("_", " ")) if word not in STOP_WORDS]
-    return words[:MAX_WORDS]
+    meaningful = [word for word in words if word not in FILLER_WORDS]
+    return (meaningful or words)[:MAX_WORDS]
 
 
 # -- building URLs back from a query -----------------------------------------------------

@@ -64,6 +64,10 @@ def test_every_word_must_match_somewhere(corpus: Corpus) -> None:
     assert keys_of(corpus, ("q", "widow toronto")) == set()  # no group has both words
     assert keys_of(corpus, ("q", "Toronto bereavement")) == {"t01"}
     assert keys_of(corpus, ("q", "grief in the circle")) >= {"c01"}  # stop words ignored
+    # Filler words people add ("... support group near me") never narrow the search.
+    assert keys_of(corpus, ("q", "bereavement support group near me")) == keys_of(
+        corpus, ("q", "bereavement")
+    )
 
 
 def test_name_matches_rank_above_description_matches(corpus: Corpus) -> None:

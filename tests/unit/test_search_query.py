@@ -72,8 +72,14 @@ def test_q_is_never_an_error(taxonomy: Taxonomy, text: str) -> None:
     assert parse(taxonomy, ("q", text)).q == text.strip()
 
 
+def test_filler_words_are_dropped_only_when_other_words_remain() -> None:
+    assert search_words("grief support group near me") == ["grief"]
+    assert search_words("Support groups") == ["support", "groups"]
+    assert search_words("peer support") == ["peer"]
+
+
 def test_search_words_drop_punctuation_stop_words_and_accents() -> None:
-    assert search_words('AA "meetings" in Chicago (AND) *') == ["aa", "meetings", "chicago"]
+    assert search_words('AA "meetings" in Chicago (AND) *') == ["aa", "chicago"]
     assert search_words("Duelo en español") == ["duelo", "en", "espanol"]
     assert search_words("😀 \\ * ( ) the and") == []
     assert len(search_words("word " * 1000)) == 32
