@@ -15,6 +15,10 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from clearinghouse.extensions import db
 from clearinghouse.taxonomy import Taxonomy
+from indexer.generate import generate_listings
+from indexer.pipeline import ingest_files, ingest_records, load_sample_listings
+from indexer.readers import FormatError
+from indexer.sync import rebuild, status, sync
 
 
 def register_commands(app: Flask) -> None:
@@ -81,9 +85,6 @@ def init_command() -> None:
 @with_appcontext
 def seed_command(generate: int | None, random_seed: int) -> None:
     """Load the sample listings in seed_data/ (or a synthetic corpus)."""
-    from indexer.generate import generate_listings
-    from indexer.pipeline import ingest_records, load_sample_listings
-
     if generate:
         records = generate_listings(generate, seed=random_seed)
         source = f"generated-{random_seed}"
@@ -130,9 +131,6 @@ def ingest_command(
     rejects: str | None,
 ) -> None:
     """Import listings from files."""
-    from indexer.pipeline import ingest_files
-    from indexer.readers import FormatError
-
     taxonomy = _taxonomy()
     for slug in concerns:
         if slug not in taxonomy:
@@ -177,7 +175,6 @@ def index_group() -> None:
 def index_sync() -> None:
     """Apply pending changes from the outbox."""
     from clearinghouse.search import get_backend
-    from indexer.sync import sync
 
     report = sync(db.session(), get_backend(), _taxonomy())
     click.echo(
@@ -191,7 +188,6 @@ def index_sync() -> None:
 def index_rebuild() -> None:
     """Rebuild the index from the database, then apply anything that came in meanwhile."""
     from clearinghouse.search import get_backend
-    from indexer.sync import rebuild, sync
 
     count = rebuild(db.session(), get_backend(), _taxonomy())
     sync(db.session(), get_backend(), _taxonomy())
@@ -203,7 +199,6 @@ def index_rebuild() -> None:
 def index_status() -> None:
     """Show the engine, lag and counts."""
     from clearinghouse.search import get_backend
-    from indexer.sync import status
 
     for key, value in status(db.session(), get_backend()).items():
         click.echo(f"{key}: {value if value is not None else 'unavailable'}")
@@ -348,8 +343,6 @@ def demo_command(host: str, port: int, no_browser: bool) -> None:
     from clearinghouse.database import load_taxonomy, migrate
     from clearinghouse.models import Group
     from clearinghouse.search import get_backend
-    from indexer.pipeline import ingest_records, load_sample_listings
-    from indexer.sync import rebuild, sync
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     migrate(app)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from indexer.readers import CsvRow, RawRecord
+from indexer.reader_base import CsvRow, RawRecord
 
 COLUMNS = (
     "name", "description", "organization", "concerns", "format", "attendance", "open",
@@ -76,8 +75,6 @@ def unknown_columns(header: list[str], layout: str) -> list[str]:
 
 
 def read_rows(rows: Iterable[CsvRow]) -> Iterator[RawRecord]:
-    from indexer.readers import RawRecord
-
     for row, values, field, error in rows:
         if values is None:
             yield RawRecord(row, None, error, field)

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from indexer.readers import FormatError, RawRecord, undecodable
+from indexer.reader_base import FormatError, RawRecord, looks_like_meeting_feed, undecodable
 
 _SERVICE_KEYS = {"service_at_locations", "schedules", "organization", "phones", "attributes"}
 # Fields only an HSDS service has (from schema/service.json); two of them make a service.
@@ -58,9 +58,7 @@ def sniff(path: Path, document: Any) -> list[Any]:
         )
     sample = [item for item in items[:50] if isinstance(item, dict)]
     if sample and not looks_like_services(sample):
-        from indexer.meeting_guide import looks_like_feed
-
-        hint = "; use --format meeting-guide" if looks_like_feed(sample) else ""
+        hint = "; use --format meeting-guide" if looks_like_meeting_feed(sample) else ""
         if any("meetings" in item for item in sample):
             hint = "; use --format json"
         raise FormatError(

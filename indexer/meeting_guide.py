@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from clearinghouse.listings import slugify
-from indexer.readers import CsvRow, FormatError, RawRecord, RowCheck, json_items, undecodable
+from indexer.reader_base import (
+    CsvRow,
+    FormatError,
+    RawRecord,
+    RowCheck,
+    json_items,
+    looks_like_meeting_feed,
+    undecodable,
+)
 
 DAY_CODES = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")  # Meeting Guide: 0 = Sunday
 
@@ -77,7 +85,6 @@ CODES_BY_NAME = {name.lower(): code for code, name in TYPE_NAMES.items()} | {
     "wheelchair accessible": "X",
     "step meeting": "ST",
 }
-_FEED_KEYS = {"day", "time", "types", "formatted_address", "conference_url", "end_time"}
 
 
 class RowError(ValueError):
@@ -85,12 +92,6 @@ class RowError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
-
-
-def looks_like_feed(sample: list[dict[str, Any]]) -> bool:
-    return any(_FEED_KEYS & item.keys() for item in sample) and not any(
-        "meetings" in item or "service_at_locations" in item for item in sample
-    )
 
 
 def sniff(path: Path, document: Any) -> None:
@@ -115,7 +116,7 @@ def sniff(path: Path, document: Any) -> None:
         raise FormatError(
             f"{path.name}: looks like the project's JSON (groups with meetings); use --format json"
         )
-    if sample and not looks_like_feed(sample):
+    if sample and not looks_like_meeting_feed(sample):
         raise FormatError(
             f"{path.name}: not a Meeting Guide feed: no item has day, time or types "
             f"(found keys {', '.join(sorted(sample[0])[:8])})"

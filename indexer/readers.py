@@ -1,65 +1,44 @@
-"""Readers: turn an import file into raw listing records, one `RawRecord` per listing.
+"""The format chooser: open an import file as its declared format, or say what it is instead.
 
 A reader checks that the file is what `--format` says *before* yielding anything (a
 `FormatError` with one message otherwise), then yields records in the project's raw listing
 shape (what `clearinghouse.listings.validate_listing` takes), or an error for a row that
 cannot be read at all.  Readers never touch the database; see docs/import-formats.md.
+
+This module is the only one that imports the format modules (`csv_layout`,
+`meeting_guide`, `hsds_reader`, `project_json`); they and it share `indexer.reader_base`.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from indexer import csv_layout, hsds_reader, meeting_guide, project_json
+from indexer.reader_base import (
+    FIELD_LIMIT,
+    CsvRow,
+    Encoding,
+    FormatError,
+    RawRecord,
+    RowCheck,
+    Source,
+    Unreadable,
+    detect_encoding,
+    json_items,
+    looks_like_meeting_feed,
+    undecodable,
+)
+
+__all__ = ["FORMATS", "FormatError", "RawRecord", "Source", "open_source", "read_records"]
+
 FORMATS = ("csv", "json", "meeting-guide", "hsds")
-# Big enough that a 10 MB field is read (and then rejected by validation with a reason).
-FIELD_LIMIT = 64 * 1024 * 1024
-_SURROGATE = re.compile("[\udc80-\udcff]")
-_NON_ASCII_TEXT = re.compile("[^\x00-\x7f\udc80-\udcff]")
-
-# A check of one record before rows are merged: [(field, message)] for what is wrong.
-RowCheck = Callable[[dict[str, Any]], list[tuple[str, str]]]
-
-
-@dataclass(frozen=True)
-class RawRecord:
-    """One listing read from a file: `record` in the raw listing shape, or why it is unreadable.
-
-    `row` is the 1-based data row (CSV: the record number after the header; JSON: index + 1).
-    """
-
-    row: int
-    record: dict[str, Any] | None
-    error: str | None = None
-    field: str = ""
-    warnings: tuple[str, ...] = ()
-
-
-class FormatError(ValueError):
-    """The file is not what its declared format says; the message names the file and why."""
-
-
-@dataclass
-class Source:
-    """A file whose format has been checked, ready to be read record by record."""
-
-    path: Path
-    fmt: str
-    layout: str
-    read: Callable[[], Iterator[RawRecord]]
-    warnings: list[str] = field(default_factory=list)
-    total: int | None = None
-
-    def records(self) -> Iterator[RawRecord]:
-        return self.read()
 
 
 def open_source(path: Path, fmt: str, *, check: RowCheck | None = None) -> Source:
@@ -68,8 +47,6 @@ def open_source(path: Path, fmt: str, *, check: RowCheck | None = None) -> Sourc
     `check` (meeting lists only) validates each meeting row alone before rows of the same
     group are merged, so one broken row is rejected on its own and never sinks its group.
     """
-    from indexer import hsds_reader, meeting_guide
-
     path = Path(path)
     if fmt not in FORMATS:
         raise FormatError(f"{path.name}: unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -85,7 +62,7 @@ def open_source(path: Path, fmt: str, *, check: RowCheck | None = None) -> Sourc
         reader = partial(hsds_reader.read_services, items)
     else:
         _sniff_project_json(path, items)
-        reader = partial(_read_project_json, items)
+        reader = partial(project_json.read_items, items)
     # Meeting rows merge and HSDS services split, so only project JSON knows its count.
     listed = json_items(items) if fmt == "json" else None
     total = len(listed) if listed is not None else None
@@ -95,72 +72,6 @@ def open_source(path: Path, fmt: str, *, check: RowCheck | None = None) -> Sourc
 def read_records(path: Path, fmt: str, *, check: RowCheck | None = None) -> Iterator[RawRecord]:
     """The records of one file (FormatError first if it is not `fmt`)."""
     return open_source(path, fmt, check=check).records()
-
-
-# -- encodings ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Encoding:
-    name: str
-    errors: str
-    warning: str | None
-
-
-def detect_encoding(path: Path) -> Encoding:
-    """UTF-8 (with or without BOM) or UTF-16 with BOM; else decide between two repairs.
-
-    A file whose non-ASCII bytes are never valid UTF-8 was saved by a legacy program: it
-    is read as Windows-1252 with a warning.  A file that is mostly UTF-8 with some broken
-    bytes is read as UTF-8, and each row holding an undecodable byte is rejected with its
-    number — guessing there would silently garble the rows that are right.
-    """
-    with path.open("rb") as handle:
-        head = handle.read(4)
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return Encoding("utf-16", "surrogateescape", None)
-        handle.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8-sig")("surrogateescape")
-        broken = valid = 0
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            text = decoder.decode(chunk)
-            if text.isascii():
-                continue
-            broken += len(_SURROGATE.findall(text))
-            valid += 1 if _NON_ASCII_TEXT.search(text) else 0
-        broken += len(_SURROGATE.findall(decoder.decode(b"", final=True)))
-    if not broken:
-        return Encoding("utf-8-sig", "surrogateescape", None)
-    if not valid:
-        return Encoding(
-            "cp1252",
-            "surrogateescape",
-            f"{path.name}: not UTF-8; read as Windows-1252 (cp1252) — check accented letters, "
-            "and save the file as UTF-8 next time",
-        )
-    return Encoding(
-        "utf-8-sig",
-        "surrogateescape",
-        f"{path.name}: some rows are not valid UTF-8 and were rejected; save the file as UTF-8",
-    )
-
-
-def undecodable(value: Any) -> str | None:
-    """A message when a value read from a file holds a byte that could not be decoded."""
-    if isinstance(value, str):
-        found = _SURROGATE.search(value)
-        if found:
-            byte = ord(found.group()) - 0xDC00
-            return f"holds a byte (0x{byte:02X}) that is not valid UTF-8; save the file as UTF-8"
-        return None
-    if isinstance(value, Mapping):
-        value = list(value.values())
-    if isinstance(value, list):
-        for item in value:
-            message = undecodable(item)
-            if message:
-                return message
-    return None
 
 
 # -- JSON --------------------------------------------------------------------------------
@@ -188,7 +99,7 @@ def _load_json(path: Path, fmt: str) -> tuple[Any, str, list[str]]:
             except json.JSONDecodeError:
                 if not items:
                     break
-                items.append(_Unreadable(f"line {number} is not JSON"))
+                items.append(Unreadable(f"line {number} is not JSON"))
         else:
             return items, "ndjson", warnings
     looks = "CSV" if "," in text.split("\n", 1)[0] else "something else"
@@ -196,22 +107,6 @@ def _load_json(path: Path, fmt: str) -> tuple[Any, str, list[str]]:
         f"{path.name}: not JSON (looks like {looks}; {first_error.msg} at line "
         f"{first_error.lineno} column {first_error.colno}); expected {_expected(fmt)}"
     )
-
-
-@dataclass(frozen=True)
-class _Unreadable:
-    reason: str
-
-
-def json_items(items: Any) -> list[Any] | None:
-    """The records in a JSON document: an array, `{"data": [...]}` as the API gives, or one."""
-    if isinstance(items, list):
-        return items
-    if isinstance(items, dict) and isinstance(items.get("data"), list):
-        return items["data"]
-    if isinstance(items, dict) and "name" in items:
-        return [items]  # one group: a single-line NDJSON export, or one API item
-    return None
 
 
 def _expected(fmt: str) -> str:
@@ -224,8 +119,6 @@ def _expected(fmt: str) -> str:
 
 
 def _sniff_project_json(path: Path, document: Any) -> None:
-    from indexer import hsds_reader, meeting_guide
-
     items = json_items(document)
     if items is None:
         if isinstance(document, dict) and "contents" in document:
@@ -238,7 +131,7 @@ def _sniff_project_json(path: Path, document: Any) -> None:
     sample = [item for item in items[:50] if isinstance(item, dict)]
     if items and not sample:
         raise FormatError(f"{path.name}: expected {_expected('json')}; the items are not objects")
-    if sample and meeting_guide.looks_like_feed(sample):
+    if sample and looks_like_meeting_feed(sample):
         raise FormatError(
             f"{path.name}: looks like a Meeting Guide feed; use --format meeting-guide"
         )
@@ -248,42 +141,10 @@ def _sniff_project_json(path: Path, document: Any) -> None:
         raise FormatError(f"{path.name}: expected {_expected('json')}; no item has a name")
 
 
-def _read_project_json(document: Any) -> Iterator[RawRecord]:
-    for row, item in enumerate(json_items(document) or [], start=1):
-        if isinstance(item, _Unreadable):
-            yield RawRecord(row, None, item.reason, "record")
-        elif not isinstance(item, dict):
-            yield RawRecord(row, None, "is not an object with fields", "record")
-        elif message := undecodable(item):
-            yield RawRecord(row, None, message, "record")
-        else:
-            yield RawRecord(row, project_record(item))
-
-
-def project_record(item: dict[str, Any]) -> dict[str, Any]:
-    """A group in the public JSON shape as a raw record: the public `id` becomes the external id."""
-    record = dict(item)
-    if not record.get("external_id") and record.get("id"):
-        record["external_id"] = str(record["id"])
-    for name in ("id", "url", "distance", "updated_at", "created_at"):
-        record.pop(name, None)
-    meetings = record.get("meetings")
-    if isinstance(meetings, list):
-        record["meetings"] = [
-            {k: v for k, v in meeting.items() if k != "text"}
-            if isinstance(meeting, dict)
-            else meeting
-            for meeting in meetings
-        ]
-    return record
-
-
 # -- CSV ---------------------------------------------------------------------------------
 
 
 def _open_csv(path: Path, check: RowCheck | None) -> Source:
-    from indexer import csv_layout, meeting_guide
-
     encoding = detect_encoding(path)
     with path.open(encoding=encoding.name, errors=encoding.errors, newline="") as handle:
         head = handle.read(64 * 1024)
@@ -331,9 +192,6 @@ def normalise_column(name: str) -> str:
 def _delimiter(first_line: str) -> str:
     counts = {sep: first_line.count(sep) for sep in (",", ";", "\t")}
     return max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ","
-
-
-CsvRow = tuple[int, dict[str, str] | None, str, str | None]
 
 
 def _csv_rows(

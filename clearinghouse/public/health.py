@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from clearinghouse.extensions import db, limiter
 from clearinghouse.public import bp
+from indexer.sync import status
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,6 @@ def healthz() -> Response:
 def readyz() -> tuple[Response, int]:
     """Ready when the database answers, the engine pings and the outbox is not far behind."""
     from clearinghouse.search import get_backend
-    from indexer.sync import status
 
     checks: dict[str, Any] = {}
     ready = True

@@ -18,6 +18,7 @@ from sqlalchemy import Select, func, select
 from clearinghouse.extensions import db
 from clearinghouse.models import Group, Outbox, SyncState, utcnow
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
+from indexer.sync import STATE_NAME, sync
 
 log = logging.getLogger(__name__)
 PER_PAGE = 50
@@ -46,7 +47,6 @@ def refresh_index() -> None:
     is applied by the next `clearinghouse index sync` (or the next save).
     """
     from clearinghouse.search import get_backend
-    from indexer.sync import sync
 
     backlog = _outbox_backlog()
     if backlog > INLINE_SYNC_LIMIT:
@@ -72,7 +72,6 @@ def refresh_index() -> None:
 
 
 def _outbox_backlog() -> int:
-    from indexer.sync import STATE_NAME
 
     state = db.session.get(SyncState, STATE_NAME)
     since = state.last_seq if state else 0

@@ -12,6 +12,7 @@ from clearinghouse.extensions import db
 from clearinghouse.models import AuditEvent, ChangeRequest, Group
 from clearinghouse.staff import bp
 from clearinghouse.staff.common import months_ago
+from indexer.sync import status
 
 log = logging.getLogger(__name__)
 STALE_MONTHS = 12
@@ -33,7 +34,6 @@ def flagged_condition() -> Any:
 
 def index_status() -> dict[str, Any]:
     from clearinghouse.search import get_backend
-    from indexer.sync import status
 
     try:
         return status(db.session, get_backend())

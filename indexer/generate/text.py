@@ -1,7 +1,7 @@
 """What a synthetic group is called and says about itself: names, descriptions, venues.
 
 Pure functions of a random stream and the facts already drawn for the group (`GroupFacts`),
-used by `indexer.generate`.  The words come from `indexer.generate_words`.
+used by `indexer.generate`.  The words come from `indexer.generate.words`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 from clearinghouse.geo import US_STATES
 from clearinghouse.vocab import LANGUAGES
-from indexer import generate_words as words
-from indexer.generate_places import ZipArea
+from indexer.generate import words
+from indexer.generate.places import ZipArea
 
 _DAY_NAMES = {
     "MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday", "FR": "Friday",
