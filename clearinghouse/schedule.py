@@ -46,6 +46,11 @@ class Rule:
     note: str = ""
 
 
+def match_byday(token: str) -> re.Match[str] | None:
+    """A BYDAY token's `ordinal` ("2", "-1" or None) and `day` ("TU"); None if it is not one."""
+    return _BYDAY.match(token)
+
+
 def parse_day(value: str) -> str:
     """A day name, abbreviation or iCalendar code → its code ("Tuesday" → "TU")."""
     code = _DAY_WORDS.get(value.strip().rstrip(".").lower()) or _DAY_WORDS.get(

@@ -16,10 +16,20 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from clearinghouse.listings import slugify
+from clearinghouse.meeting_guide_vocab import (
+    ACCESSIBILITY,
+    AUDIENCE,
+    DAY_CODES,
+    LANGUAGES,
+    OPEN,
+    TYPE_NAMES,
+)
+from clearinghouse.schedule import ScheduleError, parse_day
 from indexer.reader_base import (
     CsvRow,
     FormatError,
@@ -30,51 +40,6 @@ from indexer.reader_base import (
     undecodable,
 )
 
-DAY_CODES = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")  # Meeting Guide: 0 = Sunday
-
-# Meeting Guide type codes (code4recovery/spec types.json) with their English names.
-TYPE_NAMES = {
-    "11": "11th Step Meditation", "12x12": "12 Steps & 12 Traditions", "A": "Secular",
-    "ABSI": "As Bill Sees It", "AF": "Afrikaans", "AL": "Concurrent with Alateen",
-    "AL-AN": "Concurrent with Al-Anon", "AM": "Amharic", "AR": "Arabic",
-    "ASL": "American Sign Language", "B": "Big Book", "BA": "Babysitting Available",
-    "BE": "Newcomer", "BG": "Bulgarian", "BI": "Bisexual", "BRK": "Breakfast", "C": "Closed",
-    "CAN": "Candlelight", "CF": "Child-Friendly", "D": "Discussion", "DA": "Danish",
-    "DB": "Digital Basket", "DD": "Dual Diagnosis", "DE": "German", "DR": "Daily Reflections",
-    "EL": "Greek", "EN": "English", "FA": "Persian", "FI": "Finnish", "FF": "Fragrance Free",
-    "FR": "French", "G": "Gay", "GR": "Grapevine", "H": "Birthday", "HE": "Hebrew",
-    "HI": "Hindi", "HR": "Croatian", "HU": "Hungarian", "IS": "Icelandic", "ITA": "Italian",
-    "JA": "Japanese", "KA": "Georgian", "KOR": "Korean", "L": "Lesbian", "LGBTQ": "LGBTQ",
-    "LIT": "Literature", "LS": "Living Sober", "LT": "Lithuanian", "M": "Men",
-    "MED": "Meditation", "ML": "Malayalam", "MT": "Maltese", "N": "Native American",
-    "NB": "Non-Binary", "NDG": "Indigenous", "NE": "Nepali", "NL": "Dutch", "NO": "Norwegian",
-    "O": "Open", "OUT": "Outdoor", "P": "Professionals", "POA": "Proof of Attendance",
-    "POC": "People of Color", "POL": "Polish", "POR": "Portuguese", "PUN": "Punjabi",
-    "RUS": "Russian", "S": "Spanish", "SEN": "Seniors", "SK": "Slovak", "SL": "Slovenian",
-    "SM": "Smoking Permitted", "SP": "Speaker", "ST": "Step Study", "SV": "Swedish",
-    "T": "Transgender", "TC": "Location Temporarily Closed", "TH": "Thai", "TL": "Tagalog",
-    "TR": "Tradition Study", "TUR": "Turkish", "UK": "Ukrainian", "W": "Women",
-    "X": "Wheelchair Access", "XB": "Wheelchair-Accessible Bathroom",
-    "XT": "Cross Talk Permitted", "Y": "Young People",
-    # Codes the feeds use that types.json leaves to the attendance option.
-    "ONL": "Online Meeting", "HY": "Hybrid",
-}  # fmt: skip
-OPEN = {"O": True, "C": False}
-AUDIENCE = {
-    "W": "women", "M": "men", "Y": "young-adults", "SEN": "seniors", "LGBTQ": "lgbtq",
-    "G": "lgbtq", "L": "lgbtq", "BI": "lgbtq", "T": "lgbtq", "NB": "lgbtq",
-    "POC": "people-of-color", "BE": "newcomers", "CF": "families",
-}  # fmt: skip
-ACCESSIBILITY = {"X": "wheelchair", "XB": "wheelchair", "ASL": "asl", "FF": "fragrance-free",
-                 "BA": "childcare"}  # fmt: skip
-LANGUAGES = {
-    "EN": "en", "S": "es", "FR": "fr", "DE": "de", "ITA": "it", "POL": "pl", "POR": "pt",
-    "RUS": "ru", "KOR": "ko", "JA": "ja", "HE": "he", "HI": "hi", "FA": "fa", "AR": "ar",
-    "AM": "am", "AF": "af", "BG": "bg", "DA": "da", "EL": "el", "FI": "fi", "HR": "hr",
-    "HU": "hu", "IS": "is", "KA": "ka", "LT": "lt", "ML": "ml", "MT": "mt", "NE": "ne",
-    "NL": "nl", "NO": "no", "PUN": "pa", "SK": "sk", "SL": "sl", "SV": "sv", "TH": "th",
-    "TL": "tl", "TUR": "tr", "UK": "uk",
-}  # fmt: skip
 # Type codes that shape the listing's fields rather than its description.
 _STRUCTURAL = {*OPEN, *AUDIENCE, *ACCESSIBILITY, *LANGUAGES, "ONL", "HY", "TC"}
 # The 12 Step Meeting List template writes type names, some of them its own.
@@ -230,8 +195,6 @@ def meeting_record(item: Any) -> tuple[dict[str, Any], list[str], str]:
 
 def _date(value: Any) -> str | None:
     """A last-contact date when it is one; anything else is not worth rejecting a meeting for."""
-    from datetime import date
-
     text = _text(value)[:10]
     try:
         return date.fromisoformat(text).isoformat()
@@ -339,8 +302,6 @@ def _as_days(days: Any) -> list[Any]:
 
 
 def _day_code(day: Any) -> str:
-    from clearinghouse.schedule import ScheduleError, parse_day
-
     text = _text(day)
     if text.lstrip("-").isdigit():
         number = int(text)

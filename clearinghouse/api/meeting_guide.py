@@ -8,76 +8,22 @@ monthly rule; "by arrangement" schedules have no day and are left out.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from clearinghouse.meeting_guide_vocab import (
+    ACCESSIBILITY_TYPES,
+    AUDIENCE_TYPES,
+    DAY_NUMBERS,
+    LANGUAGE_TYPES,
+    OPEN_TYPES,
+)
 from clearinghouse.models import Group, Meeting
-from clearinghouse.schedule import DAYS_BY_CODE, ORDINAL_WORDS
-
-# Sunday = 0, as the spec counts.
-DAY_NUMBERS = {"SU": 0, "MO": 1, "TU": 2, "WE": 3, "TH": 4, "FR": 5, "SA": 6}
-LANGUAGE_TYPES = {
-    "af": "AF",
-    "am": "AM",
-    "ar": "AR",
-    "bg": "BG",
-    "da": "DA",
-    "de": "DE",
-    "el": "EL",
-    "en": "EN",
-    "es": "S",
-    "fa": "FA",
-    "fi": "FI",
-    "fr": "FR",
-    "he": "HE",
-    "hi": "HI",
-    "hr": "HR",
-    "hu": "HU",
-    "is": "IS",
-    "it": "ITA",
-    "ja": "JA",
-    "ka": "KA",
-    "ko": "KOR",
-    "lt": "LT",
-    "ml": "ML",
-    "mt": "MT",
-    "ne": "NE",
-    "nl": "NL",
-    "no": "NO",
-    "pa": "PUN",
-    "pl": "POL",
-    "pt": "POR",
-    "ru": "RUS",
-    "sk": "SK",
-    "sl": "SL",
-    "sv": "SV",
-    "th": "TH",
-    "tl": "TL",
-    "tr": "TUR",
-    "uk": "UK",
-}
-AUDIENCE_TYPES = {
-    "women": "W",
-    "men": "M",
-    "young-adults": "Y",
-    "teens": "Y",
-    "seniors": "SEN",
-    "lgbtq": "LGBTQ",
-    "people-of-color": "POC",
-    "newcomers": "BE",
-}
-ACCESSIBILITY_TYPES = {
-    "wheelchair": "X",
-    "asl": "ASL",
-    "fragrance-free": "FF",
-    "childcare": "BA",
-}
-_BYDAY = re.compile(r"^(?P<ordinal>-1|[1-5])?(?P<day>MO|TU|WE|TH|FR|SA|SU)$")
+from clearinghouse.schedule import DAYS_BY_CODE, ORDINAL_WORDS, match_byday
 
 
 def meeting_types(group: Group) -> list[str]:
     """The group's facets as Meeting Guide type codes, in a stable order."""
-    codes = ["O" if group.open else "C"]
+    codes = [OPEN_TYPES[bool(group.open)]]
     languages = list(group.languages or [])
     # English is assumed by meeting apps; say it only beside other languages.
     if languages != ["en"]:
@@ -102,7 +48,7 @@ def group_meetings(group: Group, *, url: str) -> list[dict[str, Any]]:
         if meeting.freq not in ("weekly", "monthly") or meeting.start is None:
             continue
         for token in meeting.byday:
-            match = _BYDAY.match(token)
+            match = match_byday(token)
             if match is None:
                 continue
             entry = dict(base)

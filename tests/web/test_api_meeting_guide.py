@@ -14,12 +14,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from clearinghouse import create_app
-from clearinghouse.api.meeting_guide import (
+from clearinghouse.extensions import db
+from clearinghouse.meeting_guide_vocab import (
     ACCESSIBILITY_TYPES,
     AUDIENCE_TYPES,
     LANGUAGE_TYPES,
 )
-from clearinghouse.extensions import db
 from clearinghouse.models import Group
 from clearinghouse.schedule import weekday_codes
 from clearinghouse.taxonomy import Taxonomy
