@@ -213,6 +213,13 @@ def region_name(code: str) -> str | None:
     return US_STATES.get(code) or CA_PROVINCES.get(code)
 
 
+def region_code(text: str) -> str | None:
+    """A US state/territory or Canadian province code from its code, name or a common short
+    form ("il", "Illinois", "Calif.", "Québec" → "QC"); None when it is none of them."""
+    found = _regions().get(_norm(text))
+    return found[1] if found else None
+
+
 def valid_coordinates(lat: object, lon: object) -> bool:
     """True for finite, in-range coordinates; (0, 0) counts as a missing value, not a place."""
     if isinstance(lat, bool) or isinstance(lon, bool):

@@ -17,6 +17,7 @@ from typing import Any
 import nh3
 
 from clearinghouse import schedule
+from clearinghouse.geo import region_code
 from clearinghouse.schedule import ScheduleError
 from clearinghouse.taxonomy import Taxonomy
 from clearinghouse.vocab import (
@@ -244,8 +245,9 @@ class _Checker:
 
     def email(self, name: str, value: Any) -> str | None:
         text = self.text(name, value, LIMITS["email"])
-        if text and not _EMAIL.match(text):
-            self.error(name, f"{text!r} is not an email address")
+        problem = email_problem(text)
+        if problem:
+            self.error(name, problem)
             return None
         return text or None
 
@@ -271,6 +273,13 @@ class _Checker:
             self.error(name, f"{text!r} is not a web address")
             return None
         return text
+
+
+def email_problem(text: str) -> str | None:
+    """Why `text` is not an e-mail address, or None (also None for no text): forms ask this too."""
+    if text and not _EMAIL.match(text):
+        return f"{text!r} is not an email address (for example name@example.org)"
+    return None
 
 
 def plain_text(value: str) -> str:
@@ -396,14 +405,10 @@ def _languages(check: _Checker, value: Any) -> tuple[str, ...]:
 
 
 def _service_area(check: _Checker, value: Any) -> tuple[str, ...]:
-    from clearinghouse.geo import CA_PROVINCES, US_STATES
-
     regions: list[str] = []
-    names = {name.lower(): code for code, name in {**US_STATES, **CA_PROVINCES}.items()}
     for item in as_list(value):
         text = str(item).strip()
-        code = text.upper() if text.upper() in US_STATES or text.upper() in CA_PROVINCES else None
-        code = code or names.get(text.lower())
+        code = region_code(text)
         if code is None:
             check.error("service_area", f"{text!r} is not a US state or Canadian province")
         elif code not in regions:
@@ -453,15 +458,10 @@ def _location(check: _Checker, value: Any) -> LocationData | None:
 
 
 def _region(check: _Checker, value: Any) -> str:
-    from clearinghouse.geo import CA_PROVINCES, US_STATES
-
     text = check.text("location.region", value, 40)
     if not text:
         return ""
-    if text.upper() in US_STATES or text.upper() in CA_PROVINCES:
-        return text.upper()
-    names = {name.lower(): code for code, name in {**US_STATES, **CA_PROVINCES}.items()}
-    code = names.get(text.lower())
+    code = region_code(text)
     if code is None:
         check.error("location.region", f"{text!r} is not a US state or Canadian province")
         return ""

@@ -55,6 +55,21 @@ DAYS = {
 ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 DAY_FROM_ICAL = dict(zip(ICAL_DAYS, DAYS, strict=True))
 
+# The time zones forms offer (public and staff alike); any other IANA zone is still valid.
+TIMEZONES = {
+    "America/New_York": "Eastern",
+    "America/Chicago": "Central",
+    "America/Denver": "Mountain",
+    "America/Phoenix": "Arizona",
+    "America/Los_Angeles": "Pacific",
+    "America/Anchorage": "Alaska",
+    "Pacific/Honolulu": "Hawaii",
+    "America/Halifax": "Atlantic",
+    "America/St_Johns": "Newfoundland",
+    "America/Regina": "Saskatchewan",
+    "America/Puerto_Rico": "Puerto Rico",
+}
+
 # Parts of the day by local start time: [start, end) in hours.
 TIMES_OF_DAY = {
     "morning": ("Morning (before noon)", 5, 12),

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from clearinghouse.geo import region_code
+from clearinghouse.vocab import ACCESSIBILITY, ISO_639_1, LANGUAGE_NAMES
 from indexer.reader_base import FormatError, RawRecord, looks_like_meeting_feed, undecodable
 
 _SERVICE_KEYS = {"service_at_locations", "schedules", "organization", "phones", "attributes"}
@@ -210,20 +212,15 @@ def _attending_type(schedules: list[Mapping[str, Any]]) -> str:
 
 def _service_area(service: Mapping[str, Any]) -> list[str]:
     """Service areas named after a state or province (the rest cannot be mapped to one)."""
-    from clearinghouse.geo import CA_PROVINCES, US_STATES
-
-    names = {name.lower(): code for code, name in {**US_STATES, **CA_PROVINCES}.items()}
     codes = []
     for area in _list(service, "service_areas"):
-        code = names.get(str(area.get("name") or "").strip().lower())
+        code = region_code(str(area.get("name") or ""))
         if code and code not in codes:
             codes.append(code)
     return codes
 
 
 def _languages(service: Mapping[str, Any], warnings: list[str]) -> list[str]:
-    from clearinghouse.vocab import ISO_639_1, LANGUAGE_NAMES
-
     codes: list[str] = []
     for language in _list(service, "languages"):
         code = str(language.get("code") or "").strip().lower()[:2]
@@ -296,8 +293,6 @@ def _clock(value: Any) -> str:
 
 
 def _accessibility(location: Mapping[str, Any] | None) -> list[str]:
-    from clearinghouse.vocab import ACCESSIBILITY
-
     labels = {label.lower(): tag for tag, label in ACCESSIBILITY.items()}
     tags: set[str] = set()
     for item in _list(location, "accessibility"):

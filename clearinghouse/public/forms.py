@@ -7,7 +7,6 @@ put each validation error back on the field a person typed into.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -24,7 +23,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 
 from clearinghouse import vocab
-from clearinghouse.listings import FieldError, as_list
+from clearinghouse.listings import FieldError, as_list, email_problem
 
 
 def options(pairs: Any) -> list[SelectChoice]:
@@ -32,21 +31,7 @@ def options(pairs: Any) -> list[SelectChoice]:
     return [SelectChoice(str(value), str(label)) for value, label in pairs]
 
 
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
-
-TIMEZONES = [
-    ("", "Same as the meeting place"),
-    ("America/New_York", "Eastern"),
-    ("America/Chicago", "Central"),
-    ("America/Denver", "Mountain"),
-    ("America/Phoenix", "Arizona"),
-    ("America/Los_Angeles", "Pacific"),
-    ("America/Anchorage", "Alaska"),
-    ("Pacific/Honolulu", "Hawaii"),
-    ("America/Halifax", "Atlantic"),
-    ("America/St_Johns", "Newfoundland"),
-    ("America/Puerto_Rico", "Puerto Rico"),
-]
+TIMEZONES = [("", "Same as the meeting place"), *vocab.TIMEZONES.items()]
 DAY_CHOICES = list(zip(vocab.ICAL_DAYS, vocab.DAYS.values(), strict=True))
 WEEKS = [("1", "1st"), ("2", "2nd"), ("3", "3rd"), ("4", "4th"), ("-1", "Last")]
 
@@ -68,12 +53,6 @@ class SpamCheckMixin:
 
     def is_spam(self) -> bool:
         return bool((self.homepage.data or "").strip())
-
-
-def _email_error(value: str) -> str | None:
-    if value and not _EMAIL.match(value):
-        return f"{value!r} is not an email address (for example name@example.org)"
-    return None
 
 
 class NewGroupForm(SpamCheckMixin, FlaskForm):
@@ -205,7 +184,7 @@ class NewGroupForm(SpamCheckMixin, FlaskForm):
             errors.append(FieldError("online_url", "give the link people use to join online"))
         if attendance == "phone" and not (self.online_phone.data or "").strip():
             errors.append(FieldError("online_phone", "give the number people call to join"))
-        message = _email_error((self.submitter_email.data or "").strip())
+        message = email_problem((self.submitter_email.data or "").strip())
         if message:
             errors.append(FieldError("submitter_email", message))
         return errors
@@ -295,7 +274,7 @@ class SuggestEditForm(SpamCheckMixin, FlaskForm):
         if not self.payload() and not (self.message.data or "").strip():
             self.name.errors = ["Tell us at least one thing that should change."]
             ok = False
-        message = _email_error((self.submitter_email.data or "").strip())
+        message = email_problem((self.submitter_email.data or "").strip())
         if message:
             self.submitter_email.errors = [_sentence(message)]
             ok = False

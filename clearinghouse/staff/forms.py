@@ -37,6 +37,7 @@ from clearinghouse.vocab import (
     FREQUENCIES,
     ROLES,
     STATUSES,
+    TIMEZONES,
 )
 
 
@@ -47,20 +48,7 @@ def options(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
 
 REGION_PAIRS = [(code, f"{code} — {name}") for code, name in US_STATES.items()]
 REGION_PAIRS += [(code, f"{code} — {name}") for code, name in CA_PROVINCES.items()]
-TIMEZONE_PAIRS = [
-    ("", "From the map point"),
-    ("America/New_York", "Eastern"),
-    ("America/Chicago", "Central"),
-    ("America/Denver", "Mountain"),
-    ("America/Phoenix", "Arizona"),
-    ("America/Los_Angeles", "Pacific"),
-    ("America/Anchorage", "Alaska"),
-    ("Pacific/Honolulu", "Hawaii"),
-    ("America/Halifax", "Atlantic"),
-    ("America/St_Johns", "Newfoundland"),
-    ("America/Regina", "Saskatchewan"),
-    ("America/Puerto_Rico", "Puerto Rico"),
-]
+TIMEZONE_PAIRS = [("", "From the map point"), *TIMEZONES.items()]
 IMPORT_FORMAT_PAIRS = [
     ("csv", "CSV"),
     ("json", "JSON (project listing records)"),

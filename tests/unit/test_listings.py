@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
-from clearinghouse.listings import validate_listing
+from clearinghouse.geo import region_code
+from clearinghouse.listings import email_problem, validate_listing
 from clearinghouse.taxonomy import Taxonomy
+from clearinghouse.vocab import TIMEZONES
 from tests.conftest import sample_record
 
 
@@ -126,3 +128,42 @@ def test_default_concern_does_not_override_named_concerns(taxonomy: Taxonomy) ->
 def test_overlong_phone_numbers_say_how_long_they_may_be(taxonomy: Taxonomy) -> None:
     errors = errors_of(taxonomy, contact={"phone": "1" * 45})
     assert "at most 40" in errors["contact.phone"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("IL", "IL"), ("il", "IL"), ("Illinois", "IL"), ("Calif.", "CA"), ("Québec", "QC")],
+)
+def test_regions_and_service_areas_read_codes_names_and_short_forms_as_geo_does(
+    taxonomy: Taxonomy, typed: str, code: str
+) -> None:
+    validation = validate_listing(
+        sample_record(location={"city": "Springfield", "region": typed}, service_area=[typed]),
+        taxonomy,
+    )
+    assert validation.data is not None, validation.errors
+    assert validation.data.location is not None
+    assert validation.data.location.region == code == region_code(typed)
+    assert validation.data.service_area == (code,)
+
+
+def test_an_unknown_region_is_named_with_what_is_allowed(taxonomy: Taxonomy) -> None:
+    errors = errors_of(taxonomy, location={"city": "Springfield", "region": "Narnia"})
+    assert errors == {"location.region": "'Narnia' is not a US state or Canadian province"}
+
+
+def test_forms_and_imports_reject_an_email_with_the_same_words(taxonomy: Taxonomy) -> None:
+    message = email_problem("not-an-email")
+    assert message == "'not-an-email' is not an email address (for example name@example.org)"
+    assert errors_of(taxonomy, contact={"email": "not-an-email"})["contact.email"] == message
+    assert email_problem("name@example.org") is None and email_problem("") is None
+
+
+def test_every_offered_time_zone_is_a_valid_iana_zone(taxonomy: Taxonomy) -> None:
+    assert "America/Regina" in TIMEZONES  # Saskatchewan keeps standard time all year
+    for zone in TIMEZONES:
+        validation = validate_listing(
+            sample_record(meetings=[{"byday": ["TU"], "start": "19:00", "timezone": zone}]),
+            taxonomy,
+        )
+        assert validation.ok, (zone, validation.errors)

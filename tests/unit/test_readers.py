@@ -10,7 +10,7 @@ import pytest
 
 from clearinghouse.listings import validate_listing
 from clearinghouse.taxonomy import Taxonomy
-from indexer import meeting_guide
+from indexer import hsds_reader, meeting_guide
 from indexer.readers import FormatError, RawRecord, open_source, read_records
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -424,3 +424,10 @@ def test_an_unknown_type_code_is_ignored_with_a_warning(tmp_path: Path) -> None:
     [raw] = records(write(tmp_path, "feed.json", json.dumps(feed)), "meeting-guide")
     assert raw.warnings == ("types: 'ZZZ' is not a Meeting Guide type and was ignored",)
     assert raw.record is not None and raw.record["open"] is True
+
+
+def test_hsds_service_areas_named_by_code_or_name_become_regions() -> None:
+    service = {"name": "Circle", "service_areas": [{"name": "IL"}, {"name": "Wisconsin"}]}
+    service["service_areas"].append({"name": "Cook County"})  # not a state: left out
+    record, _warnings = hsds_reader.service_record(service, None)
+    assert record["service_area"] == ["IL", "WI"]

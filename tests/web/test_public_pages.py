@@ -21,6 +21,7 @@ from clearinghouse.models import ChangeRequest, Group, SearchMiss
 from clearinghouse.public import PlaceMaskingFilter, mask_place
 from clearinghouse.search import get_backend
 from clearinghouse.taxonomy import Taxonomy
+from clearinghouse.vocab import TIMEZONES
 from indexer.sync import sync
 from tests.conftest import app_config
 
@@ -816,3 +817,9 @@ def test_result_cards_follow_edits_and_archives_at_once(
     set_status(db.session, group, "archived", actor="test")
     db.session.commit()  # still in the index until the next sync: the page must not show it
     assert card() == ""
+
+
+def test_the_suggest_form_offers_every_time_zone_staff_can_choose(client: FlaskClient) -> None:
+    page = client.get("/suggest").get_data(as_text=True)
+    offered = set(re.findall(r'<option[^>]*value="([A-Za-z]+/[A-Za-z_]+)"', page))
+    assert offered == set(TIMEZONES) and "America/Regina" in offered
