@@ -33,6 +33,8 @@ class BuildPyWithResources(build_py):
         if self.editable_mode:
             return
         for name in RESOURCE_DIRS:
+            if not (HERE / name).is_dir():
+                raise FileNotFoundError(f"{HERE / name} is missing: MANIFEST.in must graft {name}")
             target = Path(self.build_lib) / INSTALLED_ROOT / name
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(

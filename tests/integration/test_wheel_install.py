@@ -34,7 +34,7 @@ pytestmark = pytest.mark.install
 ROOT = Path(__file__).resolve().parents[2]
 # Local state of a checkout that is not part of the project's sources.
 NOT_SOURCES = (".git", ".venv", "node_modules", "instance", "build", "dist", "*.egg-info",
-               "__pycache__", ".*_cache", "test-artifacts")  # fmt: skip
+               "__pycache__", ".cache", ".*_cache", "test-artifacts")  # fmt: skip
 
 
 def run(command: list[str], **kwargs: Any) -> str:
@@ -161,13 +161,19 @@ def get(url: str) -> str:
         return str(response.read().decode())
 
 
-def test_installed_package_is_imported_from_the_venv_not_the_checkout(installed: Path) -> None:
+def test_installed_code_and_resources_come_from_the_venv_not_the_checkout(
+    installed: Path,
+) -> None:
     where = run(
         [str(installed / "bin" / "python"), "-c",
-         "import clearinghouse, indexer; print(clearinghouse.__file__); print(indexer.__file__)"],
+         "import clearinghouse, indexer\n"
+         "from clearinghouse.resources import RESOURCE_DIRS, resource_dir\n"
+         "print(clearinghouse.__file__, indexer.__file__, sep='\\n')\n"
+         "print(*(resource_dir(name) for name in RESOURCE_DIRS), sep='\\n')"],
         env=outside_env(),
         cwd=installed,
     )  # fmt: skip
+    assert len(where.splitlines()) == 2 + len(RESOURCE_DIRS)
     for line in where.splitlines():
         assert Path(line).is_relative_to(installed), line
         assert not Path(line).is_relative_to(ROOT), line
