@@ -344,7 +344,7 @@ def main() -> None:
     es_url = ""
     if options.engine == "elasticsearch":
         if options.start:
-            from tests.services import ElasticsearchServer
+            from tests.services.elastic import ElasticsearchServer
 
             es_node = ElasticsearchServer(heap=options.heap).start()
             options.es_url = es_node.url

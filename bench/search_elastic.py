@@ -100,7 +100,7 @@ def main() -> None:
     options = parser.parse_args()
     server = None
     if options.start:
-        from tests.services import ElasticsearchServer
+        from tests.services.elastic import ElasticsearchServer
 
         server = ElasticsearchServer(heap=options.heap).start()
         options.url = server.url

@@ -10,6 +10,7 @@ from flask import Flask
 
 from clearinghouse import config as settings
 from clearinghouse.extensions import csrf, db, limiter, login_manager
+from clearinghouse.resources import resource_dir
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -17,8 +18,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
-        template_folder=str(settings.REPO_ROOT / "templates"),
-        static_folder=str(settings.REPO_ROOT / "static"),
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
     )
     app.config.from_mapping(settings.from_environment(app.instance_path))
     if config:

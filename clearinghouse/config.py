@@ -9,9 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SEED_DATA_DIR = REPO_ROOT / "seed_data"
-
 SEARCH_ENGINES = ("embedded", "elasticsearch")
 TRUE_WORDS = ("1", "true", "yes", "on")
 

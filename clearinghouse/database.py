@@ -7,14 +7,14 @@ from alembic.config import Config
 from flask import Flask
 from sqlalchemy import select
 
-from clearinghouse.config import REPO_ROOT
 from clearinghouse.models import Concern, DbSession, db
+from clearinghouse.resources import resource_dir
 from clearinghouse.taxonomy import Taxonomy
 
 
 def alembic_config(url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    config.set_main_option("script_location", str(resource_dir("migrations")))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 

@@ -32,9 +32,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload, scoped_session, selectinload
 
-from clearinghouse.config import SEED_DATA_DIR
 from clearinghouse.listings import ListingData, Validation, validate_listing
 from clearinghouse.models import Group
+from clearinghouse.resources import resource_dir
 from clearinghouse.store import Change, apply_listing, apply_listings, geocode_listing, same_group
 from clearinghouse.taxonomy import Taxonomy
 from indexer.readers import FormatError, RawRecord, Source, open_source
@@ -163,8 +163,9 @@ def ingest_records(
     return run.report
 
 
-def load_sample_listings(folder: Path = SEED_DATA_DIR) -> Iterator[dict[str, Any]]:
-    """The sample listings in seed_data/ (sample_listings.json, or .json.gz)."""
+def load_sample_listings(folder: Path | None = None) -> Iterator[dict[str, Any]]:
+    """The sample listings in `folder` (default seed_data/): sample_listings.json or .json.gz."""
+    folder = folder or resource_dir("seed_data")
     plain, packed = folder / "sample_listings.json", folder / "sample_listings.json.gz"
     if plain.exists():
         text = plain.read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh app and database per test; real services from tests/services.py."""
+"""Shared fixtures: a fresh app and database per test; real services from tests/services/."""
 
 from __future__ import annotations
 
@@ -19,7 +19,11 @@ from clearinghouse.models import Group
 from clearinghouse.store import apply_listing, geocode_listing
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 
-pytest_plugins = ("tests.services",)
+pytest_plugins = (
+    "tests.services.postgres",
+    "tests.services.elastic",
+    "tests.services.browser",
+)
 
 
 class IsolatedClient(FlaskClient):

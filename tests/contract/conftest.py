@@ -36,7 +36,7 @@ from indexer.sync import sync
 from tests.conftest import app_config
 from tests.contract.search_corpus import CHICAGO, CORPUS
 
-# Every engine runs the whole suite; Elasticsearch is a real node (tests/services.py).
+# Every engine runs the whole suite; Elasticsearch is a real node (tests/services/elastic.py).
 ENGINES = ["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)]
 # What an engine can do beyond the shared contract; tests that depend on it say so.
 CAPABILITIES = {

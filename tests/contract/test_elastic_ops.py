@@ -1,6 +1,6 @@
 """What only the Elasticsearch engine does: alias rebuilds, a strict mapping, and outages.
 
-These run against a real Elasticsearch (the managed node from tests/services.py, or
+These run against a real Elasticsearch (the managed node from tests/services/elastic.py, or
 $CLEARINGHOUSE_ES_URL); the shared contract suite covers search answers on both engines.
 """
 
@@ -30,7 +30,8 @@ from clearinghouse.store import apply_listing, delete_group, geocode_listing, se
 from clearinghouse.taxonomy import Taxonomy
 from indexer import sync as index_sync
 from tests.conftest import sample_record
-from tests.services import ElasticsearchServer, free_port
+from tests.services.common import free_port
+from tests.services.elastic import ElasticsearchServer
 
 pytestmark = pytest.mark.elasticsearch
 

@@ -323,17 +323,6 @@ def test_region_names_and_mappings() -> None:
     assert not set(US_STATES) & set(CA_PROVINCES)
 
 
-def test_resolving_is_fast_once_warm() -> None:
-    import time
-
-    geo.warm_up()
-    started = time.perf_counter()
-    for _ in range(200):
-        resolve_place("Chicago, IL 60614")
-        resolve_place("st. louis, mo")
-    assert (time.perf_counter() - started) / 400 < 0.001
-
-
 # -- online geocoding (a fake service; nothing leaves the machine) ---------------------
 
 

@@ -1,4 +1,4 @@
-"""The real test services start and answer: PostgreSQL, Elasticsearch, Chromium."""
+"""Real PostgreSQL, Elasticsearch and Chromium from tests/services/ start and answer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from elasticsearch import Elasticsearch
 from playwright.sync_api import Page
 from sqlalchemy import create_engine, text
 
-from tests.services import ElasticsearchServer
+from tests.services.elastic import ElasticsearchServer
 
 
 @pytest.mark.postgres

@@ -1,0 +1,28 @@
+"""Real PostgreSQL, Elasticsearch and Chromium for the test suite: one module per service.
+
+Each service module is a pytest plugin, loaded from tests/conftest.py (``pytest_plugins``):
+
+  postgres.py  ``postgres_url``: a throwaway PostgreSQL cluster (PostgresServer)
+  elastic.py   ``elasticsearch_server``, ``elasticsearch_url``: a single-node Elasticsearch
+               (ElasticsearchServer), which tests may kill and start again
+  browser.py   ``chromium_browser``, ``browser_page``: Debian's Chromium through Playwright
+  common.py    what they share: free ports, the download cache, the OS user a service runs
+               as, and failing (never skipping) when a service is missing
+
+``./scripts/test`` installs the binaries and exports where they are; when those variables
+are unset the same places are searched, so plain ``pytest`` works too.  A missing service
+fails the tests that need it, with a pointer to ./scripts/test: these tests are never skipped.
+
+Environment:
+  CLEARINGHOUSE_TEST_DATABASE_URL  use this PostgreSQL database instead of starting one
+  CLEARINGHOUSE_ES_URL             use this Elasticsearch instead of starting one
+  CLEARINGHOUSE_TEST_PG_BIN        PostgreSQL's bin dir (default: newest /usr/lib/postgresql/*/bin)
+  CLEARINGHOUSE_TEST_PG_USER       OS user that runs PostgreSQL when we are root (postgres)
+  CLEARINGHOUSE_TEST_ES_HOME       unpacked Elasticsearch (default: newest in the cache dir)
+  CLEARINGHOUSE_TEST_ES_USER       OS user that runs Elasticsearch when we are root
+                                   (clearinghouse-es)
+  CLEARINGHOUSE_TEST_ES_JAVA_HOME  JDK for Elasticsearch (default: the `java` on PATH)
+  CLEARINGHOUSE_TEST_CHROMIUM      Chromium binary (default: /usr/bin/chromium)
+  CLEARINGHOUSE_CACHE_DIR          download cache (default: /var/cache/clearinghouse as root,
+                                   else ${XDG_CACHE_HOME:-~/.cache}/clearinghouse)
+"""
