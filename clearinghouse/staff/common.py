@@ -17,7 +17,7 @@ from sqlalchemy import Select, func, select
 
 from clearinghouse.extensions import db
 from clearinghouse.models import Group, Outbox, SyncState, utcnow
-from clearinghouse.taxonomy import Taxonomy, default_taxonomy
+from clearinghouse.taxonomy import default_taxonomy
 
 log = logging.getLogger(__name__)
 PER_PAGE = 50
@@ -33,10 +33,6 @@ def actor() -> str:
 
 def user_id() -> int | None:
     return int(current_user.id) if current_user.is_authenticated else None
-
-
-def taxonomy() -> Taxonomy:
-    return default_taxonomy()
 
 
 def refresh_index() -> None:
@@ -55,7 +51,7 @@ def refresh_index() -> None:
         return
     started = time.perf_counter()
     try:
-        report = sync(db.session, get_backend(), taxonomy())
+        report = sync(db.session, get_backend(), default_taxonomy())
     except Exception as error:  # any engine failure: log it, keep the save
         db.session.rollback()
         log.warning(
