@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -22,13 +21,14 @@ from clearinghouse.api.http import (
     current_key,
     int_param,
     json_response,
+    public_group_or_404,
     set_last_modified,
     single,
     streamed,
 )
 from clearinghouse.api.openapi import openapi_document
 from clearinghouse.extensions import db
-from clearinghouse.groups import active_group, public_url
+from clearinghouse.groups import public_url
 from clearinghouse.models import Group, GroupStatus, Location, group_concerns
 from clearinghouse.search import service
 from clearinghouse.search.base import FACETS, Hit, SearchQuery, SearchUnavailable
@@ -144,20 +144,9 @@ def _links(query: SearchQuery, total: int, args: list[tuple[str, str]]) -> dict[
 @bp.get("/groups/<group_id>")
 def group(group_id: str) -> Response:
     check_params(())
-    found = _active_group(group_id)
+    found = public_group_or_404(group_id)
     _latest([found])
     return json_response(group_json(found, url=public_url(found.slug)))
-
-
-def _active_group(group_id: str) -> Group:
-    try:
-        key = str(uuid.UUID(group_id))
-    except ValueError:
-        raise ApiProblem(404, f"no group has id {group_id[:60]!r}; ids are UUIDs") from None
-    found = active_group(db.session, uuid=key)
-    if found is None:
-        raise ApiProblem(404, f"no public group has id {key}; it may have been removed")
-    return found
 
 
 @bp.get("/concerns")

@@ -20,11 +20,12 @@ from clearinghouse.api.http import (
     check_params,
     int_param,
     json_response,
+    public_group_or_404,
     single,
     streamed,
 )
 from clearinghouse.extensions import db
-from clearinghouse.groups import active_group, public_url, with_details
+from clearinghouse.groups import public_url, with_details
 from clearinghouse.hsds import bp, mapping
 from clearinghouse.models import Group, GroupStatus, Organization, group_concerns
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
@@ -248,19 +249,8 @@ def _term_filter(query: Select[Any], term_id: str, tax: Taxonomy) -> Select[Any]
 @bp.get("/services/<service_id>")
 def service(service_id: str) -> Response:
     check_params(())
-    group = _active_group(service_id)
+    group = public_group_or_404(service_id, "service")
     return json_response(mapping.service_json(group, public_url(group.slug), default_taxonomy()))
-
-
-def _active_group(service_id: str) -> Group:
-    try:
-        key = str(uuid.UUID(service_id))
-    except ValueError:
-        raise ApiProblem(404, f"no service has id {service_id[:60]!r}; ids are UUIDs") from None
-    group = active_group(db.session, uuid=key)
-    if group is None:
-        raise ApiProblem(404, f"no public service has id {key}")
-    return group
 
 
 # --- organisations ----------------------------------------------------------------------
