@@ -4,7 +4,7 @@ Every change to a group goes through `apply_listing`, `set_status` or `delete_gr
 write an `AuditEvent` and an `Outbox` row in the caller's transaction (`audit_and_queue`), so
 the search index and the partner change feed can never miss a committed change.  Data is
 placed on the map before it gets here (`geocoding.geocode_listing`); slugs for new groups come
-from `slugs`, and the duplicate rule imports apply is in `duplicates`.
+from `slugs`, and the duplicate rule that imports apply lives in `duplicates`.
 """
 
 from __future__ import annotations
@@ -76,7 +76,12 @@ class Change:
 
 
 def snapshot(group: Group) -> dict[str, Any]:
-    """The group's fields as plain, comparable values (what the audit log diffs)."""
+    """The group's fields as plain, comparable values (what the audit log diffs).
+
+    The place and each schedule rule have the shapes of `clearinghouse.groups`, the same as in
+    staff records and (less the private fields) the public JSON; audit rows hold diffs of these
+    values, so rows written before the shapes were shared read exactly the same.
+    """
     values: dict[str, Any] = {name: getattr(group, name) for name in SCALAR_FIELDS}
     values.update({name: list(getattr(group, name) or []) for name in LIST_FIELDS})
     values["organization"] = group.organization.name if group.organization else ""
