@@ -91,14 +91,6 @@ def check_rate_limit(text: str) -> str:
     return text
 
 
-def find_api_key(session: DbSession, key: str) -> ApiKey | None:
-    """The live key matching `key`, or None for unknown, malformed or revoked keys."""
-    api_key = match_api_key(session, key)
-    if api_key is None or api_key.revoked_at is not None:
-        return None
-    return api_key
-
-
 def match_api_key(session: DbSession, key: str) -> ApiKey | None:
     """The key matching `key`, revoked or not (so the API can say "revoked", not "unknown")."""
     if not key.startswith(KEY_PREFIX) or len(key) > 200:

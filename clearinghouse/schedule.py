@@ -219,9 +219,3 @@ def occurrences(rule: Rule, after: datetime, count: int) -> list[datetime]:
     # rrule yields in order: stop at the `count`th match rather than computing all 40 spare.
     found = list(islice((moment for moment in rules if moment > naive_after), count))
     return [moment.replace(tzinfo=zone) for moment in found] if zone else found
-
-
-def next_occurrences(rules: Iterable[Rule], after: datetime, count: int = 3) -> list[datetime]:
-    """The next `count` meetings across all of a group's rules, soonest first."""
-    moments = [moment for rule in rules for moment in occurrences(rule, after, count)]
-    return sorted(moments, key=lambda moment: moment.timestamp() if moment.tzinfo else 0)[:count]

@@ -1,6 +1,7 @@
 """A group as public JSON (DESIGN.md's shape), shared by the API, feeds and exports.
 
 Only public fields are read here; private contact details never pass through this module.
+A place, a schedule rule and the contact details have the shapes of `clearinghouse.groups`.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from clearinghouse.groups import contact_values, location_values, online_values, schedule_values
 from clearinghouse.models import Group, Meeting
 from clearinghouse.schedule import Rule, describe
 from clearinghouse.search.base import KM_PER_MI
@@ -18,6 +20,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def meeting_json(meeting: Meeting) -> dict[str, Any]:
+    """A schedule rule as public JSON: the shared schedule values and the rule in words."""
     rule = Rule(
         meeting.freq,
         tuple(meeting.byday),
@@ -26,14 +29,7 @@ def meeting_json(meeting: Meeting) -> dict[str, Any]:
         meeting.timezone,
         meeting.note,
     )
-    return {
-        "freq": meeting.freq,
-        "byday": list(meeting.byday),
-        "start": meeting.start.strftime("%H:%M") if meeting.start else None,
-        "end": meeting.end.strftime("%H:%M") if meeting.end else None,
-        "timezone": meeting.timezone,
-        "text": describe(rule),
-    }
+    return {**schedule_values(meeting), "text": describe(rule)}
 
 
 def group_json(group: Group, *, url: str, distance_mi: float | None = None) -> dict[str, Any]:
@@ -55,7 +51,6 @@ def placed(body: dict[str, Any], *, url: str, distance_mi: float | None = None) 
 
 def group_body(group: Group) -> dict[str, Any]:
     """Everything of `group_json` that depends on the group alone (`url` left empty)."""
-    location = group.location
     has_online = bool(group.online_url or group.online_phone or group.online_notes)
     return {
         "id": group.uuid,
@@ -78,35 +73,11 @@ def group_body(group: Group) -> dict[str, Any]:
         "languages": list(group.languages or []),
         "audience": list(group.audience or []),
         "accessibility": list(group.accessibility or []),
-        "location": (
-            {
-                "name": location.name,
-                "address": location.address,
-                "city": location.city,
-                "region": location.region,
-                "postal_code": location.postal_code,
-                "country": location.country,
-                "lat": location.lat,
-                "lon": location.lon,
-                "approximate": location.approximate,
-                "timezone": location.timezone,
-                "notes": location.notes,
-            }
-            if location
-            else None
-        ),
-        "online": (
-            {"url": group.online_url, "phone": group.online_phone, "notes": group.online_notes}
-            if has_online
-            else None
-        ),
+        "location": location_values(group.location),
+        "online": online_values(group) if has_online else None,
         "service_area": list(group.service_area or []),
         "meetings": [meeting_json(m) for m in group.meetings],
-        "contact": {
-            "phone": group.contact_phone,
-            "email": group.contact_email,
-            "website": group.website,
-        },
+        "contact": contact_values(group),
         "verified_at": _iso(group.verified_at),
         "updated_at": _iso(group.updated_at),
     }

@@ -1,35 +1,41 @@
 """Writing listings: apply validated data, audit each field, and queue the index change.
 
 Every change to a group goes through `apply_listing`, `set_status` or `delete_group`, which
-write an `AuditEvent` and an `Outbox` row in the caller's transaction, so the search index
-and the partner change feed can never miss a committed change.
+write an `AuditEvent` and an `Outbox` row in the caller's transaction (`audit_and_queue`), so
+the search index and the partner change feed can never miss a committed change.  Data is
+placed on the map before it gets here (`geocoding.geocode_listing`); slugs for new groups come
+from `slugs`, and the duplicate rule that imports apply lives in `duplicates`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import time
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
-from clearinghouse import geo
-from clearinghouse.geocoding import current_locator
-from clearinghouse.listings import ListingData, LocationData, MeetingData, slugify
+from clearinghouse import flags
+from clearinghouse.groups import (
+    LOCATION_FIELDS,
+    location_values,
+    meeting_values,
+)
+from clearinghouse.listings import ListingData, LocationData, MeetingData
 from clearinghouse.models import (
     AuditEvent,
     Concern,
     DbSession,
     Group,
+    GroupStatus,
     Location,
     Meeting,
     Organization,
     Outbox,
     utcnow,
 )
+from clearinghouse.slugs import SlugAllocator, chunks, slug_base
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +61,6 @@ SCALAR_FIELDS = (
     "private_notes",
 )
 LIST_FIELDS = ("languages", "audience", "accessibility", "service_area", "unknown_concerns")
-LOCATION_FIELDS = tuple(f.name for f in dataclasses.fields(LocationData))
 PRIVATE_FIELDS = frozenset(
     {"private_contact_name", "private_contact_phone", "private_contact_email", "private_notes"}
 )
@@ -70,72 +75,22 @@ class Change:
     changes: dict[str, Any] = field(default_factory=dict)
 
 
-def geocode_listing(
-    data: ListingData, locate: Callable[..., geo.Place | None] | None = None
-) -> tuple[ListingData, list[str]]:
-    """Fill coordinates (a ZIP or city centroid, marked approximate) and time zones."""
-    notes: list[str] = []
-    location = data.location
-    if location is not None:
-        if location.lat is None and (location.postal_code or location.city):
-            place = (locate or current_locator())(
-                address=location.address or None,
-                city=location.city or None,
-                region=location.region or None,
-                postal_code=location.postal_code or None,
-                country=location.country,
-            )
-            if place is None:
-                notes.append("location: could not be placed on the map from its address")
-            else:
-                location = dataclasses.replace(
-                    location,
-                    lat=round(place.lat, 6),
-                    lon=round(place.lon, 6),
-                    approximate=place.approximate,
-                    city=location.city or (place.city or ""),
-                    region=location.region or (place.region or ""),
-                    timezone=location.timezone or place.timezone,
-                )
-                if place.approximate:
-                    notes.append(f"location: placed approximately at {place.label}")
-        if location.lat is not None and location.lon is not None and not location.timezone:
-            location = dataclasses.replace(
-                location, timezone=geo.timezone_at(location.lat, location.lon)
-            )
-    zone = location.timezone if location else None
-    meetings = tuple(
-        meeting if meeting.timezone or not zone else dataclasses.replace(meeting, timezone=zone)
-        for meeting in data.meetings
-    )
-    return dataclasses.replace(data, location=location, meetings=meetings), notes
-
-
 def snapshot(group: Group) -> dict[str, Any]:
-    """The group's fields as plain, comparable values (what the audit log diffs)."""
+    """The group's fields as plain, comparable values (what the audit log diffs).
+
+    The place and each schedule rule have the shapes of `clearinghouse.groups`, the same as in
+    staff records and (less the private fields) the public JSON; audit rows hold diffs of these
+    values, so rows written before the shapes were shared read exactly the same.
+    """
     values: dict[str, Any] = {name: getattr(group, name) for name in SCALAR_FIELDS}
     values.update({name: list(getattr(group, name) or []) for name in LIST_FIELDS})
     values["organization"] = group.organization.name if group.organization else ""
     values["concerns"] = sorted(concern.slug for concern in group.concerns)
-    location = group.location
-    values["location"] = (
-        {name: getattr(location, name) for name in LOCATION_FIELDS} if location else None
-    )
-    values["meetings"] = [_meeting_values(meeting) for meeting in group.meetings]
+    values["location"] = location_values(group.location)
+    values["meetings"] = [meeting_values(meeting) for meeting in group.meetings]
     values["status"] = group.status
     values["verified_at"] = group.verified_at.isoformat() if group.verified_at else None
     return values
-
-
-def _meeting_values(meeting: Meeting | MeetingData) -> dict[str, Any]:
-    return {
-        "freq": meeting.freq,
-        "byday": list(meeting.byday),
-        "start": _hhmm(meeting.start),
-        "end": _hhmm(meeting.end),
-        "timezone": meeting.timezone,
-        "note": meeting.note,
-    }
 
 
 def data_snapshot(data: ListingData) -> dict[str, Any]:
@@ -144,8 +99,8 @@ def data_snapshot(data: ListingData) -> dict[str, Any]:
     values.update({name: list(getattr(data, name)) for name in LIST_FIELDS})
     values["organization"] = data.organization
     values["concerns"] = sorted(data.concerns)
-    values["location"] = dataclasses.asdict(data.location) if data.location else None
-    values["meetings"] = [_meeting_values(meeting) for meeting in data.meetings]
+    values["location"] = location_values(data.location)
+    values["meetings"] = [meeting_values(meeting) for meeting in data.meetings]
     return values
 
 
@@ -166,7 +121,7 @@ def apply_listing(
     actor: str,
     group: Group | None = None,
     source: str | None = None,
-    status: str = "active",
+    status: str = GroupStatus.ACTIVE,
     user_id: int | None = None,
 ) -> Change:
     """Create or update a group from validated data; unchanged data writes nothing."""
@@ -181,7 +136,7 @@ def apply_listings(
     *,
     actor: str,
     source: str | None = None,
-    status: str = "active",
+    status: str = GroupStatus.ACTIVE,
     user_id: int | None = None,
 ) -> list[Change]:
     """`apply_listing` for many listings at once (one change per item, in order).
@@ -200,7 +155,7 @@ def apply_listings(
                 changes[index] = _update(session, lookups, data, group, actor, user_id)
                 continue
             new = Group(
-                slug=lookups.slug(data.slug or _slug_base(data)),
+                slug=lookups.slugs.slug(data.slug or slug_base(data)),
                 source=source,
                 external_id=data.external_id,
                 status=data.status or status,
@@ -215,7 +170,9 @@ def apply_listings(
                 after = snapshot(group)
                 change = diff({}, after)
                 lookups.lock_outbox()
-                record(session, group, "create", actor, change, user_id=user_id, lock=False)
+                audit_and_queue(
+                    session, group, "create", actor, change, user_id=user_id, lock=False
+                )
                 changes[index] = Change(group, "added", change)
     return [change for change in changes if change is not None]
 
@@ -241,7 +198,7 @@ def _update(
     session.flush()
     changes = diff(before, snapshot(group))
     lookups.lock_outbox()
-    record(session, group, "update", actor, changes, user_id=user_id, lock=False)
+    audit_and_queue(session, group, "update", actor, changes, user_id=user_id, lock=False)
     return Change(group, "updated", changes)
 
 
@@ -271,8 +228,9 @@ def set_status(
     group.status = status
     group.updated_at = utcnow()
     session.flush()
-    action = {"archived": "archive", "active": "publish"}.get(status, "status")
-    record(session, group, action, actor, {"status": [old, status]}, user_id=user_id)
+    actions: dict[str, str] = {GroupStatus.ARCHIVED: "archive", GroupStatus.ACTIVE: "publish"}
+    action = actions.get(status, "status")
+    audit_and_queue(session, group, action, actor, {"status": [old, status]}, user_id=user_id)
     return True
 
 
@@ -283,7 +241,7 @@ def mark_verified(
     group.verified_at = utcnow()
     group.updated_at = group.verified_at
     session.flush()
-    record(
+    audit_and_queue(
         session,
         group,
         "verify",
@@ -304,7 +262,7 @@ def delete_group(
     session.flush()
 
 
-def record(
+def audit_and_queue(
     session: DbSession,
     group: Group,
     action: str,
@@ -325,7 +283,7 @@ def record(
     )
     if lock:
         _lock_outbox(session)
-    outbox_action = "upsert" if group.status == "active" else "remove"
+    outbox_action = "upsert" if group.is_public else "remove"
     session.add(Outbox(group_uuid=group.uuid, group_id=group.id, action=outbox_action))
     log.info("event=listing_%s group_id=%s actor=%s", action, group.uuid, actor.split(":")[0])
 
@@ -336,56 +294,17 @@ def _lock_outbox(session: DbSession) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTBOX_LOCK})
 
 
-def unique_slug(session: DbSession, base: str, exclude_id: int | None = None) -> str:
-    """`base`, else the first free `base-2`, `base-3`, …; looked up 100 at a time.
-
-    A national directory holds hundreds of groups with the same name in the same city
-    ("Online Alcohol Recovery Group"), so probing one candidate per query grows with the
-    square of the directory; exact-match lookups also use the index under any collation.
-    """
-    return _free_slug(session, slugify(base) or "group", exclude_id=exclude_id)[0]
-
-
-def _free_slug(
-    session: DbSession,
-    base: str,
-    *,
-    start: int = 1,
-    exclude_id: int | None = None,
-    reserved: set[str] | frozenset[str] = frozenset(),
-) -> tuple[str, int]:
-    """The first candidate from `start` on that neither the store nor `reserved` holds."""
-    while True:
-        numbers = range(start, start + 100)
-        candidates = [_slug_candidate(base, n) for n in numbers]
-        query = select(Group.slug).where(Group.slug.in_(candidates))
-        if exclude_id is not None:
-            query = query.where(Group.id != exclude_id)
-        taken = set(session.scalars(query)) | reserved
-        for number, candidate in zip(numbers, candidates, strict=True):
-            if candidate not in taken:
-                return candidate, number
-        start += 100
-
-
-def _slug_candidate(base: str, number: int) -> str:
-    return base if number == 1 else f"{base[:95]}-{number}"
-
-
 class _Lookups:
-    """Per-batch lookups: organisations, concerns and slugs reserved by earlier new groups.
+    """Per-batch lookups: organisations, concerns, and slugs reserved by earlier new groups.
 
-    Slugs are reserved here rather than by flushing each new group, so a batch of new groups
-    is inserted with one flush; the store is asked once for all the batch's plain slugs, and
-    again only for a name it already holds (or that repeats in the batch).
+    Slugs are reserved rather than allocated by flushing each new group, so a batch of new
+    groups is inserted with one flush.
     """
 
     def __init__(self, session: DbSession, batch: Sequence[ListingData]) -> None:
         self.session = session
         self.batch = batch
-        self.reserved: set[str] = set()
-        self.next_number: dict[str, int] = {}
-        self.plain_taken: set[str] | None = None
+        self.slugs = SlugAllocator(session, batch)
         self.organizations: dict[str, Organization] | None = None
         self.concern_rows: dict[str, Concern] | None = None
         self.locked = False
@@ -395,12 +314,12 @@ class _Lookups:
         session, batch = self.session, self.batch
         names = {data.organization for data in batch if data.organization}
         self.organizations = {}
-        for chunk in _chunks(sorted(names)):
+        for chunk in chunks(sorted(names)):
             query = select(Organization).where(Organization.name.in_(chunk))
             self.organizations.update((org.name, org) for org in session.scalars(query))
         slugs = {slug for data in batch for slug in data.concerns}
         self.concern_rows = {}
-        for chunk in _chunks(sorted(slugs)):
+        for chunk in chunks(sorted(slugs)):
             rows = session.scalars(select(Concern).where(Concern.slug.in_(chunk)))
             self.concern_rows.update((concern.slug, concern) for concern in rows)
 
@@ -428,67 +347,6 @@ class _Lookups:
         assert self.concern_rows is not None
         return [self.concern_rows[slug] for slug in slugs if slug in self.concern_rows]
 
-    def slug(self, wanted: str) -> str:
-        """A slug unique in the store and among this batch's new groups."""
-        base = slugify(wanted) or "group"
-        if self.plain_taken is None:
-            self.plain_taken = self._taken_plain_slugs()
-        if base not in self.next_number and base not in self.plain_taken:
-            if base not in self.reserved:
-                slug, number = base, 1
-            else:  # a later base's numbered slug ("x-2") took this plain one
-                slug, number = _free_slug(self.session, base, reserved=self.reserved)
-        else:
-            start = self.next_number.get(base, 1)
-            slug, number = _free_slug(self.session, base, start=start, reserved=self.reserved)
-        self.reserved.add(slug)
-        self.next_number[base] = number + 1
-        return slug
-
-    def _taken_plain_slugs(self) -> set[str]:
-        """Which of the batch's plain slugs the store already holds (one query per 500)."""
-        bases = {slugify(data.slug or _slug_base(data)) or "group" for data in self.batch}
-        taken: set[str] = set()
-        for chunk in _chunks(sorted(bases)):
-            taken.update(self.session.scalars(select(Group.slug).where(Group.slug.in_(chunk))))
-        return taken
-
-
-def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def find_duplicate(session: DbSession, data: ListingData, source: str | None) -> Group | None:
-    """The same group from another source: same name and the same ZIP or city, or same link."""
-    name_key = func.lower(Group.name)
-    query = select(Group).where(name_key == data.name.lower())
-    if source is not None:
-        query = query.where((Group.source.is_(None)) | (Group.source != source))
-    for candidate in session.scalars(query.limit(20)):
-        if same_group(data, candidate):
-            return candidate
-    return None
-
-
-def same_group(data: ListingData, candidate: Group) -> bool:
-    """The duplicate rule for a candidate of the same name: same ZIP or city, or same link."""
-    place = candidate.location
-    if data.location and place:
-        if data.location.postal_code and data.location.postal_code == place.postal_code:
-            return True
-        return bool(data.location.city and data.location.city.lower() == place.city.lower())
-    return bool(data.online_url and data.online_url == candidate.online_url)
-
-
-def _slug_base(data: ListingData) -> str:
-    city = data.location.city if data.location else ""
-    return f"{data.name} {city}".strip()
-
-
-def _hhmm(value: time | None) -> str | None:
-    return value.strftime("%H:%M") if value else None
-
 
 def _apply_location(group: Group, data: LocationData | None) -> None:
     if data is None:
@@ -514,11 +372,11 @@ def _meeting_row(index: int, meeting: MeetingData) -> Meeting:
 
 def _flags(group: Group, data: ListingData) -> list[str]:
     """Staff worklist flags; a possible-duplicate flag set by an import is kept."""
-    flags = [flag for flag in group.flags or [] if flag.startswith("possible-duplicate")]
+    kept = flags.of_kind(group.flags, flags.POSSIBLE_DUPLICATE)
     if data.unknown_concerns:
-        flags.append("unknown-concern")
+        kept.append(flags.UNKNOWN_CONCERN)
     if data.location and data.location.approximate:
-        flags.append("approximate-location")
+        kept.append(flags.APPROXIMATE_LOCATION)
     if data.location and data.location.lat is None:
-        flags.append("no-coordinates")
-    return flags
+        kept.append(flags.NO_COORDINATES)
+    return kept

@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from clearinghouse.extensions import db
-from clearinghouse.models import Group
+from clearinghouse.models import Group, GroupStatus
 from clearinghouse.search.service import load_active
 
 T = TypeVar("T")
@@ -40,7 +40,7 @@ def built(kind: str, build: Callable[[Group], T], ids: Collection[int]) -> dict[
         for group_id, version, status in db.session.execute(
             select(Group.id, Group.updated_at, Group.status).where(Group.id.in_(sorted(ids)))
         )
-        if status == "active"
+        if status == GroupStatus.ACTIVE
     }
     cache = _cache(kind)
     values: dict[int, T] = {}

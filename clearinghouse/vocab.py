@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from clearinghouse.models import GroupStatus
+
 FORMATS = {
     "peer-led": "Peer-led",
     "professional-expert": "Professional-expert",
@@ -13,7 +15,7 @@ ATTENDANCE = {
     "hybrid": "In person and online",
 }
 COSTS = {"free": "Free", "donation": "Donation", "fee": "Fee"}
-STATUSES = ("pending", "active", "inactive", "archived")
+STATUSES = tuple(status.value for status in GroupStatus)
 ROLES = ("admin", "editor")
 FREQUENCIES = ("weekly", "monthly", "arrangement")
 

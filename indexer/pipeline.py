@@ -7,7 +7,7 @@ Each record is validated by `validate_listing` (the one validation), placed on t
 - same source + external id → that group, updated in place (or left unchanged);
 - no external id → a stable key `auto:<hash>` of the name, place and schedule, stored as the
   external id so that a re-run finds the group again;
-- the same group already listed by *another* source (`store.same_group`) → added anyway and
+- the same group already listed by *another* source (`duplicates.same_group`) → added anyway and
   both flagged `possible-duplicate:<other uuid>` for staff;
 - the same external id or slug twice in one run → the second is rejected ("duplicate of row N").
 
@@ -30,12 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, joinedload, scoped_session, selectinload
+from sqlalchemy.orm import Session, scoped_session, selectinload
 
+from clearinghouse.duplicates import flag_pair, name_key, same_group
+from clearinghouse.geocoding import geocode_listing
+from clearinghouse.groups import with_details
 from clearinghouse.listings import ListingData, Validation, validate_listing
-from clearinghouse.models import Group
+from clearinghouse.models import Group, GroupStatus
 from clearinghouse.resources import resource_dir
-from clearinghouse.store import Change, apply_listing, apply_listings, geocode_listing, same_group
+from clearinghouse.store import Change, apply_listing, apply_listings
 from clearinghouse.taxonomy import Taxonomy
 from indexer.readers import FormatError, RawRecord, Source, open_source
 
@@ -148,7 +151,7 @@ def ingest_records(
     source: str,
     default_concerns: Sequence[str] = (),
     dry_run: bool = False,
-    status: str = "active",
+    status: str = GroupStatus.ACTIVE,
     progress: bool = False,
     total: int | None = None,
 ) -> IngestReport:
@@ -237,7 +240,7 @@ class _Run:
         path: str,
         source: str,
         total: int | None = None,
-        status: str = "active",
+        status: str = GroupStatus.ACTIVE,
     ) -> None:
         from tqdm import tqdm
 
@@ -336,13 +339,8 @@ class _Run:
         existing = {
             group.external_id: group
             for group in session.scalars(
-                select(Group)
-                .where(Group.source == source, Group.external_id.in_(keys))
-                .options(
-                    selectinload(Group.location),
-                    selectinload(Group.meetings),
-                    selectinload(Group.concerns),
-                    joinedload(Group.organization),
+                with_details(
+                    select(Group).where(Group.source == source, Group.external_id.in_(keys))
                 )
             )
         }
@@ -419,17 +417,17 @@ class _Run:
             self.names = {}
             rows = self.session.execute(select(Group.id, Group.name, Group.source))
             for group_id, name, group_source in rows:
-                by_source = self.names.setdefault(_name_key(name), {})
+                by_source = self.names.setdefault(name_key(name), {})
                 by_source.setdefault(group_source, []).append(group_id)
         return self.names
 
     def _remember(self, group: Group, source: str) -> None:
         if self.names is not None:
-            by_source = self.names.setdefault(_name_key(group.name), {})
+            by_source = self.names.setdefault(name_key(group.name), {})
             by_source.setdefault(source, []).append(group.id)
 
     def _duplicate(self, data: ListingData, source: str) -> Group | None:
-        by_source = self._name_index().get(_name_key(data.name), {})
+        by_source = self._name_index().get(name_key(data.name), {})
         candidates = [
             group_id
             for group_source, ids in by_source.items()
@@ -447,10 +445,7 @@ class _Run:
         return None
 
     def _flag(self, added: Group, other: Group) -> None:
-        added.flags = [*(added.flags or []), f"possible-duplicate:{other.uuid}"]
-        mark = f"possible-duplicate:{added.uuid}"
-        if mark not in (other.flags or []):
-            other.flags = [*(other.flags or []), mark]
+        flag_pair(added, other)
         self.report.flagged_duplicates += 1
         log.info("event=ingest_possible_duplicate group_id=%s other_id=%s", added.uuid, other.uuid)
 
@@ -458,10 +453,6 @@ class _Run:
 def _shorten(text: str, limit: int = 500) -> str:
     """Messages may quote the bad value; a 10 MB value must not reach the terminal."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _name_key(name: str) -> str:
-    return " ".join(name.lower().split())
 
 
 def _duplicate_of(where: tuple[str, int] | None, path: str) -> str:

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
-from clearinghouse.models import DbSession, Group, Outbox, SyncState, utcnow
+from clearinghouse.groups import groups_by_id
+from clearinghouse.models import DbSession, Group, GroupStatus, Outbox, SyncState, utcnow
 from clearinghouse.search.base import ListingDoc, SearchBackend
 from clearinghouse.search.documents import build_document
 from clearinghouse.taxonomy import Taxonomy
@@ -41,20 +41,6 @@ def _state(session: DbSession) -> SyncState:
     return state
 
 
-def _load_groups(session: DbSession, ids: list[int]) -> list[Group]:
-    query = (
-        select(Group)
-        .where(Group.id.in_(ids))
-        .options(
-            selectinload(Group.concerns),
-            selectinload(Group.meetings),
-            selectinload(Group.location),
-            selectinload(Group.organization),
-        )
-    )
-    return list(session.scalars(query))
-
-
 def sync(
     session: DbSession, backend: SearchBackend, taxonomy: Taxonomy, batch_size: int = 500
 ) -> SyncReport:
@@ -73,7 +59,7 @@ def sync(
         if not rows:
             break
         ids = list(dict.fromkeys(row.group_id for row in rows if row.group_id is not None))
-        groups = {group.id: group for group in _load_groups(session, ids)}
+        groups = groups_by_id(session, ids, active_only=False)
         docs = [
             build_document(groups[i], taxonomy) for i in ids if i in groups and groups[i].is_public
         ]
@@ -109,15 +95,17 @@ def public_documents(
         ids = list(
             session.scalars(
                 select(Group.id)
-                .where(Group.status == "active", Group.id > last_id)
+                .where(Group.status == GroupStatus.ACTIVE, Group.id > last_id)
                 .order_by(Group.id)
                 .limit(chunk)
             )
         )
         if not ids:
             return
-        for group in sorted(_load_groups(session, ids), key=lambda g: g.id):
-            yield build_document(group, taxonomy)
+        groups = groups_by_id(session, ids, active_only=False)
+        for group_id in ids:  # in id order
+            if group_id in groups:
+                yield build_document(groups[group_id], taxonomy)
         last_id = ids[-1]
         session.expunge_all()
 
@@ -149,7 +137,10 @@ def status(session: DbSession, backend: SearchBackend) -> dict[str, object]:
         session.scalar(select(func.count()).select_from(Outbox).where(Outbox.seq > last_seq)) or 0
     )
     active = (
-        session.scalar(select(func.count()).select_from(Group).where(Group.status == "active")) or 0
+        session.scalar(
+            select(func.count()).select_from(Group).where(Group.status == GroupStatus.ACTIVE)
+        )
+        or 0
     )
     try:
         indexed: int | None = backend.count()

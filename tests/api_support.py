@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clearinghouse import search
-from clearinghouse.accounts import create_api_key
+from clearinghouse.accounts import create_api_key, match_api_key
 from clearinghouse.extensions import db
+from clearinghouse.geocoding import geocode_listing
 from clearinghouse.listings import validate_listing
-from clearinghouse.models import Group
-from clearinghouse.store import apply_listing, geocode_listing
+from clearinghouse.models import ApiKey, DbSession, Group
+from clearinghouse.store import apply_listing
 from clearinghouse.taxonomy import default_taxonomy
 from indexer.sync import sync
 from tests.conftest import sample_record
@@ -27,6 +28,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 STANDARDS = REPO_ROOT.parent / "shared" / "standards"
 HSDS_SCHEMAS = STANDARDS / "hsds-3.0" / "schema"
 MEETING_GUIDE_TYPES = STANDARDS / "meeting-guide" / "types.json"
+
+
+def live_api_key(session: DbSession, key: str) -> ApiKey | None:
+    """The unrevoked key matching `key`, or None: what a partner's request would be let in with."""
+    api_key = match_api_key(session, key)
+    return None if api_key is None or api_key.revoked_at is not None else api_key
 
 
 def new_key(name: str = "Test partner", rate_limit: str = "1000/minute") -> str:

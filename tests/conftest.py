@@ -14,9 +14,10 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from clearinghouse import create_app
 from clearinghouse.database import load_taxonomy, migrate
 from clearinghouse.extensions import db
+from clearinghouse.geocoding import geocode_listing
 from clearinghouse.listings import validate_listing
 from clearinghouse.models import Group
-from clearinghouse.store import apply_listing, geocode_listing
+from clearinghouse.store import apply_listing
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 
 pytest_plugins = (

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from clearinghouse.extensions import db
-from clearinghouse.models import Group, Outbox
+from clearinghouse.groups import groups_by_id, with_details
+from clearinghouse.models import Group, GroupStatus, Outbox
 
 _CURSOR = re.compile(r"[0-9]{1,18}")
 
@@ -75,23 +76,6 @@ def decode_cursor(session: Session, cursor: str) -> int:
     return seq
 
 
-def with_details(query: Select[Group]) -> Select[Group]:
-    """Eager-load what the public JSON of a group reads."""
-    return query.options(
-        selectinload(Group.concerns),
-        selectinload(Group.meetings),
-        selectinload(Group.location),
-        selectinload(Group.organization),
-    )
-
-
-def active_groups_by_id(session: Session, ids: list[int]) -> dict[int, Group]:
-    if not ids:
-        return {}
-    query = with_details(select(Group).where(Group.id.in_(ids), Group.status == "active"))
-    return {group.id: group for group in session.scalars(query)}
-
-
 def changes_after(session: Session, since: int, limit: int) -> ChangesPage:
     """Up to `limit` changes after `since`, in commit order."""
     rows = list(
@@ -101,9 +85,7 @@ def changes_after(session: Session, since: int, limit: int) -> ChangesPage:
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    groups = active_groups_by_id(
-        session, list({row.group_id for row in rows if row.group_id is not None})
-    )
+    groups = groups_by_id(session, {row.group_id for row in rows if row.group_id is not None})
     changes: list[Change] = []
     for row in rows:
         group = groups.get(row.group_id) if row.group_id is not None else None
@@ -138,4 +120,6 @@ def stream_rows(
 
 def iter_active_groups() -> Iterator[Group]:
     """Every active group in id order."""
-    return stream_rows(select(Group).where(Group.status == "active").order_by(Group.id), Group.id)
+    return stream_rows(
+        select(Group).where(Group.status == GroupStatus.ACTIVE).order_by(Group.id), Group.id
+    )

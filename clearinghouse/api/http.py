@@ -13,6 +13,7 @@ import logging
 import math
 import re
 import time
+import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
@@ -25,7 +26,8 @@ from werkzeug.exceptions import HTTPException
 
 from clearinghouse.accounts import KEY_PREFIX, match_api_key
 from clearinghouse.extensions import csrf, db, limiter
-from clearinghouse.models import ApiKey, utcnow
+from clearinghouse.groups import active_group
+from clearinghouse.models import ApiKey, Group, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,21 @@ def bad_param(name: str, reason: str) -> NoReturn:
     raise ApiProblem(
         400, f"{name}: {reason}", slug="invalid-parameter", invalid_params=[(name, reason)]
     )
+
+
+def public_group_or_404(raw_id: str, noun: str = "group") -> Group:
+    """The public group whose UUID is `raw_id` (a path segment), or a 404 that says why.
+
+    `noun` is what the caller's API calls a group ("service" in HSDS).
+    """
+    try:
+        key = str(uuid.UUID(raw_id))
+    except ValueError:
+        raise ApiProblem(404, f"no {noun} has id {raw_id[:60]!r}; ids are UUIDs") from None
+    found = active_group(db.session, uuid=key)
+    if found is None:
+        raise ApiProblem(404, f"no public {noun} has id {key}; it may have been removed")
+    return found
 
 
 def problem_response(problem: ApiProblem) -> Response:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,13 +21,15 @@ from clearinghouse.api.http import (
     current_key,
     int_param,
     json_response,
+    public_group_or_404,
     set_last_modified,
     single,
     streamed,
 )
 from clearinghouse.api.openapi import openapi_document
 from clearinghouse.extensions import db
-from clearinghouse.models import Group, Location, group_concerns
+from clearinghouse.groups import public_url
+from clearinghouse.models import Group, GroupStatus, Location, group_concerns
 from clearinghouse.search import service
 from clearinghouse.search.base import FACETS, Hit, SearchQuery, SearchUnavailable
 from clearinghouse.search.query import (
@@ -48,15 +48,6 @@ DEFAULT_CHANGES_LIMIT = 100
 MAX_CHANGES_LIMIT = 1000
 
 
-def taxonomy() -> Taxonomy:
-    return default_taxonomy()
-
-
-def public_url(group: Group) -> str:
-    """The group's public page (DESIGN.md fixes the path /groups/<slug>)."""
-    return f"{request.url_root}groups/{group.slug}"
-
-
 def _latest(groups: Iterable[Group]) -> None:
     """Last-Modified: the newest change among the groups answered."""
     stamps = [group.updated_at for group in groups if group.updated_at]
@@ -69,11 +60,11 @@ def groups() -> Response:
     """Search: the same parser, engine and rules as the public /search page."""
     check_params(SEARCH_PARAMS)
     try:
-        query = parse_search_args(request.args, taxonomy())
+        query = parse_search_args(request.args, default_taxonomy())
     except QueryError as error:
         bad_param(error.param, error.message)
     try:
-        page = service.search_page(query, partial(_hits_json, request.url_root))
+        page = service.search_page(query, _hits_json)
     except SearchUnavailable:
         log.warning("event=api_search_unavailable")
         raise ApiProblem(
@@ -106,12 +97,12 @@ def groups() -> Response:
     return response
 
 
-def _hits_json(root: str, *pages: tuple[Hit, ...]) -> list[list[dict[str, Any]]]:
-    """Each list of hits as public JSON (page URL under `root`, distance), in rank order."""
+def _hits_json(*pages: tuple[Hit, ...]) -> list[list[dict[str, Any]]]:
+    """Each list of hits as public JSON (with its page URL and distance), in rank order."""
     bodies = versioned.built("json", group_body, {hit.id for hits in pages for hit in hits})
     return [
         [
-            placed(body, url=f"{root}groups/{body['slug']}", distance_mi=hit.distance_mi)
+            placed(body, url=public_url(body["slug"]), distance_mi=hit.distance_mi)
             for hit in hits
             if (body := bodies.get(hit.id)) is not None
         ]
@@ -153,28 +144,16 @@ def _links(query: SearchQuery, total: int, args: list[tuple[str, str]]) -> dict[
 @bp.get("/groups/<group_id>")
 def group(group_id: str) -> Response:
     check_params(())
-    found = _active_group(group_id)
+    found = public_group_or_404(group_id)
     _latest([found])
-    return json_response(group_json(found, url=public_url(found)))
-
-
-def _active_group(group_id: str) -> Group:
-    try:
-        key = str(uuid.UUID(group_id))
-    except ValueError:
-        raise ApiProblem(404, f"no group has id {group_id[:60]!r}; ids are UUIDs") from None
-    query = feed.with_details(select(Group).where(Group.uuid == key, Group.status == "active"))
-    found = db.session.scalar(query)
-    if found is None:
-        raise ApiProblem(404, f"no public group has id {key}; it may have been removed")
-    return found
+    return json_response(group_json(found, url=public_url(found.slug)))
 
 
 @bp.get("/concerns")
 def concerns() -> Response:
     """The concern taxonomy as a tree, with lay synonyms and active group counts."""
     check_params(())
-    tax = taxonomy()
+    tax = default_taxonomy()
     direct = _direct_counts()
     data = []
     for parent in tax.parents():
@@ -202,7 +181,7 @@ def _direct_counts() -> dict[str, int]:
     rows = db.session.execute(
         select(group_concerns.c.concern_slug, func.count())
         .join(Group, Group.id == group_concerns.c.group_id)
-        .where(Group.status == "active")
+        .where(Group.status == GroupStatus.ACTIVE)
         .group_by(group_concerns.c.concern_slug)
     )
     return {slug: count for slug, count in rows}
@@ -217,7 +196,7 @@ def _count(tax: Taxonomy, slug: str, direct: dict[str, int]) -> int:
         db.session.scalar(
             select(func.count(func.distinct(group_concerns.c.group_id)))
             .join(Group, Group.id == group_concerns.c.group_id)
-            .where(Group.status == "active", group_concerns.c.concern_slug.in_(slugs))
+            .where(Group.status == GroupStatus.ACTIVE, group_concerns.c.concern_slug.in_(slugs))
         )
         or 0
     )
@@ -244,7 +223,7 @@ def changes() -> Response:
                     "action": change.action,
                     "id": change.group_uuid,
                     "group": (
-                        group_json(change.group, url=public_url(change.group))
+                        group_json(change.group, url=public_url(change.group.slug))
                         if change.group is not None
                         else None
                     ),
@@ -262,15 +241,13 @@ def export() -> Response:
     """Every public group, one JSON per line; continue with /changes?since=<X-Changes-Cursor>."""
     check_params(())
     cursor = feed.encode_cursor(feed.head_seq(db.session()))
-    root = request.url_root
     key = current_key()
     log.info("event=api_export key=%s cursor=%s", key.prefix if key else "-", cursor)
 
     def lines() -> Iterator[str]:
         for item in feed.iter_active_groups():
             yield (
-                json.dumps(group_json(item, url=f"{root}groups/{item.slug}"), ensure_ascii=False)
-                + "\n"
+                json.dumps(group_json(item, url=public_url(item.slug)), ensure_ascii=False) + "\n"
             )
 
     return streamed(
@@ -284,7 +261,7 @@ def export() -> Response:
 def meeting_guide_feed() -> Response:
     """Public groups as a Meeting Guide JSON feed, optionally for some concerns or regions."""
     check_params(("concern", "region"))
-    tax = taxonomy()
+    tax = default_taxonomy()
     concerns_wanted = _split(request.args.getlist("concern"))
     regions = _split(request.args.getlist("region"))
     for slug in concerns_wanted:
@@ -293,7 +270,7 @@ def meeting_guide_feed() -> Response:
     for code in regions:
         if not geo.region_name(code):
             bad_param("region", f"{code[:20]!r} is not a US state or Canadian province code")
-    query = select(Group).where(Group.status == "active")
+    query = select(Group).where(Group.status == GroupStatus.ACTIVE)
     if concerns_wanted:
         query = query.where(
             Group.id.in_(
@@ -308,13 +285,12 @@ def meeting_guide_feed() -> Response:
                 select(Location.group_id).where(Location.region.in_([r.upper() for r in regions]))
             )
         )
-    root = request.url_root
 
     def chunks() -> Iterator[str]:
         yield "["
         first = True
         for item in feed.stream_rows(query.order_by(Group.id), Group.id):
-            for entry in meeting_guide.group_meetings(item, url=f"{root}groups/{item.slug}"):
+            for entry in meeting_guide.group_meetings(item, url=public_url(item.slug)):
                 yield ("" if first else ",") + json.dumps(entry, ensure_ascii=False)
                 first = False
         yield "]"

@@ -9,23 +9,25 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, request, stream_with_context
+from flask import Response, stream_with_context
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from clearinghouse.api.feed import stream_rows, with_details
+from clearinghouse.api.feed import stream_rows
 from clearinghouse.api.http import (
     ApiProblem,
     bad_param,
     check_params,
     int_param,
     json_response,
+    public_group_or_404,
     single,
     streamed,
 )
 from clearinghouse.extensions import db
+from clearinghouse.groups import public_url, with_details
 from clearinghouse.hsds import bp, mapping
-from clearinghouse.models import Group, Organization, group_concerns
+from clearinghouse.models import Group, GroupStatus, Organization, group_concerns
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 
 DEFAULT_PER_PAGE = 50
@@ -43,14 +45,6 @@ SERVICE_FILTERS = (
 HSDS_OPENAPI = (
     "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/openapi.json"
 )
-
-
-def taxonomy() -> Taxonomy:
-    return default_taxonomy()
-
-
-def public_url(group: Group) -> str:
-    return f"{request.url_root}groups/{group.slug}"
 
 
 @bp.get("/")
@@ -173,21 +167,21 @@ def services() -> Response:
     minimal = _boolean("minimal")
     if full and minimal:
         bad_param("minimal", "ask for full or minimal services, not both")
-    tax = taxonomy()
+    tax = default_taxonomy()
     query = _services_query(tax)
 
     def to_json(group: Group) -> dict[str, Any]:
         if full:
-            return mapping.service_json(group, public_url(group), tax)
+            return mapping.service_json(group, public_url(group.slug), tax)
         if minimal:
             return mapping.service_minimal_json(group)
-        return mapping.service_list_json(group, public_url(group))
+        return mapping.service_list_json(group, public_url(group.slug))
 
     return _query_response(query, Group.id, to_json)
 
 
 def _services_query(tax: Taxonomy) -> Select[Any]:
-    query = select(Group).where(Group.status == "active").order_by(Group.id)
+    query = select(Group).where(Group.status == GroupStatus.ACTIVE).order_by(Group.id)
     text = _search_text()
     if text:
         needle = text.lower()
@@ -255,21 +249,8 @@ def _term_filter(query: Select[Any], term_id: str, tax: Taxonomy) -> Select[Any]
 @bp.get("/services/<service_id>")
 def service(service_id: str) -> Response:
     check_params(())
-    group = _active_group(service_id)
-    return json_response(mapping.service_json(group, public_url(group), taxonomy()))
-
-
-def _active_group(service_id: str) -> Group:
-    try:
-        key = str(uuid.UUID(service_id))
-    except ValueError:
-        raise ApiProblem(404, f"no service has id {service_id[:60]!r}; ids are UUIDs") from None
-    group = db.session.scalar(
-        with_details(select(Group).where(Group.uuid == key, Group.status == "active"))
-    )
-    if group is None:
-        raise ApiProblem(404, f"no public service has id {key}")
-    return group
+    group = public_group_or_404(service_id, "service")
+    return json_response(mapping.service_json(group, public_url(group.slug), default_taxonomy()))
 
 
 # --- organisations ----------------------------------------------------------------------
@@ -278,7 +259,7 @@ def _active_group(service_id: str) -> Group:
 def _public_organizations() -> Select[Any]:
     """Organisations with at least one public group (others may come from private submissions)."""
     with_public = select(Group.organization_id).where(
-        Group.status == "active", Group.organization_id.is_not(None)
+        Group.status == GroupStatus.ACTIVE, Group.organization_id.is_not(None)
     )
     return select(Organization).where(Organization.id.in_(with_public)).order_by(Organization.id)
 
@@ -322,14 +303,14 @@ def organization(organization_id: str) -> Response:
 def _organization_services(found: Organization, *, full: bool) -> list[dict[str, Any]]:
     query = (
         select(Group)
-        .where(Group.organization_id == found.id, Group.status == "active")
+        .where(Group.organization_id == found.id, Group.status == GroupStatus.ACTIVE)
         .order_by(Group.id)
     )
     groups = db.session.scalars(with_details(query) if full else query)
     if full:
-        tax = taxonomy()
-        return [mapping.service_json(group, public_url(group), tax) for group in groups]
-    items = [mapping.service_list_json(group, public_url(group)) for group in groups]
+        tax = default_taxonomy()
+        return [mapping.service_json(group, public_url(group.slug), tax) for group in groups]
+    items = [mapping.service_list_json(group, public_url(group.slug)) for group in groups]
     return [{k: v for k, v in item.items() if k != "organization"} for item in items]
 
 
@@ -358,7 +339,7 @@ def taxonomy_detail(taxonomy_id: str) -> Response:
 @bp.get("/taxonomy_terms")
 def taxonomy_terms() -> Response:
     check_params((*LIST_PARAMS, "taxonomy_id", "parent_id", "top_only"))
-    tax = taxonomy()
+    tax = default_taxonomy()
     items = mapping.all_terms(tax)
     wanted = single("taxonomy_id")
     if wanted:
@@ -389,7 +370,7 @@ def taxonomy_terms() -> Response:
 def taxonomy_term(term_id: str) -> Response:
     check_params(())
     key = term_id.strip().lower()
-    for item in mapping.all_terms(taxonomy()):
+    for item in mapping.all_terms(default_taxonomy()):
         if item["id"] == key:
             return json_response(item)
     raise ApiProblem(404, f"no taxonomy term has id {term_id[:60]!r}")

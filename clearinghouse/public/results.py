@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app, render_template, url_for
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from clearinghouse import versioned, vocab
@@ -156,7 +155,7 @@ def replaced(pairs: list[tuple[str, str]], name: str, value: str) -> list[tuple[
 
 
 def cards_for(unit: str, *pages: tuple[Hit, ...]) -> list[list[Card]]:
-    """Each list of hits as result cards, in rank order (a hydrate for `search_page`)."""
+    """Each list of hits as result cards, in rank order (a hydrate for `service.search_page`)."""
     facts = versioned.built("card", card_facts, {hit.id for hits in pages for hit in hits})
     cards = []
     for hits in pages:
@@ -210,7 +209,8 @@ def page_links(current: int, total: int, per_page: int) -> list[int | None]:
     return links
 
 
-def search_page(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, int]:
+def render_search(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, int]:
+    """The /search page for these arguments: results, or a 400/503 page that says why."""
     from clearinghouse.search.query import QueryError, args_for_page, parse_search_args
     from clearinghouse.search.service import record_miss, search_page
 
@@ -320,8 +320,3 @@ def concern_counts(taxonomy: Taxonomy) -> dict[str, int]:
     }
     cache.update(key=key, counts=counts)
     return counts
-
-
-def public_groups_by_id(ids: list[int]) -> dict[int, Group]:
-    rows = db.session.scalars(select(Group).where(Group.id.in_(ids), Group.status == "active"))
-    return {group.id: group for group in rows}

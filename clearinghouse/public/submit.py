@@ -12,7 +12,8 @@ from clearinghouse.listings import validate_listing
 from clearinghouse.models import ChangeRequest
 from clearinghouse.public import bp
 from clearinghouse.public.forms import NewGroupForm, SuggestEditForm
-from clearinghouse.public.views import public_group, taxonomy
+from clearinghouse.public.views import public_group
+from clearinghouse.taxonomy import default_taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def suggest() -> str | Response | tuple[str, int]:
         log.info("event=submission_dropped kind=new reason=honeypot")
         return redirect(url_for("public.suggest_thanks"))
     raw = form.raw_listing()
-    validation = validate_listing(raw, taxonomy())
+    validation = validate_listing(raw, default_taxonomy())
     errors = [*validation.errors, *form.extra_errors()]
     if errors:
         summary = form.attach_errors(errors)

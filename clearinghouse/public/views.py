@@ -17,25 +17,19 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from clearinghouse import vocab
+from clearinghouse import groups, vocab
 from clearinghouse.extensions import db
 from clearinghouse.models import Group
 from clearinghouse.public import bp, present
 from clearinghouse.public.ics import group_calendar
 from clearinghouse.public.jsonld import group_jsonld
-from clearinghouse.public.results import concern_counts, search_page
+from clearinghouse.public.results import concern_counts, render_search
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy, normalize
 
 log = logging.getLogger(__name__)
 
 SUGGEST_LIMIT = 8
-
-
-def taxonomy() -> Taxonomy:
-    return default_taxonomy()
 
 
 @bp.app_context_processor
@@ -69,31 +63,22 @@ def home() -> str:
     """Where a search starts: what and where, browse by concern, what groups are."""
     return render_template(
         "public/home.html",
-        parents=taxonomy().parents(),
-        counts=concern_counts(taxonomy()),
+        parents=default_taxonomy().parents(),
+        counts=concern_counts(default_taxonomy()),
     )
 
 
 @bp.route("/search")
 def search() -> tuple[str, int]:
     """Results for the DESIGN.md parameters; bad parameters get a 400 page naming them."""
-    return search_page(request.args, taxonomy())
+    return render_search(request.args, default_taxonomy())
 
 
 def public_group(slug: str) -> Group:
     """An active group by slug, or a friendly 404 (pending and archived groups are private)."""
-    group = db.session.scalar(
-        select(Group)
-        .where(Group.slug == slug, Group.status == "active")
-        .options(
-            selectinload(Group.concerns),
-            selectinload(Group.meetings),
-            selectinload(Group.location),
-            selectinload(Group.organization),
-        )
-    )
+    group = groups.active_group(db.session, slug=slug)
     if group is None:
-        merged = _merged_into(slug)
+        merged = groups.merged_into_slug(db.session, slug)
         if merged is not None:  # a duplicate merged by staff: its old address still works
             args = {**(request.view_args or {}), "slug": merged}
             abort(redirect(url_for(str(request.endpoint), **args), 301))
@@ -101,23 +86,10 @@ def public_group(slug: str) -> Group:
     return group
 
 
-def _merged_into(slug: str) -> str | None:
-    """The slug of the active listing an archived duplicate was merged into, if any."""
-    flags = db.session.scalar(select(Group.flags).where(Group.slug == slug))
-    for flag in flags or []:
-        if flag.startswith("merged-into:"):
-            return db.session.scalar(
-                select(Group.slug).where(
-                    Group.uuid == flag.split(":", 1)[1], Group.status == "active"
-                )
-            )
-    return None
-
-
 @bp.route("/groups/<slug>")
 def group_page(slug: str) -> str:
     group = public_group(slug)
-    page_url = url_for("public.group_page", slug=group.slug, _external=True)
+    page_url = groups.public_url(group.slug)
     return render_template(
         "public/group.html",
         group=group,
@@ -131,7 +103,7 @@ def group_page(slug: str) -> str:
 @bp.route("/groups/<slug>.ics")
 def group_ics(slug: str) -> Response:
     group = public_group(slug)
-    page_url = url_for("public.group_page", slug=group.slug, _external=True)
+    page_url = groups.public_url(group.slug)
     body = group_calendar(group, page_url=page_url)
     response = Response(body, content_type="text/calendar; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{group.slug}.ics"'
@@ -140,7 +112,7 @@ def group_ics(slug: str) -> Response:
 
 @bp.route("/concerns")
 def concerns() -> str:
-    tax = taxonomy()
+    tax = default_taxonomy()
     return render_template(
         "public/concerns.html",
         tree=[(parent, tax.children(parent.slug)) for parent in tax.parents()],
@@ -152,7 +124,7 @@ def concerns() -> str:
 def concern_suggest() -> Response:
     """Concern suggestions while typing (progressive enhancement for the search box)."""
     text = request.args.get("q", "")[:100]
-    return jsonify(suggestions(taxonomy(), text))
+    return jsonify(suggestions(default_taxonomy(), text))
 
 
 def suggestions(tax: Taxonomy, text: str, limit: int = SUGGEST_LIMIT) -> list[dict[str, str]]:
@@ -200,7 +172,7 @@ def _starts(phrase: str, wanted: str) -> bool:
 
 @bp.route("/concerns/<slug>")
 def concern(slug: str) -> str:
-    tax = taxonomy()
+    tax = default_taxonomy()
     term = tax.get(slug)
     if term is None:
         abort(404, description="We don't have a concern by that name. Try browsing the list.")

@@ -178,12 +178,6 @@ def args_without(query: SearchQuery, facet: str, value: str | None = None) -> li
     return query_to_args(replace(query, filters=filters, page=1))
 
 
-def args_without_place(query: SearchQuery) -> list[tuple[str, str]]:
-    """The arguments with the place (and a distance sort) removed, back on page 1."""
-    sort = "relevance" if query.sort == "distance" else query.sort
-    return query_to_args(replace(query, near=None, near_text="", sort=sort, page=1))
-
-
 def _number(value: float) -> str:
     text = repr(float(value))
     return text.removesuffix(".0")

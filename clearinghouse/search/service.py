@@ -15,9 +15,9 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import joinedload, selectinload
 
 from clearinghouse.extensions import db
+from clearinghouse.groups import groups_by_id
 from clearinghouse.models import Group, SearchMiss, utcnow
 from clearinghouse.search import get_backend
 from clearinghouse.search.base import FACETS, Hit, SearchQuery, SearchResult
@@ -186,23 +186,9 @@ def _hydrate(*pages: tuple[Hit, ...]) -> list[list[GroupHit]]:
 def load_active(ids: Collection[int]) -> dict[int, Group]:
     """The active groups among `ids`, with everything a result shows.
 
-    One query for the groups (organisation and location joined in), one each for their
-    concerns and meetings: each query costs far more in the ORM than in SQLite.  Hits whose
-    group is no longer active (the index not yet in step) are left out, and logged.
+    Hits whose group is no longer active (the index not yet in step) are left out, and logged.
     """
-    by_id: dict[int, Group] = {}
-    if ids:
-        rows = db.session.scalars(
-            select(Group)
-            .where(Group.id.in_(sorted(ids)))  # status checked below (see api.hydrate)
-            .options(
-                joinedload(Group.organization),
-                joinedload(Group.location),
-                selectinload(Group.concerns),
-                selectinload(Group.meetings),
-            )
-        )
-        by_id = {group.id: group for group in rows.unique() if group.status == "active"}
+    by_id = groups_by_id(db.session, ids)
     dropped = len(set(ids) - by_id.keys())
     if dropped:
         log.info("event=search_hits_dropped count=%d reason=not_active_or_gone", dropped)

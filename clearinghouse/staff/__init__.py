@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from clearinghouse.extensions import db, login_manager
-from clearinghouse.models import ChangeRequest, User
+from clearinghouse.models import ChangeRequest, ReviewStatus, User
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -93,7 +93,9 @@ def navigation_counts() -> dict[str, Any]:
     if not current_user.is_authenticated:
         return {"pending_reviews": 0}
     pending = db.session.scalar(
-        select(func.count()).select_from(ChangeRequest).where(ChangeRequest.status == "pending")
+        select(func.count())
+        .select_from(ChangeRequest)
+        .where(ChangeRequest.status == ReviewStatus.PENDING)
     )
     return {"pending_reviews": pending or 0}
 

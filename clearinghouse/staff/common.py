@@ -17,7 +17,7 @@ from sqlalchemy import Select, func, select
 
 from clearinghouse.extensions import db
 from clearinghouse.models import Group, Outbox, SyncState, utcnow
-from clearinghouse.taxonomy import Taxonomy, default_taxonomy
+from clearinghouse.taxonomy import default_taxonomy
 from indexer.sync import STATE_NAME, sync
 
 log = logging.getLogger(__name__)
@@ -36,10 +36,6 @@ def user_id() -> int | None:
     return int(current_user.id) if current_user.is_authenticated else None
 
 
-def taxonomy() -> Taxonomy:
-    return default_taxonomy()
-
-
 def refresh_index() -> None:
     """Push committed changes to the search index now; an engine outage never fails a save.
 
@@ -55,7 +51,7 @@ def refresh_index() -> None:
         return
     started = time.perf_counter()
     try:
-        report = sync(db.session, get_backend(), taxonomy())
+        report = sync(db.session, get_backend(), default_taxonomy())
     except Exception as error:  # any engine failure: log it, keep the save
         db.session.rollback()
         log.warning(

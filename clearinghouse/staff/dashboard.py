@@ -9,7 +9,7 @@ from flask import render_template
 from sqlalchemy import String, cast, func, or_, select
 
 from clearinghouse.extensions import db
-from clearinghouse.models import AuditEvent, ChangeRequest, Group
+from clearinghouse.models import AuditEvent, ChangeRequest, Group, GroupStatus, ReviewStatus
 from clearinghouse.staff import bp
 from clearinghouse.staff.common import months_ago
 from indexer.sync import status
@@ -46,13 +46,15 @@ def index_status() -> dict[str, Any]:
 @bp.route("/")
 def dashboard() -> Any:
     counts = {
-        "active": count(Group.status == "active"),
+        "active": count(Group.status == GroupStatus.ACTIVE),
         "pending": db.session.scalar(
-            select(func.count()).select_from(ChangeRequest).where(ChangeRequest.status == "pending")
+            select(func.count())
+            .select_from(ChangeRequest)
+            .where(ChangeRequest.status == ReviewStatus.PENDING)
         )
         or 0,
-        "stale": count(Group.status == "active", stale_condition(STALE_MONTHS)),
-        "flagged": count(Group.status != "archived", flagged_condition()),
+        "stale": count(Group.status == GroupStatus.ACTIVE, stale_condition(STALE_MONTHS)),
+        "flagged": count(Group.status != GroupStatus.ARCHIVED, flagged_condition()),
     }
     recent = list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(15)))
     names = group_names(event.group_uuid for event in recent)

@@ -9,27 +9,31 @@ from flask import current_app, flash, redirect, render_template, url_for
 
 from clearinghouse import store
 from clearinghouse.extensions import db
+from clearinghouse.geocoding import geocode_listing
 from clearinghouse.listings import FieldError, validate_listing
-from clearinghouse.models import Group
+from clearinghouse.models import Group, GroupStatus
 from clearinghouse.staff import bp
-from clearinghouse.staff.common import actor, get_group, refresh_index, taxonomy, user_id
+from clearinghouse.staff.common import actor, get_group, refresh_index, user_id
 from clearinghouse.staff.forms import ListingForm, listing_form
 from clearinghouse.staff.records import group_record
+from clearinghouse.taxonomy import default_taxonomy
 
 
 def save_record(
     record: dict[str, Any], group: Group | None, *, publish: bool = False
 ) -> tuple[Group | None, list[FieldError], list[str]]:
     """Validate → geocode → apply (audit + outbox); the caller commits. Errors change nothing."""
-    validation = validate_listing(record, taxonomy())
+    validation = validate_listing(record, default_taxonomy())
     if validation.data is None or validation.errors:
         return None, validation.errors, []
-    data, notes = store.geocode_listing(validation.data)
+    data, notes = geocode_listing(validation.data)
     change = store.apply_listing(
-        db.session, data, actor=actor(), group=group, status="active", user_id=user_id()
+        db.session, data, actor=actor(), group=group, status=GroupStatus.ACTIVE, user_id=user_id()
     )
-    if publish and change.group.status != "active":
-        store.set_status(db.session, change.group, "active", actor=actor(), user_id=user_id())
+    if publish and not change.group.is_public:
+        store.set_status(
+            db.session, change.group, GroupStatus.ACTIVE, actor=actor(), user_id=user_id()
+        )
     notes = [*notes, *(str(w) for w in validation.warnings)]
     if change.action == "unchanged" and not publish:
         notes.insert(0, "Nothing changed.")
@@ -58,7 +62,7 @@ def save_form(form: ListingForm, group: Group | None, *, publish: bool = False) 
 
 @bp.route("/listings/new", methods=["GET", "POST"])
 def new_listing() -> Any:
-    form = listing_form({"status": "active"})
+    form = listing_form({"status": GroupStatus.ACTIVE.value})
     group = save_form(form, None) if form.is_submitted() else None
     if group is not None:
         flash(f"Added “{group.name}”.", "success")
@@ -85,7 +89,7 @@ def render_form(form: ListingForm, group: Group | None, *, status: int = 200, **
             "staff/listings/form.html",
             form=form,
             group=group,
-            concern_terms=list(taxonomy()),
+            concern_terms=list(default_taxonomy()),
             leaflet=leaflet_available(),
             **extra,
         ),

@@ -28,6 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from clearinghouse.geo import CA_PROVINCES, US_STATES
 from clearinghouse.listings import FieldError, as_list
+from clearinghouse.models import GroupStatus
 from clearinghouse.vocab import (
     ACCESSIBILITY,
     ATTENDANCE,
@@ -121,7 +122,9 @@ class ListingForm(FlaskForm):
     private_contact_email = StringField("Leader email (private)")
     private_contact_notes = TextAreaField("Staff notes (private)")
     status = SelectField(
-        "Status", choices=options((s, s) for s in STATUSES if s != "archived"), default="active"
+        "Status",
+        choices=options((s, s) for s in STATUSES if s != GroupStatus.ARCHIVED),
+        default=GroupStatus.ACTIVE.value,
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -306,7 +309,7 @@ class ListingForm(FlaskForm):
             "private_contact_phone": text(private.get("phone")),
             "private_contact_email": text(private.get("email")),
             "private_contact_notes": text(private.get("notes")),
-            "status": text(record.get("status")) or "active",
+            "status": text(record.get("status")) or GroupStatus.ACTIVE.value,
         }
 
 

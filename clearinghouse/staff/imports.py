@@ -20,8 +20,9 @@ from werkzeug.utils import secure_filename
 
 from clearinghouse.extensions import db
 from clearinghouse.staff import bp, role_required
-from clearinghouse.staff.common import refresh_index, taxonomy
+from clearinghouse.staff.common import refresh_index
 from clearinghouse.staff.forms import ConfirmImportForm, ImportForm
+from clearinghouse.taxonomy import default_taxonomy
 from indexer.pipeline import ingest_files
 from indexer.readers import FormatError
 
@@ -69,7 +70,7 @@ def run_import(folder: Path, *, dry_run: bool) -> Any:
             source=options["source"] or None,
             default_concerns=tuple(options["concerns"]),
             dry_run=dry_run,
-            taxonomy=taxonomy(),
+            taxonomy=default_taxonomy(),
         ), options
     except FormatError as error:
         db.session.rollback()
@@ -87,8 +88,8 @@ def imports() -> Any:
         status = 400 if form.is_submitted() else 200
         return render_template("staff/imports/upload.html", form=form), status
     concern = (form.concern.data or "").strip()
-    if concern and concern not in taxonomy():
-        slug = taxonomy().lookup(concern)
+    if concern and concern not in default_taxonomy():
+        slug = default_taxonomy().lookup(concern)
         if slug is None:
             form.concern.errors = [f"{concern!r} is not a concern; use a slug like alcohol"]
             return render_template("staff/imports/upload.html", form=form), 400

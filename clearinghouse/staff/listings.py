@@ -16,9 +16,9 @@ from flask import (
 from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.orm import selectinload
 
-from clearinghouse import geo, store
+from clearinghouse import flags, geo, store
 from clearinghouse.extensions import db
-from clearinghouse.models import AuditEvent, Group, Location, group_concerns
+from clearinghouse.models import AuditEvent, Group, GroupStatus, Location, group_concerns
 from clearinghouse.staff import bp, role_required
 from clearinghouse.staff.common import (
     actor,
@@ -27,7 +27,6 @@ from clearinghouse.staff.common import (
     int_arg,
     paginate,
     refresh_index,
-    taxonomy,
     user_id,
 )
 from clearinghouse.staff.dashboard import flagged_condition, stale_condition
@@ -39,10 +38,10 @@ from clearinghouse.staff.forms import (
     MergeForm,
 )
 from clearinghouse.staff.records import diff_rows, fill_missing, group_record
+from clearinghouse.taxonomy import default_taxonomy
 from clearinghouse.vocab import ATTENDANCE, FORMATS, STATUSES
 
 log = logging.getLogger(__name__)
-FLAG_KINDS = ("unknown-concern", "approximate-location", "no-coordinates", "possible-duplicate")
 SORTS = {
     "updated": Group.updated_at.desc(),
     "name": func.lower(Group.name),
@@ -59,7 +58,7 @@ def filtered_listings(args: Any) -> Select[Any]:
     if status := args.get("status"):
         query = query.where(Group.status == status)
     if concern := args.get("concern"):
-        slugs = taxonomy().expand([concern]) or {concern}
+        slugs = default_taxonomy().expand([concern]) or {concern}
         query = query.where(
             Group.id.in_(
                 select(group_concerns.c.group_id).where(group_concerns.c.concern_slug.in_(slugs))
@@ -97,8 +96,8 @@ def listings() -> Any:
         formats=FORMATS,
         attendances=ATTENDANCE,
         regions=REGION_PAIRS,
-        concerns=list(taxonomy()),
-        flag_kinds=FLAG_KINDS,
+        concerns=list(default_taxonomy()),
+        flag_kinds=flags.KINDS,
         sorts=list(SORTS),
     )
 
@@ -121,7 +120,7 @@ def bulk() -> Any:
             store.mark_verified(db.session, group, actor=actor(), user_id=user_id())
             changed += 1
         else:
-            status = "archived" if form.action.data == "archive" else "active"
+            status = GroupStatus.ARCHIVED if form.action.data == "archive" else GroupStatus.ACTIVE
             changed += store.set_status(db.session, group, status, actor=actor(), user_id=user_id())
     db.session.commit()
     refresh_index()
@@ -165,10 +164,8 @@ def listing(group_uuid: str) -> Any:
 
 
 def _merged_into(group: Group) -> Group | None:
-    for flag in group.flags or []:
-        if flag.startswith("merged-into:"):
-            return db.session.scalar(select(Group).where(Group.uuid == flag.split(":", 1)[1]))
-    return None
+    uuid = flags.merged_into(group.flags)
+    return None if uuid is None else db.session.scalar(select(Group).where(Group.uuid == uuid))
 
 
 @bp.route("/listings/<group_uuid>/verify", methods=["POST"])
@@ -186,12 +183,12 @@ def verify(group_uuid: str) -> Any:
 
 @bp.route("/listings/<group_uuid>/archive", methods=["POST"])
 def archive(group_uuid: str) -> Any:
-    return _change_status(group_uuid, "archived", "Archived")
+    return _change_status(group_uuid, GroupStatus.ARCHIVED, "Archived")
 
 
 @bp.route("/listings/<group_uuid>/restore", methods=["POST"])
 def restore(group_uuid: str) -> Any:
-    return _change_status(group_uuid, "active", "Restored and published")
+    return _change_status(group_uuid, GroupStatus.ACTIVE, "Restored and published")
 
 
 def _change_status(group_uuid: str, status: str, done: str) -> Any:
@@ -234,7 +231,7 @@ def dismiss_flag(group_uuid: str) -> Any:
     if ActionForm().validate_on_submit() and flag in (group.flags or []):
         before = list(group.flags)
         group.flags = [f for f in before if f != flag]
-        store.record(
+        store.audit_and_queue(
             db.session, group, "flag", actor(), {"flags": [before, group.flags]}, user_id=user_id()
         )
         db.session.commit()
@@ -278,15 +275,17 @@ def merge_groups(keep: Group, other: Group) -> bool:
         db.session.rollback()
         log.info("event=merge_refused group_id=%s errors=%d", keep.uuid, len(errors))
         return False
-    store.set_status(db.session, other, "archived", actor=actor(), user_id=user_id())
-    other.flags = [f for f in other.flags or [] if not f.startswith("merged-into:")] + [
-        f"merged-into:{keep.uuid}"
+    store.set_status(db.session, other, GroupStatus.ARCHIVED, actor=actor(), user_id=user_id())
+    other.flags = [
+        *flags.without_kind(other.flags, flags.MERGED_INTO),
+        flags.pointing(flags.MERGED_INTO, keep.uuid),
     ]
-    keep.flags = [f for f in keep.flags or [] if f != f"possible-duplicate:{other.uuid}"]
-    store.record(
+    duplicate = flags.pointing(flags.POSSIBLE_DUPLICATE, other.uuid)
+    keep.flags = [flag for flag in keep.flags or [] if flag != duplicate]
+    store.audit_and_queue(
         db.session, keep, "merge", actor(), {"merged_from": [None, other.uuid]}, user_id=user_id()
     )
-    store.record(
+    store.audit_and_queue(
         db.session, other, "merge", actor(), {"merged_into": [None, keep.uuid]}, user_id=user_id()
     )
     db.session.commit()

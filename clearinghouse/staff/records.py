@@ -12,6 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from clearinghouse import schedule
+from clearinghouse.groups import (
+    contact_values,
+    location_values,
+    meeting_values,
+    online_values,
+    private_contact_values,
+)
 from clearinghouse.listings import as_list
 from clearinghouse.models import Group
 from clearinghouse.schedule import Rule, ScheduleError
@@ -70,7 +77,6 @@ FIELD_LABELS: tuple[tuple[str, str], ...] = (
 
 def group_record(group: Group) -> dict[str, Any]:
     """The raw record of a stored group (status and slug are managed separately)."""
-    location = group.location
     return {
         "name": group.name,
         "description": group.description,
@@ -85,49 +91,12 @@ def group_record(group: Group) -> dict[str, Any]:
         "languages": list(group.languages or []),
         "audience": list(group.audience or []),
         "accessibility": list(group.accessibility or []),
-        "contact": {
-            "phone": group.contact_phone,
-            "email": group.contact_email,
-            "website": group.website,
-        },
-        "online": {
-            "url": group.online_url,
-            "phone": group.online_phone,
-            "notes": group.online_notes,
-        },
+        "contact": contact_values(group),
+        "online": online_values(group),
         "service_area": list(group.service_area or []),
-        "private_contact": {
-            "name": group.private_contact_name,
-            "phone": group.private_contact_phone,
-            "email": group.private_contact_email,
-            "notes": group.private_notes,
-        },
-        "location": None
-        if location is None
-        else {
-            "name": location.name,
-            "address": location.address,
-            "city": location.city,
-            "region": location.region,
-            "postal_code": location.postal_code,
-            "country": location.country,
-            "lat": location.lat,
-            "lon": location.lon,
-            "approximate": location.approximate,
-            "timezone": location.timezone,
-            "notes": location.notes,
-        },
-        "meetings": [
-            {
-                "freq": m.freq,
-                "byday": list(m.byday or []),
-                "start": m.start.strftime("%H:%M") if m.start else None,
-                "end": m.end.strftime("%H:%M") if m.end else None,
-                "timezone": m.timezone,
-                "note": m.note,
-            }
-            for m in group.meetings
-        ],
+        "private_contact": private_contact_values(group),
+        "location": location_values(group.location),
+        "meetings": [meeting_values(meeting) for meeting in group.meetings],
     }
 
 

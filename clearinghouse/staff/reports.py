@@ -12,13 +12,23 @@ from flask import render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from clearinghouse import flags
 from clearinghouse.extensions import db
 from clearinghouse.geo import CA_PROVINCES, US_STATES
-from clearinghouse.models import AuditEvent, Group, Location, SearchMiss, group_concerns, utcnow
+from clearinghouse.models import (
+    AuditEvent,
+    Group,
+    GroupStatus,
+    Location,
+    SearchMiss,
+    group_concerns,
+    utcnow,
+)
 from clearinghouse.staff import bp
-from clearinghouse.staff.common import csv_response, int_arg, paginate, taxonomy
+from clearinghouse.staff.common import csv_response, int_arg, paginate
 from clearinghouse.staff.dashboard import flagged_condition, group_names, stale_condition
 from clearinghouse.staff.forms import ActionForm
+from clearinghouse.taxonomy import default_taxonomy
 
 REGIONS = {**US_STATES, **CA_PROVINCES}
 
@@ -29,7 +39,7 @@ REGIONS = {**US_STATES, **CA_PROVINCES}
 def stale_query(months: int) -> Any:
     return (
         select(Group)
-        .where(Group.status == "active", stale_condition(months))
+        .where(Group.status == GroupStatus.ACTIVE, stale_condition(months))
         .options(selectinload(Group.location))
         .order_by(Group.verified_at.asc().nulls_first(), Group.id)
     )
@@ -83,21 +93,23 @@ def stale_csv() -> Any:
 def flagged_report() -> Any:
     query = (
         select(Group)
-        .where(Group.status != "archived", flagged_condition())
+        .where(Group.status != GroupStatus.ARCHIVED, flagged_condition())
         .options(selectinload(Group.location))
         .order_by(Group.updated_at.desc(), Group.id)
     )
     page = paginate(query)
-    duplicates = {
-        flag.split(":", 1)[1]
+    # Each possible-duplicate flag on the page → the uuid of the listing it points at.
+    duplicate_of = {
+        flag: uuid
         for group in page.items
         for flag in group.flags or []
-        if flag.startswith("possible-duplicate:")
+        if (uuid := flags.target(flag, flags.POSSIBLE_DUPLICATE)) is not None
     }
     return render_template(
         "staff/reports/flagged.html",
         page=page,
-        names=group_names(duplicates),
+        duplicate_of=duplicate_of,
+        names=group_names(set(duplicate_of.values())),
         action=ActionForm(),
     )
 
@@ -121,7 +133,7 @@ def coverage_rows(*, level: str, region: str, max_groups: int, days: int) -> lis
     At the "parent" level a child concern's groups and misses count for its parent. Without
     a region, regions are those where anything is listed or was searched for.
     """
-    terms = taxonomy()
+    terms = default_taxonomy()
     roll_up = level == "parent"
 
     def key(slug: str) -> str:
@@ -133,7 +145,7 @@ def coverage_rows(*, level: str, region: str, max_groups: int, days: int) -> lis
         select(group_concerns.c.concern_slug, Location.region, Group.id)
         .join(Group, Group.id == group_concerns.c.group_id)
         .join(Location, Location.group_id == Group.id)
-        .where(Group.status == "active", Location.region != "")
+        .where(Group.status == GroupStatus.ACTIVE, Location.region != "")
     )
     for slug, place, group_id in db.session.execute(query):
         groups.setdefault((key(slug), place), set()).add(group_id)

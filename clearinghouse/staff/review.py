@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from clearinghouse.extensions import db
-from clearinghouse.models import ChangeRequest, utcnow
+from clearinghouse.models import ChangeRequest, ReviewStatus, utcnow
 from clearinghouse.staff import bp
 from clearinghouse.staff.common import paginate, refresh_index, user_id
 from clearinghouse.staff.editing import render_form, save_form, save_record
@@ -23,7 +23,7 @@ from clearinghouse.staff.records import (
 )
 
 log = logging.getLogger(__name__)
-REVIEW_STATUSES = ("pending", "approved", "rejected")
+REVIEW_STATUSES = tuple(status.value for status in ReviewStatus)
 
 
 def get_request(request_id: int) -> ChangeRequest:
@@ -47,15 +47,15 @@ def current_record(change: ChangeRequest) -> dict[str, Any] | None:
 
 @bp.route("/review")
 def review_queue() -> Any:
-    status = request.args.get("status", "pending")
+    status = request.args.get("status", ReviewStatus.PENDING)
     if status not in REVIEW_STATUSES:
-        status = "pending"
+        status = ReviewStatus.PENDING
     query = (
         select(ChangeRequest)
         .where(ChangeRequest.status == status)
         .order_by(
             ChangeRequest.created_at.asc()
-            if status == "pending"
+            if status == ReviewStatus.PENDING
             else ChangeRequest.reviewed_at.desc(),
             ChangeRequest.id,
         )
@@ -99,7 +99,7 @@ def _close(change: ChangeRequest, status: str, reason: str = "") -> None:
 @bp.route("/review/<int:request_id>/approve", methods=["POST"])
 def approve(request_id: int) -> Any:
     change = get_request(request_id)
-    if change.status != "pending":
+    if change.status != ReviewStatus.PENDING:
         flash(f"This request was already {change.status}.", "info")
         return redirect(url_for("staff.review_request", request_id=change.id))
     if not ActionForm().validate_on_submit():
@@ -110,7 +110,7 @@ def approve(request_id: int) -> Any:
         messages = [str(error) for error in errors]
         return _render_review(change, messages, status=400)
     change.group_id = group.id
-    _close(change, "approved")
+    _close(change, ReviewStatus.APPROVED)
     db.session.commit()
     refresh_index()
     log.info("event=review_approved request_id=%s group_id=%s", change.id, group.uuid)
@@ -123,7 +123,7 @@ def approve(request_id: int) -> Any:
 @bp.route("/review/<int:request_id>/edit", methods=["GET", "POST"])
 def edit_then_approve(request_id: int) -> Any:
     change = get_request(request_id)
-    if change.status != "pending":
+    if change.status != ReviewStatus.PENDING:
         flash(f"This request was already {change.status}.", "info")
         return redirect(url_for("staff.review_request", request_id=change.id))
     form = listing_form(proposed_record(change))
@@ -131,7 +131,7 @@ def edit_then_approve(request_id: int) -> Any:
         group = save_form(form, change.group, publish=True)
         if group is not None:
             change.group_id = group.id
-            _close(change, "approved", "approved with staff edits")
+            _close(change, ReviewStatus.APPROVED, "approved with staff edits")
             db.session.commit()
             flash(f"Approved and published “{group.name}” with your edits.", "success")
             return redirect(url_for("staff.review_queue"))
@@ -143,13 +143,13 @@ def edit_then_approve(request_id: int) -> Any:
 def reject(request_id: int) -> Any:
     change = get_request(request_id)
     form = RejectForm()
-    if change.status != "pending":
+    if change.status != ReviewStatus.PENDING:
         flash(f"This request was already {change.status}.", "info")
         return redirect(url_for("staff.review_request", request_id=change.id))
     if not form.validate_on_submit():
         flash("Give a reason for rejecting (it is kept with the request).", "error")
         return _render_review(change, status=400)
-    _close(change, "rejected", str(form.reason.data).strip())
+    _close(change, ReviewStatus.REJECTED, str(form.reason.data).strip())
     db.session.commit()
     log.info("event=review_rejected request_id=%s", change.id)
     flash("Rejected; the reason is kept with the request.", "success")

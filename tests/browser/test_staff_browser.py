@@ -20,10 +20,11 @@ from werkzeug.serving import make_server
 
 from clearinghouse import create_app
 from clearinghouse.extensions import db
+from clearinghouse.geocoding import geocode_listing
 from clearinghouse.listings import validate_listing
 from clearinghouse.models import ChangeRequest
 from clearinghouse.search import get_backend
-from clearinghouse.store import apply_listing, geocode_listing
+from clearinghouse.store import apply_listing
 from clearinghouse.taxonomy import default_taxonomy
 from indexer.sync import sync
 from tests.conftest import app_config, sample_record

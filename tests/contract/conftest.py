@@ -24,13 +24,14 @@ from werkzeug.datastructures import MultiDict
 
 from clearinghouse import create_app
 from clearinghouse.extensions import db
+from clearinghouse.geocoding import geocode_listing
 from clearinghouse.listings import validate_listing
 from clearinghouse.models import Group
 from clearinghouse.search.base import SearchBackend, SearchQuery, SearchResult
 from clearinghouse.search.documents import build_document
 from clearinghouse.search.query import parse_search_args
 from clearinghouse.search.service import SearchPage, run_search
-from clearinghouse.store import apply_listing, geocode_listing
+from clearinghouse.store import apply_listing
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 from indexer.sync import sync
 from tests.conftest import app_config

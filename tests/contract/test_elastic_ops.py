@@ -22,11 +22,12 @@ from sqlalchemy import select
 
 from clearinghouse.extensions import db
 from clearinghouse.geo import point_place
+from clearinghouse.geocoding import geocode_listing
 from clearinghouse.listings import ListingData, validate_listing
 from clearinghouse.models import Group, Outbox, SyncState
 from clearinghouse.search.base import ListingDoc, SearchQuery, SearchResult, SearchUnavailable
 from clearinghouse.search.elastic import ElasticBackend
-from clearinghouse.store import apply_listing, delete_group, geocode_listing, set_status
+from clearinghouse.store import apply_listing, delete_group, set_status
 from clearinghouse.taxonomy import Taxonomy
 from indexer import sync as index_sync
 from tests.conftest import sample_record

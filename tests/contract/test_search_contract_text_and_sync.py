@@ -306,8 +306,8 @@ def test_searches_keep_answering_during_a_rebuild(
 
 
 def _data(record: dict[str, Any], taxonomy: Taxonomy) -> Any:
+    from clearinghouse.geocoding import geocode_listing
     from clearinghouse.listings import validate_listing
-    from clearinghouse.store import geocode_listing
 
     validation = validate_listing(record, taxonomy)
     assert validation.data is not None, validation.errors

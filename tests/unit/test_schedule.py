@@ -6,11 +6,11 @@ from datetime import UTC, datetime, time
 
 import pytest
 
+from clearinghouse.public.present import next_of_rules
 from clearinghouse.schedule import (
     Rule,
     ScheduleError,
     describe,
-    next_occurrences,
     occurrences,
     parse_byday,
     parse_time,
@@ -76,7 +76,7 @@ def test_last_friday_and_merged_rules() -> None:
     weekly = Rule("weekly", ("MO",), time(12), None, "America/Denver")
     after = datetime(2026, 11, 22, tzinfo=UTC)
     assert occurrences(last_friday, after, 1)[0].date().isoformat() == "2026-11-27"
-    merged = next_occurrences([last_friday, weekly], after, 3)
+    merged = [found.start for found in next_of_rules([last_friday, weekly], 3, now=after)]
     assert [d.date().isoformat() for d in merged] == ["2026-11-23", "2026-11-27", "2026-11-30"]
     assert merged == sorted(merged)
 

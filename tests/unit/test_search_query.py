@@ -13,7 +13,6 @@ from clearinghouse.search.query import (
     QueryError,
     args_for_page,
     args_without,
-    args_without_place,
     parse_search_args,
     query_to_args,
     search_words,
@@ -241,5 +240,3 @@ def test_link_helpers(taxonomy: Taxonomy) -> None:
     assert ("day", "mon") not in removed and ("day", "tue") in removed
     assert not any(key == "page" for key, _ in removed)
     assert not any(key == "cost" for key, _ in args_without(query, "cost"))
-    placeless = parse(taxonomy, *args_without_place(query))
-    assert placeless.near is None and placeless.sort == "relevance"

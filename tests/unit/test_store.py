@@ -8,16 +8,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from clearinghouse.extensions import db
+from clearinghouse.geocoding import geocode_listing
 from clearinghouse.listings import validate_listing
 from clearinghouse.models import AuditEvent, Group, Outbox
-from clearinghouse.store import (
-    Change,
-    apply_listing,
-    delete_group,
-    geocode_listing,
-    set_status,
-    snapshot,
-)
+from clearinghouse.store import Change, apply_listing, delete_group, set_status, snapshot
 from clearinghouse.taxonomy import default_taxonomy
 from tests.conftest import sample_record
 

@@ -8,9 +8,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from clearinghouse.extensions import db
+from clearinghouse.geocoding import geocode_listing
 from clearinghouse.listings import ListingData, validate_listing
 from clearinghouse.models import AuditEvent, Group, Organization, Outbox
-from clearinghouse.store import apply_listing, apply_listings, geocode_listing, snapshot
+from clearinghouse.store import apply_listing, apply_listings, snapshot
 from clearinghouse.taxonomy import default_taxonomy
 from tests.conftest import sample_record
 

@@ -200,6 +200,9 @@ def test_group_by_id_and_not_public_is_404(
     assert body["id"] == group.uuid and body["url"].endswith(f"/groups/{group.slug}")
     response = client.get(f"/api/v1/groups/{directory[-1].uuid}", headers=api_headers)
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert response.get_json()["detail"] == (
+        f"no public group has id {directory[-1].uuid}; it may have been removed"
+    )
 
 
 def test_concerns_tree_has_synonyms_and_counts(

@@ -8,9 +8,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from clearinghouse import create_app
-from clearinghouse.accounts import check_password, find_api_key
+from clearinghouse.accounts import check_password
 from clearinghouse.extensions import db
 from clearinghouse.models import Concern, User
+from tests.api_support import live_api_key
 from tests.conftest import app_config
 
 
@@ -53,10 +54,10 @@ def test_api_keys_create_prints_the_key_once_and_stores_only_a_hash(app: Flask) 
     result = app.test_cli_runner().invoke(args=["api-keys", "create", "--name", "211 Metro"])
     assert result.exit_code == 0, result.output
     key = result.output.strip().splitlines()[-1]
-    api_key = find_api_key(db.session(), key)
+    api_key = live_api_key(db.session(), key)
     assert api_key is not None and api_key.name == "211 Metro"
     assert key not in api_key.key_hash
-    assert find_api_key(db.session(), key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+    assert live_api_key(db.session(), key[:-1] + ("A" if key[-1] != "A" else "B")) is None
 
 
 def test_index_sync_and_status_report_lag(app: Flask, make_group) -> None:  # type: ignore[no-untyped-def]

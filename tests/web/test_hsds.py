@@ -278,8 +278,14 @@ def test_archived_services_disappear(
     response = client.get(f"/hsds/services/{group.uuid}", headers=api_headers)
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
+    # The same words as the partner API's /groups/<id> (one lookup answers both).
+    assert response.get_json()["detail"] == (
+        f"no public service has id {group.uuid}; it may have been removed"
+    )
     pending = client.get(f"/hsds/services/{directory['pending'].uuid}", headers=api_headers)
     assert pending.status_code == 404
+    malformed = client.get("/hsds/services/not-a-uuid", headers=api_headers)
+    assert malformed.get_json()["detail"] == "no service has id 'not-a-uuid'; ids are UUIDs"
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from clearinghouse.accounts import find_api_key
 from clearinghouse.extensions import db
 from clearinghouse.models import ApiKey, Group, User
+from tests.api_support import live_api_key
 from tests.staff_support import PASSWORD, new_client, post, sign_in, signed_in_client
 
 GOOD_AND_BAD = (
@@ -147,13 +147,13 @@ def test_an_api_key_is_shown_once_and_can_be_revoked(admin: FlaskClient) -> None
     page = response.get_data(as_text=True)
     key = page.split('<code id="new-key">', 1)[1].split("</code>", 1)[0]
     assert key.startswith("chk_")
-    api_key = find_api_key(db.session, key)
+    api_key = live_api_key(db.session, key)
     assert api_key is not None and api_key.name == "County 211 line"
     listing = admin.get("/staff/api-keys").get_data(as_text=True)
     assert key not in listing  # never shown again
     assert f"chk_{api_key.prefix}_" in listing and "County 211 line" in listing
     post(admin, f"/staff/api-keys/{api_key.id}/revoke")
-    assert find_api_key(db.session, key) is None
+    assert live_api_key(db.session, key) is None
     db.session.refresh(api_key)
     assert api_key.revoked_at is not None
     assert db.session.scalar(select(func.count()).select_from(ApiKey)) == 1

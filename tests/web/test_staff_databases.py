@@ -7,9 +7,10 @@ from datetime import timedelta
 from flask import Flask
 
 from clearinghouse.extensions import db
+from clearinghouse.geocoding import geocode_listing
 from clearinghouse.listings import validate_listing
 from clearinghouse.models import Group, SearchMiss, utcnow
-from clearinghouse.store import apply_listing, geocode_listing
+from clearinghouse.store import apply_listing
 from clearinghouse.taxonomy import default_taxonomy
 from tests.conftest import sample_record
 from tests.staff_support import listing_form_data, post, signed_in_client
