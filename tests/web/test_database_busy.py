@@ -22,7 +22,7 @@ from indexer import pipeline
 from indexer.pipeline import ingest_records
 from indexer.sync import rebuild
 from tests.conftest import app_config, sample_record
-from tests.staff_support import editor_client, listing_form_data, post
+from tests.staff_support import editor_client, listing_form_data, post, signed_in_client
 
 __all__ = ["editor_client"]  # fixtures
 
@@ -148,3 +148,22 @@ def test_a_dry_run_never_holds_the_write_lock_between_batches(
     assert report.added == 6  # the counts of a real run
     assert probes == ["wrote"] * 4
     assert db.session.query(Group).count() == 0  # and nothing was written
+
+
+def test_the_error_page_survives_a_failed_flush_for_a_signed_in_user(
+    app: Flask, make_group: Callable[..., Group]
+) -> None:
+    """A view whose flush fails leaves the session needing a rollback; the 500 page still shows."""
+    taken = make_group(name="Evening Grief Circle")
+
+    def duplicate_slug() -> str:
+        db.session.add(Group(slug=taken.slug, name="Copy", status="active"))
+        db.session.flush()  # IntegrityError: the slug is taken
+        return "unreachable"
+
+    app.add_url_rule("/staff/duplicate-slug", view_func=duplicate_slug)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answer as production does, not re-raise
+    client = signed_in_client(app, "editor@example.org", "editor")
+    response = client.get("/staff/duplicate-slug")
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.get_data(as_text=True)
