@@ -37,8 +37,11 @@ def configure_logging(app: Flask) -> None:
 
 def init_extensions(app: Flask) -> None:
     from clearinghouse import search
+    from clearinghouse.database import configure_sqlite
 
     db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine, app.config)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

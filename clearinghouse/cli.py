@@ -30,6 +30,7 @@ def register_commands(app: Flask) -> None:
         users_group,
         api_keys_group,
         serve_command,
+        worker_command,
         demo_command,
     ):
         app.cli.add_command(command)
@@ -307,19 +308,44 @@ def api_keys_revoke(prefix: str) -> None:
     show_default=True,
     help="Threads in each process.",
 )
+@click.option(
+    "--worker/--no-worker",
+    "background",
+    default=None,
+    help="Run the background loop (outbox → search index) in one web process "
+    "(default: on with the embedded engine; use --no-worker beside `clearinghouse worker`).",
+)
 @with_appcontext
-def serve_command(host: str, port: int, workers: int | None, threads: int) -> None:
+def serve_command(
+    host: str, port: int, workers: int | None, threads: int, background: bool | None
+) -> None:
     """Serve the site: gunicorn, one process per core, on host:port."""
     from flask import current_app
 
     from clearinghouse import server
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    _serve(app, host, port, workers=workers or server.default_workers(), threads=threads)
+    if background is None:
+        background = app.config.get("SEARCH_ENGINE") == "embedded"
+    _serve(
+        app,
+        host,
+        port,
+        workers=workers or server.default_workers(),
+        threads=threads,
+        background=background,
+    )
 
 
 def _serve(
-    app: Flask, host: str, port: int, *, workers: int, threads: int, open_browser: bool = False
+    app: Flask,
+    host: str,
+    port: int,
+    *,
+    workers: int,
+    threads: int,
+    background: bool,
+    open_browser: bool = False,
 ) -> None:
     from clearinghouse import server
 
@@ -327,7 +353,26 @@ def _serve(
     click.echo(f"Serving on {url} with {workers} process(es) (Ctrl-C to stop)")
     if open_browser:
         threading.Timer(2.0, lambda: webbrowser.open(url)).start()
-    server.serve(app, host, port, workers=workers, threads=threads)
+    server.serve(app, host, port, workers=workers, threads=threads, background=background)
+
+
+@click.command("worker")
+@with_appcontext
+def worker_command() -> None:
+    """Keep the search index caught up (and run other periodic jobs) until SIGTERM/SIGINT."""
+    import signal
+
+    from flask import current_app
+
+    from indexer.worker import default_worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    worker = default_worker(app)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: worker.stop())
+    click.echo(f"Worker running: {', '.join(job.name for job in worker.jobs)} (Ctrl-C to stop)")
+    worker.run_forever()
+    click.echo("Worker stopped.")
 
 
 @click.command("demo")
@@ -360,5 +405,11 @@ def demo_command(host: str, port: int, no_browser: bool) -> None:
         rebuild(db.session(), get_backend(), _taxonomy())
     sync(db.session(), get_backend(), _taxonomy())
     _serve(
-        app, host, port, workers=server.default_workers(), threads=4, open_browser=not no_browser
+        app,
+        host,
+        port,
+        workers=server.default_workers(),
+        threads=4,
+        background=True,
+        open_browser=not no_browser,
     )

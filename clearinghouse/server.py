@@ -9,19 +9,32 @@ inside the file) and PostgreSQL all take several processes reading at once.
 
 In-memory rate limits count per worker; point `CLEARINGHOUSE_RATELIMIT_STORAGE` at Redis or
 Memcached to count them across workers.
+
+With `background=True` one web process also runs the background loop (`indexer/worker.py`:
+outbox → search index, and later periodic jobs) in a thread, so a single machine needs no
+`clearinghouse worker` beside it.  The loop starts only after the fork, in the process that
+holds an exclusive lock on a file: a worker that dies releases it and another takes over.
+No connection is ever opened before the fork, in the parent, for it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import gc
+import logging
 import os
+import threading
+from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from clearinghouse.extensions import db
 
+log = logging.getLogger(__name__)
 DEFAULT_THREADS = 4
+LEADER_RETRY_SECONDS = 5.0
 
 
 def default_workers() -> int:
@@ -45,8 +58,65 @@ class ClearinghouseServer(BaseApplication):
         return self.application
 
 
+class BackgroundLoop:
+    """The background worker, run in this process only while it holds `lock_path`."""
+
+    def __init__(self, app: Flask, lock_path: Path) -> None:
+        from indexer.worker import default_worker
+
+        self.worker = default_worker(app)
+        self.lock_path = lock_path
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="clearinghouse-worker", daemon=True).start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+    def _run(self) -> None:
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.lock_path.open("a") as handle:
+            while not self.worker.stopping:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:  # another process runs the loop; take over if it goes
+                    self.worker.wait(LEADER_RETRY_SECONDS)
+                    continue
+                log.info("event=worker_in_process pid=%d", os.getpid())
+                self.worker.run_forever()
+
+
+def worker_lock_path(app: Flask) -> Path:
+    """One loop per search index: the lock sits beside the embedded index file."""
+    if app.config.get("SEARCH_ENGINE") == "embedded":
+        return Path(str(app.config["INDEX_PATH"]) + ".worker.lock")
+    return Path(app.instance_path) / "worker.lock"
+
+
+def _background_hooks(app: Flask) -> dict[str, Any]:
+    """Gunicorn hooks that start the loop in each worker after the fork (one of them runs it)."""
+    loops: dict[int, BackgroundLoop] = {}
+
+    def post_worker_init(_worker: Any) -> None:
+        loop = loops[os.getpid()] = BackgroundLoop(app, worker_lock_path(app))
+        loop.start()
+
+    def worker_exit(_server: Any, _worker: Any) -> None:
+        loop = loops.pop(os.getpid(), None)
+        if loop is not None:
+            loop.stop()
+
+    return {"post_worker_init": post_worker_init, "worker_exit": worker_exit}
+
+
 def serve(
-    app: Flask, host: str, port: int, *, workers: int, threads: int = DEFAULT_THREADS
+    app: Flask,
+    host: str,
+    port: int,
+    *,
+    workers: int,
+    threads: int = DEFAULT_THREADS,
+    background: bool = False,
 ) -> None:
     """Answer on host:port until interrupted (SIGINT/SIGTERM stop it gracefully)."""
     from clearinghouse import geo
@@ -74,5 +144,6 @@ def serve(
             "errorlog": "-",
             "proc_name": "clearinghouse",
             "control_socket_disable": True,  # no socket in $HOME; nothing here uses gunicornc
+            **(_background_hooks(app) if background else {}),
         },
     ).run()

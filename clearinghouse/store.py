@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import CursorResult, select, text, update
 
 from clearinghouse import flags
 from clearinghouse.groups import (
@@ -232,6 +233,31 @@ def set_status(
     action = actions.get(status, "status")
     audit_and_queue(session, group, action, actor, {"status": [old, status]}, user_id=user_id)
     return True
+
+
+def version_of(group: Group) -> str:
+    """The version a form carries, to refuse a save made against an older listing."""
+    return group.updated_at.isoformat(timespec="microseconds")
+
+
+def claim_version(session: DbSession, group: Group, version: str) -> bool:
+    """True when `version` is still the group's current one; call it before writing.
+
+    Every change moves `updated_at`.  The check is an UPDATE … WHERE updated_at = version
+    that changes nothing but holds the row (PostgreSQL) or the write lock (SQLite) until the
+    commit, so of two saves made from the same version only the first passes: the second
+    waits and then finds the first's new `updated_at`.
+    """
+    if version != version_of(group):
+        return False
+    expected = datetime.fromisoformat(version)
+    result = session.execute(
+        update(Group)
+        .where(Group.id == group.id, Group.updated_at == expected)
+        .values(updated_at=Group.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 def mark_verified(

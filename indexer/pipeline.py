@@ -11,8 +11,12 @@ Each record is validated by `validate_listing` (the one validation), placed on t
   both flagged `possible-duplicate:<other uuid>` for staff;
 - the same external id or slug twice in one run → the second is rejected ("duplicate of row N").
 
-Work is committed every `BATCH` records; a dry run does everything a real run does inside one
-transaction and rolls it back, so its counts are the counts a real run would give.
+Work is committed every `BATCH` records.  A dry run does everything a real run does and rolls
+each batch back, so its counts are the counts a real run would give, while the write lock
+(SQLite) or the outbox lock (PostgreSQL) is held for one batch at a time, never for the whole
+file: the site keeps answering and saving during a dry run of a large file.  (One difference:
+a dry run does not flag a listing as a possible duplicate of one added earlier in the same
+run from another file.)
 """
 
 from __future__ import annotations
@@ -352,11 +356,12 @@ class _Run:
                 continue
             setattr(self.report, change.action, getattr(self.report, change.action) + 1)
             if change.action == "added":
-                self._remember(change.group, source)
+                if not self.dry_run:  # a dry run's groups are rolled back with their batch
+                    self._remember(change.group, source)
                 if other is not None:
                     self._flag(change.group, other)
         if self.dry_run:
-            session.flush()
+            session.rollback()  # counted; release the locks before the next batch
         else:
             session.commit()
 

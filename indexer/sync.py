@@ -41,13 +41,25 @@ def _state(session: DbSession) -> SyncState:
     return state
 
 
+def has_pending(session: DbSession) -> bool:
+    """Whether any outbox row waits (one indexed lookup: what the worker polls)."""
+    last_seq = session.scalar(select(SyncState.last_seq).where(SyncState.name == STATE_NAME))
+    return (
+        session.scalar(select(Outbox.seq).where(Outbox.seq > (last_seq or 0)).limit(1)) is not None
+    )
+
+
 def sync(
-    session: DbSession, backend: SearchBackend, taxonomy: Taxonomy, batch_size: int = 500
+    session: DbSession,
+    backend: SearchBackend,
+    taxonomy: Taxonomy,
+    batch_size: int = 500,
+    max_rows: int | None = None,
 ) -> SyncReport:
-    """Apply every pending outbox row; commits the high-water mark after each batch."""
+    """Apply pending outbox rows (all, or about `max_rows`); commits after each batch."""
     state = _state(session)
     applied = upserted = removed = 0
-    while True:
+    while max_rows is None or applied < max_rows:
         rows = list(
             session.scalars(
                 select(Outbox)
@@ -136,6 +148,7 @@ def status(session: DbSession, backend: SearchBackend) -> dict[str, object]:
     pending = (
         session.scalar(select(func.count()).select_from(Outbox).where(Outbox.seq > last_seq)) or 0
     )
+    oldest = session.scalar(select(func.min(Outbox.created_at)).where(Outbox.seq > last_seq))
     active = (
         session.scalar(
             select(func.count()).select_from(Group).where(Group.status == GroupStatus.ACTIVE)
@@ -151,6 +164,8 @@ def status(session: DbSession, backend: SearchBackend) -> dict[str, object]:
         "last_seq": last_seq,
         "newest_seq": newest,
         "pending": pending,
+        # How long the oldest pending change has waited: the index is this far behind.
+        "lag_seconds": round((utcnow() - oldest).total_seconds(), 1) if oldest else 0.0,
         "active_groups": active,
         "indexed": indexed,
         "synced_at": state.updated_at.isoformat() if state else None,

@@ -54,6 +54,7 @@ def readyz() -> tuple[Response, int]:
             limit = int(current_app.config.get("READYZ_MAX_PENDING", DEFAULT_MAX_PENDING))
             checks["outbox"] = {
                 "pending": lag["pending"],
+                "lag_seconds": lag["lag_seconds"],
                 "last_seq": lag["last_seq"],
                 "newest_seq": lag["newest_seq"],
                 "max_pending": limit,

@@ -14,18 +14,28 @@ from clearinghouse.listings import FieldError, validate_listing
 from clearinghouse.models import Group, GroupStatus
 from clearinghouse.staff import bp
 from clearinghouse.staff.common import actor, get_group, refresh_index, user_id
+from clearinghouse.staff.conflicts import StaleListing, require_version
 from clearinghouse.staff.forms import ListingForm, listing_form
 from clearinghouse.staff.records import group_record
 from clearinghouse.taxonomy import default_taxonomy
 
 
 def save_record(
-    record: dict[str, Any], group: Group | None, *, publish: bool = False
+    record: dict[str, Any],
+    group: Group | None,
+    *,
+    publish: bool = False,
+    version: str | None = None,
 ) -> tuple[Group | None, list[FieldError], list[str]]:
-    """Validate → geocode → apply (audit + outbox); the caller commits. Errors change nothing."""
+    """Validate → geocode → apply (audit + outbox); the caller commits. Errors change nothing.
+
+    With `version`, an existing group must still be at that version (else StaleListing).
+    """
     validation = validate_listing(record, default_taxonomy())
     if validation.data is None or validation.errors:
         return None, validation.errors, []
+    if group is not None:
+        require_version(group, version)  # the first write: before anything is changed
     data, notes = geocode_listing(validation.data)
     change = store.apply_listing(
         db.session, data, actor=actor(), group=group, status=GroupStatus.ACTIVE, user_id=user_id()
@@ -46,9 +56,20 @@ def save_form(form: ListingForm, group: Group | None, *, publish: bool = False) 
         if form.csrf_token.errors:
             form.general_errors.append("The form expired; please submit it again.")
         return None
-    saved, errors, notes = save_record(
-        form.record(include_status=group is None), group, publish=publish
-    )
+    try:
+        saved, errors, notes = save_record(
+            form.record(include_status=group is None),
+            group,
+            publish=publish,
+            version=(form.version.data or None) if group is not None else None,
+        )
+    except StaleListing as stale:
+        db.session.rollback()
+        form.conflict = True
+        form.general_errors.append(str(stale))
+        if group is not None:
+            form.version.data = store.version_of(group)  # saving again keeps the form's values
+        return None
     if saved is None:
         db.session.rollback()
         form.attach_errors(errors)
@@ -79,7 +100,8 @@ def edit_listing(group_uuid: str) -> Any:
         if saved is not None:
             flash(f"Saved “{saved.name}”.", "success")
             return redirect(url_for("staff.listing", group_uuid=saved.uuid))
-        return render_form(form, group, status=400)
+        return render_form(form, group, status=409 if form.conflict else 400)
+    form.version.data = store.version_of(group)
     return render_form(form, group)
 
 

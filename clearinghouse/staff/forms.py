@@ -16,6 +16,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -126,11 +127,14 @@ class ListingForm(FlaskForm):
         choices=options((s, s) for s in STATUSES if s != GroupStatus.ARCHIVED),
         default=GroupStatus.ACTIVE.value,
     )
+    # The listing's version when the form was opened (staff/conflicts.py).
+    version = HiddenField(validators=[Optional(), Length(max=40)])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.general_errors: list[str] = []
         self.failed = False  # validation errors were attached (some only on schedule rows)
+        self.conflict = False  # refused: the listing changed after the form was opened
 
     def record(self, *, include_status: bool) -> dict[str, Any]:
         """The raw listing record this form describes."""
@@ -336,6 +340,12 @@ class LoginForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
+
+
+class ApproveForm(FlaskForm):
+    """Approve a request, as reviewed against this version of its listing."""
+
+    version = HiddenField(validators=[Optional(), Length(max=40)])
 
 
 class BulkForm(FlaskForm):

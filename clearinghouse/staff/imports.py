@@ -58,6 +58,20 @@ def _upload_dir(token: str) -> Path | None:
     return folder if (folder / "options.json").is_file() else None
 
 
+def _claim_upload(folder: Path) -> Path | None:
+    """Take the upload for this confirmation (one rename): None when another click has it.
+
+    A double-submitted confirm must apply the file once; the second click finds the upload
+    gone and says "already applied" instead of importing the same rows at the same time.
+    """
+    claimed = folder.with_name(f"{folder.name}.applying-{secrets.token_hex(4)}")
+    try:
+        folder.rename(claimed)
+    except FileNotFoundError:
+        return None
+    return claimed
+
+
 def run_import(folder: Path, *, dry_run: bool) -> Any:
     """Run the ingest pipeline on an uploaded file; a FormatError is returned as a message."""
     options = json.loads((folder / "options.json").read_text())
@@ -133,8 +147,14 @@ def confirm_import() -> Any:
             "That upload is no longer here (already applied or expired); upload it again.", "error"
         )
         return redirect(url_for("staff.imports"))
-    report, options = run_import(folder, dry_run=False)
-    shutil.rmtree(folder, ignore_errors=True)
+    claimed = _claim_upload(folder)
+    if claimed is None:
+        flash("This import was already applied (or is being applied); nothing more to do.", "info")
+        return redirect(url_for("staff.imports"))
+    try:
+        report, options = run_import(claimed, dry_run=False)
+    finally:
+        shutil.rmtree(claimed, ignore_errors=True)
     if isinstance(report, str):
         flash(report, "error")
         return redirect(url_for("staff.imports"))

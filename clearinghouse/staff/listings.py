@@ -99,6 +99,7 @@ def listings() -> Any:
         concerns=list(default_taxonomy()),
         flag_kinds=flags.KINDS,
         sorts=list(SORTS),
+        version_of=store.version_of,
     )
 
 
@@ -115,7 +116,12 @@ def bulk() -> Any:
         flash("Tick at least one listing first.", "error")
         return redirect(back)
     changed = 0
+    stale: list[str] = []
     for group in groups:
+        version = request.form.get(f"version-{group.uuid}")
+        if version is not None and not store.claim_version(db.session, group, version[:40]):
+            stale.append(group.name)  # changed since the table was loaded: left alone
+            continue
         if form.action.data == "verify":
             store.mark_verified(db.session, group, actor=actor(), user_id=user_id())
             changed += 1
@@ -126,6 +132,12 @@ def bulk() -> Any:
     refresh_index()
     label = {c.value: c.label for c in form.action.choices}[str(form.action.data)]
     flash(f"{label}: {changed} of {len(groups)} listings changed.", "success")
+    if stale:
+        flash(
+            f"Not changed, because someone else changed them after you loaded the table "
+            f"(reload to see their changes): {', '.join(sorted(stale))}.",
+            "error",
+        )
     return redirect(back)
 
 

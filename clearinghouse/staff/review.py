@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 
+from clearinghouse import store
 from clearinghouse.extensions import db
 from clearinghouse.models import ChangeRequest, ReviewStatus, utcnow
 from clearinghouse.staff import bp
 from clearinghouse.staff.common import paginate, refresh_index, user_id
+from clearinghouse.staff.conflicts import StaleListing, changes_after
 from clearinghouse.staff.editing import render_form, save_form, save_record
-from clearinghouse.staff.forms import ActionForm, RejectForm, listing_form
+from clearinghouse.staff.forms import ApproveForm, RejectForm, listing_form
 from clearinghouse.staff.records import (
     diff_rows,
     group_record,
@@ -75,18 +77,31 @@ def _render_review(
     change: ChangeRequest, errors: list[str] | None = None, status: int = 200
 ) -> Any:
     rows = diff_rows(current_record(change), proposed_record(change))
+    group = change.group
+    approve = ApproveForm(formdata=None)
+    if group is not None:
+        approve.version.data = store.version_of(group)
     return (
         render_template(
             "staff/review/detail.html",
             change=change,
             rows=rows,
             errors=errors or [],
-            action=ActionForm(),
+            approve=approve,
             reject=RejectForm(),
             notes=in_words(change.payload) if change.kind == "edit" else [],
+            changed_since=_changed_since_request(change),
         ),
         status,
     )
+
+
+def _changed_since_request(change: ChangeRequest) -> list[str]:
+    """Saves to the listing after the suggestion was sent (it was made against an older one)."""
+    group = change.group
+    if group is None or change.status != "pending" or group.updated_at <= change.created_at:
+        return []
+    return changes_after(group, change.created_at) or ["the listing was changed"]
 
 
 def _close(change: ChangeRequest, status: str, reason: str = "") -> None:
@@ -96,15 +111,51 @@ def _close(change: ChangeRequest, status: str, reason: str = "") -> None:
     change.reviewed_by_id = user_id()
 
 
+def claim_pending(change: ChangeRequest) -> bool:
+    """Take a pending request for this reviewer: False when another click already did.
+
+    One UPDATE … WHERE status = 'pending' before anything else is written, so of two
+    simultaneous approvals (a double click) only one goes on; the other waits for it, finds
+    the request taken and answers "already approved" instead of failing on a duplicate.
+    """
+    result = db.session.execute(
+        update(ChangeRequest)
+        .where(ChangeRequest.id == change.id, ChangeRequest.status == "pending")
+        .values(status="approved", reviewed_at=utcnow(), reviewed_by_id=user_id())
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount == 1
+
+
+def _already_done(change: ChangeRequest) -> Any:
+    db.session.rollback()
+    db.session.refresh(change)
+    flash(f"This request was already {change.status}; nothing more to do.", "info")
+    return redirect(url_for("staff.review_request", request_id=change.id))
+
+
 @bp.route("/review/<int:request_id>/approve", methods=["POST"])
 def approve(request_id: int) -> Any:
     change = get_request(request_id)
     if change.status != ReviewStatus.PENDING:
         flash(f"This request was already {change.status}.", "info")
         return redirect(url_for("staff.review_request", request_id=change.id))
-    if not ActionForm().validate_on_submit():
+    form = ApproveForm()
+    if not form.validate_on_submit():
         return redirect(url_for("staff.review_request", request_id=change.id))
-    group, errors, notes = save_record(proposed_record(change), change.group, publish=True)
+    if not claim_pending(change):
+        return _already_done(change)
+    new = change.group is None  # an edit keeps the listing's status (archived stays archived)
+    try:
+        group, errors, notes = save_record(
+            proposed_record(change),
+            change.group,
+            publish=new,
+            version=None if new else (form.version.data or None),
+        )
+    except StaleListing as stale:
+        db.session.rollback()
+        return _render_review(change, [str(stale)], status=409)
     if group is None:
         db.session.rollback()
         messages = [str(error) for error in errors]
@@ -116,7 +167,8 @@ def approve(request_id: int) -> Any:
     log.info("event=review_approved request_id=%s group_id=%s", change.id, group.uuid)
     for note in notes:
         flash(note, "info")
-    flash(f"Approved and published “{group.name}”.", "success")
+    done = "Approved and published" if new else f"Approved; the listing stays {group.status}:"
+    flash(f"{done} “{group.name}”.", "success")
     return redirect(url_for("staff.review_queue"))
 
 
@@ -127,15 +179,22 @@ def edit_then_approve(request_id: int) -> Any:
         flash(f"This request was already {change.status}.", "info")
         return redirect(url_for("staff.review_request", request_id=change.id))
     form = listing_form(proposed_record(change))
+    new = change.group is None
     if form.is_submitted():
-        group = save_form(form, change.group, publish=True)
+        if form.validate_on_submit() and not claim_pending(change):
+            return _already_done(change)
+        group = save_form(form, change.group, publish=new)
         if group is not None:
+            db.session.refresh(change)
             change.group_id = group.id
             _close(change, ReviewStatus.APPROVED, "approved with staff edits")
             db.session.commit()
-            flash(f"Approved and published “{group.name}” with your edits.", "success")
+            done = "Approved and published" if new else "Approved"
+            flash(f"{done} “{group.name}” with your edits.", "success")
             return redirect(url_for("staff.review_queue"))
-        return render_form(form, change.group, status=400, change=change)
+        return render_form(form, change.group, status=409 if form.conflict else 400, change=change)
+    if change.group is not None:
+        form.version.data = store.version_of(change.group)
     return render_form(form, change.group, change=change)
 
 

@@ -1,0 +1,140 @@
+"""The background loop: periodic jobs, run one after another, with back-off when one fails.
+
+`clearinghouse worker` runs it in its own process; `serve` and `demo` run it in a thread of
+one web process (see `clearinghouse/server.py`).  The first job keeps the search index in
+step with the outbox; later jobs (partner feed refreshes, queued e-mails, webhooks) register
+the same way:
+
+    worker = Worker(app)
+    worker.add("send-mail", send_queued_mail, every=30)   # run(app) -> bool: more work left?
+
+A job runs inside an app context with a fresh database session that is removed afterwards,
+so no transaction outlives one run.  A job that returns True has more work waiting (a
+backlog) and runs again at once; one that raises waits 1, 2, 4 … up to `max_backoff`
+seconds before its next try, and logs once per failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+JobRun = Callable[[Flask], bool]  # True when work remains (run again without waiting)
+OUTBOX_INTERVAL = 0.5  # seconds between outbox polls: a commit is searchable within ~1 s
+OUTBOX_ROWS_PER_RUN = 2000  # a backlog is applied this many rows at a time, other jobs between
+
+
+@dataclass
+class Job:
+    name: str
+    run: JobRun
+    every: float
+    max_backoff: float = 60.0
+    due: float = 0.0  # time.monotonic() of the next run
+    failures: int = 0
+
+    def backoff(self) -> float:
+        return float(min(self.max_backoff, 2 ** max(0, self.failures - 1)))
+
+
+class Worker:
+    """Runs registered jobs until `stop()`; safe to stop from a signal handler or a thread."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.jobs: list[Job] = []
+        self._stopping = threading.Event()
+
+    def add(self, name: str, run: JobRun, *, every: float, max_backoff: float = 60.0) -> Job:
+        job = Job(name, run, every, max_backoff)
+        self.jobs.append(job)
+        return job
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`, waking at once on stop(); True when stopping."""
+        return self._stopping.wait(seconds)
+
+    def run_forever(self) -> None:
+        log.info("event=worker_started jobs=%s", ",".join(job.name for job in self.jobs))
+        while not self._stopping.is_set():
+            self.run_due()
+            wait = min((job.due for job in self.jobs), default=time.monotonic() + 1)
+            self._stopping.wait(max(0.0, wait - time.monotonic()))
+        log.info("event=worker_stopped")
+
+    def run_due(self) -> None:
+        """Run every job whose time has come, once each."""
+        for job in self.jobs:
+            if self._stopping.is_set():
+                return
+            if job.due <= time.monotonic():
+                self._run(job)
+
+    def _run(self, job: Job) -> None:
+        from clearinghouse.extensions import db
+
+        more = False
+        try:
+            with self.app.app_context():
+                try:
+                    more = job.run(self.app)
+                finally:
+                    db.session.remove()
+        except Exception as error:  # a failing job backs off; the loop and other jobs go on
+            job.failures += 1
+            delay = job.backoff()
+            job.due = time.monotonic() + delay
+            log.warning(
+                "event=worker_job_failed job=%s failures=%d retry_in_s=%.1f error=%s detail=%r",
+                job.name,
+                job.failures,
+                delay,
+                type(error).__name__,
+                str(error)[:200],
+            )
+            return
+        if job.failures:
+            log.info("event=worker_job_recovered job=%s after_failures=%d", job.name, job.failures)
+        job.failures = 0
+        job.due = time.monotonic() + (0.0 if more else job.every)
+
+
+def apply_outbox(app: Flask) -> bool:
+    """The outbox job: apply up to OUTBOX_ROWS_PER_RUN pending rows; True when more wait."""
+    from clearinghouse.extensions import db
+    from clearinghouse.search import get_backend
+    from clearinghouse.taxonomy import default_taxonomy
+    from indexer.sync import has_pending, sync
+
+    if not has_pending(db.session()):
+        return False
+    report = sync(db.session(), get_backend(app), default_taxonomy(), max_rows=OUTBOX_ROWS_PER_RUN)
+    return report.applied >= OUTBOX_ROWS_PER_RUN
+
+
+def default_worker(app: Flask) -> Worker:
+    """The worker with every job the clearinghouse runs (today: the outbox → search index)."""
+    worker = Worker(app)
+    worker.add("outbox", apply_outbox, every=OUTBOX_INTERVAL)
+    return worker
+
+
+def start_in_thread(worker: Worker) -> threading.Thread:
+    """Run the worker in a daemon thread of this process (serve/demo on one machine)."""
+    thread = threading.Thread(target=worker.run_forever, name="clearinghouse-worker", daemon=True)
+    thread.start()
+    return thread
