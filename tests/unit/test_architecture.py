@@ -28,6 +28,7 @@ PACKAGES = ("clearinghouse", "indexer")
 # The outer layer: may import the core and the indexer (module or package with its modules).
 OUTER = (
     "clearinghouse.cli",
+    "clearinghouse.server",
     "clearinghouse.worker",
     "clearinghouse.public",
     "clearinghouse.staff",
