@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 
 import limits
@@ -16,6 +17,8 @@ from clearinghouse.vocab import ROLES
 
 _hasher = PasswordHasher()
 KEY_PREFIX = "chk_"
+# What create_api_key makes; anything else is unknown without asking the database.
+_KEY_SHAPE = re.compile(r"chk_[0-9a-f]{1,16}_[A-Za-z0-9_-]{1,180}")
 MIN_PASSWORD_LENGTH = 10
 
 
@@ -101,7 +104,7 @@ def find_api_key(session: DbSession, key: str) -> ApiKey | None:
 
 def match_api_key(session: DbSession, key: str) -> ApiKey | None:
     """The key matching `key`, revoked or not (so the API can say "revoked", not "unknown")."""
-    if not key.startswith(KEY_PREFIX) or len(key) > 200:
+    if not _KEY_SHAPE.fullmatch(key):
         return None
     prefix = key[len(KEY_PREFIX) :].split("_", 1)[0]
     api_key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))

@@ -33,6 +33,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload, scoped_session, selectinload
 
 from clearinghouse.config import SEED_DATA_DIR
+from clearinghouse.inputs import strip_control
 from clearinghouse.listings import ListingData, Validation, validate_listing
 from clearinghouse.models import Group
 from clearinghouse.store import Change, apply_listing, apply_listings, geocode_listing, same_group
@@ -240,6 +241,7 @@ class _Run:
     ) -> None:
         from tqdm import tqdm
 
+        source = strip_control(source)  # a file name or --source is stored with every group
         bar = tqdm(total=total, file=sys.stderr, disable=not self.progress, unit=" records",
                    desc=path[:30])  # fmt: skip
         batch: list[tuple[int, ListingData]] = []
