@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, request
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import SecurityError
 from werkzeug.routing import IntegerConverter
 
 from clearinghouse.inputs import MAX_DATABASE_INT, has_control, strip_control
@@ -43,6 +44,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
     app.before_request(refuse_control_characters)
     app.after_request(security_headers)
+    app.register_error_handler(SecurityError, untrusted_host)
     base_url = app.config.get("BASE_URL")
     if base_url:
         app.wsgi_app = CanonicalOrigin(app.wsgi_app, base_url)  # type: ignore[method-assign]
@@ -71,6 +73,11 @@ def refuse_control_characters() -> None:
         request.form = ImmutableMultiDict(
             [(name, strip_control(value)) for name, value in request.form.items(multi=True)]
         )
+
+
+def untrusted_host(error: SecurityError) -> Response:
+    """A Host outside TRUSTED_HOSTS: no page (links could not be built), a plain refusal."""
+    return Response("This site does not answer to that host name.\n", 400, mimetype="text/plain")
 
 
 def content_security_policy(tile_url: str) -> str:
