@@ -15,9 +15,9 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, request
+from flask import Flask, Response, current_app, request
 from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.exceptions import SecurityError
+from werkzeug.exceptions import BadRequest, SecurityError
 from werkzeug.routing import IntegerConverter
 
 from clearinghouse.inputs import MAX_DATABASE_INT, has_control, strip_control
@@ -50,22 +50,32 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = CanonicalOrigin(app.wsgi_app, base_url)  # type: ignore[method-assign]
 
 
-def _names_and_addresses() -> Iterator[str]:
-    """Every one-line value a client chose: path, parameters, field and file names."""
-    yield request.path
+class ControlCharacters(BadRequest):
+    """A 400 naming where the control characters were; the APIs list it in invalid_params."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(description=CONTROL_REFUSED)
+        self.invalid_params = [(where, "contains control characters")]
+
+
+def _names_and_addresses() -> Iterator[tuple[str, str]]:
+    """Every one-line value a client chose (path, parameters, field and file names), by name."""
+    yield "path", request.path
     for name, value in request.args.items(multi=True):
-        yield name
-        yield value
+        yield name, name
+        yield name, value
     if request.method in ("POST", "PUT", "PATCH"):
-        yield from request.form.keys()
+        for name in request.form:
+            yield name, name
         for name, upload in request.files.items(multi=True):
-            yield name
-            yield upload.filename or ""
+            yield name, name
+            yield name, upload.filename or ""
 
 
 def refuse_control_characters() -> None:
-    if any(has_control(value) for value in _names_and_addresses()):
-        abort(400, description=CONTROL_REFUSED)
+    for where, value in _names_and_addresses():
+        if has_control(value):
+            raise ControlCharacters(where)
     if request.method in ("POST", "PUT", "PATCH") and any(
         has_control(value, multiline=True) for value in request.form.values()
     ):
