@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from clearinghouse import config as settings
+from clearinghouse import hardening
 from clearinghouse.extensions import csrf, db, limiter, login_manager
 from clearinghouse.resources import resource_dir
 
@@ -26,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     configure_logging(app)
     init_extensions(app)
+    hardening.init_app(app)
     register_blueprints(app)
     return app
 

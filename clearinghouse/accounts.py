@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
+from datetime import timedelta
 
 import limits
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from clearinghouse.models import ApiKey, DbSession, User, utcnow
+from clearinghouse.models import ApiKey, DbSession, StaffSession, User, utcnow
 from clearinghouse.vocab import ROLES
 
 _hasher = PasswordHasher()
 KEY_PREFIX = "chk_"
+# What create_api_key makes; anything else is unknown without asking the database.
+_KEY_SHAPE = re.compile(r"chk_[0-9a-f]{1,16}_[A-Za-z0-9_-]{1,180}")
 MIN_PASSWORD_LENGTH = 10
 
 
@@ -48,6 +52,56 @@ def create_user(session: DbSession, email: str, role: str, password: str) -> Use
     session.add(user)
     session.flush()
     return user
+
+
+def set_password(session: DbSession, user: User, password: str) -> None:
+    """A new password ends every sign-in the account had (a copied cookie included)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = hash_password(password)
+    end_sign_ins(session, user)
+
+
+# -- sign-ins: the cookie carries a random token; the server keeps its hash and expiry ---------
+
+
+def open_sign_in(session: DbSession, user: User, lifetime: timedelta) -> str:
+    """Start a sign-in lasting `lifetime`; `user.get_id()` is its token from now on."""
+    now = utcnow()
+    session.execute(
+        delete(StaffSession).where(StaffSession.user_id == user.id, StaffSession.expires_at <= now)
+    )
+    token = secrets.token_urlsafe(32)
+    session.add(
+        StaffSession(user_id=user.id, token_hash=_key_hash(token), expires_at=now + lifetime)
+    )
+    session.flush()
+    user.__dict__["sign_in_token"] = token
+    return token
+
+
+def find_signed_in(session: DbSession, token: str) -> User | None:
+    """The active user of an unexpired, unrevoked sign-in, or None."""
+    if not token or len(token) > 100:
+        return None
+    row = session.scalar(select(StaffSession).where(StaffSession.token_hash == _key_hash(token)))
+    if row is None or row.expires_at <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    user.__dict__["sign_in_token"] = token
+    return user
+
+
+def end_sign_in(session: DbSession, token: str | None) -> None:
+    if token:
+        session.execute(delete(StaffSession).where(StaffSession.token_hash == _key_hash(token)))
+
+
+def end_sign_ins(session: DbSession, user: User) -> None:
+    """Sign the account out everywhere."""
+    session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
 
 
 def _key_hash(key: str) -> str:
@@ -93,7 +147,7 @@ def check_rate_limit(text: str) -> str:
 
 def match_api_key(session: DbSession, key: str) -> ApiKey | None:
     """The key matching `key`, revoked or not (so the API can say "revoked", not "unknown")."""
-    if not key.startswith(KEY_PREFIX) or len(key) > 200:
+    if not _KEY_SHAPE.fullmatch(key):
         return None
     prefix = key[len(KEY_PREFIX) :].split("_", 1)[0]
     api_key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))

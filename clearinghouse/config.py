@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 SEARCH_ENGINES = ("embedded", "elasticsearch")
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -30,6 +31,7 @@ def from_environment(
     # Set CLEARINGHOUSE_SECURE_COOKIES=1 when the app is served over HTTPS (behind a proxy
     # that terminates TLS, too): session and remember-me cookies are then sent only on HTTPS.
     secure_cookies = env.get("CLEARINGHOUSE_SECURE_COOKIES", "").strip().lower() in TRUE_WORDS
+    base_url = _base_url(env.get("CLEARINGHOUSE_BASE_URL", ""))
     return {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SEARCH_ENGINE": engine,
@@ -54,7 +56,32 @@ def from_environment(
         "SESSION_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_SECURE": secure_cookies,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Absolute links (JSON-LD, .ics, API) use BASE_URL when set, never the Host header;
+        # any other Host is refused (400) when TRUSTED_HOSTS names the site's host names.
+        "BASE_URL": base_url,
+        "TRUSTED_HOSTS": _host_list(env.get("CLEARINGHOUSE_TRUSTED_HOSTS", "")),
+        # Signed-in staff sessions end after this on the server, whatever the cookie says.
+        "STAFF_SESSION_HOURS": 12,
     }
+
+
+def _base_url(text: str) -> str | None:
+    text = text.strip().rstrip("/")
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+        raise ValueError(
+            f"CLEARINGHOUSE_BASE_URL={text!r} is not a site origin; "
+            "write it like https://groups.example.org (scheme and host, no path)"
+        )
+    return text
+
+
+def _host_list(text: str) -> list[str] | None:
+    """Host names separated by commas; None (any host) when empty."""
+    hosts = [host.strip().lower() for host in text.split(",") if host.strip()]
+    return hosts or None
 
 
 def default_index_path(database_url: str, instance: Path) -> str:

@@ -11,13 +11,14 @@ import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 import nh3
 
 from clearinghouse import schedule
 from clearinghouse.geo import region_code
+from clearinghouse.inputs import clean_record, parse_timestamp
 from clearinghouse.schedule import ScheduleError
 from clearinghouse.taxonomy import Taxonomy
 from clearinghouse.vocab import (
@@ -305,6 +306,8 @@ def validate_listing(
     check = _Checker()
     if not isinstance(raw, Mapping):
         return Validation(errors=[FieldError("record", "is not an object with fields")])
+    # Control characters (NUL: PostgreSQL refuses it) never reach the database from any source.
+    raw = clean_record(raw)
     name = check.text("name", raw.get("name"), LIMITS["name"], required=True)
     concerns, unknown = _concerns(check, raw.get("concerns"), taxonomy, default_concerns)
     location = _location(check, raw.get("location"))
@@ -566,15 +569,11 @@ def _timestamp(check: _Checker, name: str, value: Any) -> datetime | None:
         return value
     if isinstance(value, date):
         return datetime.combine(value, time())
-    text = str(value).strip()
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        check.error(name, f"{text!r} is not a date (use YYYY-MM-DD)")
+        return parse_timestamp(str(value))
+    except ValueError as error:
+        check.error(name, f"{error} (use YYYY-MM-DD)")
         return None
-    if moment.tzinfo:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
 
 
 def _slug_value(value: Any) -> str | None:

@@ -215,8 +215,6 @@ class User(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(12), default="editor")
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column()
     last_login_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -224,9 +222,30 @@ class User(UserMixin, Base):
     def is_active(self) -> bool:
         return self.active
 
+    def get_id(self) -> str | None:
+        """Flask-Login's id for the cookies: this sign-in's token, never the account id.
+
+        Set by `accounts.open_sign_in` / `accounts.find_signed_in`; a token only the server
+        can revoke (sign-out, password change, deactivation, expiry).
+        """
+        token = self.__dict__.get("sign_in_token")
+        return token if isinstance(token, str) else None
+
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+class StaffSession(Base):
+    """One sign-in: the hash of the token its cookies carry, until it ends or is revoked."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
 
 
 class ApiKey(Base):

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, scoped_session, selectinload
 from clearinghouse.duplicates import flag_pair, name_key, same_group
 from clearinghouse.geocoding import geocode_listing
 from clearinghouse.groups import with_details
+from clearinghouse.inputs import strip_control
 from clearinghouse.listings import ListingData, Validation, validate_listing
 from clearinghouse.models import Group, GroupStatus
 from clearinghouse.resources import resource_dir
@@ -248,6 +249,7 @@ class _Run:
     ) -> None:
         from tqdm import tqdm
 
+        source = strip_control(source)  # a file name or --source is stored with every group
         bar = tqdm(total=total, file=sys.stderr, disable=not self.progress, unit=" records",
                    desc=path[:30])  # fmt: skip
         batch: list[tuple[int, ListingData]] = []

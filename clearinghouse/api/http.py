@@ -231,7 +231,10 @@ def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     if status >= 500:
         raise error
-    return problem_response(ApiProblem(status, error.description or TITLES.get(status, "error")))
+    detail = error.description or TITLES.get(status, "error")
+    # Errors raised before the view (clearinghouse.hardening) may name the parameter too.
+    named = getattr(error, "invalid_params", ())
+    return problem_response(ApiProblem(status, detail, invalid_params=named))
 
 
 def _check_headers() -> None:

@@ -6,7 +6,7 @@ import json
 import math
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Response, stream_with_context
@@ -27,6 +27,7 @@ from clearinghouse.api.http import (
 from clearinghouse.extensions import db
 from clearinghouse.groups import public_url, with_details
 from clearinghouse.hsds import bp, mapping
+from clearinghouse.inputs import parse_timestamp
 from clearinghouse.models import Group, GroupStatus, Organization, group_concerns
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 
@@ -100,12 +101,9 @@ def _modified_after() -> datetime | None:
     if raw is None or not raw.strip():
         return None
     try:
-        moment = datetime.fromisoformat(raw.strip().replace(" ", "T"))
-    except ValueError:
-        bad_param("modified_after", f"{raw[:40]!r} is not an ISO 8601 date-time")
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
+        return parse_timestamp(raw.strip().replace(" ", "T"))
+    except ValueError as error:
+        bad_param("modified_after", str(error))
 
 
 # --- pages ------------------------------------------------------------------------------

@@ -5,12 +5,10 @@ from __future__ import annotations
 import functools
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Response,
     abort,
-    current_app,
     jsonify,
     redirect,
     render_template,
@@ -35,27 +33,6 @@ SUGGEST_LIMIT = 8
 @bp.app_context_processor
 def public_helpers() -> dict[str, Any]:
     return {"vocab": vocab, "present": present}
-
-
-@bp.after_request
-def security_headers(response: Response) -> Response:
-    """Nothing from other sites runs here: our own scripts and styles, map tiles as images."""
-    tiles = _origin(str(current_app.config.get("TILE_URL", "")))
-    policy = (
-        "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src 'self' data: {tiles}; connect-src 'self'; object-src 'none'; "
-        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    )
-    response.headers.setdefault("Content-Security-Policy", policy.replace("  ", " "))
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
-
-
-def _origin(url: str) -> str:
-    """The scheme and host of a URL template ("https://tile.example/{z}/…" → its origin)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 @bp.route("/")

@@ -11,6 +11,7 @@ from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from clearinghouse.accounts import find_signed_in
 from clearinghouse.extensions import db, login_manager
 from clearinghouse.models import ChangeRequest, ReviewStatus, User
 
@@ -29,11 +30,9 @@ def _configure_login(state: BlueprintSetupState) -> None:
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+def load_user(token: str) -> User | None:
+    """The session and remember-me cookies carry a sign-in token the server can revoke."""
+    return find_signed_in(db.session(), token)
 
 
 @bp.before_request

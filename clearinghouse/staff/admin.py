@@ -9,7 +9,13 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from clearinghouse.accounts import AccountError, create_api_key, create_user, revoke_api_key
+from clearinghouse.accounts import (
+    AccountError,
+    create_api_key,
+    create_user,
+    end_sign_ins,
+    revoke_api_key,
+)
 from clearinghouse.extensions import db
 from clearinghouse.models import ApiKey, User
 from clearinghouse.staff import bp, role_required
@@ -67,8 +73,8 @@ def _set_active(account_id: int, active: bool) -> Any:
             flash("You cannot deactivate your own account.", "error")
             return redirect(url_for("staff.users"))
         account.active = active
-        if active:
-            account.failed_logins, account.locked_until = 0, None
+        if not active:
+            end_sign_ins(db.session(), account)
         db.session.commit()
         log.info(
             "event=user_%s user_id=%s by=%s",

@@ -16,6 +16,7 @@ from flask_login import current_user
 from sqlalchemy import Select, func, select
 
 from clearinghouse.extensions import db
+from clearinghouse.inputs import parse_int
 from clearinghouse.models import Group, Outbox, SyncState, utcnow
 from clearinghouse.taxonomy import default_taxonomy
 from indexer.sync import STATE_NAME, sync
@@ -96,8 +97,7 @@ class Page:
 
 def page_number() -> int:
     """The ?page= argument, forgiving anything that is not a positive number."""
-    raw = request.args.get("page", "1")
-    return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
+    return int_arg("page", 1, 1, 100_000)
 
 
 def paginate(query: Select[Any], per_page: int = PER_PAGE) -> Page:
@@ -112,10 +112,12 @@ def months_ago(months: int, now: datetime | None = None) -> datetime:
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, "")
-    if not raw.strip().isdigit():
+    """A forgiving whole-number argument: missing or malformed is the default, clamped."""
+    try:
+        number = parse_int(request.args.get(name, ""), -(10**18), 10**18)
+    except ValueError:
         return default
-    return max(low, min(int(raw), high))
+    return max(low, min(number, high))
 
 
 def csv_cell(value: Any) -> str:

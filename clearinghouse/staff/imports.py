@@ -121,12 +121,27 @@ def imports() -> Any:
         "filename": filename,
     }
     (folder / "options.json").write_text(json.dumps(options))
-    report, _ = run_import(folder, dry_run=True)
+    # The upload is kept only for a confirmation that can apply something; else gone at once.
+    try:
+        report, _ = run_import(folder, dry_run=True)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     log.info("event=import_checked fmt=%s token=%s", options["fmt"], token[:6])
     if isinstance(report, str):
         shutil.rmtree(folder, ignore_errors=True)
         form.file.errors = [report]
         return render_template("staff/imports/upload.html", form=form), 400
+    if not (report.added or report.updated):
+        shutil.rmtree(folder, ignore_errors=True)
+        return render_template(
+            "staff/imports/report.html",
+            report=report,
+            options=options,
+            dry_run=True,
+            confirm=None,
+            shown=REJECTS_SHOWN,
+        )
     return render_template(
         "staff/imports/report.html",
         report=report,
@@ -169,3 +184,16 @@ def confirm_import() -> Any:
         confirm=None,
         shown=REJECTS_SHOWN,
     )
+
+
+@bp.route("/imports/cancel", methods=["POST"])
+@role_required("admin")
+def cancel_import() -> Any:
+    """Forget a checked upload now rather than in a day."""
+    form = ConfirmImportForm()
+    folder = _upload_dir(str(form.token.data or "")) if form.validate_on_submit() else None
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        log.info("event=import_cancelled token=%s", folder.name[:6])
+        flash("The import was cancelled; nothing was changed.", "info")
+    return redirect(url_for("staff.imports"))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from clearinghouse import flags
 from clearinghouse.extensions import db
 from clearinghouse.geo import CA_PROVINCES, US_STATES
+from clearinghouse.inputs import parse_day
 from clearinghouse.models import (
     AuditEvent,
     Group,
@@ -237,7 +238,7 @@ def coverage_csv() -> Any:
 
 def _day(name: str) -> date | None:
     try:
-        return date.fromisoformat((request.args.get(name) or "").strip())
+        return parse_day(request.args.get(name) or "")
     except ValueError:
         return None
 
@@ -264,4 +265,4 @@ def audit_log() -> Any:
         names=group_names(event.group_uuid for event in page.items),
         args=request.args,
         bad_dates=bad_dates,
-    )
+    ), (400 if bad_dates else 200)

@@ -1,19 +1,21 @@
-"""Staff sign-in: passwords, lock-out, rate limit, sign-out, cookies."""
+"""Staff sign-in: passwords, throttled guessing, rate limit, sign-ins the server ends, cookies."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from clearinghouse import create_app
+from clearinghouse.accounts import set_password
 from clearinghouse.config import from_environment
 from clearinghouse.extensions import db
-from clearinghouse.models import User
-from clearinghouse.staff.auth import MAX_FAILED_LOGINS
+from clearinghouse.models import StaffSession, User, utcnow
+from clearinghouse.staff.auth import GUESS_LIMITS
 from tests.conftest import app_config
 from tests.staff_support import (
     PASSWORD,
@@ -26,6 +28,7 @@ from tests.staff_support import (
 )
 
 __all__ = ["anon_client"]  # fixtures
+GUESSES_BEFORE_WAIT = 5
 
 
 def test_staff_pages_send_anonymous_people_to_sign_in(anon_client: FlaskClient) -> None:
@@ -55,35 +58,141 @@ def test_wrong_password_and_unknown_email_get_the_same_message(anon_client: Flas
     assert "Dashboard" not in wrong
 
 
-def test_repeated_wrong_passwords_lock_the_account_with_a_clear_message(
-    anon_client: FlaskClient,
-) -> None:
+def wrong_guesses(client: FlaskClient, email: str, times: int) -> list[tuple[int, str]]:
+    """Status and flashed message of each wrong guess, the e-mail itself left out."""
+    answers = []
+    for _ in range(times):
+        response = sign_in(client, email, "wrong password!")
+        page = response.get_data(as_text=True)
+        message = page.split('class="flash', 1)[-1].split("</", 1)[0]
+        answers.append((response.status_code, message))
+    return answers
+
+
+def client_at(app: Flask, address: str) -> FlaskClient:
+    client = new_client(app)
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_known_and_unknown_emails_answer_alike_however_often_they_are_guessed(app: Flask) -> None:
     make_user("ana@example.org", "editor")
-    for _ in range(MAX_FAILED_LOGINS - 1):
-        page = sign_in(anon_client, "ana@example.org", "wrong password!").get_data(as_text=True)
-        assert "locked" not in page
-    page = sign_in(anon_client, "ana@example.org", "wrong password!").get_data(as_text=True)
-    assert "this account is locked for 15 more minutes" in page
-    # Even the right password is refused while locked.
-    response = sign_in(anon_client, "ana@example.org")
-    assert response.status_code == 200
-    assert "this account is locked" in response.get_data(as_text=True)
-    assert anon_client.get("/staff/").status_code == 302
+    known = wrong_guesses(client_at(app, "10.0.0.1"), "ana@example.org", GUESSES_BEFORE_WAIT + 2)
+    unknown = wrong_guesses(client_at(app, "10.0.0.2"), "nobody@example.org", len(known))
+    assert known == unknown
+    assert "do not match an account" in known[0][1]
+    assert known[-1][0] == 429 and "Too many wrong tries for this email" in known[-1][1]
+    assert not any("locked" in message for _status, message in known)
 
 
-def test_an_admin_reactivating_an_account_lifts_the_lock(app: Flask) -> None:
+def test_guessing_from_one_address_never_locks_the_account_for_others(app: Flask) -> None:
+    make_user("boss@example.org", "admin")
+    wrong_guesses(client_at(app, "10.0.0.66"), "boss@example.org", GUESSES_BEFORE_WAIT * 4)
+    assert sign_in(client_at(app, "10.0.0.7"), "boss@example.org").status_code == 302
+
+
+def test_once_an_address_must_wait_even_the_right_password_waits(app: Flask) -> None:
+    make_user("ana@example.org", "editor")
+    client = client_at(app, "10.0.0.1")
+    wrong_guesses(client, "ana@example.org", GUESSES_BEFORE_WAIT)
+    response = sign_in(client, "ana@example.org")
+    assert response.status_code == 429
+    assert "Wait 15 minutes" in response.get_data(as_text=True)
+    assert client.get("/staff/").status_code == 302
+    # Another e-mail from the same address is counted on its own.
+    make_user("bo@example.org", "editor")
+    assert sign_in(client, "bo@example.org").status_code == 302
+
+
+def test_the_wait_grows_with_more_wrong_guesses() -> None:
+    windows = sorted(item.get_expiry() for item in GUESS_LIMITS)
+    amounts = [item.amount for item in sorted(GUESS_LIMITS, key=lambda i: i.get_expiry())]
+    assert windows == sorted(set(windows)) and amounts == sorted(amounts)
+    assert amounts[0] == GUESSES_BEFORE_WAIT
+
+
+# -- sign-ins the server can end ---------------------------------------------------------------
+
+
+def copy_cookies(source: FlaskClient, target: FlaskClient, *names: str) -> None:
+    for name in names:
+        cookie = source.get_cookie(name)
+        assert cookie is not None, name
+        target.set_cookie(name, cookie.value)
+
+
+def test_a_copied_session_cookie_stops_working_after_sign_out(app: Flask) -> None:
+    make_user("ana@example.org", "editor")
+    browser = new_client(app)
+    assert sign_in(browser, "ana@example.org").status_code == 302
+    thief = new_client(app)
+    copy_cookies(browser, thief, "session")
+    assert thief.get("/staff/").status_code == 200
+    post(browser, "/staff/logout")
+    assert thief.get("/staff/").status_code == 302
+    assert browser.get("/staff/").status_code == 302
+
+
+def remembered_sign_in(app: Flask, email: str) -> FlaskClient:
+    client = new_client(app)
+    token = csrf_token(client, "/staff/login")
+    data = {"email": email, "password": PASSWORD, "csrf_token": token, "remember": "y"}
+    assert client.post("/staff/login", data=data).status_code == 302
+    return client
+
+
+def test_remember_me_cookies_are_new_each_sign_in_and_die_at_sign_out(app: Flask) -> None:
+    make_user("ana@example.org", "editor")
+    first, second = (
+        remembered_sign_in(app, "ana@example.org"),
+        remembered_sign_in(app, "ana@example.org"),
+    )
+    first_cookie, second_cookie = (
+        first.get_cookie("remember_token"),
+        second.get_cookie("remember_token"),
+    )
+    assert first_cookie is not None and second_cookie is not None
+    assert first_cookie.value != second_cookie.value
+    kept = new_client(app)
+    copy_cookies(first, kept, "remember_token")  # a browser reopened: no session cookie
+    assert kept.get("/staff/").status_code == 200
+    post(first, "/staff/logout")
+    stale = new_client(app)
+    stale.set_cookie("remember_token", first_cookie.value)
+    assert stale.get("/staff/").status_code == 302
+    assert second.get("/staff/").status_code == 200  # the other sign-in goes on
+
+
+def test_deactivation_and_a_new_password_end_every_sign_in(app: Flask) -> None:
     from tests.staff_support import signed_in_client
 
-    make_user("ana@example.org", "editor")
-    anonymous = new_client(app)
-    for _ in range(MAX_FAILED_LOGINS):
-        sign_in(anonymous, "ana@example.org", "wrong password!")
+    user = make_user("ana@example.org", "editor")
+    elsewhere = remembered_sign_in(app, "ana@example.org")
     admin = signed_in_client(app, "boss@example.org", "admin")
-    user = db.session.scalar(db.select(User).where(User.email == "ana@example.org"))
-    assert user is not None and user.locked_until is not None
     post(admin, f"/staff/users/{user.id}/deactivate")
     post(admin, f"/staff/users/{user.id}/activate")
-    assert sign_in(new_client(app), "ana@example.org").status_code == 302
+    assert elsewhere.get("/staff/").status_code == 302
+    again = remembered_sign_in(app, "ana@example.org")
+    set_password(db.session(), user, "another long password")
+    db.session.commit()
+    assert again.get("/staff/").status_code == 302
+    assert sign_in(new_client(app), "ana@example.org", "another long password").status_code == 302
+
+
+def test_sign_ins_end_when_the_server_says_so_whatever_the_cookie(app: Flask) -> None:
+    make_user("ana@example.org", "editor")
+    client = new_client(app)
+    sign_in(client, "ana@example.org")
+    sign_in_row = db.session.scalars(select(StaffSession)).one()
+    assert timedelta(hours=11) < sign_in_row.expires_at - utcnow() <= timedelta(hours=12)
+    remembered = remembered_sign_in(app, "ana@example.org")
+    rows = db.session.scalars(select(StaffSession).order_by(StaffSession.id)).all()
+    assert timedelta(days=13.9) < rows[-1].expires_at - utcnow() <= timedelta(days=14)
+    for row in rows:
+        row.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert client.get("/staff/").status_code == 302
+    assert remembered.get("/staff/").status_code == 302
 
 
 def test_deactivated_accounts_cannot_sign_in(anon_client: FlaskClient) -> None:
@@ -190,9 +299,9 @@ def test_sign_in_attempts_are_rate_limited_per_address(
         codes = [
             client.post(
                 "/staff/login",
-                data={"email": "x@example.org", "password": "wrong one", "csrf_token": token},
+                data={"email": f"x{n}@example.org", "password": "wrong one", "csrf_token": token},
             ).status_code
-            for _ in range(11)
+            for n in range(11)
         ]
         assert codes[:10] == [200] * 10
         assert codes[10] == 429
