@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from clearinghouse.search.facets import FACETS
 from indexer.readers import FormatError, RawRecord, undecodable
 
 _SERVICE_KEYS = {"service_at_locations", "schedules", "organization", "phones", "attributes"}
@@ -33,7 +34,8 @@ _ACCESS_WORDS = {
     "fragrance": "fragrance-free",
 }
 _STATUS = {"inactive": "inactive", "defunct": "archived", "temporarily closed": "inactive"}
-_FACETS = ("format", "attendance", "cost", "audience", "accessibility")
+# Attribute terms coded "facet:value", as our HSDS export writes them.
+_FACETS = tuple(spec.name for spec in FACETS if spec.hsds_attribute)
 _COSTS = ("free", "donation", "fee")
 _ZONE = re.compile(r"time zone ([A-Za-z_]+/[A-Za-z_/+-]+)")
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}")

@@ -18,7 +18,8 @@ from clearinghouse.extensions import db
 from clearinghouse.models import Group, SyncState
 from clearinghouse.public import present
 from clearinghouse.schedule import Rule
-from clearinghouse.search.base import FACETS, SORTS, Hit, SearchQuery, SearchUnavailable
+from clearinghouse.search.base import SORTS, Hit, SearchQuery, SearchUnavailable
+from clearinghouse.search.facets import FACETS
 from clearinghouse.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -41,28 +42,7 @@ PARAM_LABELS = {
     "sort": "Sort by",
     "page": "Page",
     "per_page": "Results per page",
-    "concern": "Topic",
-    "format": "Led by",
-    "attendance": "How to take part",
-    "day": "Day",
-    "time": "Time of day",
-    "language": "Language",
-    "cost": "Cost",
-    "audience": "Who it is for",
-    "accessibility": "Accessibility",
-}
-# Facet names as the public page words them (the API keeps the engine's plain labels).
-FACET_LABELS = {
-    "concern": "Topic",
-    "format": "Led by",
-    "attendance": "How to take part",
-    "day": "Day",
-    "time": "Time of day",
-    "language": "Language",
-    "cost": "Cost",
-    "audience": "Who it is for",
-    "accessibility": "Accessibility",
-}
+} | {spec.name: spec.public_label for spec in FACETS}
 # Parameters a person sets in the search form itself, kept when filters are cleared.
 WHERE_AND_WHAT = ("q", "near", "lat", "lon", "radius", "unit")
 
@@ -181,18 +161,16 @@ def chips_for(query: SearchQuery, page: Any) -> list[Chip]:
     from clearinghouse.search.query import args_without
 
     labels = {
-        (facet.name, value.value): (FACET_LABELS.get(facet.name, facet.label), value.label)
-        for facet in page.facets
-        for value in facet.values
+        (facet.name, value.value): value.label for facet in page.facets for value in facet.values
     }
     chips = []
-    for name in FACETS:
-        for value in query.selected(name):
-            facet_label, value_label = labels.get((name, value), (name.title(), value))
+    for spec in FACETS:
+        for value in query.selected(spec.name):
+            value_label = labels.get((spec.name, value), value)
             chips.append(
                 Chip(
-                    label=f"{facet_label}: {value_label}",
-                    remove_url=search_url(args_without(query, name, value)),
+                    label=f"{spec.public_label}: {value_label}",
+                    remove_url=search_url(args_without(query, spec.name, value)),
                 )
             )
     return chips
@@ -253,7 +231,7 @@ def search_page(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, int
         "sort_labels": {s: SORT_LABELS.get(s, s) for s in SORTS},
         "radius_choices": RADIUS_CHOICES,
         "national": _national(page, query, taxonomy),
-        "facet_labels": FACET_LABELS,
+        "facet_labels": {spec.name: spec.public_label for spec in FACETS},
         "suggestions": page.suggestions,
         "wider_url": lambda radius: search_url(
             replaced(without(pairs, "page"), "radius", str(radius))
