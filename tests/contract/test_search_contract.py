@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from geopy.distance import geodesic, great_circle
 
-from clearinghouse.search.facets import FACET_NAMES
+from clearinghouse.search.facets import FACET_NAMES, FACETS
 from clearinghouse.taxonomy import Taxonomy
 from tests.contract.conftest import (
     ACTIVE,
@@ -154,6 +154,23 @@ def test_facet_counts_match_the_reference(corpus: Corpus) -> None:
                 for value in doc.facet_values(facet):
                     counted[value] = counted.get(value, 0) + 1
         assert {v: n for v, n in result.facets.get(facet, {}).items() if n} == counted, facet
+
+
+def test_engines_count_the_registry_facets_from_the_fields_it_names(corpus: Corpus) -> None:
+    """Aggregations come from the registry: every facet it lists, read from its document field,
+    and no other."""
+    result = corpus.search()
+    assert set(result.facets) == set(FACET_NAMES)
+    for spec in FACETS:
+        counted: dict[str, int] = {}
+        for doc in corpus.docs.values():
+            field = getattr(doc, spec.field)
+            for value in (field,) if isinstance(field, str) else field:
+                counted[value] = counted.get(value, 0) + 1
+        assert {v: n for v, n in result.facets[spec.name].items() if n} == counted, spec.name
+        if spec.allowed:  # concern values come from the taxonomy
+            assert set(result.facets[spec.name]) <= set(spec.allowed), spec.name
+    assert all(result.facets[spec.name] for spec in FACETS)  # the corpus has every facet
 
 
 def test_facets_are_disjunctive(corpus: Corpus) -> None:
