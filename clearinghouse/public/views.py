@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -20,7 +19,6 @@ from flask import (
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from clearinghouse import vocab
 from clearinghouse.extensions import db
 from clearinghouse.models import Group
 from clearinghouse.public import bp, present
@@ -36,11 +34,6 @@ SUGGEST_LIMIT = 8
 
 def taxonomy() -> Taxonomy:
     return default_taxonomy()
-
-
-@bp.app_context_processor
-def public_helpers() -> dict[str, Any]:
-    return {"vocab": vocab, "present": present}
 
 
 @bp.after_request
@@ -121,6 +114,7 @@ def group_page(slug: str) -> str:
     return render_template(
         "public/group.html",
         group=group,
+        facts=present.group_facts(group),
         schedule_lines=present.schedule_lines(group),
         next_meetings=present.next_meetings(group, count=4),
         jsonld=group_jsonld(group, page_url=page_url),
@@ -209,7 +203,7 @@ def concern(slug: str) -> str:
         term=term,
         parent=tax.get(term.parent) if term.parent else None,
         children=tax.children(term.slug),
-        national=tax.national_for([term.slug]),
+        national=present.helplines(tax.national_for([term.slug])),
         counts=concern_counts(tax),
     )
 

@@ -1,4 +1,4 @@
-"""The facet registry is the one source: the parser, OpenAPI, Elasticsearch and HSDS agree with it."""
+"""The facet registry is the one source: parser, OpenAPI, Elasticsearch and HSDS follow it."""
 
 from __future__ import annotations
 
@@ -74,9 +74,9 @@ def test_elasticsearch_maps_and_aggregates_the_registry_fields(taxonomy: Taxonom
 
 
 def test_hsds_attribute_terms_are_the_registry_values(taxonomy: Taxonomy) -> None:
-    assert ATTRIBUTE_FACETS == {
+    assert {
         spec.name: (spec.label, spec.labels) for spec in FACETS if spec.hsds_attribute
-    }
+    } == ATTRIBUTE_FACETS
     codes = {term["code"] for term in all_terms(taxonomy) if term["code"] not in taxonomy}
     expected = {
         f"{spec.name}:{value}" for spec in FACETS if spec.hsds_attribute for value in spec.labels
