@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from clearinghouse.geo import region_code
+from clearinghouse.search.facets import FACETS
 from clearinghouse.vocab import ACCESSIBILITY, ISO_639_1, LANGUAGE_NAMES
 from indexer.reader_base import FormatError, RawRecord, looks_like_meeting_feed, undecodable
 
@@ -35,7 +36,8 @@ _ACCESS_WORDS = {
     "fragrance": "fragrance-free",
 }
 _STATUS = {"inactive": "inactive", "defunct": "archived", "temporarily closed": "inactive"}
-_FACETS = ("format", "attendance", "cost", "audience", "accessibility")
+# Attribute terms coded "facet:value", as our HSDS export writes them.
+_FACETS = tuple(spec.name for spec in FACETS if spec.hsds_attribute)
 _COSTS = ("free", "donation", "fee")
 _ZONE = re.compile(r"time zone ([A-Za-z_]+/[A-Za-z_/+-]+)")
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}")

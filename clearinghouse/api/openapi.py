@@ -17,27 +17,10 @@ from clearinghouse.api.schemas import (
     PROBLEM,
     SEARCH_RESPONSE,
 )
-from clearinghouse.search.base import FACETS, KM_PER_MI, MAX_PER_PAGE, MAX_RADIUS_MI, SORTS
-from clearinghouse.vocab import (
-    ACCESSIBILITY,
-    ATTENDANCE,
-    AUDIENCES,
-    COSTS,
-    DAYS,
-    FORMATS,
-    TIMES_OF_DAY,
-)
+from clearinghouse.search.base import KM_PER_MI, MAX_PER_PAGE, MAX_RADIUS_MI, SORTS
+from clearinghouse.search.facets import FACETS, FacetSpec
 
 MAX_RADIUS_KM = math.floor(MAX_RADIUS_MI * KM_PER_MI)
-FACET_ENUMS: dict[str, list[str]] = {
-    "format": list(FORMATS),
-    "attendance": list(ATTENDANCE),
-    "day": list(DAYS),
-    "time": list(TIMES_OF_DAY),
-    "cost": list(COSTS),
-    "audience": list(AUDIENCES),
-    "accessibility": list(ACCESSIBILITY),
-}
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -132,32 +115,31 @@ def _choices(values: list[str], note: str = "") -> dict[str, Any]:
     }
 
 
+FACET_EXAMPLES = {"concern": ["grief-loss", "alcohol"], "language": ["es"]}
+
+
+def facet_item(spec: FacetSpec) -> dict[str, Any]:
+    """The schema of one facet value, from the registry (help text, or the allowed list)."""
+    if spec.help:
+        return {
+            "type": "string",
+            "description": spec.help[0].upper() + spec.help[1:],
+            "examples": FACET_EXAMPLES.get(spec.name, list(spec.allowed[:1])),
+        }
+    return _choices(list(spec.allowed))
+
+
 def search_parameters() -> list[dict[str, Any]]:
-    facets = []
-    for facet in FACETS:
-        if facet == "concern":
-            item: dict[str, Any] = {
-                "type": "string",
-                "description": "A concern slug from /concerns (a parent includes its children)",
-                "examples": ["grief-loss", "alcohol"],
-            }
-        elif facet == "language":
-            item = {
-                "type": "string",
-                "description": "An ISO 639-1 code (en, es…) or a language name",
-                "examples": ["es"],
-            }
-        else:
-            item = _choices(FACET_ENUMS[facet])
-        facets.append(
-            _query(
-                facet,
-                item,
-                f"Filter by {facet}: repeat it, or separate values with commas, for OR within "
-                "the facet; different facets combine with AND",
-                repeat=True,
-            )
+    facets = [
+        _query(
+            spec.name,
+            facet_item(spec),
+            f"Filter by {spec.label.lower()}: repeat it, or separate values with commas, for "
+            "OR within the facet; different facets combine with AND",
+            repeat=True,
         )
+        for spec in FACETS
+    ]
     return [
         _query("q", {"type": "string"}, "Free text; never an error (long text is cut short)"),
         _query("near", {"type": "string"}, "ZIP, 'City, ST', state or Canadian postal area"),

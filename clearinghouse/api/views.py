@@ -31,7 +31,8 @@ from clearinghouse.extensions import db
 from clearinghouse.groups import public_url
 from clearinghouse.models import Group, GroupStatus, Location, group_concerns
 from clearinghouse.search import service
-from clearinghouse.search.base import FACETS, Hit, SearchQuery, SearchUnavailable
+from clearinghouse.search.base import Hit, SearchQuery, SearchUnavailable
+from clearinghouse.search.facets import FACET_NAMES
 from clearinghouse.search.query import (
     MAX_RESULT_WINDOW,
     QueryError,
@@ -43,7 +44,18 @@ from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 
 log = logging.getLogger(__name__)
 
-SEARCH_PARAMS = ("q", "near", "lat", "lon", "radius", "unit", *FACETS, "sort", "page", "per_page")
+SEARCH_PARAMS = (
+    "q",
+    "near",
+    "lat",
+    "lon",
+    "radius",
+    "unit",
+    *FACET_NAMES,
+    "sort",
+    "page",
+    "per_page",
+)
 DEFAULT_CHANGES_LIMIT = 100
 MAX_CHANGES_LIMIT = 1000
 

@@ -12,12 +12,14 @@ are read.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from clearinghouse import geo, schedule, vocab
 from clearinghouse.models import Group, Meeting, Organization
+from clearinghouse.search.facets import FACETS
 from clearinghouse.taxonomy import ConcernTerm, Taxonomy
 
 NAMESPACE = uuid.UUID("6f1b2c1e-2f55-4c55-9d0f-3c8f0b7f4a10")
@@ -35,12 +37,9 @@ TAXONOMIES = {
         "audience and accessibility.",
     ),
 }
-ATTRIBUTE_FACETS: dict[str, tuple[str, dict[str, str]]] = {
-    "format": ("Format", vocab.FORMATS),
-    "attendance": ("Attendance", vocab.ATTENDANCE),
-    "cost": ("Cost", vocab.COSTS),
-    "audience": ("Audience", vocab.AUDIENCES),
-    "accessibility": ("Accessibility", vocab.ACCESSIBILITY),
+# Facet name -> (label, value labels) for the facets HSDS carries as attribute terms.
+ATTRIBUTE_FACETS: dict[str, tuple[str, Mapping[str, str]]] = {
+    spec.name: (spec.label, spec.labels) for spec in FACETS if spec.hsds_attribute
 }
 
 

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 from clearinghouse import schedule, vocab
 from clearinghouse.models import Group, Location, Meeting
 from clearinghouse.schedule import Rule
+from clearinghouse.taxonomy import NationalResource
 
 
 def rule_of(meeting: Meeting) -> Rule:
@@ -188,3 +189,75 @@ FORMAT_EXPLAINED = {
         "leads the group or provides information."
     ),
 }
+
+
+@dataclass(frozen=True)
+class Helpline:
+    """A national organisation as the page lists it, its phone ready to dial."""
+
+    name: str
+    url: str
+    phone: str
+    tel: str | None
+
+
+def helplines(resources: Iterable[NationalResource]) -> list[Helpline]:
+    return [
+        Helpline(resource.name, resource.url, resource.phone or "", tel_url(resource.phone))
+        for resource in resources
+    ]
+
+
+@dataclass(frozen=True)
+class GroupFacts:
+    """What the group page shows beyond the group's own fields, worded and ready to print."""
+
+    format: str
+    format_explained: str
+    attendance: str
+    cost: str
+    audience: tuple[str, ...]
+    languages: tuple[str, ...]
+    accessibility: tuple[str, ...]
+    has_place: bool  # meets somewhere a person can go
+    address_lines: tuple[str, ...]
+    approximate_note: str  # "" unless the point is approximate
+    directions_url: str | None
+    osm_url: str | None
+    online_tel: str | None
+    contact_tel: str | None
+    organization_tel: str | None
+    verified_on: str  # "November 3, 2026", or "" when staff have not checked it
+    verified_iso: str  # "2026-11-03", or ""
+
+
+def group_facts(group: Group) -> GroupFacts:
+    location = group.location if has_place(group) else None
+    format_label = vocab.label(vocab.FORMATS, group.format)
+    return GroupFacts(
+        format=format_label,
+        format_explained=FORMAT_EXPLAINED.get(group.format, format_label),
+        attendance=vocab.label(vocab.ATTENDANCE, group.attendance),
+        cost=cost_text(group),
+        audience=tuple(vocab.label(vocab.AUDIENCES, tag) for tag in group.audience or ()),
+        languages=tuple(language_names(group.languages or ["en"])),
+        accessibility=tuple(
+            vocab.label(vocab.ACCESSIBILITY, tag) for tag in group.accessibility or ()
+        ),
+        has_place=location is not None,
+        address_lines=tuple(address_lines(location)) if location is not None else (),
+        approximate_note=approximate_wording(location)
+        if location is not None and location.approximate
+        else "",
+        directions_url=directions_url(location) if location is not None else None,
+        osm_url=osm_url(location) if location is not None else None,
+        online_tel=tel_url(group.online_phone),
+        contact_tel=tel_url(group.contact_phone),
+        organization_tel=tel_url(group.organization.phone) if group.organization else None,
+        verified_on=_day(group.verified_at) if group.verified_at else "",
+        verified_iso=group.verified_at.date().isoformat() if group.verified_at else "",
+    )
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment:%B} {moment.day}, {moment.year}"

@@ -17,7 +17,9 @@ from clearinghouse.extensions import db
 from clearinghouse.models import Group, SyncState
 from clearinghouse.public import present
 from clearinghouse.schedule import Rule
-from clearinghouse.search.base import FACETS, SORTS, Hit, SearchQuery, SearchUnavailable
+from clearinghouse.search.base import SORTS, Hit, SearchQuery, SearchUnavailable
+from clearinghouse.search.facets import BY_NAME, FACETS
+from clearinghouse.search.service import Facet, FacetValue, Suggestions
 from clearinghouse.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -40,30 +42,12 @@ PARAM_LABELS = {
     "sort": "Sort by",
     "page": "Page",
     "per_page": "Results per page",
-    "concern": "Topic",
-    "format": "Led by",
-    "attendance": "How to take part",
-    "day": "Day",
-    "time": "Time of day",
-    "language": "Language",
-    "cost": "Cost",
-    "audience": "Who it is for",
-    "accessibility": "Accessibility",
-}
-# Facet names as the public page words them (the API keeps the engine's plain labels).
-FACET_LABELS = {
-    "concern": "Topic",
-    "format": "Led by",
-    "attendance": "How to take part",
-    "day": "Day",
-    "time": "Time of day",
-    "language": "Language",
-    "cost": "Cost",
-    "audience": "Who it is for",
-    "accessibility": "Accessibility",
-}
+} | {spec.name: spec.public_label for spec in FACETS}
 # Parameters a person sets in the search form itself, kept when filters are cleared.
 WHERE_AND_WHAT = ("q", "near", "lat", "lon", "radius", "unit")
+# A facet with more values than FOLD_AFTER shows the first FIRST_VALUES, the rest under "More".
+FIRST_VALUES = 6
+FOLD_AFTER = 8
 
 
 @dataclass(frozen=True)
@@ -180,21 +164,116 @@ def chips_for(query: SearchQuery, page: Any) -> list[Chip]:
     from clearinghouse.search.query import args_without
 
     labels = {
-        (facet.name, value.value): (FACET_LABELS.get(facet.name, facet.label), value.label)
-        for facet in page.facets
-        for value in facet.values
+        (facet.name, value.value): value.label for facet in page.facets for value in facet.values
     }
     chips = []
-    for name in FACETS:
-        for value in query.selected(name):
-            facet_label, value_label = labels.get((name, value), (name.title(), value))
+    for spec in FACETS:
+        for value in query.selected(spec.name):
+            value_label = labels.get((spec.name, value), value)
             chips.append(
                 Chip(
-                    label=f"{facet_label}: {value_label}",
-                    remove_url=search_url(args_without(query, name, value)),
+                    label=f"{spec.public_label}: {value_label}",
+                    remove_url=search_url(args_without(query, spec.name, value)),
                 )
             )
     return chips
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The search said back in words: the heading, and the form's fields filled in again."""
+
+    title: str  # "Groups near 60614"
+    heading: str  # "2 groups within 25 miles of 60614 for “grief”"
+    distance: str  # "25 miles", or "" without a place
+    near: str  # the place as typed; "" for a point from "use my location"
+    lat: str
+    lon: str
+    radius: str
+
+
+def summary(query: SearchQuery, total: int) -> Summary:
+    distance = f"{_number(query.radius)} {_unit_words(query.unit)}" if query.near else ""
+    point = query.near is not None and query.near.kind == "point"
+    heading = f"{total} group{'' if total == 1 else 's'}" if total else "No groups found"
+    if query.near:
+        heading += f" within {distance} of {query.near_text or 'your location'}"
+    if query.q:
+        heading += f" for “{query.q}”"
+    return Summary(
+        title=f"Groups near {query.near_text or 'you'}" if query.near else "Search results",
+        heading=heading,
+        distance=distance,
+        near=query.near_text if query.near and not point else "",
+        lat=str(round(query.near.lat, 3)) if query.near and point else "",
+        lon=str(round(query.near.lon, 3)) if query.near and point else "",
+        radius=_number(query.radius),
+    )
+
+
+def _number(value: float) -> str:
+    """A radius as people write it: 25, 12.5."""
+    return str(round(value, 1)).removesuffix(".0")
+
+
+def _unit_words(unit: str) -> str:
+    return "miles" if unit == "mi" else "km"
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    text: str
+
+
+def wider_links(query: SearchQuery, suggestions: Suggestions | None) -> list[Link]:
+    """Wider searches to offer when a place search finds nothing; the farthest if none helps."""
+    pairs = without(canonical_args(query), "page")
+    units = _unit_words(query.unit)
+    wider = suggestions.wider if suggestions else []
+    links = []
+    for option in wider:
+        radius = round(option.radius)
+        groups = f"{option.count} group{'' if option.count == 1 else 's'}"
+        url = search_url(replaced(pairs, "radius", str(radius)))
+        links.append(Link(url, f"Within {radius} {units} ({groups})"))
+    if wider and not any(option.count for option in wider) and query.radius_mi < 500:
+        farthest = 500 if query.unit == "mi" else 800
+        url = search_url(replaced(pairs, "radius", str(farthest)))
+        links.append(Link(url, f"within {farthest} {units}"))
+    return links
+
+
+@dataclass(frozen=True)
+class FacetBox:
+    """One facet's checkboxes: the first few, the rest folded under "More"."""
+
+    name: str
+    legend: str  # the public label
+    more_label: str  # what "More" is more of, for screen readers
+    first: list[FacetValue]
+    rest: list[FacetValue]
+    rest_open: bool  # a folded value is ticked
+
+
+def facet_boxes(facets: list[Facet]) -> list[FacetBox]:
+    boxes = []
+    for facet in facets:
+        if not facet.values:
+            continue
+        fold = FIRST_VALUES if len(facet.values) > FOLD_AFTER else len(facet.values)
+        rest = facet.values[fold:]
+        boxes.append(
+            FacetBox(
+                name=facet.name,
+                legend=BY_NAME[facet.name].public_label,
+                more_label=facet.label.lower(),
+                first=facet.values[:fold],
+                rest=rest,
+                rest_open=any(value.selected for value in rest),
+            )
+        )
+    return boxes
 
 
 def page_links(current: int, total: int, per_page: int) -> list[int | None]:
@@ -238,8 +317,10 @@ def render_search(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, i
     context = {
         "query": query,
         "page": page,
-        "pairs": pairs,
+        "summary": summary(query, page.total),
+        "facet_boxes": facet_boxes(page.facets),
         "cards": page.groups,
+        "has_map": any(card.group.lat is not None for card in page.groups),
         "online_cards": page.online,
         "chips": chips_for(query, page),
         "clear_url": search_url([(k, v) for k, v in pairs if k in WHERE_AND_WHAT]),
@@ -250,14 +331,12 @@ def render_search(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, i
             [(k, v) for k, v in pairs if k in ("q", "concern")]
             + [("attendance", "online"), ("attendance", "phone")]
         ),
-        "sort_labels": {s: SORT_LABELS.get(s, s) for s in SORTS},
+        "sort_labels": {
+            s: SORT_LABELS.get(s, s) for s in SORTS if s != "distance" or query.near is not None
+        },
         "radius_choices": RADIUS_CHOICES,
-        "national": _national(page, query, taxonomy),
-        "facet_labels": FACET_LABELS,
-        "suggestions": page.suggestions,
-        "wider_url": lambda radius: search_url(
-            replaced(without(pairs, "page"), "radius", str(radius))
-        ),
+        "national": present.helplines(_national(page, query, taxonomy)),
+        "wider_links": wider_links(query, page.suggestions),
         "tile_url": current_app.config.get("TILE_URL", ""),
         "error": None,
     }
@@ -284,8 +363,11 @@ def _error_page(
             cards=[],
             online_cards=[],
             chips=[],
-            error={"param": param, "message": message},
-            param_labels=PARAM_LABELS,
+            error={
+                "param": param,
+                "label": PARAM_LABELS.get(param, param) if param else "",
+                "message": message,
+            },
             typed={name: args.get(name, "")[:200] for name in ("q", "near", "radius")},
             radius_choices=RADIUS_CHOICES,
             sort_labels={s: SORT_LABELS.get(s, s) for s in SORTS},

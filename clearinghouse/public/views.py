@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any
 
 from flask import (
     Response,
@@ -16,7 +15,7 @@ from flask import (
     url_for,
 )
 
-from clearinghouse import groups, vocab
+from clearinghouse import groups
 from clearinghouse.extensions import db
 from clearinghouse.models import Group
 from clearinghouse.public import bp, present
@@ -28,11 +27,6 @@ from clearinghouse.taxonomy import Taxonomy, default_taxonomy, normalize
 log = logging.getLogger(__name__)
 
 SUGGEST_LIMIT = 8
-
-
-@bp.app_context_processor
-def public_helpers() -> dict[str, Any]:
-    return {"vocab": vocab, "present": present}
 
 
 @bp.route("/")
@@ -70,6 +64,7 @@ def group_page(slug: str) -> str:
     return render_template(
         "public/group.html",
         group=group,
+        facts=present.group_facts(group),
         schedule_lines=present.schedule_lines(group),
         next_meetings=present.next_meetings(group, count=4),
         jsonld=group_jsonld(group, page_url=page_url),
@@ -158,7 +153,7 @@ def concern(slug: str) -> str:
         term=term,
         parent=tax.get(term.parent) if term.parent else None,
         children=tax.children(term.slug),
-        national=tax.national_for([term.slug]),
+        national=present.helplines(tax.national_for([term.slug])),
         counts=concern_counts(tax),
     )
 

@@ -7,19 +7,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from clearinghouse.geo import Place
+from clearinghouse.search.facets import BY_NAME
 
-# Facets in display order; each is also a repeatable query parameter.
-FACETS = (
-    "concern",
-    "format",
-    "attendance",
-    "day",
-    "time",
-    "language",
-    "cost",
-    "audience",
-    "accessibility",
-)
 SORTS = ("relevance", "distance", "name", "updated")
 MAX_RADIUS_MI = 500.0
 MAX_PER_PAGE = 100
@@ -104,18 +93,9 @@ class ListingDoc:
         return self.lat is not None and self.lon is not None
 
     def facet_values(self, facet: str) -> tuple[str, ...]:
-        values = {
-            "concern": self.concerns,
-            "format": (self.format,),
-            "attendance": self.attendance,
-            "day": self.days,
-            "time": self.times,
-            "language": self.languages,
-            "cost": (self.cost,),
-            "audience": self.audience,
-            "accessibility": self.accessibility,
-        }
-        return values[facet]
+        """The values of one facet, from the field the registry names."""
+        values: str | tuple[str, ...] = getattr(self, BY_NAME[facet].field)
+        return (values,) if isinstance(values, str) else values
 
 
 class SearchBackend(Protocol):

@@ -21,22 +21,13 @@ import snowballstemmer
 
 from clearinghouse.search.base import Hit, ListingDoc, SearchQuery, SearchResult
 from clearinghouse.search.embedded_search import haversine_mi
+from clearinghouse.search.facets import FACETS
 from clearinghouse.search.query import search_words
 
 # The searchable text fields and their weights: the embedded engine's bm25 column weights.
 TEXT_FIELDS = {"name": 10.0, "concern_text": 5.0, "organization": 2.0, "description": 1.0}
-# Facet name -> keyword field holding its values.
-FACET_FIELDS = {
-    "concern": "concerns",
-    "format": "format",
-    "attendance": "attendance",
-    "day": "days",
-    "time": "times",
-    "language": "languages",
-    "cost": "cost",
-    "audience": "audience",
-    "accessibility": "accessibility",
-}
+# Facet name -> the keyword field holding its values (named as on ListingDoc).
+FACET_FIELDS = {spec.name: spec.field for spec in FACETS}
 FACET_SIZE = 1000  # more than any facet has values (the taxonomy has ~130 concerns)
 ONLINE_LIMIT = 10  # online and phone groups listed beside a place search
 MAX_WORD_CHARS = 100
@@ -128,15 +119,7 @@ def document(doc: ListingDoc) -> dict[str, Any]:
         "concern_text_terms": stems(doc.concern_text),
         "organization_terms": stems(doc.organization),
         "description_terms": stems(doc.description),
-        "concerns": doc.concerns,
-        "format": doc.format,
-        "attendance": doc.attendance,
-        "days": doc.days,
-        "times": doc.times,
-        "languages": doc.languages,
-        "cost": doc.cost,
-        "audience": doc.audience,
-        "accessibility": doc.accessibility,
+        **{field: getattr(doc, field) for field in FACET_FIELDS.values()},
     }
 
 

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from clearinghouse.search.base import (
-    FACETS,
     ListingDoc,
     SearchQuery,
     SearchResult,
@@ -33,6 +32,7 @@ from clearinghouse.search.base import (
 )
 from clearinghouse.search.embedded_columns import ColumnCache
 from clearinghouse.search.embedded_search import EmbeddedSearch
+from clearinghouse.search.facets import FACET_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -343,7 +343,7 @@ def _insert(
     added: Counter[int] = Counter()
     pairs: list[tuple[int, int]] = []
     for doc in docs:
-        for facet in FACETS:
+        for facet in FACET_NAMES:
             for value in dict.fromkeys(doc.facet_values(facet)):
                 term = terms.get((facet, value))
                 if term is None:

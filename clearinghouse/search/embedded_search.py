@@ -14,8 +14,9 @@ import sqlite3
 from itertools import islice
 from operator import itemgetter
 
-from clearinghouse.search.base import FACETS, Hit, SearchQuery, SearchResult
+from clearinghouse.search.base import Hit, SearchQuery, SearchResult
 from clearinghouse.search.embedded_columns import Columns, Members, bitset, ids_of
+from clearinghouse.search.facets import FACET_NAMES
 from clearinghouse.search.query import search_words
 
 # bm25 weights for the FTS columns: name, description, organization, concern_text.
@@ -80,7 +81,7 @@ class EmbeddedSearch:
         if self.hits is not None:
             base &= bitset(self.hits)
         filters = {
-            facet: self._filter_bits(facet) for facet in FACETS if self.query.selected(facet)
+            facet: self._filter_bits(facet) for facet in FACET_NAMES if self.query.selected(facet)
         }
         matching = base
         for bits in filters.values():
@@ -164,7 +165,7 @@ class EmbeddedSearch:
     ) -> dict[str, dict[str, int]]:
         """Counts per value; a selected facet is counted without its own filter (disjunctive)."""
         within: dict[str, int] = {}
-        for facet in FACETS:
+        for facet in FACET_NAMES:
             if facet not in filters:
                 within[facet] = matching
                 continue
@@ -173,7 +174,7 @@ class EmbeddedSearch:
                 if other != facet:
                     others &= bits
             within[facet] = others
-        facets: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
+        facets: dict[str, dict[str, int]] = {facet: {} for facet in FACET_NAMES}
         term_bits = self.columns.term_bits
         for term, (facet, value) in self.columns.term_names.items():
             scope = within.get(facet)

@@ -11,31 +11,20 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
 from clearinghouse.geo import AmbiguousPlace, Place, PlaceError, point_place, resolve_place
 from clearinghouse.search.base import (
-    FACETS,
     KM_PER_MI,
     MAX_PER_PAGE,
     MAX_RADIUS_MI,
     SORTS,
     SearchQuery,
 )
+from clearinghouse.search.facets import BY_NAME, FACET_NAMES
 from clearinghouse.taxonomy import Taxonomy
-from clearinghouse.vocab import (
-    ACCESSIBILITY,
-    ATTENDANCE,
-    AUDIENCES,
-    COSTS,
-    DAYS,
-    FORMATS,
-    ISO_639_1,
-    LANGUAGE_NAMES,
-    TIMES_OF_DAY,
-)
 
 MAX_Q_CHARS: Final = 500
 MAX_WORDS: Final = 32  # a q longer than this is a paste, not a search; the rest is ignored
@@ -61,24 +50,6 @@ FILLER_WORDS: Final = frozenset(
 _WORD: Final = re.compile(r"\w+", re.UNICODE)
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
-# The values each plain facet may take (concern is checked against the taxonomy).
-FACET_VALUES: Final[Mapping[str, Iterable[str]]] = {
-    "format": FORMATS,
-    "attendance": ATTENDANCE,
-    "day": DAYS,
-    "time": TIMES_OF_DAY,
-    "language": ISO_639_1,
-    "cost": COSTS,
-    "audience": AUDIENCES,
-    "accessibility": ACCESSIBILITY,
-}
-_DAY_WORDS: Final = {name.lower(): code for code, name in DAYS.items()} | {
-    "tues": "tue",
-    "wednes": "wed",
-    "thur": "thu",
-    "thurs": "thu",
-}
-
 Args = Mapping[str, Any]
 
 
@@ -98,7 +69,7 @@ def parse_search_args(args: Args, taxonomy: Taxonomy) -> SearchQuery:
     unit = _choice(args, "unit", UNITS, "mi")
     radius = _radius(_one(args, "radius"), unit)
     filters: dict[str, tuple[str, ...]] = {}
-    for facet in FACETS:
+    for facet in FACET_NAMES:
         raw = _list(args, facet)
         if raw:
             filters[facet] = (
@@ -150,7 +121,7 @@ def query_to_args(query: SearchQuery) -> list[tuple[str, str]]:
         args.append(("radius", _number(query.radius)))
     if query.unit != "mi":
         args.append(("unit", query.unit))
-    for facet in FACETS:
+    for facet in FACET_NAMES:
         args += [(facet, value) for value in query.selected(facet)]
     if query.sort != ("distance" if query.near else "relevance"):
         args.append(("sort", query.sort))
@@ -321,22 +292,15 @@ def _concerns(values: list[str], taxonomy: Taxonomy) -> tuple[str, ...]:
 
 
 def _facet_values(facet: str, values: list[str]) -> tuple[str, ...]:
-    allowed = FACET_VALUES[facet]
+    """Registry values; any case, spaces or underscores for hyphens, or a known alias."""
+    spec = BY_NAME[facet]
     chosen: list[str] = []
     for value in values:
         code = value.lower().replace("_", "-").replace(" ", "-")
-        if facet == "language" and code not in allowed:
-            code = LANGUAGE_NAMES.get(value.lower(), code)
-        if facet == "day" and code not in allowed:
-            code = _DAY_WORDS.get(code, code)
-        if code not in allowed:
-            raise QueryError(facet, f"{_show(value)} is not allowed; use {_allowed(facet)}")
+        if code not in spec.allowed:
+            code = spec.aliases.get(value.lower(), spec.aliases.get(code, code))
+        if code not in spec.allowed:
+            raise QueryError(facet, f"{_show(value)} is not allowed; use {spec.describes_values}")
         if code not in chosen:
             chosen.append(code)
     return tuple(chosen)
-
-
-def _allowed(facet: str) -> str:
-    if facet == "language":
-        return "an ISO 639-1 code such as en, es, fr"
-    return "one of: " + ", ".join(FACET_VALUES[facet])

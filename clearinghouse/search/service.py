@@ -20,44 +20,13 @@ from clearinghouse.extensions import db
 from clearinghouse.groups import groups_by_id
 from clearinghouse.models import Group, SearchMiss, utcnow
 from clearinghouse.search import get_backend
-from clearinghouse.search.base import FACETS, Hit, SearchQuery, SearchResult
-from clearinghouse.search.query import FACET_VALUES
+from clearinghouse.search.base import Hit, SearchQuery, SearchResult
+from clearinghouse.search.facets import FACETS
 from clearinghouse.taxonomy import NationalResource, Taxonomy, default_taxonomy
-from clearinghouse.vocab import (
-    ACCESSIBILITY,
-    ATTENDANCE,
-    AUDIENCES,
-    COSTS,
-    DAYS,
-    FORMATS,
-    LANGUAGES,
-    TIMES_OF_DAY,
-)
 
 log = logging.getLogger(__name__)
 H = TypeVar("H")
 
-FACET_LABELS = {
-    "concern": "Concern",
-    "format": "Format",
-    "attendance": "Attendance",
-    "day": "Day",
-    "time": "Time of day",
-    "language": "Language",
-    "cost": "Cost",
-    "audience": "Audience",
-    "accessibility": "Accessibility",
-}
-VALUE_LABELS: dict[str, dict[str, str]] = {
-    "format": FORMATS,
-    "attendance": ATTENDANCE,
-    "day": DAYS,
-    "time": {slug: label for slug, (label, _start, _end) in TIMES_OF_DAY.items()},
-    "language": LANGUAGES,
-    "cost": COSTS,
-    "audience": AUDIENCES,
-    "accessibility": ACCESSIBILITY,
-}
 WIDER_RADII_MI = (50.0, 100.0)
 
 
@@ -198,21 +167,19 @@ def load_active(ids: Collection[int]) -> dict[int, Group]:
 def facet_list(query: SearchQuery, result: SearchResult, taxonomy: Taxonomy) -> list[Facet]:
     """Every facet with labelled values: counted ones, plus selected ones even at zero."""
     facets = []
-    for name in FACETS:
-        counts = result.facets.get(name, {})
-        selected = set(query.selected(name))
-        if name == "concern":
+    for spec in FACETS:
+        counts = result.facets.get(spec.name, {})
+        selected = set(query.selected(spec.name))
+        if spec.name == "concern":
             values = _concern_values(counts, selected, taxonomy)
         else:
-            order = list(FACET_VALUES[name])
-            labels = VALUE_LABELS[name]
-            shown = [v for v in order if counts.get(v) or v in selected]
-            if name == "language":  # by how many groups, then name: there are 180+ codes
-                shown.sort(key=lambda v: (-counts.get(v, 0), labels.get(v, v)))
+            shown = [v for v in spec.allowed if counts.get(v) or v in selected]
+            if spec.name == "language":  # by how many groups, then name: there are 180+ codes
+                shown.sort(key=lambda v: (-counts.get(v, 0), spec.label_of(v)))
             values = [
-                FacetValue(v, labels.get(v, v), counts.get(v, 0), v in selected) for v in shown
+                FacetValue(v, spec.label_of(v), counts.get(v, 0), v in selected) for v in shown
             ]
-        facets.append(Facet(name=name, label=FACET_LABELS[name], values=values))
+        facets.append(Facet(name=spec.name, label=spec.label, values=values))
     return facets
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from geopy.distance import geodesic, great_circle
 
-from clearinghouse.search.base import FACETS
+from clearinghouse.search.facets import FACET_NAMES, FACETS
 from clearinghouse.taxonomy import Taxonomy
 from tests.contract.conftest import (
     ACTIVE,
@@ -46,7 +46,9 @@ def test_no_arguments_find_every_active_group(corpus: Corpus) -> None:
 
 
 def corpus_values(corpus: Corpus) -> list[tuple[str, str]]:
-    return sorted({(f, v) for d in corpus.docs.values() for f in FACETS for v in d.facet_values(f)})
+    return sorted(
+        {(f, v) for d in corpus.docs.values() for f in FACET_NAMES for v in d.facet_values(f)}
+    )
 
 
 def test_every_single_facet_value_filters_as_the_contract_says(corpus: Corpus) -> None:
@@ -134,7 +136,7 @@ def test_facet_counts_equal_the_totals_of_selecting_each_value(
 ) -> None:
     result = corpus.search(*base)
     checked = 0
-    for facet in FACETS:
+    for facet in FACET_NAMES:
         for value, count in result.facets.get(facet, {}).items():
             rest = tuple(pair for pair in base if pair[0] != facet)
             assert corpus.search(*rest, (facet, value)).total == count, (facet, value)
@@ -145,13 +147,30 @@ def test_facet_counts_equal_the_totals_of_selecting_each_value(
 def test_facet_counts_match_the_reference(corpus: Corpus) -> None:
     query = parse(("cost", "free"), ("day", "tue"), *HERE)
     result = corpus.search(("cost", "free"), ("day", "tue"), *HERE)
-    for facet in FACETS:
+    for facet in FACET_NAMES:
         counted: dict[str, int] = {}
         for doc in corpus.docs.values():
             if reference_match(doc, query, skip=facet):
                 for value in doc.facet_values(facet):
                     counted[value] = counted.get(value, 0) + 1
         assert {v: n for v, n in result.facets.get(facet, {}).items() if n} == counted, facet
+
+
+def test_engines_count_the_registry_facets_from_the_fields_it_names(corpus: Corpus) -> None:
+    """Aggregations come from the registry: every facet it lists, read from its document field,
+    and no other."""
+    result = corpus.search()
+    assert set(result.facets) == set(FACET_NAMES)
+    for spec in FACETS:
+        counted: dict[str, int] = {}
+        for doc in corpus.docs.values():
+            field = getattr(doc, spec.field)
+            for value in (field,) if isinstance(field, str) else field:
+                counted[value] = counted.get(value, 0) + 1
+        assert {v: n for v, n in result.facets[spec.name].items() if n} == counted, spec.name
+        if spec.allowed:  # concern values come from the taxonomy
+            assert set(result.facets[spec.name]) <= set(spec.allowed), spec.name
+    assert all(result.facets[spec.name] for spec in FACETS)  # the corpus has every facet
 
 
 def test_facets_are_disjunctive(corpus: Corpus) -> None:

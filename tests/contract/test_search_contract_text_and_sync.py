@@ -12,7 +12,8 @@ from flask import Flask
 
 from clearinghouse.extensions import db
 from clearinghouse.models import Group
-from clearinghouse.search.base import FACETS, SearchBackend
+from clearinghouse.search.base import SearchBackend
+from clearinghouse.search.facets import FACET_NAMES
 from clearinghouse.search.query import QueryError
 from clearinghouse.store import apply_listing, delete_group, set_status
 from clearinghouse.taxonomy import Taxonomy
@@ -218,7 +219,7 @@ def test_run_search_hydrates_groups_in_rank_order(corpus: Corpus) -> None:
     assert all(hit.group.status == "active" for hit in page.groups)
     assert page.groups[0].distance_mi == result.hits[0].distance_mi
     assert [hit.group.id for hit in page.online] == [hit.id for hit in result.online]
-    assert [facet.name for facet in page.facets] == list(FACETS)
+    assert [facet.name for facet in page.facets] == list(FACET_NAMES)
 
 
 # -- keeping the index in step ---------------------------------------------------------------

@@ -6,11 +6,12 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterator
+from html import unescape
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 from icalendar import Calendar
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from clearinghouse.extensions import db
 from clearinghouse.models import ChangeRequest, Group, SearchMiss
 from clearinghouse.public import PlaceMaskingFilter, mask_place
 from clearinghouse.search import get_backend
+from clearinghouse.search.facets import BY_NAME, FACET_NAMES
 from clearinghouse.taxonomy import Taxonomy
 from clearinghouse.vocab import TIMEZONES
 from indexer.sync import sync
@@ -459,6 +461,70 @@ def test_search_facets_show_counts_and_chips_remove_one_value(
     assert "4 groups within 25 miles" in everything
 
 
+def test_search_page_checkboxes_come_from_the_facet_registry(
+    client: FlaskClient,
+    make_group: Callable[..., Group],
+    index: Callable[[], None],
+    taxonomy: Taxonomy,
+) -> None:
+    make_group(accessibility=["wheelchair", "asl"], audience=["women"], languages=["en", "es"])
+    make_group(**{**ONLINE_GRIEF, "format": "professional-expert", "cost": "donation"})
+    index()
+    page = html(client.get("/search?cost=free"))
+    boxes = re.findall(r'<fieldset class="facet" id="facet-([^"]+)">(.*?)</fieldset>', page, re.S)
+    assert [name for name, _ in boxes] == [n for n in FACET_NAMES if n in dict(boxes)]
+    assert len(boxes) == len(FACET_NAMES)  # every facet has a value in these two groups
+    for name, box in boxes:
+        spec = BY_NAME[name]
+        assert f"<legend>{spec.public_label}</legend>" in box
+        ticks = re.findall(
+            r'<input type="checkbox" form="search-form" name="([^"]+)" value="([^"]+)" id="[^"]+"'
+            r'[^>]*>\s*<label for="[^"]+">([^<]+?) <span class="count">',
+            box,
+        )
+        assert ticks, name
+        for field, value, shown in ticks:
+            assert field == name
+            label = unescape(shown)
+            if spec.allowed:
+                assert value in spec.allowed and label == spec.label_of(value), (name, value)
+            else:
+                term = taxonomy.get(value)
+                assert term is not None and label == term.label, value
+
+
+@pytest.mark.parametrize(
+    ("query", "heading", "fields"),
+    [
+        (
+            "near=60614&radius=12.50",
+            "within 12.5 miles of 60614",
+            ('<option value="12.5" selected>',),
+        ),
+        ("near=60614&unit=km&radius=40", "within 40 km of 60614", ('name="unit" value="km"',)),
+        (
+            "lat=41.92512&lon=-87.65721",
+            "within 25 miles of your location",
+            ('name="lat" value="41.925"', 'name="lon" value="-87.657"', 'name="near" value=""'),
+        ),
+    ],
+)
+def test_results_say_the_place_and_radius_back_in_words(
+    client: FlaskClient, grief_group: Group, query: str, heading: str, fields: tuple[str, ...]
+) -> None:
+    page = html(client.get(f"/search?{query}"))
+    assert f"1 group {heading}" in page
+    for field in fields:
+        assert field in page
+
+
+def test_public_helpers_are_not_exposed_to_other_templates(app: Flask) -> None:
+    with app.test_request_context("/staff/"):
+        assert render_template_string("{{ present is defined }} {{ vocab is defined }}") == (
+            "False False"
+        )
+
+
 def test_search_pages_through_results(
     client: FlaskClient, make_group: Callable[..., Group], index: Callable[[], None]
 ) -> None:
@@ -503,6 +569,8 @@ def test_empty_place_search_offers_ways_forward_and_counts_the_miss(
     page = html(response)
     assert "No groups found" in page
     assert "radius=" in page  # a wider search
+    assert "Within 50 miles (0 groups)" in page and "Within 100 miles (0 groups)" in page
+    assert re.search(r'href="[^"]*radius=500[^"]*">within 500 miles</a>', page)
     assert "attendance=online" in page
     assert "/start-a-group" in page
     assert "National organizations" in page
