@@ -1,4 +1,4 @@
-"""A group as public JSON (DESIGN.md's shape), shared by the API, feeds and exports.
+"""A group as public JSON (the shape in docs/architecture.md), shared by the API, feeds and exports.
 
 Only public fields are read here; private contact details never pass through this module.
 A place, a schedule rule and the contact details have the shapes of `clearinghouse.groups`.

@@ -1,4 +1,4 @@
-"""DESIGN.md's search semantics, part two: text, bad input, order and pages, the service
+"""The search semantics (docs/architecture.md, docs/api.md), part two: text, bad input, order and pages, the service
 layer, and keeping the index in step with the store — on every engine (see conftest.py).
 """
 
