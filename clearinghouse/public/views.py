@@ -41,7 +41,7 @@ def home() -> str:
 
 @bp.route("/search")
 def search() -> tuple[str, int]:
-    """Results for the search parameters (docs/api.md); bad parameters get a 400 page naming them."""
+    """Results for the search parameters (docs/api.md); bad ones get a 400 page naming them."""
     return render_search(request.args, default_taxonomy())
 
 

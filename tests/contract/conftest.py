@@ -3,7 +3,8 @@
 `engine` is parametrized over the engines; `corpus` (one per engine per module) stores the
 corpus below through the same validate → geocode → store path as `make_group`, syncs it into
 a fresh index through the outbox, and offers `search(*pairs)` / `page(*pairs)` helpers plus
-`expected(...)`, a plain-Python reference of the search semantics in docs/architecture.md over the same documents.
+`expected(...)`, a plain-Python reference of the search semantics (docs/architecture.md)
+over the same documents.
 `fresh_backend` is an empty index of the current engine for tests that change listings.
 """
 
@@ -98,7 +99,7 @@ class Corpus:
             return run_search(parse(*pairs))
 
     def expected(self, *pairs: tuple[str, str]) -> set[str]:
-        """Keys the search semantics say match (text aside): the reference answer to compare with."""
+        """Keys the search semantics say match (text aside): the reference answer."""
         query = parse(*pairs)
         assert not query.q, "the reference does not do text"
         return {self.key(d.id) for d in self.docs.values() if reference_match(d, query)}

@@ -1,4 +1,4 @@
-"""The search semantics (docs/architecture.md, docs/api.md), checked the same way on every engine (see conftest.py).
+"""The search semantics (docs/architecture.md), checked the same way on every engine.
 
 Most answers are compared with `corpus.expected(...)`, a plain-Python reading of the
 contract over the same documents; distances are checked against geopy.  Engine-specific

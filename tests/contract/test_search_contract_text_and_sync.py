@@ -1,5 +1,5 @@
-"""The search semantics (docs/architecture.md, docs/api.md), part two: text, bad input, order and pages, the service
-layer, and keeping the index in step with the store — on every engine (see conftest.py).
+"""The search semantics (docs/architecture.md), part two: text, bad input, order and pages, the
+service layer, and keeping the index in step with the store — on every engine (see conftest.py).
 """
 
 from __future__ import annotations
