@@ -459,3 +459,61 @@ def test_the_sources_commands(app: Flask, feed_server: FeedServer) -> None:
     assert "1 of 2 sources failed" in everything.output
     unknown = runner.invoke(args=["sources", "pause", "nope"])
     assert unknown.exit_code != 0 and "no source is named 'nope'" in unknown.output
+
+
+def test_the_staff_sources_page_adds_refreshes_pauses_and_lists_rejects(
+    app: Flask, feed_server: FeedServer
+) -> None:
+    from tests.staff_support import csrf_token, post, signed_in_client
+
+    items = feed_items()
+    items[0] = {**items[0], "day": "someday", "slug": "broken-row"}  # one row to reject
+    feed_server.feeds["/kc.json"] = as_feed(items)
+    admin = signed_in_client(app, "admin@example.org", "admin")
+    page = admin.get("/staff/sources")
+    assert page.status_code == 200 and "No sources yet" in page.get_data(as_text=True)
+    bad = post(admin, "/staff/sources", {"name": "kc", "url": "ftp://x", "fmt": "meeting-guide",
+               "concern": "alcohol", "every": "6h"})  # fmt: skip
+    assert bad.status_code == 400 and "must start with http" in bad.get_data(as_text=True)
+    added = post(admin, "/staff/sources", {"name": "kc", "url": feed_server.url("/kc.json"),
+                 "fmt": "meeting-guide", "concern": "alcohol", "every": "6h"})  # fmt: skip
+    assert added.status_code == 302
+    source = find_source(db.session(), "kc")
+
+    no_token = admin.post(f"/staff/sources/{source.id}/refresh")
+    assert no_token.status_code == 400 and "/kc.json" not in feed_server.requests
+    refreshed = post(admin, f"/staff/sources/{source.id}/refresh", follow_redirects=True)
+    text = refreshed.get_data(as_text=True)
+    assert f"kc: read {FEED_ROWS} rows → " in text and "1 rejected, 0 removed" in text
+    rejects = admin.get(f"/staff/sources/{source.id}/rejects.csv")
+    lines = rejects.get_data(as_text=True).splitlines()
+    assert rejects.mimetype == "text/csv" and lines[0] == "file,row,field,reason"
+    assert len(lines) == 2 and lines[1].startswith("kc.json,1,")
+
+    post(admin, f"/staff/sources/{source.id}/pause")
+    db.session.refresh(source)
+    assert source.paused
+    assert ">Resume<" in admin.get("/staff/sources").get_data(as_text=True)
+    post(admin, f"/staff/sources/{source.id}/resume")
+    db.session.refresh(source)
+    assert not source.paused
+    assert csrf_token(admin, "/staff/sources")
+
+
+def test_only_admins_see_sources_and_the_dashboard_shows_held_removals(
+    app: Flask, feed_server: FeedServer
+) -> None:
+    from tests.staff_support import signed_in_client
+
+    items = feed_items()
+    feed_server.feeds["/kc.json"] = as_feed(items)
+    add("kc", feed_server.url("/kc.json"))
+    refresh(app, "kc")
+    feed_server.feeds["/kc.json"] = Feed(b"[]")
+    refresh(app, "kc")
+    editor = signed_in_client(app, "editor@example.org", "editor")
+    assert editor.get("/staff/sources").status_code == 403
+    assert editor.get("/staff/sources/1/rejects.csv").status_code == 403
+    dashboard = editor.get("/staff/").get_data(as_text=True)
+    assert "Partner sources needing staff" in dashboard
+    assert "the feed listed nothing: 40 listings kept" in dashboard
