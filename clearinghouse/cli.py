@@ -18,6 +18,7 @@ from clearinghouse.taxonomy import Taxonomy
 from indexer.generate import generate_listings
 from indexer.pipeline import ingest_files, ingest_records, load_sample_listings
 from indexer.readers import FormatError
+from indexer.sources import SOURCE_FORMATS
 from indexer.sync import rebuild, status, sync
 
 
@@ -31,6 +32,7 @@ def register_commands(app: Flask) -> None:
         api_keys_group,
         serve_command,
         worker_command,
+        sources_group,
         demo_command,
     ):
         app.cli.add_command(command)
@@ -164,6 +166,141 @@ def ingest_command(
             for reject in report.rejects:
                 writer.writerow([reject.path, reject.row, reject.field, reject.reason])
     click.echo(("Dry run: " if dry_run else "") + report.details())
+
+
+@click.group("sources")
+def sources_group() -> None:
+    """Partner feeds that refresh themselves (the worker runs due refreshes)."""
+
+
+@sources_group.command("add")
+@click.argument("name")
+@click.option("--url", required=True, help="The feed's address (http:// or https://).")
+@click.option("--format", "fmt", required=True, type=click.Choice(SOURCE_FORMATS))
+@click.option("--concern", default=None, help="Concern slug for listings that carry none.")
+@click.option("--every", default="6h", show_default=True, help="How often: 30m, 6h, 1d, …")
+@with_appcontext
+def sources_add(name: str, url: str, fmt: str, concern: str | None, every: str) -> None:
+    """Add a source; the worker (or `sources refresh NAME`) imports it."""
+    from indexer.sources import SourceError, add_source, describe_interval
+
+    try:
+        source = add_source(
+            db.session(), name, url=url, fmt=fmt, concern=concern, every=every, taxonomy=_taxonomy()
+        )
+    except SourceError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(
+        f"Added source {source.name} ({source.format}, every "
+        f"{describe_interval(source.interval_seconds)}); it refreshes at the worker's next pass."
+    )
+
+
+@sources_group.command("list")
+@with_appcontext
+def sources_list() -> None:
+    """Every source: format, interval, last run and outcome, counts, next run."""
+    from sqlalchemy import select
+
+    from clearinghouse.models import FeedSource
+    from indexer.sources import describe_interval
+
+    found = False
+    for source in db.session.scalars(select(FeedSource).order_by(FeedSource.name)):
+        found = True
+        state = "paused" if source.paused else f"every {describe_interval(source.interval_seconds)}"
+        last = _when(source.last_run_at)
+        upcoming = "—" if source.paused else _when(source.next_run_at)
+        click.echo(f"{source.name}  {source.format}  {state}  {source.url}")
+        click.echo(f"  last run {last}: {source.last_outcome or 'never run'}; next {upcoming}")
+        if source.last_summary:
+            click.echo(f"  {source.last_summary}")
+        if source.attention:
+            click.echo(f"  NEEDS STAFF: {source.attention}")
+    if not found:
+        click.echo("No sources yet; add one with `clearinghouse sources add NAME --url URL …`.")
+
+
+def _when(moment: object) -> str:
+    from datetime import datetime
+
+    return (
+        moment.isoformat(sep=" ", timespec="minutes") + " UTC"
+        if isinstance(moment, datetime)
+        else "never"
+    )
+
+
+@sources_group.command("refresh")
+@click.argument("name", required=False)
+@click.option(
+    "--allow-removals",
+    is_flag=True,
+    help="The safety brake held removals and they are right: remove them, however many.",
+)
+@with_appcontext
+def sources_refresh(name: str | None, allow_removals: bool) -> None:
+    """Refresh one source now, or every source that is not paused."""
+    from flask import current_app
+    from sqlalchemy import select
+
+    from clearinghouse.models import FeedSource, SourceOutcome
+    from indexer.sources import RefreshSettings, SourceError, find_source, refresh_source
+
+    session = db.session()
+    try:
+        sources = (
+            [find_source(session, name)]
+            if name
+            else list(
+                session.scalars(
+                    select(FeedSource).where(FeedSource.paused.is_(False)).order_by(FeedSource.name)
+                )
+            )
+        )
+    except SourceError as error:
+        raise click.ClickException(str(error)) from error
+    if allow_removals and not name:
+        raise click.BadParameter("name the source", param_hint="--allow-removals")
+    settings = RefreshSettings.from_config(current_app.config)
+    failed = 0
+    for source in sources:
+        result = refresh_source(
+            session, source, taxonomy=_taxonomy(), settings=settings, allow_removals=allow_removals
+        )
+        failed += result.outcome == SourceOutcome.FAILED
+        click.echo(f"{source.name}: {result.summary()}")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(sources)} sources failed")
+
+
+@sources_group.command("pause")
+@click.argument("name")
+@with_appcontext
+def sources_pause(name: str) -> None:
+    """Stop refreshing a source (its listings stay as they are)."""
+    _set_paused(name, True)
+
+
+@sources_group.command("resume")
+@click.argument("name")
+@with_appcontext
+def sources_resume(name: str) -> None:
+    """Refresh a paused source again, starting at the worker's next pass."""
+    _set_paused(name, False)
+
+
+def _set_paused(name: str, paused: bool) -> None:
+    from indexer.sources import SourceError, find_source, set_paused
+
+    try:
+        source = find_source(db.session(), name)
+    except SourceError as error:
+        raise click.ClickException(str(error)) from error
+    set_paused(source, paused)
+    db.session.commit()
+    click.echo(f"{'Paused' if paused else 'Resumed'} {source.name}.")
 
 
 @click.group("index")

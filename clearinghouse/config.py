@@ -62,7 +62,40 @@ def from_environment(
         "TRUSTED_HOSTS": _host_list(env.get("CLEARINGHOUSE_TRUSTED_HOSTS", "")),
         # Signed-in staff sessions end after this on the server, whatever the cookie says.
         "STAFF_SESSION_HOURS": 12,
+        # Partner sources (`clearinghouse sources …`): fetching and the safety brake.
+        "SOURCE_FETCH_TIMEOUT": _positive(env, "CLEARINGHOUSE_SOURCE_TIMEOUT", 30.0),
+        "SOURCE_MAX_BYTES": int(_positive(env, "CLEARINGHOUSE_SOURCE_MAX_BYTES", 50 * 1024**2)),
+        "SOURCE_FETCH_RETRIES": 2,
+        "SOURCE_RETRY_BACKOFF": 1.0,
+        "SOURCE_REMOVAL_LIMIT": _share(env.get("CLEARINGHOUSE_SOURCE_REMOVAL_LIMIT", "20%")),
     }
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1e12:
+        raise ValueError(f"{name}={text!r} is not a positive number")
+    return value
+
+
+def _share(text: str) -> float:
+    """ "20%" or "0.2" → 0.2: the largest share of a source's listings one refresh may remove."""
+    cleaned = text.strip()
+    try:
+        value = float(cleaned.removesuffix("%")) / (100 if cleaned.endswith("%") else 1)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise ValueError(
+            f"CLEARINGHOUSE_SOURCE_REMOVAL_LIMIT={text!r} is not a share; write it like 20% or 0.2"
+        )
+    return value
 
 
 def _base_url(text: str) -> str | None:

@@ -280,8 +280,52 @@ class ChangeRequest(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     reviewed_at: Mapped[datetime | None] = mapped_column()
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A partner source's name when the source suggested it (a staff-edited listing whose
+    # feed changed); None for the public.
+    source: Mapped[str | None] = mapped_column(String(80))
 
     group: Mapped[Group | None] = relationship()
+
+
+class SourceOutcome(StrEnum):
+    """How a partner source's last refresh ended."""
+
+    IMPORTED = "imported"  # read and applied (removals too, unless held)
+    NOT_MODIFIED = "not-modified"  # the feed answered 304 or sent the same bytes: nothing to do
+    HELD = "held"  # imported, but removals were held by the safety brake for staff
+    FAILED = "failed"  # not fetched or not readable; the error is kept on the source
+
+
+class FeedSource(Base):
+    """A partner feed the worker fetches and imports every `interval_seconds`.
+
+    Its listings are the groups whose `source` is this name; `attention` holds a message for
+    staff (the safety brake held removals) until a refresh no longer needs it.
+    """
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    format: Mapped[str] = mapped_column(String(20))
+    concern: Mapped[str | None] = mapped_column(String(80))
+    interval_seconds: Mapped[int] = mapped_column(default=6 * 3600)
+    paused: Mapped[bool] = mapped_column(default=False)
+    etag: Mapped[str | None] = mapped_column(String(300))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
+    last_run_at: Mapped[datetime | None] = mapped_column()
+    last_outcome: Mapped[str | None] = mapped_column(String(20))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_summary: Mapped[str] = mapped_column(Text, default="")
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    rejects: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    attention: Mapped[str] = mapped_column(Text, default="")
+    next_run_at: Mapped[datetime | None] = mapped_column(index=True)
+    running_since: Mapped[datetime | None] = mapped_column()
+    failures: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(Base):

@@ -28,7 +28,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,9 @@ MAX_WARNINGS = 10_000  # kept in the report; the rest are only counted
 MEETING_LISTS = ("meeting-guide", "tsml")
 # A plain session, or Flask-SQLAlchemy's scoped `db.session`.
 AnySession = Session | scoped_session[Any]
+# Called for an existing listing before it is updated: True keeps it as it is (the hook has
+# sent the changes elsewhere, e.g. to review), False lets the update through.
+HoldUpdate = Callable[[ListingData, Group], bool]
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,13 @@ class IngestReport:
     warnings: list[Notice] = field(default_factory=list)
     flagged_duplicates: int = 0
     warning_count: int = 0
+    # Source refreshes: listings archived because the feed no longer carries them, and
+    # staff-edited listings whose feed changes went to review instead (counted as unchanged).
+    removed: int = 0
+    held: int = 0
+    # The ids (external or `auto:` keys) of every listing the files carried, rejected rows
+    # included when their id could be read: what a refresh keeps.
+    keys: set[str] = field(default_factory=set, repr=False)
 
     def summary(self) -> str:
         return (
@@ -100,6 +110,8 @@ class IngestReport:
             extra.append(f"{self.warning_count} warnings")
         if self.flagged_duplicates:
             extra.append(f"{self.flagged_duplicates} possible duplicates flagged for staff")
+        if self.held:
+            extra.append(f"{self.held} staff-edited listings: the source's changes sent to review")
         return self.summary() + (f" ({'; '.join(extra)})" if extra else "")
 
     def reject(self, path: str, row: int, field_name: str, reason: str) -> None:
@@ -121,6 +133,7 @@ def ingest_files(
     dry_run: bool = False,
     taxonomy: Taxonomy,
     progress: bool = False,
+    hold: HoldUpdate | None = None,
 ) -> IngestReport:
     """Import files of one format; every file is checked before anything is written.
 
@@ -134,7 +147,7 @@ def ingest_files(
     sources = [open_source(Path(path), fmt, check=check) for path in paths]
     for opened in sources:
         _require_concern(opened, default_concerns)
-    run = _Run(session, taxonomy, default_concerns, dry_run, progress)
+    run = _Run(session, taxonomy, default_concerns, dry_run, progress, hold)
     try:
         for opened in sources:
             label = opened.path.name
@@ -224,7 +237,9 @@ class _Run:
         default_concerns: Sequence[str],
         dry_run: bool,
         progress: bool,
+        hold: HoldUpdate | None = None,
     ) -> None:
+        self.hold = hold
         self.session: Session = session if isinstance(session, Session) else session()
         self.taxonomy = taxonomy
         self.default_concerns = tuple(default_concerns)
@@ -310,9 +325,13 @@ class _Run:
         for warning in validation.warnings:
             report.warn(path, row, warning.field, warning.message)
         if validation.data is None or validation.errors:
+            given = raw.record.get("external_id")
+            if isinstance(given, str | int) and not isinstance(given, bool) and str(given).strip():
+                report.keys.add(str(given).strip())  # still carried, though rejected this time
             return self._rejected(path, row, [(e.field, e.message) for e in validation.errors])
         data = validation.data
         key = data.external_id or listing_key(data)
+        report.keys.add(key)
         earlier = self.seen_keys.get((source, key))
         slug_earlier = self.seen_slugs.get(data.slug) if data.slug else None
         if earlier or slug_earlier:
@@ -351,6 +370,8 @@ class _Run:
             )
         }
         items = [(data, existing.get(data.external_id)) for _row, data in batch]
+        if self.hold is not None:
+            batch, items = self._without_held(batch, items)
         others = [self._duplicate(data, source) if group is None else None for data, group in items]
         changes = self._apply_batch(batch, items, source, status, path)
         for (_row, _data), other, change in zip(batch, others, changes, strict=True):
@@ -366,6 +387,21 @@ class _Run:
             session.rollback()  # counted; release the locks before the next batch
         else:
             session.commit()
+
+    def _without_held(
+        self, batch: list[tuple[int, ListingData]], items: list[tuple[ListingData, Group | None]]
+    ) -> tuple[list[tuple[int, ListingData]], list[tuple[ListingData, Group | None]]]:
+        """Leave out the existing listings `hold` keeps as they are (counted unchanged)."""
+        assert self.hold is not None
+        kept_batch, kept_items = [], []
+        for entry, (data, group) in zip(batch, items, strict=True):
+            if group is not None and self.hold(data, group):
+                self.report.unchanged += 1
+                self.report.held += 1
+                continue
+            kept_batch.append(entry)
+            kept_items.append((data, group))
+        return kept_batch, kept_items
 
     def _apply_batch(
         self,

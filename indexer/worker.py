@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 JobRun = Callable[[Flask], bool]  # True when work remains (run again without waiting)
 OUTBOX_INTERVAL = 0.5  # seconds between outbox polls: a commit is searchable within ~1 s
 OUTBOX_ROWS_PER_RUN = 2000  # a backlog is applied this many rows at a time, other jobs between
+SOURCES_INTERVAL = 30.0  # seconds between looks for a partner source whose refresh is due
 
 
 @dataclass
@@ -126,10 +127,29 @@ def apply_outbox(app: Flask) -> bool:
     return report.applied >= OUTBOX_ROWS_PER_RUN
 
 
+def refresh_due_source(app: Flask) -> bool:
+    """The sources job: refresh the partner source most overdue; True when more are due."""
+    from clearinghouse.extensions import db
+    from clearinghouse.taxonomy import default_taxonomy
+    from indexer.sources import RefreshSettings, due_sources, refresh_source
+
+    due = due_sources(db.session())
+    if not due:
+        return False
+    refresh_source(
+        db.session(),
+        due[0],
+        taxonomy=default_taxonomy(),
+        settings=RefreshSettings.from_config(app.config),
+    )
+    return len(due) > 1
+
+
 def default_worker(app: Flask) -> Worker:
-    """The worker with every job the clearinghouse runs (today: the outbox → search index)."""
+    """The worker with every job the clearinghouse runs: outbox → search index, sources."""
     worker = Worker(app)
     worker.add("outbox", apply_outbox, every=OUTBOX_INTERVAL)
+    worker.add("sources", refresh_due_source, every=SOURCES_INTERVAL, max_backoff=300)
     return worker
 
 

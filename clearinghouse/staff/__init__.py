@@ -108,6 +108,7 @@ from clearinghouse.staff import (  # noqa: E402,F401  (importing the views regis
     listings,
     reports,
     review,
+    sources,
 )
 
 __all__ = ["bp", "role_required"]

@@ -58,8 +58,11 @@ def dashboard() -> Any:
     }
     recent = list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(15)))
     names = group_names(event.group_uuid for event in recent)
+    from clearinghouse.staff.sources import sources_needing_staff
+
     return render_template(
         "staff/dashboard.html",
+        troubled_sources=sources_needing_staff(),
         counts=counts,
         index=index_status(),
         recent=recent,

@@ -393,3 +393,18 @@ class UserForm(FlaskForm):
 
 class ApiKeyForm(FlaskForm):
     name = StringField("Partner name", validators=[DataRequired(), Length(max=120)])
+
+
+class SourceForm(FlaskForm):
+    name = StringField("Name (e.g. sepia-intergroup)", validators=[DataRequired(), Length(max=80)])
+    url = StringField("Feed address (https://…)", validators=[DataRequired(), Length(max=2000)])
+    fmt = SelectField("Format")
+    concern = StringField(
+        "Default concern (for feeds that carry none, e.g. alcohol)",
+        validators=[Optional(), Length(max=80)],
+    )
+    every = StringField("Refresh every (30m, 6h, 1d)", default="6h", validators=[Length(max=10)])
+
+
+class SourceActionForm(FlaskForm):
+    """Refresh, pause or resume: a button, with the form's CSRF token."""
