@@ -248,3 +248,33 @@ def test_search_results_follow_edits_and_archives_at_once(
     set_status(db.session, group, "archived", actor="test")
     db.session.commit()  # the index still holds it until the next sync: the API must not
     assert searched() == []
+
+
+def test_each_meeting_is_given_in_fields_and_in_words(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    group = make_group(
+        meetings=[
+            {"freq": "weekly", "byday": ["TU", "TH"], "start": "19:00", "end": "20:30"},
+            {"freq": "monthly", "byday": ["2SA"], "start": "10:00", "note": "bring a friend"},
+        ]
+    )
+    body = get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)
+    assert body["meetings"] == [
+        {
+            "freq": "weekly",
+            "byday": ["TU", "TH"],
+            "start": "19:00",
+            "end": "20:30",
+            "timezone": "America/Chicago",
+            "text": "Tuesdays and Thursdays, 7:00–8:30 pm Central",
+        },
+        {
+            "freq": "monthly",
+            "byday": ["2SA"],
+            "start": "10:00",
+            "end": None,
+            "timezone": "America/Chicago",
+            "text": "2nd Saturday of the month, 10:00 am Central (bring a friend)",
+        },
+    ]
