@@ -278,3 +278,14 @@ def test_each_meeting_is_given_in_fields_and_in_words(
             "text": "2nd Saturday of the month, 10:00 am Central (bring a friend)",
         },
     ]
+
+
+def test_verified_and_updated_times_are_given_in_utc(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    group = make_group(verified_at="2026-10-03")
+    body = get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)
+    assert body["verified_at"] == "2026-10-03T00:00:00Z"
+    assert body["updated_at"] == group.updated_at.isoformat(timespec="seconds") + "Z"
+    unverified = make_group(name="Never Verified Circle")
+    assert get_json(client, f"/api/v1/groups/{unverified.uuid}", api_headers)["verified_at"] is None
