@@ -3,8 +3,8 @@
 `engine` is parametrized over the engines; `corpus` (one per engine per module) stores the
 corpus below through the same validate → geocode → store path as `make_group`, syncs it into
 a fresh index through the outbox, and offers `search(*pairs)` / `page(*pairs)` helpers plus
-`expected(...)`, a plain-Python reference of the search semantics (docs/architecture.md)
-over the same documents.
+`expected(...)`, a plain-Python reference of the search semantics (docs/architecture.md) over
+the corpus records (read from the raw records here, never from the search documents under test).
 `fresh_backend` is an empty index of the current engine for tests that change listings.
 """
 
@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from geopy.distance import great_circle
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from clearinghouse import create_app
@@ -29,7 +28,6 @@ from clearinghouse.geocoding import geocode_listing
 from clearinghouse.listings import validate_listing
 from clearinghouse.models import Group
 from clearinghouse.search.base import SearchBackend, SearchQuery, SearchResult
-from clearinghouse.search.documents import build_document
 from clearinghouse.search.query import parse_search_args
 from clearinghouse.search.service import SearchPage, run_search
 from clearinghouse.store import apply_listing
@@ -74,6 +72,77 @@ def parse(*pairs: tuple[str, str]) -> SearchQuery:
     return parse_search_args(MultiDict(list(pairs)), default_taxonomy())
 
 
+# The parts of the day (docs/api.md) by start hour (the rest is night), and weekday codes.
+TIMES_OF_DAY = (("morning", 5, 12), ("afternoon", 12, 17), ("evening", 17, 21))
+WEEKDAYS = {"MO": "mon", "TU": "tue", "WE": "wed", "TH": "thu", "FR": "fri", "SA": "sat"}
+WEEKDAYS["SU"] = "sun"
+# The search semantics: attendance=in-person also matches hybrid, and so does online.
+ATTENDANCE = {"hybrid": ("hybrid", "in-person", "online")}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the contract says one corpus listing matches, read from its raw record."""
+
+    id: int
+    name_sort: str
+    updated_at: str
+    lat: float | None
+    lon: float | None
+    service_area: tuple[str, ...]
+    values: dict[str, tuple[str, ...]]
+
+    @property
+    def has_place(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+    @property
+    def attendance(self) -> tuple[str, ...]:
+        return self.values["attendance"]
+
+    def facet_values(self, facet: str) -> tuple[str, ...]:
+        return self.values.get(facet, ())
+
+
+def reference(record: dict[str, Any], group: Group, taxonomy: Taxonomy) -> Reference:
+    """The facet values, place and service area of a raw corpus record, by the contract."""
+    concerns: list[str] = []
+    for slug in record["concerns"]:
+        term = taxonomy.get(slug)
+        assert term is not None, slug
+        concerns += [value for value in (slug, term.parent) if value and value not in concerns]
+    days: set[str] = set()
+    times: set[str] = set()
+    for meeting in record["meetings"]:
+        if meeting["freq"] == "arrangement":
+            continue
+        days.update(WEEKDAYS[code[-2:]] for code in meeting["byday"])
+        hour = int(meeting["start"].split(":")[0])
+        times.add(next((t for t, start, end in TIMES_OF_DAY if start <= hour < end), "night"))
+    attendance = record.get("attendance", "in-person")
+    location = record.get("location") or {}
+    placed = attendance in ("in-person", "hybrid") and location.get("lat") is not None
+    return Reference(
+        id=group.id,
+        name_sort=record["name"].casefold(),
+        updated_at=group.updated_at.isoformat(timespec="microseconds"),
+        lat=location["lat"] if placed else None,
+        lon=location["lon"] if placed else None,
+        service_area=tuple(record.get("service_area", ())),
+        values={
+            "concern": tuple(concerns),
+            "format": (record.get("format", "peer-led"),),
+            "attendance": ATTENDANCE.get(attendance, (attendance,)),
+            "day": tuple(sorted(days)),
+            "time": tuple(sorted(times)),
+            "language": tuple(record.get("languages", ["en"])),
+            "cost": (record.get("cost", "free"),),
+            "audience": tuple(record.get("audience", ())),
+            "accessibility": tuple(record.get("accessibility", ())),
+        },
+    )
+
+
 @dataclass
 class Corpus:
     """The corpus stored, indexed in one engine, with its documents for reference answers."""
@@ -82,7 +151,7 @@ class Corpus:
     app: Flask
     backend: SearchBackend
     ids: dict[str, int] = field(default_factory=dict)  # corpus key -> group id
-    docs: dict[int, Any] = field(default_factory=dict)  # group id -> ListingDoc (active only)
+    docs: dict[int, Reference] = field(default_factory=dict)  # group id -> reference (active)
 
     def key(self, group_id: int) -> str:
         return next(key for key, value in self.ids.items() if value == group_id)
@@ -118,7 +187,7 @@ class Corpus:
         }
 
 
-def reference_filters(doc: Any, query: SearchQuery, skip: str | None = None) -> bool:
+def reference_filters(doc: Reference, query: SearchQuery, skip: str | None = None) -> bool:
     for facet, values in query.filters.items():
         if facet == skip:
             continue
@@ -128,7 +197,7 @@ def reference_filters(doc: Any, query: SearchQuery, skip: str | None = None) -> 
     return True
 
 
-def reference_match(doc: Any, query: SearchQuery, skip: str | None = None) -> bool:
+def reference_match(doc: Reference, query: SearchQuery, skip: str | None = None) -> bool:
     if query.near is not None:
         if not doc.has_place:
             return False
@@ -162,8 +231,10 @@ def corpus(
         for key, (status, record) in CORPUS.items():
             built.ids[key] = store_listing(record, taxonomy, status).id
         sync(db.session, backend, taxonomy)
-        groups = db.session.scalars(select(Group).where(Group.status == "active")).all()
-        built.docs = {group.id: build_document(group, taxonomy) for group in groups}
+        for key, (status, record) in CORPUS.items():
+            group = db.session.get(Group, built.ids[key])
+            if status == "active" and group is not None:
+                built.docs[group.id] = reference(record, group, taxonomy)
         db.session.remove()
     try:
         yield built

@@ -126,9 +126,23 @@ NASTY = [
 @pytest.mark.parametrize("text", NASTY, ids=range(len(NASTY)))
 def test_any_text_is_a_sensible_answer(corpus: Corpus, text: str) -> None:
     for extra in ((), HERE, (("concern", "grief-loss"), ("sort", "name"))):
-        result = corpus.search(("q", text), *extra)
-        assert 0 <= result.total <= len(ACTIVE)
-        assert len(result.hits) <= result.total
+        result = corpus.search(("q", text), *extra, *ALL)
+        found = [hit.id for hit in result.hits]
+        assert result.total == len(found) == len(set(found)), "all fit on one page, once each"
+        # Words narrow a search and never widen it.
+        assert corpus.keys(found) <= keys_of(corpus, *extra)
+
+
+@pytest.mark.parametrize(
+    ("noisy", "plain"),
+    [("grief 😀 group", "grief group"), ("grief " * 1000, "grief"), ("GRIEF", "grief")],
+    ids=["emoji", "repeated", "case"],
+)
+def test_noise_around_words_finds_what_the_words_find(
+    corpus: Corpus, noisy: str, plain: str
+) -> None:
+    assert keys_of(corpus, ("q", noisy)) == keys_of(corpus, ("q", plain))
+    assert keys_of(corpus, ("q", plain))
 
 
 @pytest.mark.parametrize(

@@ -81,25 +81,33 @@ def test_a_later_commit_cannot_overtake_an_earlier_one(
                 errors.append(error)
 
         thread_a = threading.Thread(target=writer_a)
-        thread_a.start()
-        assert a_written.wait(WAIT_SECONDS)
         thread_b = threading.Thread(target=writer_b)
-        thread_b.start()
-        _wait_for_blocked_advisory_lock()
-        partner.catch_up()
-        assert partner.groups == {}  # neither is visible: B waits behind A
-        release_a.set()
-        thread_a.join(WAIT_SECONDS)
-        thread_b.join(WAIT_SECONDS)
-        assert not errors, errors
-        partner.catch_up()
-        names = [group["name"] for group in partner.groups.values()]
-        assert sorted(names) == ["Writer A", "Writer B"]
-        assert partner.snapshot() == public_directory()
-        a_uuid = db.session.scalar(select(Group.uuid).where(Group.name == "Writer A"))
-        assert next(iter(partner.groups)) == a_uuid  # A's change came first
-        db.session.remove()
-        db.engine.dispose()
+        try:
+            thread_a.start()
+            assert a_written.wait(WAIT_SECONDS)
+            thread_b.start()
+            _wait_for_blocked_advisory_lock()
+            partner.catch_up()
+            assert partner.groups == {}  # neither is visible: B waits behind A
+            release_a.set()
+            thread_a.join(WAIT_SECONDS)
+            thread_b.join(WAIT_SECONDS)
+            assert not errors, errors
+            partner.catch_up()
+            names = [group["name"] for group in partner.groups.values()]
+            assert sorted(names) == ["Writer A", "Writer B"]
+            assert partner.snapshot() == public_directory()
+            a_uuid = db.session.scalar(select(Group.uuid).where(Group.name == "Writer A"))
+            assert next(iter(partner.groups)) == a_uuid  # A's change came first
+        finally:
+            # Even after a failure: no writer left holding a transaction or a lock, no
+            # connection left open on the database the fixture drops.
+            release_a.set()
+            for thread in (thread_a, thread_b):
+                if thread.is_alive():
+                    thread.join(WAIT_SECONDS)
+            db.session.remove()
+            db.engine.dispose()
 
 
 def _wait_for_blocked_advisory_lock() -> None:

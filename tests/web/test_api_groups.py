@@ -245,10 +245,50 @@ def test_search_results_follow_edits_and_archives_at_once(
     data = validate_listing(edited, default_taxonomy()).data
     assert data is not None
     assert apply_listing(db.session, data, actor="test", group=group).action == "updated"
-    db.session.commit()
-    index_all()
+    db.session.commit()  # no sync: the index still holds the 19:00 version
     assert searched() == [own()]
     assert own()["meetings"][0]["start"] == "18:15"
     set_status(db.session, group, "archived", actor="test")
     db.session.commit()  # the index still holds it until the next sync: the API must not
     assert searched() == []
+
+
+def test_each_meeting_is_given_in_fields_and_in_words(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    group = make_group(
+        meetings=[
+            {"freq": "weekly", "byday": ["TU", "TH"], "start": "19:00", "end": "20:30"},
+            {"freq": "monthly", "byday": ["2SA"], "start": "10:00", "note": "bring a friend"},
+        ]
+    )
+    body = get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)
+    assert body["meetings"] == [
+        {
+            "freq": "weekly",
+            "byday": ["TU", "TH"],
+            "start": "19:00",
+            "end": "20:30",
+            "timezone": "America/Chicago",
+            "text": "Tuesdays and Thursdays, 7:00–8:30 pm Central",
+        },
+        {
+            "freq": "monthly",
+            "byday": ["2SA"],
+            "start": "10:00",
+            "end": None,
+            "timezone": "America/Chicago",
+            "text": "2nd Saturday of the month, 10:00 am Central (bring a friend)",
+        },
+    ]
+
+
+def test_verified_and_updated_times_are_given_in_utc(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    group = make_group(verified_at="2026-10-03")
+    body = get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)
+    assert body["verified_at"] == "2026-10-03T00:00:00Z"
+    assert body["updated_at"] == group.updated_at.isoformat(timespec="seconds") + "Z"
+    unverified = make_group(name="Never Verified Circle")
+    assert get_json(client, f"/api/v1/groups/{unverified.uuid}", api_headers)["verified_at"] is None

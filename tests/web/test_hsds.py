@@ -235,6 +235,36 @@ def test_ndjson_format_streams_every_item(
         assert_valid("compiled/service.json", line)
 
 
+@pytest.mark.parametrize(
+    ("path", "items"),
+    [
+        ("/services", "compiled/service_list.json"),
+        ("/organizations", "compiled/organization_list.json"),
+        ("/taxonomies", "taxonomy.json"),
+        ("/taxonomy_terms", "taxonomy_term.json"),
+    ],
+)
+def test_every_ndjson_line_is_a_valid_item_of_its_list(
+    client: FlaskClient,
+    api_headers: dict[str, str],
+    directory: dict[str, Group],
+    path: str,
+    items: str,
+) -> None:
+    """Each line validates against the schema the document gives its page's `contents`."""
+    documented = load_json(HSDS_SCHEMAS / "openapi.json")["paths"][path]["get"]["responses"]
+    schema = documented["200"]["content"]["application/json"]["schema"]
+    assert schema["properties"]["contents"]["items"]["$ref"].endswith("/" + items)
+    response = client.get(f"/hsds{path}?format=ndjson", headers=api_headers)
+    assert response.status_code == 200
+    lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    page = get_json(client, f"/hsds{path}?per_page=100", api_headers)
+    assert lines and len(lines) == page["total_items"]  # every item, in the pages' order
+    assert [line["id"] for line in lines[:100]] == [item["id"] for item in page["contents"]]
+    for line in lines:
+        assert_valid(items, line)
+
+
 def test_organizations_validate_and_hide_ones_without_public_groups(
     client: FlaskClient,
     api_headers: dict[str, str],

@@ -11,6 +11,7 @@ import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, settings
+from jsonschema import Draft202012Validator
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from clearinghouse.models import Group
@@ -60,7 +61,16 @@ def _inline(node: Any) -> Any:
     return node
 
 
-schema = schemathesis.openapi.from_dict(hsds_document())
+DOCUMENT = hsds_document()
+schema = schemathesis.openapi.from_dict(DOCUMENT)
+
+
+def page_items_schema(path: str) -> dict[str, Any]:
+    """The documented schema of one item of a list operation's page `contents`."""
+    page = DOCUMENT["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+    return page["schema"]["properties"]["contents"]["items"]
+
+
 # The official document cannot say which values exist (ids, taxonomy terms) or that dates must
 # parse, so schema-valid requests are often rightly refused; every other check runs.
 EXCLUDED_CHECKS = [positive_data_acceptance]
@@ -96,8 +106,12 @@ def test_hsds_matches_the_official_document(
     case.operation.schema.app = app
     response = case.call(app=app, headers=headers)
     if response.headers.get("Content-Type", [""])[0].startswith("application/x-ndjson"):
-        # format=ndjson: each line is one item of the documented page's contents.
-        for line in response.content.decode().splitlines():
-            json.loads(line)
+        # format=ndjson: each line is one item of the documented page's contents, and valid.
+        items = Draft202012Validator(page_items_schema(case.operation.path))
+        lines = response.content.decode().splitlines()
+        assert lines, case.operation.path  # the fixture's groups are in every list
+        for line in lines:
+            errors = [f"{list(e.path)}: {e.message}" for e in items.iter_errors(json.loads(line))]
+            assert not errors, (case.operation.path, errors[:5])
         return
     case.validate_response(response, excluded_checks=EXCLUDED_CHECKS, headers=headers)

@@ -385,10 +385,8 @@ def test_private_contact_details_never_appear_on_public_pages(
     online = make_group(private_contact=PRIVATE, **ONLINE_GRIEF)
     index()
     assert grief_group.private_contact_email == PRIVATE["email"]
+    # Only pages that show a planted group: a check on a page without it could not fail.
     urls = [
-        "/",
-        "/concerns",
-        "/concerns/grief-loss",
         f"/groups/{grief_group.slug}",
         f"/groups/{grief_group.slug}.ics",
         f"/groups/{grief_group.slug}/report",
@@ -399,12 +397,12 @@ def test_private_contact_details_never_appear_on_public_pages(
         "/search?near=60614&radius=5&q=grief",
         "/search?attendance=online",
         "/search?near=99950&concern=grief-loss",
-        "/concerns/suggest?q=grief",
     ]
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, url
         body = html(response)
+        assert grief_group.name in body or online.name in body, url
         for value in PRIVATE_VALUES:
             assert value not in body, (url, value)
 
@@ -887,9 +885,9 @@ def test_result_cards_follow_edits_and_archives_at_once(
     data = validate_listing(edited, taxonomy).data
     assert data is not None
     apply_listing(db.session, data, actor="test", group=group)
-    db.session.commit()
-    sync(db.session(), get_backend(), taxonomy)
+    db.session.commit()  # no sync: the index still holds Tuesday's copy of the card's facts
     assert "Wed," in card() and "6:15 pm" in card() and "Spanish" in card()
+    assert "Tue," not in card()
     set_status(db.session, group, "archived", actor="test")
     db.session.commit()  # still in the index until the next sync: the page must not show it
     assert card() == ""

@@ -1,0 +1,92 @@
+"""On PostgreSQL, a row the database alone refuses is rejected alone; its batch is kept.
+
+Validation passes every row here; a CHECK constraint added to this test's database refuses one
+name, as a constraint, trigger or column limit in production would.  The pipeline must write
+the batch again row by row, keep the rows around the refused one, and report that row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, text
+
+from clearinghouse import create_app
+from clearinghouse.database import load_taxonomy, migrate
+from clearinghouse.extensions import db
+from clearinghouse.models import Group, Outbox
+from clearinghouse.taxonomy import default_taxonomy
+from indexer.pipeline import ingest_records
+from tests.conftest import app_config, sample_record
+
+pytestmark = pytest.mark.postgres
+
+REFUSED = "Refused By The Database"
+
+
+@pytest.fixture
+def refusing_app(fresh_postgres_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(app_config(fresh_postgres_url, tmp_path))
+    migrate(app)
+    with app.app_context():
+        load_taxonomy(db.session(), default_taxonomy())
+        db.session.execute(
+            text(f"ALTER TABLE groups ADD CONSTRAINT test_refuses_one CHECK (name <> '{REFUSED}')")
+        )
+        db.session.commit()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def records(names: list[str]) -> list[dict[str, Any]]:
+    return [
+        sample_record(name=name, external_id=f"row-{row}", contact={"email": f"g{row}@example.org"})
+        for row, name in enumerate(names, start=1)
+    ]
+
+
+def stored_names() -> list[str]:
+    return sorted(db.session.scalars(select(Group.name)))
+
+
+def test_a_row_refused_mid_batch_is_rejected_alone(refusing_app: Flask) -> None:
+    names = ["Alpha Grief Circle", "Beta Grief Circle", REFUSED, "Delta Grief Circle", "Echo"]
+    report = ingest_records(
+        db.session, records(names), taxonomy=default_taxonomy(), source="partner"
+    )
+
+    assert (report.read, report.added, report.rejected) == (5, 4, 1)
+    assert stored_names() == sorted(name for name in names if name != REFUSED)
+    [reject] = report.rejects
+    assert reject.row == 3
+    assert "the database refused it" in reject.reason and "test_refuses_one" in reject.reason
+    # Each kept row reached the search outbox, so it will be indexed.
+    kept = set(db.session.scalars(select(Group.id)))
+    assert kept <= set(db.session.scalars(select(Outbox.group_id)))
+
+
+def test_an_update_refused_mid_batch_keeps_the_other_updates(refusing_app: Flask) -> None:
+    first = ["Alpha Grief Circle", "Beta Grief Circle", "Gamma Grief Circle"]
+    assert (
+        ingest_records(
+            db.session, records(first), taxonomy=default_taxonomy(), source="partner"
+        ).added
+        == 3
+    )
+    renamed = ["Alpha Grief Circle (renamed)", REFUSED, "Gamma Grief Circle (renamed)"]
+    report = ingest_records(
+        db.session, records(renamed), taxonomy=default_taxonomy(), source="partner"
+    )
+
+    assert (report.updated, report.rejected) == (2, 1)
+    assert [reject.row for reject in report.rejects] == [2]
+    assert stored_names() == [
+        "Alpha Grief Circle (renamed)",
+        "Beta Grief Circle",  # the refused update left the stored row as it was
+        "Gamma Grief Circle (renamed)",
+    ]
