@@ -15,7 +15,7 @@ from functools import partial
 from flask import Response, render_template, request, send_from_directory
 
 from clearinghouse.public import bp
-from clearinghouse.public.results import cards_for, canonical_args
+from clearinghouse.public.results import canonical_args, cards_for
 from clearinghouse.resources import resource_dir
 from clearinghouse.search.base import SearchUnavailable
 from clearinghouse.search.query import QueryError, parse_search_args

@@ -18,7 +18,7 @@ from flask import Response, abort, request, url_for
 from clearinghouse.public import bp
 from clearinghouse.public.atom import feed_xml
 from clearinghouse.public.pdf import Section, render_pdf
-from clearinghouse.public.printing import PrintedGroup, printed
+from clearinghouse.public.printing import LEGEND, PrintedGroup, printed
 from clearinghouse.search.base import Hit, SearchQuery, SearchUnavailable
 from clearinghouse.search.query import QueryError, parse_search_args, query_to_args
 from clearinghouse.search.service import SearchPage, search_page
@@ -44,6 +44,11 @@ def search_export_url(endpoint: str, pairs: Iterable[tuple[str, str]]) -> str:
     """The same search as a PDF or a feed (`pairs` as the results page has them)."""
     kept = [(k, v) for k, v in pairs if not (endpoint == "public.search_atom" and k == "page")]
     return url_for(endpoint) + ("?" + urlencode(kept) if kept else "")
+
+
+@bp.app_context_processor
+def printed_legend() -> dict[str, object]:
+    return {"printed_legend": LEGEND}
 
 
 def _query(taxonomy: Taxonomy) -> SearchQuery:

@@ -17,6 +17,7 @@ from clearinghouse import versioned, vocab
 from clearinghouse.extensions import db
 from clearinghouse.models import Group, SyncState
 from clearinghouse.public import present
+from clearinghouse.public.printing import printed_by_slug
 from clearinghouse.schedule import Rule
 from clearinghouse.search.base import FACETS, SORTS, Hit, SearchQuery, SearchUnavailable
 from clearinghouse.taxonomy import Taxonomy
@@ -259,6 +260,7 @@ def search_page(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, int
             replaced(without(pairs, "page"), "radius", str(radius))
         ),
         "tile_url": current_app.config.get("TILE_URL", ""),
+        "printed_groups": printed_by_slug(c.group.slug for c in [*page.groups, *page.online]),
         "error": None,
     }
     return render_template("public/results.html", **context), 200
