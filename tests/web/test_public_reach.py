@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from collections.abc import Callable
 from datetime import UTC
 from typing import Any
@@ -237,6 +238,41 @@ def test_atom_feed_of_a_search_with_no_groups_is_still_a_valid_feed(client: Flas
     assert not feed.bozo
     assert feed.entries == []
     assert feed.feed.updated
+
+
+@pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+def engine(request: pytest.FixtureRequest, app: Flask) -> str:
+    """Each search engine behind the public site (the embedded one is the app's default)."""
+    if request.param == "elasticsearch":
+        from clearinghouse.search.elastic import ElasticBackend
+
+        url = request.getfixturevalue("elasticsearch_url")
+        alias = f"reach-{uuid.uuid4().hex[:12]}"
+        app.extensions["search_backend"] = ElasticBackend(url, alias, refresh=True)
+    return str(request.param)
+
+
+def test_feed_and_pdf_list_the_groups_the_search_finds_on_each_engine(
+    engine: str,
+    client: FlaskClient,
+    make_group: Callable[..., Group],
+    index: Callable[[], None],
+) -> None:
+    created = [
+        make_group(name=f"Burlington Circle {n}", concerns=["alcohol"], location=BURLINGTON)
+        for n in range(3)
+    ]
+    created.append(make_group(**ONLINE_ALCOHOL))
+    make_group(name="Winooski Grief Circle", concerns=["grief"], location=BURLINGTON)
+    index()
+    feed = feedparser.parse(client.get("/search.atom?concern=alcohol&near=05401").data)
+    assert not feed.bozo
+    newest_first = sorted(created, key=lambda group: group.updated_at, reverse=True)
+    assert [entry.id for entry in feed.entries] == [f"urn:uuid:{g.uuid}" for g in newest_first]
+    text = flat(pdf_text(client.get("/search.pdf?concern=alcohol&near=05401").data))
+    for group in created:
+        assert group.name in text
+    assert "Winooski Grief Circle" not in text
 
 
 # -- bad parameters: a 400 page, never a 500 --------------------------------------------------
