@@ -33,7 +33,8 @@ def partner_site(live_server: LiveServer, tmp_path: Path) -> Iterator[str]:
     (tmp_path / "index.html").write_text(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Partner</title>"
         "</head><body><h1>Our community resources</h1>"
-        f'<script src="{live_server.url}/embed.js" data-concern="grief" data-near="60614">'
+        f'<script src="{live_server.url}/embed.js" data-concern="grief" data-near="60614" '
+        'data-accent="#663399">'
         "</script><p id='after'>Text after the snippet</p></body></html>",
         encoding="utf-8",
     )
@@ -67,6 +68,7 @@ def test_embed_on_another_origin_searches_sizes_itself_and_sets_no_cookie(
     expect(frame.locator("h1")).to_contain_text("within 25 miles of 60614")
     expect(frame.locator(".card").first).to_be_visible()
     assert frame.locator(".card__concerns", has_text="Caregiving").count() == 0
+    expect(frame.locator(".embed__button")).to_have_css("background-color", "rgb(102, 51, 153)")
 
     # Keyboard only: Tab from the partner's page into the frame's search box, type, Enter.
     page.keyboard.press("Tab")

@@ -319,6 +319,23 @@ def test_embed_page_may_be_framed_and_sets_no_cookie(
     assert 'type="hidden" name="concern" value="alcohol"' in html
 
 
+def test_embed_takes_a_partner_accent_only_when_white_text_reads_on_it(
+    client: FlaskClient,
+) -> None:
+    html = client.get("/embed?accent=%23663399").get_data(as_text=True)
+    assert "/embed/theme.css?accent=663399" in html
+    assert 'name="accent" value="663399"' in html  # kept across searches
+    css = client.get("/embed/theme.css?accent=663399")
+    assert css.mimetype == "text/css"
+    assert "--accent: #663399" in css.get_data(as_text=True)
+    for unreadable in ("%23ffff00", "red", "%23abc", "javascript:alert(1)"):
+        html = client.get(f"/embed?accent={unreadable}").get_data(as_text=True)
+        assert "theme.css" not in html
+        assert "--accent" not in client.get(f"/embed/theme.css?accent={unreadable}").get_data(
+            as_text=True
+        )
+
+
 @pytest.mark.parametrize("path", ["/", "/search?q=grief", "/concerns", "/search.atom"])
 def test_every_other_public_page_still_refuses_framing(client: FlaskClient, path: str) -> None:
     response = client.get(path)
