@@ -58,7 +58,12 @@ class _Document(FPDF):
 
     def _write(self, text: str, size: float = 9.5, bold: bool = False, gap: float = 0) -> None:
         self.set_font(self.font_family, "B" if bold else "", size)
-        self.multi_cell(0, LINE * size / 9.5, self.clean(text), new_x="LMARGIN", new_y="NEXT")
+        text, height = self.clean(text), LINE * size / 9.5
+        # fpdf2's line breaking measures as it goes (slow): a line that fits is drawn whole.
+        if self.get_string_width(text) < self.epw:
+            self.cell(0, height, text, new_x="LMARGIN", new_y="NEXT")
+        else:
+            self.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT")
         if gap:
             self.ln(gap)
 
