@@ -26,7 +26,8 @@ from clearinghouse.staff.common import taxonomy
 log = logging.getLogger(__name__)
 
 REGIONS = {**US_STATES, **CA_PROVINCES}
-# About 320 letter pages (and ~5 s to draw): past this a booklet is no longer something to print and hand out.
+# About 320 letter pages (and ~5 s to draw): past this a booklet is no longer something to
+# print and hand out.
 MAX_BOOKLET_GROUPS = 2000
 IN_PERSON = ("in-person", "hybrid")
 REMOTE = ("online", "phone")
