@@ -16,6 +16,8 @@ from clearinghouse import versioned, vocab
 from clearinghouse.extensions import db
 from clearinghouse.models import Group, SyncState
 from clearinghouse.public import present
+from clearinghouse.public.exports import search_export_url
+from clearinghouse.public.printing import LEGEND, printed_by_slug
 from clearinghouse.schedule import Rule
 from clearinghouse.search.base import SORTS, Hit, SearchQuery, SearchUnavailable
 from clearinghouse.search.facets import BY_NAME, FACETS
@@ -338,6 +340,10 @@ def render_search(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, i
         "national": present.helplines(_national(page, query, taxonomy)),
         "wider_links": wider_links(query, page.suggestions),
         "tile_url": current_app.config.get("TILE_URL", ""),
+        "printed_groups": printed_by_slug(c.group.slug for c in [*page.groups, *page.online]),
+        "printed_legend": LEGEND,
+        "pdf_url": search_export_url("public.search_pdf", pairs),
+        "atom_url": search_export_url("public.search_atom", pairs),
         "error": None,
     }
     return render_template("public/results.html", **context), 200

@@ -102,6 +102,7 @@ def navigation_counts() -> dict[str, Any]:
 from clearinghouse.staff import (  # noqa: E402,F401  (importing the views registers routes)
     admin,
     auth,
+    booklet,
     dashboard,
     editing,
     imports,

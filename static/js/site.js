@@ -7,6 +7,14 @@
     else document.addEventListener("DOMContentLoaded", fn);
   }
 
+  // "Print this list" on the results page (the print stylesheet does the rest).
+  function printButton() {
+    var button = document.querySelector("[data-print]");
+    if (!button || !window.print) return;
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  }
+
   // Concern suggestions while typing, from /concerns/suggest (a native datalist).
   function concernSuggestions() {
     var input = document.querySelector("input[data-suggest-url]");
