@@ -101,10 +101,15 @@ def content_security_policy(tile_url: str) -> str:
     )
 
 
+# The one page another site may frame (it sets its own `frame-ancestors *` policy).
+FRAMEABLE_ENDPOINTS = frozenset({"public.embed"})
+
+
 def security_headers(response: Response) -> Response:
     policy = content_security_policy(str(current_app.config.get("TILE_URL", "")))
     response.headers.setdefault("Content-Security-Policy", policy)
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.endpoint not in FRAMEABLE_ENDPOINTS:
+        response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response

@@ -24,6 +24,8 @@ from sqlalchemy import select
 from clearinghouse.accounts import create_api_key
 from clearinghouse.extensions import db
 from clearinghouse.models import ChangeRequest, Group, User
+from clearinghouse.taxonomy import default_taxonomy
+from indexer.sources import add_source
 from tests.conftest import sample_record
 from tests.staff_support import (
     PASSWORD,
@@ -56,6 +58,8 @@ class World:
     inactive: User
     key_id: int
     import_token: str
+    feed_id: int
+    paused_feed_id: int
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,28 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/staff/imports/confirm"): Route(
         lambda w: "/staff/imports/confirm", lambda w: {"token": w.import_token}
     ),
+    ("POST", "/staff/imports/cancel"): Route(
+        lambda w: "/staff/imports/cancel", lambda w: {"token": w.import_token}
+    ),
+    ("POST", "/staff/sources"): Route(
+        lambda w: "/staff/sources",
+        lambda w: {
+            "name": "westside-intergroup",
+            "url": "http://127.0.0.1:9/meetings.json",
+            "fmt": "meeting-guide",
+            "concern": "alcohol",
+            "every": "6h",
+        },
+    ),
+    ("POST", "/staff/sources/<int:source_id>/refresh"): Route(
+        lambda w: f"/staff/sources/{w.feed_id}/refresh", _nothing
+    ),
+    ("POST", "/staff/sources/<int:source_id>/pause"): Route(
+        lambda w: f"/staff/sources/{w.feed_id}/pause", _nothing
+    ),
+    ("POST", "/staff/sources/<int:source_id>/resume"): Route(
+        lambda w: f"/staff/sources/{w.paused_feed_id}/resume", _nothing
+    ),
     ("POST", "/staff/listings/bulk"): Route(
         lambda w: "/staff/listings/bulk", lambda w: {"action": "archive", "ids": [w.group.uuid]}
     ),
@@ -195,12 +221,42 @@ def world(app: Flask, make_group: Callable[..., Group], tmp_path: Path) -> World
     inactive = make_user("former@example.org")
     inactive.active = False
     key, _plain = create_api_key(db.session, "County line")
+    # Nothing listens on port 9 (discard): a refresh fails at once and records why.
+    feed = add_source(
+        db.session,
+        "county-feed",
+        url="http://127.0.0.1:9/feed.json",
+        fmt="meeting-guide",
+        taxonomy=default_taxonomy(),
+        concern="alcohol",
+    )
+    paused = add_source(
+        db.session,
+        "paused-feed",
+        url="http://127.0.0.1:9/other.json",
+        fmt="meeting-guide",
+        taxonomy=default_taxonomy(),
+        concern="alcohol",
+    )
+    paused.paused = True
     db.session.commit()
     uploader = signed_in(app)
     preview = post(uploader, "/staff/imports", _upload(), content_type="multipart/form-data")
     token = re.search(r'name="token"[^>]*value="([^"]+)"', preview.get_data(as_text=True))
     assert token is not None, "the import preview offers no confirmation"
-    return World(app, group, duplicate, archived, change, colleague, inactive, key.id, token[1])
+    return World(
+        app,
+        group,
+        duplicate,
+        archived,
+        change,
+        colleague,
+        inactive,
+        key.id,
+        token[1],
+        feed.id,
+        paused.id,
+    )
 
 
 def signed_in(app: Flask) -> FlaskClient:

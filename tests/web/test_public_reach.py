@@ -16,11 +16,12 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 
 from clearinghouse.extensions import db
+from clearinghouse.geocoding import geocode_listing
 from clearinghouse.listings import validate_listing
 from clearinghouse.models import Group
 from clearinghouse.search import get_backend
 from clearinghouse.staff import booklet
-from clearinghouse.store import apply_listing, geocode_listing
+from clearinghouse.store import apply_listing
 from clearinghouse.taxonomy import Taxonomy
 from indexer.sync import sync
 from tests.conftest import sample_record
