@@ -104,7 +104,7 @@ def seed_command(generate: int | None, random_seed: int) -> None:
 
 
 @click.command("ingest")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--format", "fmt", required=True, type=click.Choice(FORMATS))
 @click.option("--source", default=None, help="Name of the source (default: the file name).")
 @click.option(

@@ -16,11 +16,12 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from indexer import bmlt, csv_layout, hsds_reader, meeting_guide, project_json
+from indexer import bmlt, csv_layout, hsds_reader, hsds_tables, meeting_guide, project_json
 from indexer.reader_base import (
     FIELD_LIMIT,
     CsvRow,
@@ -68,6 +69,10 @@ def open_source(path: Path, fmt: str, *, check: RowCheck | None = None) -> Sourc
     path = Path(path)
     if fmt not in FORMATS:
         raise FormatError(f"{path.name}: unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if fmt == "hsds" and hsds_tables.is_package(path):
+        return _open_hsds_package(path)
+    if path.is_dir():
+        raise FormatError(f"{path.name}: a folder; only --format hsds reads a folder of tables")
     if fmt == "csv":
         return _open_csv(path, check)
     if fmt == "bmlt":
@@ -92,6 +97,23 @@ def open_source(path: Path, fmt: str, *, check: RowCheck | None = None) -> Sourc
 def read_records(path: Path, fmt: str, *, check: RowCheck | None = None) -> Iterator[RawRecord]:
     """The records of one file (FormatError first if it is not `fmt`)."""
     return open_source(path, fmt, check=check).records()
+
+
+def _open_hsds_package(path: Path) -> Source:
+    """An HSDS datapackage: its tables joined into services, then read as HSDS JSON is."""
+    package = hsds_tables.read_package(path)
+    outcomes = [line for line in hsds_tables.iter_tally(package) if " used" not in line
+                or "," in line]  # fmt: skip
+    warnings = [*package.warnings, *outcomes]
+
+    def read() -> Iterator[RawRecord]:
+        told: set[int] = set()
+        for record in hsds_reader.read_services(package.services):
+            extra = package.row_warnings.get(record.row, []) if record.row not in told else []
+            told.add(record.row)
+            yield replace(record, warnings=(*extra, *record.warnings)) if extra else record
+
+    return Source(path, "hsds", "hsds-datapackage", read, warnings)
 
 
 def _open_bmlt(paths: list[Path], check: RowCheck | None) -> list[Source]:
