@@ -88,7 +88,8 @@ def _table_files(folder: Path, path: Path) -> dict[str, Path]:
         try:
             resources = json.loads(descriptor.read_text(encoding="utf-8")).get("resources", [])
         except (json.JSONDecodeError, AttributeError) as error:
-            raise FormatError(f"{path.name}: datapackage.json is not a datapackage ({error})")
+            message = f"{path.name}: datapackage.json is not a datapackage ({error})"
+            raise FormatError(message) from None
         named = [str(r.get("path") or "") for r in resources if isinstance(r, dict)]
         found = {Path(name).name: folder / Path(name).name for name in named}
         found = {name: file for name, file in found.items() if file.is_file()}
@@ -170,9 +171,13 @@ class _Assembler:
             place = pairs[service_id].get(location_id)
             if place is None:
                 self.used_locations.add(location_id)
-                place = {"id": (sal or {}).get("id") or location_id,
-                         "description": (sal or {}).get("description", ""),
-                         "location": self._location(location_id), "schedules": [], "phones": []}  # fmt: skip
+                place = {
+                    "id": (sal or {}).get("id") or location_id,
+                    "description": (sal or {}).get("description", ""),
+                    "location": self._location_record(location_id),
+                    "schedules": [],
+                    "phones": [],
+                }
                 pairs[service_id][location_id] = place
             return place
 
@@ -188,20 +193,22 @@ class _Assembler:
                 self.count(file_name, NOWHERE if row.get("service_id") and row.get("location_id")
                            else UNLINKED)  # fmt: skip
         for file_name, number, row in self.tables["services"]:
-            if row.get("location_id") and row.get("id"):  # Ohana: services hang off a location
-                if self.link(file_name, number, row, "location_id", self.locations):
-                    add(row["id"], row["location_id"])
+            # Ohana: services hang off a location.
+            located = row.get("location_id") and row.get("id")
+            if located and self.link(file_name, number, row, "location_id", self.locations):
+                add(row["id"], row["location_id"])
         for _file, _number, row in self.tables["schedules"]:
             service, location = row.get("service_id", ""), row.get("location_id", "")
             if service in self.services and location in self.locations:
                 add(service, location)
         if not self.tables["service_at_location"]:
             sites: dict[str, list[str]] = defaultdict(list)
-            for location_id, location in self.locations.items():
-                sites[location.get("organization_id", "")].append(location_id)
-            for service_id, service in self.services.items():
-                own = sites.get(service.get("organization_id", ""), [])
-                if service_id not in pairs and len(own) == 1 and service.get("organization_id"):
+            for location_id, location_row in self.locations.items():
+                sites[location_row.get("organization_id", "")].append(location_id)
+            for service_id, service_row in self.services.items():
+                organization = service_row.get("organization_id", "")
+                own = sites.get(organization, []) if organization else []
+                if service_id not in pairs and len(own) == 1:
                     add(service_id, own[0])
         self.pairs = pairs
         return {service: list(found.values()) for service, found in pairs.items()}
@@ -226,8 +233,8 @@ class _Assembler:
             organization_id = row.get("organization_id") or _place_organization(service)
             if organization_id in self.organizations:
                 self.used_orgs.add(organization_id)
-                service["organization"] = {"id": organization_id,
-                                           "name": self.organizations[organization_id].get("name")}  # fmt: skip
+                name = self.organizations[organization_id].get("name")
+                service["organization"] = {"id": organization_id, "name": name}
             elif organization_id:
                 self.result.row_warnings[number].append(
                     f"organization_id {row['organization_id']!r} is not in the package; "
@@ -344,9 +351,6 @@ class _Assembler:
 
     # -- locations -----------------------------------------------------------------------
 
-    def _location(self, location_id: str) -> dict[str, Any]:
-        return self._location_record(location_id)
-
     def _location_record(self, location_id: str) -> dict[str, Any]:
         """One shared dict per location, filled in as rows attach to it."""
         cache: dict[str, dict[str, Any]] = self.__dict__.setdefault("_location_cache", {})
@@ -414,8 +418,11 @@ class _Assembler:
         return {"freq": "WEEKLY", "byday": code, "opens_at": opens, "closes_at": closes}
 
 
-_LOCATION_KEYS = {"addresses": "addresses", "accessibility": "accessibility", "phones": "phones",
-                  "languages": "languages", "schedules": "schedules", "contacts": "contacts"}  # fmt: skip
+# Rows that may hang off a location alone (the key it has in the nested location).
+_LOCATION_KEYS = {
+    name: name
+    for name in ("addresses", "accessibility", "phones", "languages", "schedules", "contacts")
+}
 # One phone number in a cell that holds several, or words around one.
 _ONE_PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d(\s*(x|ext\.?)\s*\d+)?", re.IGNORECASE)
 

@@ -121,7 +121,7 @@ def test_ohana_sample(app: Flask) -> None:
 
 def test_a_folder_without_services_is_refused(tmp_path: Path) -> None:
     (tmp_path / "organizations.csv").write_text("id,name\n1,A\n", encoding="utf-8")
-    with pytest.raises(FormatError, match="no services.csv"):
+    with pytest.raises(FormatError, match=r"no services\.csv"):
         open_source(tmp_path, "hsds")
 
 
