@@ -17,7 +17,7 @@ from clearinghouse.extensions import db
 from clearinghouse.taxonomy import Taxonomy
 from indexer.generate import generate_listings
 from indexer.pipeline import ingest_files, ingest_records, load_sample_listings
-from indexer.readers import FormatError
+from indexer.readers import FORMATS, FormatError
 from indexer.sources import SOURCE_FORMATS
 from indexer.sync import rebuild, status, sync
 
@@ -106,10 +106,8 @@ def seed_command(generate: int | None, random_seed: int) -> None:
 
 
 @click.command("ingest")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--format", "fmt", required=True, type=click.Choice(["csv", "json", "meeting-guide", "hsds"])
-)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--format", "fmt", required=True, type=click.Choice(FORMATS))
 @click.option("--source", default=None, help="Name of the source (default: the file name).")
 @click.option(
     "--concern",

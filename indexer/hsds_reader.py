@@ -251,8 +251,13 @@ def _location(location: Mapping[str, Any]) -> dict[str, Any]:
         "country": address.get("country") or "",
         "lat": location.get("latitude"),
         "lon": location.get("longitude"),
-        "notes": location.get("description") or location.get("transportation") or "",
+        "notes": _clip(str(location.get("description") or location.get("transportation") or "")),
     }
+
+
+def _clip(text: str, limit: int = 1000) -> str:
+    """Location notes are a line or two; a long location description is cut, not refused."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _schedules(schedules: list[Mapping[str, Any]], warnings: list[str]) -> list[dict[str, Any]]:

@@ -45,13 +45,13 @@ from clearinghouse.models import Group, GroupStatus
 from clearinghouse.resources import resource_dir
 from clearinghouse.store import Change, apply_listing, apply_listings
 from clearinghouse.taxonomy import Taxonomy
-from indexer.readers import FormatError, RawRecord, Source, open_source
+from indexer.readers import DEFAULT_CONCERNS, FormatError, RawRecord, Source, open_sources
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
 MAX_WARNINGS = 10_000  # kept in the report; the rest are only counted
-MEETING_LISTS = ("meeting-guide", "tsml")
+MEETING_LISTS = ("meeting-guide", "tsml", "bmlt")
 # A plain session, or Flask-SQLAlchemy's scoped `db.session`.
 AnySession = Session | scoped_session[Any]
 # Called for an existing listing before it is updated: True keeps it as it is (the hook has
@@ -140,11 +140,13 @@ def ingest_files(
     Without `source`, each file is its own source, named after the file.
     """
 
+    default_concerns = tuple(default_concerns) or DEFAULT_CONCERNS.get(fmt, ())
+
     def check(record: dict[str, Any]) -> list[tuple[str, str]]:
         validation = validate(record, taxonomy, default_concerns)
         return [(error.field, error.message) for error in validation.errors]
 
-    sources = [open_source(Path(path), fmt, check=check) for path in paths]
+    sources = open_sources([Path(path) for path in paths], fmt, check=check)
     for opened in sources:
         _require_concern(opened, default_concerns)
     run = _Run(session, taxonomy, default_concerns, dry_run, progress, hold)

@@ -15,12 +15,13 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from indexer import csv_layout, hsds_reader, meeting_guide, project_json
+from indexer import bmlt, csv_layout, hsds_reader, hsds_tables, meeting_guide, project_json
 from indexer.reader_base import (
     FIELD_LIMIT,
     CsvRow,
@@ -36,9 +37,27 @@ from indexer.reader_base import (
     undecodable,
 )
 
-__all__ = ["FORMATS", "FormatError", "RawRecord", "Source", "open_source", "read_records"]
+__all__ = [
+    "DEFAULT_CONCERNS",
+    "FORMATS",
+    "FormatError",
+    "RawRecord",
+    "Source",
+    "open_source",
+    "open_sources",
+    "read_records",
+]
 
-FORMATS = ("csv", "json", "meeting-guide", "hsds")
+FORMATS = ("csv", "json", "meeting-guide", "hsds", "bmlt")
+# The concern of a format's records when the import gives none: BMLT is NA's.
+DEFAULT_CONCERNS = {"bmlt": ("drugs",)}
+
+
+def open_sources(paths: Sequence[Path], fmt: str, *, check: RowCheck | None = None) -> list[Source]:
+    """`open_source` for each path; BMLT files share the GetFormats catalogues among them."""
+    if fmt == "bmlt":
+        return _open_bmlt([Path(path) for path in paths], check)
+    return [open_source(path, fmt, check=check) for path in paths]
 
 
 def open_source(path: Path, fmt: str, *, check: RowCheck | None = None) -> Source:
@@ -50,8 +69,14 @@ def open_source(path: Path, fmt: str, *, check: RowCheck | None = None) -> Sourc
     path = Path(path)
     if fmt not in FORMATS:
         raise FormatError(f"{path.name}: unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if fmt == "hsds" and hsds_tables.is_package(path):
+        return _open_hsds_package(path)
+    if path.is_dir():
+        raise FormatError(f"{path.name}: a folder; only --format hsds reads a folder of tables")
     if fmt == "csv":
         return _open_csv(path, check)
+    if fmt == "bmlt":
+        return _open_bmlt([path], check)[0]
     items, layout, warnings = _load_json(path, fmt)
     layout = fmt if fmt != "json" else layout
     if fmt == "meeting-guide":
@@ -72,6 +97,47 @@ def open_source(path: Path, fmt: str, *, check: RowCheck | None = None) -> Sourc
 def read_records(path: Path, fmt: str, *, check: RowCheck | None = None) -> Iterator[RawRecord]:
     """The records of one file (FormatError first if it is not `fmt`)."""
     return open_source(path, fmt, check=check).records()
+
+
+def _open_hsds_package(path: Path) -> Source:
+    """An HSDS datapackage: its tables joined into services, then read as HSDS JSON is."""
+    package = hsds_tables.read_package(path)
+    outcomes = [line for line in hsds_tables.iter_tally(package) if " used" not in line
+                or "," in line]  # fmt: skip
+    warnings = [*package.warnings, *outcomes]
+
+    def read() -> Iterator[RawRecord]:
+        told: set[int] = set()
+        for record in hsds_reader.read_services(package.services):
+            extra = package.row_warnings.get(record.row, []) if record.row not in told else []
+            told.add(record.row)
+            yield replace(record, warnings=(*extra, *record.warnings)) if extra else record
+
+    return Source(path, "hsds", "hsds-datapackage", read, warnings)
+
+
+def _open_bmlt(paths: list[Path], check: RowCheck | None) -> list[Source]:
+    """A GetFormats file in the same import translates the format keys of the others."""
+    opened = []
+    for path in paths:
+        document, _layout, warnings = _load_json(path, "bmlt")
+        meetings, catalogue = bmlt.sniff(path, document)
+        opened.append((path, meetings, catalogue, warnings))
+    shared: bmlt.Catalogue = {}
+    for _path, meetings, catalogue, _warnings in opened:
+        if catalogue and not meetings:
+            shared.update(catalogue)
+    sources = []
+    for path, meetings, catalogue, warnings in opened:
+        formats = catalogue or shared or None
+        if meetings and formats is None:
+            warnings.append(
+                f"{path.name}: no GetFormats catalogue (add the server's GetFormats response "
+                "to the import); format keys were read as NAWS world ids"
+            )
+        reader = partial(bmlt.read_meetings, meetings, formats, check)
+        sources.append(Source(path, "bmlt", "bmlt", reader, warnings))
+    return sources
 
 
 # -- JSON --------------------------------------------------------------------------------
@@ -115,6 +181,7 @@ def _expected(fmt: str) -> str:
         "meeting-guide": "a Meeting Guide JSON feed: an array of meetings",
         "hsds": 'HSDS 3.0 JSON: an array of services or a page with "contents"',
         "csv": "CSV with a header row",
+        "bmlt": "BMLT semantic JSON (GetSearchResults or GetFormats)",
     }[fmt]
 
 

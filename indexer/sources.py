@@ -50,7 +50,7 @@ from indexer.readers import FORMATS, FormatError
 
 log = logging.getLogger(__name__)
 
-SOURCE_FORMATS = FORMATS  # every format the pipeline reads (bmlt once its reader is there)
+SOURCE_FORMATS = FORMATS  # every format the pipeline reads
 REMOVED_BY_SOURCE = "removed-by-source"  # the audit action of a listing its feed dropped
 REJECTS_KEPT = 5000  # rejected rows kept on the source for the staff CSV
 RETRY_FIRST = timedelta(minutes=5)

@@ -56,6 +56,7 @@ IMPORT_FORMAT_PAIRS = [
     ("json", "JSON (project listing records)"),
     ("meeting-guide", "Meeting Guide JSON"),
     ("hsds", "HSDS"),
+    ("bmlt", "BMLT JSON (NA)"),
 ]
 
 
