@@ -1,0 +1,96 @@
+"""Relevance beside speed: success@3 of lay queries on the sample directory, per engine.
+
+    .venv/bin/python bench/relevance.py                    # the embedded engine
+    .venv/bin/python bench/relevance.py --es-url http://127.0.0.1:9200   # and Elasticsearch
+
+Seeds the sample directory (`clearinghouse init` + `seed`) into a SQLite database in a
+temporary folder, builds each engine's index from it, and runs every query set given
+(default: the issue's `../shared/relevance/queries.json` when present and the repository's
+`tests/data/relevance_queries.json`) with no place and again near `--near`.  Prints
+success@3, the empty answers, each miss, and the median time per search.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from werkzeug.datastructures import MultiDict
+
+from clearinghouse import create_app
+from clearinghouse.extensions import db
+from clearinghouse.search.base import SearchBackend
+from clearinghouse.search.query import parse_search_args
+from clearinghouse.search.relevance import evaluate, load_queries, page_concerns
+from clearinghouse.search.service import run_search
+from clearinghouse.taxonomy import default_taxonomy
+from indexer.sync import rebuild
+
+QUERY_SETS = [
+    ROOT.parent / "shared" / "relevance" / "queries.json",
+    ROOT / "tests" / "data" / "relevance_queries.json",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--es-url", help="also measure Elasticsearch at this URL")
+    parser.add_argument("--near", default="New York, NY", help="the place for the second run")
+    parser.add_argument("queries", nargs="*", type=Path, help="query sets (JSON)")
+    args = parser.parse_args()
+    sets = args.queries or [path for path in QUERY_SETS if path.exists()]
+    folder = Path(tempfile.mkdtemp(prefix="clearinghouse-relevance-"))
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'clearinghouse.db'}",
+            "SEARCH_ENGINE": "embedded",
+            "INDEX_PATH": str(folder / "search.db"),
+            "SECRET_KEY": "bench",
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    runner = app.test_cli_runner()
+    for command in (["init"], ["seed"], ["index", "rebuild"]):
+        result = runner.invoke(args=command)
+        if result.exit_code != 0:
+            sys.exit(f"{' '.join(command)} failed:\n{result.output}")
+    backends: list[SearchBackend] = [app.extensions["search_backend"]]
+    if args.es_url:
+        from clearinghouse.search.elastic import ElasticBackend
+
+        es = ElasticBackend(args.es_url, f"relevance-{uuid.uuid4().hex[:8]}", refresh=True)
+        with app.app_context():
+            rebuild(db.session(), es, default_taxonomy())
+        backends.append(es)
+    for backend in backends:
+        app.extensions["search_backend"] = backend
+        for path in sets:
+            queries = load_queries(path)
+            for near in ("", args.near):
+                took: list[float] = []
+
+                def search(q: str, near: str = near) -> tuple[list[tuple[str, ...]], int]:
+                    pairs = [("q", q)] + ([("near", near)] if near else [])
+                    started = time.perf_counter()
+                    query = parse_search_args(MultiDict(pairs), default_taxonomy())
+                    page = run_search(query)
+                    took.append((time.perf_counter() - started) * 1000)
+                    return page_concerns(page)
+
+                with app.app_context():
+                    report = evaluate(queries, search)
+                where = f"near {near!r}" if near else "no place"
+                print(report.summary(f"{backend.name} {path.name} {where}"))
+                print(f"  median {statistics.median(took):.1f} ms per search")
+
+
+if __name__ == "__main__":
+    main()
