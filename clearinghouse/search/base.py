@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from clearinghouse.geo import Place
+
+if TYPE_CHECKING:
+    from clearinghouse.search.understanding import Understood
 
 # Facets in display order; each is also a repeatable query parameter.
 FACETS = (
@@ -42,6 +45,10 @@ class SearchQuery:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
+    # What the words were taken to mean (`understanding.understand`, set by the service);
+    # None: every word of q required of the text.
+    understood: Understood | None = None
+    exact: bool = False  # search the words as typed: no spelling correction
 
     @property
     def radius_mi(self) -> float:

@@ -104,7 +104,7 @@ def parse_search_args(args: Args, taxonomy: Taxonomy) -> SearchQuery:
             filters[facet] = (
                 _concerns(raw, taxonomy) if facet == "concern" else _facet_values(facet, raw)
             )
-    sort = _choice(args, "sort", SORTS, "distance" if near else "relevance")
+    sort = _choice(args, "sort", SORTS, _default_sort(q, near))
     if sort == "distance" and near is None:
         raise QueryError("sort", "sort=distance needs a place: give near, or lat and lon")
     per_page = _integer(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
@@ -120,7 +120,13 @@ def parse_search_args(args: Args, taxonomy: Taxonomy) -> SearchQuery:
         sort=sort,
         page=page,
         per_page=per_page,
+        exact=_choice(args, "exact", ("0", "1"), "0") == "1",
     )
+
+
+def _default_sort(q: str, near: Place | None) -> str:
+    """By distance for a place alone; with words, by relevance (nearer first among equals)."""
+    return "distance" if near is not None and not search_words(q) else "relevance"
 
 
 def search_words(q: str) -> list[str]:
@@ -152,8 +158,10 @@ def query_to_args(query: SearchQuery) -> list[tuple[str, str]]:
         args.append(("unit", query.unit))
     for facet in FACETS:
         args += [(facet, value) for value in query.selected(facet)]
-    if query.sort != ("distance" if query.near else "relevance"):
+    if query.sort != _default_sort(query.q, query.near):
         args.append(("sort", query.sort))
+    if query.exact:
+        args.append(("exact", "1"))
     if query.page != 1:
         args.append(("page", str(query.page)))
     if query.per_page != DEFAULT_PER_PAGE:
@@ -182,6 +190,11 @@ def args_without_place(query: SearchQuery) -> list[tuple[str, str]]:
     """The arguments with the place (and a distance sort) removed, back on page 1."""
     sort = "relevance" if query.sort == "distance" else query.sort
     return query_to_args(replace(query, near=None, near_text="", sort=sort, page=1))
+
+
+def args_exactly_as_typed(query: SearchQuery) -> list[tuple[str, str]]:
+    """The arguments of the same search without spelling correction, back on page 1."""
+    return query_to_args(replace(query, exact=True, page=1))
 
 
 def _number(value: float) -> str:
