@@ -23,16 +23,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import MultiDict  # noqa: E402
 
-from clearinghouse import create_app
-from clearinghouse.extensions import db
-from clearinghouse.search.base import SearchBackend
-from clearinghouse.search.query import parse_search_args
-from clearinghouse.search.relevance import evaluate, load_queries, page_concerns
-from clearinghouse.search.service import run_search
-from clearinghouse.taxonomy import default_taxonomy
-from indexer.sync import rebuild
+from clearinghouse import create_app  # noqa: E402
+from clearinghouse.extensions import db  # noqa: E402
+from clearinghouse.search.base import SearchBackend  # noqa: E402
+from clearinghouse.search.query import parse_search_args  # noqa: E402
+from clearinghouse.search.relevance import evaluate, load_queries, page_concerns  # noqa: E402
+from clearinghouse.search.service import run_search  # noqa: E402
+from clearinghouse.taxonomy import default_taxonomy  # noqa: E402
+from indexer.sync import rebuild  # noqa: E402
 
 QUERY_SETS = [
     ROOT.parent / "shared" / "relevance" / "queries.json",
@@ -77,13 +77,15 @@ def main() -> None:
             for near in ("", args.near):
                 took: list[float] = []
 
-                def search(q: str, near: str = near) -> tuple[list[tuple[str, ...]], int]:
+                def search(
+                    q: str, near: str = near, took: list[float] = took
+                ) -> tuple[list[tuple[str, ...]], int]:
                     pairs = [("q", q)] + ([("near", near)] if near else [])
                     started = time.perf_counter()
                     query = parse_search_args(MultiDict(pairs), default_taxonomy())
                     page = run_search(query)
                     took.append((time.perf_counter() - started) * 1000)
-                    return page_concerns(page)
+                    return page_concerns(page, default_taxonomy())
 
                 with app.app_context():
                     report = evaluate(queries, search)

@@ -112,7 +112,7 @@ def _tokens(text: str) -> tuple[str, ...]:
 
 
 def tokens(text: str) -> tuple[str, ...]:
-    """The matching form of ``text`` as tokens: ``"Grief & Loss!"`` -> ``("grief", "and", "loss")``."""
+    """The matching form of ``text``, as tokens: ``"Grief & Loss!"`` -> grief, and, loss."""
     return _tokens(text)
 
 
@@ -141,7 +141,9 @@ class Taxonomy:
         self._phrases = {
             key: slug for key, slug in self._keys.items() if key not in _WHOLE_QUERY_ONLY
         }
-        self._claims = {key: self._ambiguous.get(key, (slug,)) for key, slug in self._phrases.items()}
+        self._claims = {
+            key: self._ambiguous.get(key, (slug,)) for key, slug in self._phrases.items()
+        }
         self._longest_phrase = max((len(key.split()) for key in self._phrases), default=0)
 
     # -- loading ---------------------------------------------------------------------------

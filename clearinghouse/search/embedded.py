@@ -31,8 +31,8 @@ from clearinghouse.search.base import (
     SearchResult,
     SearchUnavailable,
 )
-from clearinghouse.search.embedded_columns import ColumnCache
 from clearinghouse.search.elastic_query import stem
+from clearinghouse.search.embedded_columns import ColumnCache
 from clearinghouse.search.embedded_search import EmbeddedSearch
 
 log = logging.getLogger(__name__)

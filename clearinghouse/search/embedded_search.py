@@ -12,7 +12,6 @@ import heapq
 import math
 import sqlite3
 from itertools import islice
-from operator import itemgetter
 
 from clearinghouse.search.base import FACETS, Hit, SearchQuery, SearchResult
 from clearinghouse.search.embedded_columns import Columns, Members, bitset, ids_of
@@ -116,13 +115,13 @@ class EmbeddedSearch:
         scored = self.query.sort == "relevance"
         with_bm25 = scored and self.place is None
         total: dict[int, float] | None = None
-        for clause in understood.clauses:
-            found = self._clause_scores(clause, with_bm25)
+        for any_of in understood.requirements():
+            found: dict[int, float] = {}
+            for clause in any_of:
+                for id_, score in self._clause_scores(clause, with_bm25).items():
+                    found[id_] = found.get(id_, 0.0) + score
             if total is None:
                 total = found
-            elif understood.any_clause:
-                for id_, score in found.items():
-                    total[id_] = total.get(id_, 0.0) + score
             else:
                 total = {id_: score + found[id_] for id_, score in total.items() if id_ in found}
         total = total or {}
@@ -148,8 +147,8 @@ class EmbeddedSearch:
         found: dict[int, float] = {}
         if clause.words:
             quoted = " ".join(f'"{word}"' for word in clause.words)
-            for score in self._fts(quoted, with_bm25):
-                found[score[0]] = score[1] + WHOLE_WORDS_SCORE
+            for id_, score in self._fts(quoted, with_bm25):
+                found[id_] = score + WHOLE_WORDS_SCORE
             if clause.prefix:
                 for id_, score in self._fts(quoted + "*", with_bm25):
                     found.setdefault(id_, score)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clearinghouse.taxonomy import Taxonomy
+
 TOP = 3
 
 
@@ -69,8 +71,7 @@ class Report:
 def load_queries(path: Path) -> list[LayQuery]:
     data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
     return [
-        LayQuery(q=str(item["q"]), concerns=frozenset(item["concerns"]))
-        for item in data["queries"]
+        LayQuery(q=str(item["q"]), concerns=frozenset(item["concerns"])) for item in data["queries"]
     ]
 
 
@@ -87,8 +88,15 @@ def evaluate(
     return Report(outcomes)
 
 
-def page_concerns(page: Any) -> tuple[list[tuple[str, ...]], int]:
-    """The concern slugs of a `service.run_search` page's groups, nearby then online."""
+def page_concerns(page: Any, taxonomy: Taxonomy) -> tuple[list[tuple[str, ...]], int]:
+    """The concerns (with their parents, as search documents carry them) of a
+    `service.run_search` page's first groups, nearby then online, and the total found."""
     shown = [*page.groups, *page.online]
-    top = [tuple(concern.slug for concern in hit.group.concerns) for hit in shown[:TOP]]
+    top = []
+    for hit in shown[:TOP]:
+        slugs: list[str] = []
+        for concern in hit.group.concerns:
+            term = taxonomy.get(concern.slug)
+            slugs += [concern.slug, *([term.parent] if term and term.parent else [])]
+        top.append(tuple(dict.fromkeys(slugs)))
     return top, page.total + page.online_total

@@ -49,12 +49,18 @@ class Clause:
 
 @dataclass(frozen=True)
 class Understood:
-    """What q was taken to mean; `any_clause` (the fallback) needs one clause, not all."""
+    """What q was taken to mean.
+
+    A group matches when it meets one of the clauses that name something (a concern or an
+    audience: "depression and anxiety" wants either, both rank first) and every clause that
+    names nothing; with `any_clause` (the relaxed retry), one clause of any kind is enough.
+    """
 
     clauses: tuple[Clause, ...] = ()
     concern_weights: tuple[tuple[str, int], ...] = ()
     audience_weights: tuple[tuple[str, int], ...] = ()
     any_clause: bool = False
+    loose_words: tuple[str, ...] = ()  # the words worth finding alone, for the relaxed retry
 
     @property
     def concerns(self) -> tuple[str, ...]:
@@ -70,11 +76,21 @@ class Understood:
     def named(self) -> bool:
         return bool(self.concern_weights or self.audience_weights)
 
+    def requirements(self) -> tuple[tuple[Clause, ...], ...]:
+        """The clauses as all-of (outer) any-of (inner), for the engines."""
+        if self.any_clause:
+            return (self.clauses,) if self.clauses else ()
+        naming = tuple(c for c in self.clauses if c.concerns or c.audiences)
+        plain_words = tuple((c,) for c in self.clauses if not (c.concerns or c.audiences))
+        return ((naming,) if naming else ()) + plain_words
+
     def relaxed(self) -> Understood:
-        """The fallback: groups for any concern named (else any audience), whatever else
-        was typed."""
+        """The retry when nothing matched: groups for any concern named, else any audience,
+        else groups with any of the words that say something."""
         named = tuple(clause for clause in self.clauses if clause.concerns)
         named = named or tuple(clause for clause in self.clauses if clause.audiences)
+        if not named:
+            named = tuple(Clause(words=(word,)) for word in self.loose_words)
         return replace(self, clauses=named, any_clause=True)
 
 
@@ -91,6 +107,7 @@ def plain(q: str) -> Understood:
 class Pattern:
     concern: str
     slots: tuple[tuple[str, ...], ...]  # each slot: phrases (space-joined tokens) or concern:SLUG
+    unless: tuple[str, ...] = ()  # phrases that mean something else ("died": not a carer now)
 
 
 @dataclass(frozen=True)
@@ -126,8 +143,10 @@ class Lexicon:
         for slug, slot_lists in data.get("asked_as", {}).items():
             if slug not in taxonomy:
                 raise ValueError(f"{path}: asked_as {slug!r} is not a concern")
-            for slots in slot_lists:
-                patterns.append(Pattern(slug, tuple(tuple(expand(slot)) for slot in slots)))
+            for entry in slot_lists:
+                slots = entry["when"] if isinstance(entry, dict) else entry
+                unless = tuple(expand(entry.get("unless", []))) if isinstance(entry, dict) else ()
+                patterns.append(Pattern(slug, tuple(tuple(expand(slot)) for slot in slots), unless))
         audiences: dict[str, tuple[str, ...]] = {}
         for audience, phrases in data.get("audiences", {}).items():
             for phrase in expand(phrases):
@@ -177,9 +196,13 @@ def understand(q: str, taxonomy: Taxonomy, lexicon: Lexicon | None = None) -> Un
         else:
             other.append(word)
     for group, group_words in zip(groups, grouped, strict=True):
+        if group.concerns and all(len(word) <= 3 for word in group_words):
+            # "AA", "ALS", "MS": an abbreviation means its concern, not every word its stem
+            # shares ("als" -> "al", as in Al-Anon); it is found through the concern alone.
+            group_words = []
         clauses.append(
             Clause(
-                words=tuple(group_words) or tuple(sorted({toks[i] for i in group.covered})),
+                words=tuple(group_words),
                 concerns=tuple(group.concerns),
                 # An audience widens a clause only when no concern does ("teens" alone);
                 # "my brother" must not let every men's group in.
@@ -195,10 +218,12 @@ def understand(q: str, taxonomy: Taxonomy, lexicon: Lexicon | None = None) -> Un
             concern_weights[slug] = max(weight, concern_weights.get(slug, 0))
         for audience, weight in group.audiences.items():
             audience_weights[audience] = max(weight, audience_weights.get(audience, 0))
+    loose = [w for w in words if len(w) > 2 and w not in lexicon.filler and tokens(w)]
     return Understood(
         clauses=tuple(clauses),
         concern_weights=tuple(concern_weights.items()),
         audience_weights=tuple(audience_weights.items()),
+        loose_words=tuple(w for w in loose if tokens(w)[0] not in lexicon.filler),
     )
 
 
@@ -228,8 +253,8 @@ def _slot_spans(
             wanted = value.removeprefix("concern:")
             for meaning in named:
                 if any(
-                    slug == wanted or (term := taxonomy.get(slug)) is not None
-                    and term.parent == wanted
+                    slug == wanted
+                    or ((term := taxonomy.get(slug)) is not None and term.parent == wanted)
                     for slug in meaning.concerns
                 ):
                     spans.append((min(meaning.covered), max(meaning.covered) + 1))
@@ -248,6 +273,8 @@ def _pattern_meanings(
     """Concerns a relationship pattern names ("my son" + "uses"): who is asking."""
     found = []
     for pattern in lexicon.patterns:
+        if _slot_spans(pattern.unless, toks, taxonomy, named):
+            continue
         slot_spans = [_slot_spans(slot, toks, taxonomy, named) for slot in pattern.slots]
         picked = _distinct(slot_spans)
         if picked is None:
