@@ -43,7 +43,19 @@ from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 
 log = logging.getLogger(__name__)
 
-SEARCH_PARAMS = ("q", "near", "lat", "lon", "radius", "unit", *FACETS, "sort", "page", "per_page")
+SEARCH_PARAMS = (
+    "q",
+    "near",
+    "lat",
+    "lon",
+    "radius",
+    "unit",
+    *FACETS,
+    "sort",
+    "exact",
+    "page",
+    "per_page",
+)
 DEFAULT_CHANGES_LIMIT = 100
 MAX_CHANGES_LIMIT = 1000
 
@@ -97,6 +109,7 @@ def groups() -> Response:
             },
             "meta": _meta(query, page.total),
             "links": links,
+            "understood": page.reading.as_json() if page.reading else None,
         }
     )
     # The same links as an RFC 8288 Link header, for clients that page generically.

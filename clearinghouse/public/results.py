@@ -211,7 +211,12 @@ def page_links(current: int, total: int, per_page: int) -> list[int | None]:
 
 
 def search_page(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, int]:
-    from clearinghouse.search.query import QueryError, args_for_page, parse_search_args
+    from clearinghouse.search.query import (
+        QueryError,
+        args_exactly_as_typed,
+        args_for_page,
+        parse_search_args,
+    )
     from clearinghouse.search.service import record_miss, search_page
 
     try:
@@ -255,6 +260,8 @@ def search_page(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, int
         "national": _national(page, query, taxonomy),
         "facet_labels": FACET_LABELS,
         "suggestions": page.suggestions,
+        "reading": page.reading,
+        "exact_url": search_url(args_exactly_as_typed(query)),
         "wider_url": lambda radius: search_url(
             replaced(without(pairs, "page"), "radius", str(radius))
         ),

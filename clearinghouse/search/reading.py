@@ -31,19 +31,29 @@ class Reading:
     relaxed: bool = False  # no group held every word: groups for what the words name
 
     @property
+    def labels(self) -> list[str]:
+        """What the answer is for, in words: the concerns named, else the audiences."""
+        return [label for _slug, label in self.concerns] or [
+            label for _value, label in self.audiences
+        ]
+
+    @property
+    def relaxed_notice(self) -> str | None:
+        if not self.relaxed:
+            return None
+        words = self.corrected or self.typed
+        if not self.labels:
+            return f"No group mentions every word of “{words}”; showing groups with some of them."
+        return (
+            f"No group mentions every word of “{words}”; showing groups for {_joined(self.labels)}."
+        )
+
+    @property
     def notice(self) -> str | None:
         """One sentence for the page and the API, when the answer is not for q exactly."""
-        parts = []
-        if self.corrected:
-            parts.append(f"Showing results for “{self.corrected}”.")
-        if self.relaxed:
-            named = [label for _slug, label in self.concerns] or [
-                label for _value, label in self.audiences
-            ]
-            parts.append(
-                f"No group mentions every word of “{self.corrected or self.typed}”;"
-                f" showing groups for {_joined(named)}."
-            )
+        parts = [f"Showing results for “{self.corrected}”."] if self.corrected else []
+        if self.relaxed_notice:
+            parts.append(self.relaxed_notice)
         return " ".join(parts) or None
 
     def as_json(self) -> dict[str, Any]:
@@ -76,7 +86,7 @@ def read_search(
             if not _empty(retried):
                 return retry, retried, _reading(query.q, understood, taxonomy, corrected)
             corrected = None
-    if _empty(result) and understood.named:
+    if _empty(result) and (understood.named or understood.loose_words):
         relaxed = replace(query, understood=understood.relaxed())
         relaxed_result = backend.search(relaxed)
         if not _empty(relaxed_result):
