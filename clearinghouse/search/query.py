@@ -129,12 +129,15 @@ def _default_sort(q: str, near: Place | None) -> str:
     return "distance" if near is not None and not search_words(q) else "relevance"
 
 
-def search_words(q: str) -> list[str]:
+def search_words(q: str, keep_all: bool = False) -> list[str]:
     """The words of q both engines match: lower-case, accent-free, at most 32, without stop
-    words and (when others remain) filler words."""
+    words and (when others remain) filler words; `keep_all` keeps those (to show q again)."""
     text = unicodedata.normalize("NFKD", q)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    words = [word for word in _WORD.findall(text.replace("_", " ")) if word not in STOP_WORDS]
+    words = _WORD.findall(text.replace("_", " "))
+    if keep_all:
+        return words[: MAX_WORDS * 2]
+    words = [word for word in words if word not in STOP_WORDS]
     meaningful = [word for word in words if word not in FILLER_WORDS]
     return (meaningful or words)[:MAX_WORDS]
 

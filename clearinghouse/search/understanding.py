@@ -30,6 +30,7 @@ from clearinghouse.taxonomy import DEFAULT_PATH, Taxonomy, tokens
 PHRASES_PATH: Final = DEFAULT_PATH.with_name("phrases.json")
 ASKED_WEIGHT: Final = 3  # a concern a relationship pattern names: who is asking
 NAMED_WEIGHT: Final = 2  # a concern the words name
+INNER_WEIGHT: Final = 1  # a concern named by words inside a longer phrase
 AUDIENCE_WEIGHT: Final = 1
 MIN_CORRECTABLE: Final = 4  # shorter words are abbreviations more often than typos
 
@@ -45,6 +46,7 @@ class Clause:
     concerns: tuple[str, ...] = ()
     audiences: tuple[str, ...] = ()
     prefix: bool = False
+    related: tuple[str, ...] = ()  # named by words inside a phrase: only in the relaxed retry
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,11 @@ class Understood:
     def relaxed(self) -> Understood:
         """The retry when nothing matched: groups for any concern named, else any audience,
         else groups with any of the words that say something."""
-        named = tuple(clause for clause in self.clauses if clause.concerns)
+        named = tuple(
+            Clause(words=c.words, concerns=(*c.concerns, *c.related))
+            for c in self.clauses
+            if c.concerns or c.related
+        )
         named = named or tuple(clause for clause in self.clauses if clause.audiences)
         if not named:
             named = tuple(Clause(words=(word,)) for word in self.loose_words)
@@ -203,7 +209,8 @@ def understand(q: str, taxonomy: Taxonomy, lexicon: Lexicon | None = None) -> Un
         clauses.append(
             Clause(
                 words=tuple(group_words),
-                concerns=tuple(group.concerns),
+                concerns=tuple(c for c, w in group.concerns.items() if w > INNER_WEIGHT),
+                related=tuple(c for c, w in group.concerns.items() if w <= INNER_WEIGHT),
                 # An audience widens a clause only when no concern does ("teens" alone);
                 # "my brother" must not let every men's group in.
                 audiences=() if group.concerns else tuple(group.audiences),
@@ -230,12 +237,22 @@ def understand(q: str, taxonomy: Taxonomy, lexicon: Lexicon | None = None) -> Un
 def _concern_meanings(q: str, toks: tuple[str, ...], taxonomy: Taxonomy) -> list[_Meaning]:
     """Concerns named by a phrase of q (or by the whole of q: "MS", "cutting")."""
     whole = taxonomy.lookup(q)
+    spans = taxonomy.phrase_spans(toks)
     if whole is not None and toks:
-        return [_Meaning(set(range(len(toks))), {whole: NAMED_WEIGHT})]
-    return [
-        _Meaning(set(range(start, start + length)), dict.fromkeys(slugs, NAMED_WEIGHT))
-        for start, length, slugs in taxonomy.phrase_spans(toks)
-    ]
+        spans = [(0, len(toks), (whole,))]
+    meanings = []
+    for start, length, slugs in spans:
+        concerns = dict.fromkeys(slugs, NAMED_WEIGHT)
+        parents = {term.parent for slug in slugs if (term := taxonomy.get(slug)) is not None}
+        # The words inside a longer phrase may name concerns of their own, below it:
+        # "kidney transplant" is Kidney Disease, and Organ Transplant too.
+        for inner in (toks[start : start + length - 1], toks[start + 1 : start + length]):
+            for _start, _length, inner_slugs in taxonomy.phrase_spans(inner) if length > 1 else ():
+                for slug in inner_slugs:
+                    if slug not in parents:  # "disease" in "parkinsons disease" adds nothing
+                        concerns.setdefault(slug, INNER_WEIGHT)
+        meanings.append(_Meaning(set(range(start, start + length)), concerns))
+    return meanings
 
 
 def _occurrences(toks: tuple[str, ...], phrase: str) -> list[Span]:
@@ -355,10 +372,17 @@ def correct(
     vocabulary = taxonomy_words(taxonomy)
     ours = frozenset(vocabulary)
     extra = [word for word in index_words if word.isalpha() and len(word) >= 3]
+    searched = set(search_words(q))
     changed = False
     out = []
-    for word in search_words(q):
-        if len(word) < MIN_CORRECTABLE or not word.isalpha() or word in ours or is_known(word):
+    for word in search_words(q, keep_all=True):
+        if (
+            word not in searched
+            or len(word) < MIN_CORRECTABLE
+            or not word.isalpha()
+            or word in ours
+            or is_known(word)
+        ):
             out.append(word)
             continue
         limit = 1 if len(word) <= 5 else 2
