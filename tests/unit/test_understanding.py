@@ -76,7 +76,10 @@ def test_a_phrase_naming_a_concern_exactly_is_not_read_as_a_relationship(
     taxonomy: Taxonomy,
 ) -> None:
     understood = understand("adult children of alcoholics", taxonomy)
-    assert understood.concerns == ("adult-children-alcoholics",)
+    assert understood.concerns[0] == "adult-children-alcoholics"
+    assert "families-of-addicts" not in understood.concerns
+    (clause,) = understood.clauses  # "alcoholics" inside it: Alcohol ranks, never widens
+    assert clause.concerns == ("adult-children-alcoholics",) and clause.related == ("alcohol",)
 
 
 def test_two_concerns_at_once_need_either_and_plain_words_are_required(
