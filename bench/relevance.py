@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/relevance.py                    # the embedded engine
     .venv/bin/python bench/relevance.py --es-url http://127.0.0.1:9200   # and Elasticsearch
+    .venv/bin/python bench/relevance.py --start   # and a throwaway Elasticsearch node
 
 Seeds the sample directory (`clearinghouse init` + `seed`) into a SQLite database in a
 temporary folder, builds each engine's index from it, and runs every query set given
@@ -43,9 +44,24 @@ QUERY_SETS = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--es-url", help="also measure Elasticsearch at this URL")
+    parser.add_argument("--start", action="store_true", help="start a throwaway node for it")
     parser.add_argument("--near", default="New York, NY", help="the place for the second run")
     parser.add_argument("queries", nargs="*", type=Path, help="query sets (JSON)")
     args = parser.parse_args()
+    server = None
+    if args.start:
+        from tests.services import ElasticsearchServer
+
+        server = ElasticsearchServer().start()
+        args.es_url = server.url
+    try:
+        measure(args)
+    finally:
+        if server is not None:
+            server.close()
+
+
+def measure(args: argparse.Namespace) -> None:
     sets = args.queries or [path for path in QUERY_SETS if path.exists()]
     folder = Path(tempfile.mkdtemp(prefix="clearinghouse-relevance-"))
     app = create_app(

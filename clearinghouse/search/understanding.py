@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from clearinghouse.search.query import search_words
 from clearinghouse.taxonomy import DEFAULT_PATH, Taxonomy, tokens
@@ -297,8 +297,13 @@ def _pattern_meanings(
         if picked is None:
             continue
         covered = {i for start, end in picked for i in range(start, end)}
-        if any(start <= min(covered) and max(covered) < end for start, end in phrase_spans):
-            continue  # inside one phrase that names a concern exactly ("grieving parents")
+        inside = [
+            meaning
+            for meaning, (start, end) in zip(named, phrase_spans, strict=True)
+            if start <= min(covered) and max(covered) < end
+        ]
+        if any(pattern.concern not in meaning.concerns for meaning in inside):
+            continue  # inside a phrase that names another concern ("grieving parents")
         everything = {i for spans in slot_spans for start, end in spans for i in range(start, end)}
         found.append(_Meaning(everything, {pattern.concern: ASKED_WEIGHT}))
     return found
@@ -367,7 +372,8 @@ def correct(
 
     A word is known when the taxonomy has it or `is_known` says the index has it;
     candidates are the taxonomy's words, then `index_words`, nearest first.  Up to one edit
-    for words of up to 5 letters, two beyond; shorter words and numbers are left alone.
+    (a swap of two letters is one) for words of up to 5 letters, two beyond; shorter words
+    and numbers are left alone.
     """
     vocabulary = taxonomy_words(taxonomy)
     ours = frozenset(vocabulary)
@@ -388,9 +394,7 @@ def correct(
         limit = 1 if len(word) <= 5 else 2
         best: tuple[str, float] | None = None
         for choices in (vocabulary, extra):
-            match = process.extractOne(
-                word, choices, scorer=Levenshtein.distance, score_cutoff=limit
-            )
+            match = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
             if match is not None and (best is None or match[1] < best[1]):
                 best = (str(match[0]), float(match[1]))
         if best is None:
