@@ -113,6 +113,11 @@ def _tokens(text: str) -> tuple[str, ...]:
     return tuple(_stem(token) for token in text.split())
 
 
+def tokens(text: str) -> tuple[str, ...]:
+    """The matching form of ``text``, as tokens: ``"Grief & Loss!"`` -> grief, and, loss."""
+    return _tokens(text)
+
+
 def normalize(text: str) -> str:
     """The form used for matching: ``"Grief & Loss!"`` -> ``"grief and loss"``."""
     return " ".join(_tokens(text))
@@ -137,6 +142,9 @@ class Taxonomy:
         self._keys, self._ambiguous = self._build_keys()
         self._phrases = {
             key: slug for key, slug in self._keys.items() if key not in _WHOLE_QUERY_ONLY
+        }
+        self._claims = {
+            key: self._ambiguous.get(key, (slug,)) for key, slug in self._phrases.items()
         }
         self._longest_phrase = max((len(key.split()) for key in self._phrases), default=0)
 
@@ -285,6 +293,26 @@ class Taxonomy:
             if slug not in found:
                 found.append(slug)
         return found
+
+    def phrase_spans(self, tokens: tuple[str, ...]) -> list[tuple[int, int, tuple[str, ...]]]:
+        """Non-overlapping phrases naming concerns in ``tokens`` (from `tokens`), longest first:
+        ``(start, length, slugs)``; a phrase two concerns claim names both."""
+        matches: list[tuple[int, int, tuple[str, ...]]] = []
+        for start in range(len(tokens)):
+            for length in range(min(self._longest_phrase, len(tokens) - start), 0, -1):
+                slugs = self._claims.get(" ".join(tokens[start : start + length]))
+                if slugs is not None:
+                    matches.append((start, length, slugs))
+        taken = [False] * len(tokens)
+        spans = []
+        for start, length, slugs in sorted(matches, key=lambda match: (-match[1], match[0])):
+            span = range(start, start + length)
+            if any(taken[i] for i in span):
+                continue
+            for i in span:
+                taken[i] = True
+            spans.append((start, length, slugs))
+        return sorted(spans)
 
     def search_terms(self, slug: str) -> tuple[str, ...]:
         """Label and synonyms of a concern, for search documents; empty for an unknown slug."""

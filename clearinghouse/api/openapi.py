@@ -163,7 +163,13 @@ def search_parameters() -> list[dict[str, Any]]:
         _query(
             "sort",
             _choices(list(SORTS)),
-            "Default relevance, or distance with a place (distance needs a place)",
+            "Default relevance (nearer first among equals), or distance with a place and no "
+            "words (distance needs a place)",
+        ),
+        _query(
+            "exact",
+            _choices(["0", "1"]),
+            "1: search the words exactly as typed, without correcting misspellings",
         ),
         _query(
             "page",

@@ -120,6 +120,37 @@ PROBLEM = {
 FACET_VALUE = _object(
     {"value": {"type": "string"}, "label": {"type": "string"}, "count": {"type": "integer"}}
 )
+UNDERSTOOD = _nullable(
+    {
+        **_object(
+            {
+                "q": {"type": "string", "description": "The words as typed"},
+                "concerns": {
+                    "type": "array",
+                    "items": _object({"slug": {"type": "string"}, "label": {"type": "string"}}),
+                    "description": "Concerns the words name, who is asking first",
+                },
+                "audiences": {
+                    "type": "array",
+                    "items": _object({"value": {"type": "string"}, "label": {"type": "string"}}),
+                },
+                "corrected": {
+                    **STRING_OR_NULL,
+                    "description": "The words searched instead of misspelt ones (exact=1: never)",
+                },
+                "relaxed": {
+                    "type": "boolean",
+                    "description": "No group held every word: groups for the concerns named",
+                },
+                "notice": {
+                    **STRING_OR_NULL,
+                    "description": "What to tell the person when the answer is not for q exactly",
+                },
+            }
+        ),
+        "description": "What the words were taken to mean; null when q has no words",
+    }
+)
 SEARCH_RESPONSE = _object(
     {
         "data": {"type": "array", "items": {"$ref": "#/components/schemas/Group"}},
@@ -153,6 +184,7 @@ SEARCH_RESPONSE = _object(
         "links": _object(
             {"self": {"type": "string"}, "next": STRING_OR_NULL, "prev": STRING_OR_NULL}
         ),
+        "understood": UNDERSTOOD,
     }
 )
 TERM = {

@@ -53,6 +53,7 @@ SEARCH_PARAMS = (
     "unit",
     *FACET_NAMES,
     "sort",
+    "exact",
     "page",
     "per_page",
 )
@@ -100,6 +101,7 @@ def groups() -> Response:
             },
             "meta": _meta(query, page.total),
             "links": links,
+            "understood": page.reading.as_json() if page.reading else None,
         }
     )
     # The same links as an RFC 8288 Link header, for clients that page generically.

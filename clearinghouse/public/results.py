@@ -292,7 +292,12 @@ def page_links(current: int, total: int, per_page: int) -> list[int | None]:
 
 def render_search(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, int]:
     """The /search page for these arguments: results, or a 400/503 page that says why."""
-    from clearinghouse.search.query import QueryError, args_for_page, parse_search_args
+    from clearinghouse.search.query import (
+        QueryError,
+        args_exactly_as_typed,
+        args_for_page,
+        parse_search_args,
+    )
     from clearinghouse.search.service import record_miss, search_page
 
     try:
@@ -339,6 +344,8 @@ def render_search(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, i
         "radius_choices": RADIUS_CHOICES,
         "national": present.helplines(_national(page, query, taxonomy)),
         "wider_links": wider_links(query, page.suggestions),
+        "reading": page.reading,
+        "exact_url": search_url(args_exactly_as_typed(query)),
         "tile_url": current_app.config.get("TILE_URL", ""),
         "printed_groups": printed_by_slug(c.group.slug for c in [*page.groups, *page.online]),
         "printed_legend": LEGEND,

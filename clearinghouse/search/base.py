@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from clearinghouse.geo import Place
 from clearinghouse.search.facets import BY_NAME
 
+if TYPE_CHECKING:
+    from clearinghouse.search.understanding import Understood
 SORTS = ("relevance", "distance", "name", "updated")
 MAX_RADIUS_MI = 500.0
 MAX_PER_PAGE = 100
@@ -31,6 +33,10 @@ class SearchQuery:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
+    # What the words were taken to mean (`understanding.understand`, set by the service);
+    # None: every word of q required of the text.
+    understood: Understood | None = None
+    exact: bool = False  # search the words as typed: no spelling correction
 
     @property
     def radius_mi(self) -> float:

@@ -86,11 +86,7 @@ class ElasticBackend:
         deep = query.offset + query.per_page > MAX_WINDOW
         # Past the window, count first: an empty page past the end is a sensible answer.
         offset, size = (0, 0) if deep else (query.offset, query.per_page)
-        result = self._search(query, offset, size, fuzzy=False)
-        if result is None:  # no document holds the words exactly: take them as misspelt
-            result = self._search(query, offset, size, fuzzy=True)
-        if result is None:
-            result = build.empty_result()
+        result = self._search(query, offset, size)
         if deep and query.offset < result.total:
             raise SearchWindowTooDeep(
                 f"page {query.page} is beyond the first {MAX_WINDOW:,} results; "
@@ -98,16 +94,11 @@ class ElasticBackend:
             )
         return result
 
-    def _search(
-        self, query: SearchQuery, offset: int, size: int, fuzzy: bool
-    ) -> SearchResult | None:
-        """One round trip; None when the words were taken exactly and matched nothing."""
-        check = not fuzzy and build.text_query(query.q, fuzzy=False) is not None
-        bodies = [build.hits_body(query, fuzzy, offset, size), build.facets_body(query, fuzzy)]
+    def _search(self, query: SearchQuery, offset: int, size: int) -> SearchResult:
+        """One round trip: the page, the facet counts and (with a place) the online list."""
+        bodies = [build.hits_body(query, offset, size), build.facets_body(query)]
         if query.near is not None:
-            bodies.append(build.online_body(query, fuzzy))
-        if check:
-            bodies.append(build.exists_body(query))
+            bodies.append(build.online_body(query))
         searches: list[dict[str, Any]] = []
         for body in bodies:
             searches += [{}, body]
@@ -118,8 +109,6 @@ class ElasticBackend:
             _raise_for(response)
         if any(_missing_index(response) for response in responses):
             return build.empty_result()
-        if check and responses[-1]["hits"]["total"]["value"] == 0:
-            return None
         main = responses[0]
         hits = tuple(build.read_hit(hit, query) for hit in main["hits"]["hits"])
         online: tuple[Hit, ...] = ()
@@ -128,8 +117,8 @@ class ElasticBackend:
             online = tuple(build.read_hit(hit, None) for hit in responses[2]["hits"]["hits"])
             online_total = responses[2]["hits"]["total"]["value"]
         log.debug(
-            "event=es_search fuzzy=%s total=%d took_ms=%.1f",
-            fuzzy, main["hits"]["total"]["value"], (time.perf_counter() - started) * 1000,
+            "event=es_search total=%d took_ms=%.1f",
+            main["hits"]["total"]["value"], (time.perf_counter() - started) * 1000,
         )  # fmt: skip
         return SearchResult(
             hits=hits,
@@ -138,6 +127,24 @@ class ElasticBackend:
             online=online,
             online_total=online_total,
         )
+
+    def known_words(self, words: Iterable[str]) -> set[str]:
+        """The words some document holds (as their stems): one request for all of them."""
+        words = list(words)
+        searches: list[dict[str, Any]] = []
+        for word in words:
+            exact = build.word_query(build.stem(word[: build.MAX_WORD_CHARS]))
+            body = {"query": exact, "size": 0, "terminate_after": 1}
+            searches += [{}, {**body, "track_total_hits": 1}]
+        if not searches:
+            return set()
+        with self._reachable("search"):
+            responses = self.client.msearch(index=self.alias, searches=searches)["responses"]
+        return {
+            word
+            for word, response in zip(words, responses, strict=True)
+            if response.get("hits", {}).get("total", {}).get("value", 0)
+        }
 
     # -- writing -----------------------------------------------------------------------------
 

@@ -20,9 +20,14 @@ from typing import Any
 import snowballstemmer
 
 from clearinghouse.search.base import Hit, ListingDoc, SearchQuery, SearchResult
-from clearinghouse.search.embedded_search import haversine_mi
+from clearinghouse.search.embedded_search import (
+    WEIGHT_SCORE,
+    WHOLE_WORDS_SCORE,
+    haversine_mi,
+)
 from clearinghouse.search.facets import FACETS
 from clearinghouse.search.query import search_words
+from clearinghouse.search.understanding import Clause, Understood, plain
 
 # The searchable text fields and their weights: the embedded engine's bm25 column weights.
 TEXT_FIELDS = {"name": 10.0, "concern_text": 5.0, "organization": 2.0, "description": 1.0}
@@ -123,32 +128,87 @@ def document(doc: ListingDoc) -> dict[str, Any]:
     }
 
 
-def text_query(q: str, fuzzy: bool) -> dict[str, Any] | None:
-    """Every word of q must match some text field; the last may be the start of a word.
+def understood_of(query: SearchQuery) -> Understood:
+    return query.understood or plain(query.q)
 
-    The words are those the embedded engine matches (`search_words`), stemmed alike, so the
-    two engines find the same documents; `fuzzy` also lets each word be one or two letters
-    off (for when the exact words match nothing).  None when q holds no words.
+
+def text_query(query: SearchQuery) -> dict[str, Any] | None:
+    """The understood clauses (`Understood.requirements`: all of, each any of), as the
+    embedded engine matches them; None when q holds no words.
+
+    A clause holds when a document has its words (stemmed alike; the last may be a word
+    start) or one of its concerns or audiences.  Scores as the embedded engine's: whole
+    words over word starts, and BM25 only without a place (there distance decides among
+    equals); the weights of named concerns come from `weights`.
     """
-    stemmed = [stem(word[:MAX_WORD_CHARS]) for word in search_words(q)]
-    if not stemmed:
+    understood = understood_of(query)
+    if not understood.clauses:
         return None
-    fields = [f"{field}_terms^{boost:g}" for field, boost in TEXT_FIELDS.items()]
-    clauses: list[dict[str, Any]] = []
-    for position, term in enumerate(stemmed):
-        # Summed over the fields a word is found in, like FTS5's bm25 over columns.
-        match: dict[str, Any] = {
-            "multi_match": {"query": term, "fields": fields, "type": "most_fields"}
+    scored = query.near is None
+    return {
+        "bool": {
+            "must": [
+                {
+                    "bool": {
+                        "should": [_clause(c, scored) for c in any_of],
+                        "minimum_should_match": 1,
+                    }
+                }
+                for any_of in understood.requirements()
+            ]
         }
-        if fuzzy:
-            match["multi_match"].update(fuzziness="AUTO", prefix_length=1, max_expansions=20)
-        if position < len(stemmed) - 1:
-            clauses.append(match)
-            continue
-        # The last word may be unfinished: "caregiv" finds "caregivers" (FTS5's "word"*).
-        prefixes = [{"prefix": {f"{field}_terms": term}} for field in TEXT_FIELDS]
-        clauses.append({"bool": {"should": [match, *prefixes], "minimum_should_match": 1}})
-    return {"bool": {"must": clauses}}
+    }
+
+
+def _clause(clause: Clause, scored: bool) -> dict[str, Any]:
+    options: list[dict[str, Any]] = []
+    stemmed = [stem(word[:MAX_WORD_CHARS]) for word in clause.words]
+    if stemmed:
+        whole = {"bool": {"must": [word_query(term) for term in stemmed]}}
+        options.append({"constant_score": {"filter": whole, "boost": WHOLE_WORDS_SCORE}})
+        if scored:
+            options.append(whole)
+        if clause.prefix:
+            # The last word may be unfinished: "caregiv" finds "caregivers" (FTS5's "word"*).
+            last = {
+                "bool": {"should": [{"prefix": {f"{f}_terms": stemmed[-1]}} for f in TEXT_FIELDS]}
+            }
+            started = {"bool": {"must": [*map(word_query, stemmed[:-1]), last]}}
+            options.append(
+                started if scored else {"constant_score": {"filter": started, "boost": 0}}
+            )
+    for field, values in (("concerns", clause.concerns), ("audience", clause.audiences)):
+        if values:
+            options.append(
+                {"constant_score": {"filter": {"terms": {field: list(values)}}, "boost": 0}}
+            )
+    return {"bool": {"should": options, "minimum_should_match": 1}}
+
+
+def word_query(term: str) -> dict[str, Any]:
+    # Summed over the fields a word is found in, like FTS5's bm25 over columns.
+    fields = [f"{field}_terms^{boost:g}" for field, boost in TEXT_FIELDS.items()]
+    return {"multi_match": {"query": term, "fields": fields, "type": "most_fields"}}
+
+
+def weights(query: SearchQuery) -> list[dict[str, Any]]:
+    """Optional clauses adding each named concern's and audience's weight to a group's score."""
+    understood = understood_of(query)
+    clauses = []
+    for field, named in (
+        ("concerns", understood.concern_weights),
+        ("audience", understood.audience_weights),
+    ):
+        for value, weight in named:
+            clauses.append(
+                {
+                    "constant_score": {
+                        "filter": {"term": {field: value}},
+                        "boost": weight * WEIGHT_SCORE,
+                    }
+                }
+            )
+    return clauses
 
 
 def facet_filter(query: SearchQuery, facet: str) -> dict[str, Any] | None:
@@ -195,27 +255,31 @@ NAME_SORT: list[dict[str, Any]] = [{"name_sort": {"order": "asc"}}, {"id": {"ord
 
 
 def relevance_sort(query: SearchQuery) -> list[dict[str, Any]]:
-    """Best match first, then by name; without words every score ties, so just by name
-    (which lets Elasticsearch skip documents that cannot make the page)."""
+    """Best match first, then nearer, then by name; without words every score ties, so
+    just by name (which lets Elasticsearch skip documents that cannot make the page)."""
     if not search_words(query.q):
         return NAME_SORT
-    return [{"_score": {"order": "desc"}}, *NAME_SORT]
+    if query.near is None:
+        return [{"_score": {"order": "desc"}}, *NAME_SORT]
+    point = {"lat": query.near.lat, "lon": query.near.lon}
+    distance = {"location": point, "order": "asc", "unit": "mi", "distance_type": "arc"}
+    return [{"_score": {"order": "desc"}}, {"_geo_distance": distance}, *NAME_SORT]
 
 
-def scope(query: SearchQuery, fuzzy: bool, scored: bool = True) -> dict[str, Any]:
+def scope(query: SearchQuery, scored: bool = True) -> dict[str, Any]:
     """The text and the place: what every count and hit is within."""
-    text = text_query(query.q, fuzzy)
+    text = text_query(query)
     filters = [geo_filter(query)] if query.near is not None else []
     if text is None:
         return {"bool": {"filter": filters}} if filters else {"match_all": {}}
     if not scored:
         return {"bool": {"filter": [text, *filters]}}
-    return {"bool": {"must": [text], "filter": filters}}
+    return {"bool": {"must": [text], "should": weights(query), "filter": filters}}
 
 
-def hits_body(query: SearchQuery, fuzzy: bool, offset: int, size: int) -> dict[str, Any]:
+def hits_body(query: SearchQuery, offset: int, size: int) -> dict[str, Any]:
     """One page of the matching groups in order, and their total."""
-    base = scope(query, fuzzy)
+    base = scope(query)
     selections = facet_filters(query)
     if selections:
         base = {"bool": {"must": [base], "filter": selections}}
@@ -230,7 +294,7 @@ def hits_body(query: SearchQuery, fuzzy: bool, offset: int, size: int) -> dict[s
     }
 
 
-def facets_body(query: SearchQuery, fuzzy: bool) -> dict[str, Any]:
+def facets_body(query: SearchQuery) -> dict[str, Any]:
     """Disjunctive facet counts: each facet counted under every selection but its own.
 
     Unselected facets share one filter (all selections); a selected facet gets its own.
@@ -252,7 +316,7 @@ def facets_body(query: SearchQuery, fuzzy: bool) -> dict[str, Any]:
             "filter": {"bool": {"filter": facet_filters(query, skip=facet)}},
             "aggs": {facet: terms[facet]},
         }
-    return {"query": scope(query, fuzzy, scored=False), "aggs": aggs, "size": 0}
+    return {"query": scope(query, scored=False), "aggs": aggs, "size": 0}
 
 
 def facet_buckets(aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -265,10 +329,10 @@ def facet_buckets(aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]
     return found
 
 
-def online_body(query: SearchQuery, fuzzy: bool) -> dict[str, Any]:
+def online_body(query: SearchQuery) -> dict[str, Any]:
     """Online- and phone-only groups matching the text and facets, in the place's service area."""
     assert query.near is not None
-    text = text_query(query.q, fuzzy)
+    text = text_query(query)
     serves_everywhere = {"bool": {"must_not": [{"exists": {"field": "service_area"}}]}}
     area: list[dict[str, Any]] = [serves_everywhere]
     if query.near.region:
@@ -280,22 +344,18 @@ def online_body(query: SearchQuery, fuzzy: bool) -> dict[str, Any]:
         *facet_filters(query),
     ]
     return {
-        "query": {"bool": {"must": [text] if text else [{"match_all": {}}], "filter": filters}},
+        "query": {
+            "bool": {
+                "must": [text] if text else [{"match_all": {}}],
+                "should": weights(query),
+                "filter": filters,
+            }
+        },
         "sort": relevance_sort(query),
         "track_scores": True,
         "track_total_hits": True,
         "size": ONLINE_LIMIT,
         "_source": False,
-    }
-
-
-def exists_body(query: SearchQuery) -> dict[str, Any]:
-    """Does any document hold the words exactly?  If none does, they are taken as misspelt."""
-    return {
-        "query": text_query(query.q, fuzzy=False) or {"match_all": {}},
-        "size": 0,
-        "terminate_after": 1,
-        "track_total_hits": 1,
     }
 
 

@@ -30,6 +30,7 @@ from clearinghouse.search.base import (
     SearchResult,
     SearchUnavailable,
 )
+from clearinghouse.search.elastic_query import stem
 from clearinghouse.search.embedded_columns import ColumnCache
 from clearinghouse.search.embedded_search import EmbeddedSearch
 from clearinghouse.search.facets import FACET_NAMES
@@ -41,6 +42,7 @@ TABLES = ("docs", "terms", "fv", "fts", "geo")
 BATCH = 2000
 SCHEMA_VERSION = "3"
 KEEP_CHANGES = 20_000
+VOCABULARY_SECONDS = 300.0  # a word new to the index is corrected toward at most this late
 
 
 def _schema(suffix: str, stamp: str) -> list[str]:
@@ -95,6 +97,7 @@ class EmbeddedBackend:
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._connections_lock = threading.Lock()
         self._columns = ColumnCache()
+        self._vocabulary: tuple[str, float, frozenset[str]] | None = None
         self._ensure_schema()
 
     # -- connections ----------------------------------------------------------------------
@@ -243,6 +246,27 @@ class EmbeddedBackend:
             (time.perf_counter() - started) * 1000,
         )
         return count
+
+    def vocabulary(self) -> frozenset[str]:
+        """Every term the index holds (Porter stems), for correcting misspelt words; read
+        again after a rebuild or after VOCABULARY_SECONDS."""
+        with self._read() as conn:
+            epoch = conn.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()[0]
+            cached = self._vocabulary
+            if cached is not None and cached[0] == epoch and cached[1] > time.monotonic():
+                return cached[2]
+            conn.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocabulary"
+                " USING fts5vocab(main, fts, row)"
+            )
+            terms = frozenset(row[0] for row in conn.execute("SELECT term FROM fts_vocabulary"))
+        self._vocabulary = (epoch, time.monotonic() + VOCABULARY_SECONDS, terms)
+        return terms
+
+    def known_words(self, words: Iterable[str]) -> set[str]:
+        """The words the index holds (as their stems)."""
+        vocabulary = self.vocabulary()
+        return {word for word in words if stem(word) in vocabulary}
 
     def indexed(self) -> dict[int, str]:
         with self._read() as conn:

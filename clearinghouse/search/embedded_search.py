@@ -12,18 +12,22 @@ import heapq
 import math
 import sqlite3
 from itertools import islice
-from operator import itemgetter
 
 from clearinghouse.search.base import Hit, SearchQuery, SearchResult
 from clearinghouse.search.embedded_columns import Columns, Members, bitset, ids_of
 from clearinghouse.search.facets import FACET_NAMES
 from clearinghouse.search.query import search_words
+from clearinghouse.search.understanding import Clause, plain
 
 # bm25 weights for the FTS columns: name, description, organization, concern_text.
 BM25_WEIGHTS = (10.0, 1.0, 2.0, 5.0)
 EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG), as geopy's great_circle and Lucene use
 EARTH_RADIUS_MI = EARTH_RADIUS_KM / 1.609344
 ONLINE_LIMIT = 10
+# Ranking tiers: each point of a named concern's weight outranks any text score, and a
+# clause's words found whole outrank them found only as word starts.
+WEIGHT_SCORE = 1000.0
+WHOLE_WORDS_SCORE = 200.0
 
 
 def match_expression(q: str) -> str | None:
@@ -65,7 +69,8 @@ class EmbeddedSearch:
         self.conn = conn
         self.columns = columns
         self.query = query
-        self.match = match_expression(query.q)
+        self.understood = query.understood or plain(query.q)
+        self.match = bool(self.understood.clauses) or None
         self.place = query.near
         self.text_scores: dict[int, float] = {}
         self.hits: dict[int, tuple[float, float | None]] | None = None
@@ -100,21 +105,72 @@ class EmbeddedSearch:
     # -- candidate documents from text and place (SQL) -----------------------------------
 
     def _text_scores(self) -> dict[int, float]:
-        """Documents matching q, with bm25 scores when the order needs them (4x the cost).
+        """Documents the understood clauses hold for, best first.
 
-        Scored documents come best first (SQLite sorts faster than Python): `_best_scored`
-        reads a page off the front instead of ranking every match.
+        A clause holds for a document whose text has its words (FTS5) or that has one of
+        the concerns or audiences the words name (the columns).  The score: the weights of
+        the named concerns and audiences the document has, then whole words over word
+        starts, then (without a place, where distance decides among equals) bm25.
         """
-        if self.query.sort != "relevance":
-            rows = self.conn.execute("SELECT rowid FROM fts WHERE fts MATCH ?", (self.match,))
-            return dict.fromkeys(map(itemgetter(0), rows.fetchall()), 0.0)
+        understood = self.understood
+        scored = self.query.sort == "relevance"
+        with_bm25 = scored and self.place is None
+        total: dict[int, float] | None = None
+        for any_of in understood.requirements():
+            found: dict[int, float] = {}
+            for clause in any_of:
+                for id_, score in self._clause_scores(clause, with_bm25).items():
+                    found[id_] = found.get(id_, 0.0) + score
+            if total is None:
+                total = found
+            else:
+                total = {id_: score + found[id_] for id_, score in total.items() if id_ in found}
+        total = total or {}
+        if not scored:
+            return total
+        for facet, weights in (
+            ("concern", understood.concern_weights),
+            ("audience", understood.audience_weights),
+        ):
+            for value, weight in weights:
+                members = Members(self._term_bits(facet, value))
+                for id_ in total:
+                    if id_ in members:
+                        total[id_] += weight * WEIGHT_SCORE
+        return dict(sorted(total.items(), key=lambda item: -item[1]))
+
+    def _term_bits(self, facet: str, value: str) -> int:
+        term = self.columns.term_ids.get((facet, value))
+        return self.columns.term_bits.get(term, 0) if term is not None else 0
+
+    def _clause_scores(self, clause: Clause, with_bm25: bool) -> dict[int, float]:
+        """One clause: its words whole, as word starts (the last), and its concerns."""
+        found: dict[int, float] = {}
+        if clause.words:
+            quoted = " ".join(f'"{word}"' for word in clause.words)
+            for id_, score in self._fts(quoted, with_bm25):
+                found[id_] = score + WHOLE_WORDS_SCORE
+            if clause.prefix:
+                for id_, score in self._fts(quoted + "*", with_bm25):
+                    found.setdefault(id_, score)
+        bits = 0
+        for concern in clause.concerns:
+            bits |= self._term_bits("concern", concern)
+        for audience in clause.audiences:
+            bits |= self._term_bits("audience", audience)
+        for id_ in ids_of(bits) if bits else ():
+            found.setdefault(id_, 0.0)
+        return found
+
+    def _fts(self, match: str, with_bm25: bool) -> list[tuple[int, float]]:
+        if not with_bm25:
+            rows = self.conn.execute("SELECT rowid, 0.0 FROM fts WHERE fts MATCH ?", (match,))
+            return rows.fetchall()
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         rows = self.conn.execute(
-            f"SELECT rowid, -bm25(fts, {weights}) AS score FROM fts WHERE fts MATCH ?"
-            " ORDER BY score DESC",
-            (self.match,),
+            f"SELECT rowid, -bm25(fts, {weights}) FROM fts WHERE fts MATCH ?", (match,)
         )
-        return dict(rows.fetchall())
+        return rows.fetchall()
 
     def _place_hits(self) -> dict[int, tuple[float, float | None]]:
         assert self.place is not None
@@ -225,7 +281,7 @@ class EmbeddedSearch:
             chosen.append(id_)
             if len(chosen) == wanted:
                 cutoff = score
-        chosen.sort(key=lambda i: (-hits[i][0], rank[i]))
+        chosen.sort(key=lambda i: (-hits[i][0], hits[i][1] or 0.0, rank[i]))
         return chosen[:wanted]
 
     def _hits(self, ids: list[int]) -> tuple[Hit, ...]:

@@ -75,7 +75,7 @@ def parse_search_args(args: Args, taxonomy: Taxonomy) -> SearchQuery:
             filters[facet] = (
                 _concerns(raw, taxonomy) if facet == "concern" else _facet_values(facet, raw)
             )
-    sort = _choice(args, "sort", SORTS, "distance" if near else "relevance")
+    sort = _choice(args, "sort", SORTS, _default_sort(q, near))
     if sort == "distance" and near is None:
         raise QueryError("sort", "sort=distance needs a place: give near, or lat and lon")
     per_page = _integer(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
@@ -91,15 +91,24 @@ def parse_search_args(args: Args, taxonomy: Taxonomy) -> SearchQuery:
         sort=sort,
         page=page,
         per_page=per_page,
+        exact=_choice(args, "exact", ("0", "1"), "0") == "1",
     )
 
 
-def search_words(q: str) -> list[str]:
+def _default_sort(q: str, near: Place | None) -> str:
+    """By distance for a place alone; with words, by relevance (nearer first among equals)."""
+    return "distance" if near is not None and not search_words(q) else "relevance"
+
+
+def search_words(q: str, keep_all: bool = False) -> list[str]:
     """The words of q both engines match: lower-case, accent-free, at most 32, without stop
-    words and (when others remain) filler words."""
+    words and (when others remain) filler words; `keep_all` keeps those (to show q again)."""
     text = unicodedata.normalize("NFKD", q)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    words = [word for word in _WORD.findall(text.replace("_", " ")) if word not in STOP_WORDS]
+    words = _WORD.findall(text.replace("_", " "))
+    if keep_all:
+        return words[: MAX_WORDS * 2]
+    words = [word for word in words if word not in STOP_WORDS]
     meaningful = [word for word in words if word not in FILLER_WORDS]
     return (meaningful or words)[:MAX_WORDS]
 
@@ -123,8 +132,10 @@ def query_to_args(query: SearchQuery) -> list[tuple[str, str]]:
         args.append(("unit", query.unit))
     for facet in FACET_NAMES:
         args += [(facet, value) for value in query.selected(facet)]
-    if query.sort != ("distance" if query.near else "relevance"):
+    if query.sort != _default_sort(query.q, query.near):
         args.append(("sort", query.sort))
+    if query.exact:
+        args.append(("exact", "1"))
     if query.page != 1:
         args.append(("page", str(query.page)))
     if query.per_page != DEFAULT_PER_PAGE:
@@ -147,6 +158,11 @@ def args_without(query: SearchQuery, facet: str, value: str | None = None) -> li
     }
     filters = {name: values for name, values in kept.items() if values}
     return query_to_args(replace(query, filters=filters, page=1))
+
+
+def args_exactly_as_typed(query: SearchQuery) -> list[tuple[str, str]]:
+    """The arguments of the same search without spelling correction, back on page 1."""
+    return query_to_args(replace(query, exact=True, page=1))
 
 
 def _number(value: float) -> str:

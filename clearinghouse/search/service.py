@@ -22,6 +22,7 @@ from clearinghouse.models import Group, SearchMiss, utcnow
 from clearinghouse.search import get_backend
 from clearinghouse.search.base import Hit, SearchQuery, SearchResult
 from clearinghouse.search.facets import FACETS
+from clearinghouse.search.reading import Reading, read_search
 from clearinghouse.taxonomy import NationalResource, Taxonomy, default_taxonomy
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class SearchPage(Generic[H]):
     online: list[H]
     online_total: int
     suggestions: Suggestions | None = None
+    reading: Reading | None = None  # what the words were taken to mean (None: no words)
 
 
 def run_search(query: SearchQuery, taxonomy: Taxonomy | None = None) -> SearchPage[GroupHit]:
@@ -99,11 +101,11 @@ def search_page(
     groups that are no longer active (the API's gives cached JSON).
     """
     taxonomy = taxonomy or default_taxonomy()
-    result = get_backend().search(query)
+    searched, result, reading = read_search(get_backend(), query, taxonomy)
     groups, online = hydrate(result.hits, result.online)
     suggestions = None
     if query.near is not None and result.total == 0:
-        suggestions = _suggestions(query, taxonomy)
+        suggestions = _suggestions(searched, taxonomy)
     return SearchPage(
         query=query,
         groups=groups,
@@ -112,6 +114,7 @@ def search_page(
         online=online,
         online_total=result.online_total,
         suggestions=suggestions,
+        reading=reading,
     )
 
 

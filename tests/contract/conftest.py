@@ -38,11 +38,6 @@ from tests.contract.search_corpus import CHICAGO, CORPUS
 
 # Every engine runs the whole suite; Elasticsearch is a real node (tests/services/elastic.py).
 ENGINES = ["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)]
-# What an engine can do beyond the shared contract; tests that depend on it say so.
-CAPABILITIES = {
-    "embedded": {"fuzzy": False},
-    "elasticsearch": {"fuzzy": True},
-}
 
 
 def make_backend(engine: str, request: pytest.FixtureRequest, folder: Path) -> SearchBackend:

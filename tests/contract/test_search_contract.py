@@ -1,8 +1,8 @@
 """The search semantics (docs/architecture.md), checked the same way on every engine.
 
 Most answers are compared with `corpus.expected(...)`, a plain-Python reading of the
-contract over the same documents; distances are checked against geopy.  Engine-specific
-behaviour (misspellings) is marked with CAPABILITIES, never skipped.
+contract over the same documents; distances are checked against geopy.  Both engines
+behave alike, misspellings included (corrected by the service, `search/reading.py`).
 """
 
 from __future__ import annotations

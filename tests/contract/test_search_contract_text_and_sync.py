@@ -21,7 +21,6 @@ from indexer.sync import public_documents, rebuild, sync
 from tests.contract.conftest import (
     ACTIVE,
     ALL,
-    CAPABILITIES,
     CORPUS,
     HERE,
     Corpus,
@@ -82,12 +81,47 @@ def test_text_combines_with_place_and_facets(corpus: Corpus) -> None:
     assert found == {"c01", "c15"}
 
 
-def test_misspellings(corpus: Corpus) -> None:
-    result = corpus.search(("q", "greif"))
-    if CAPABILITIES[corpus.engine]["fuzzy"]:
-        assert {"c01", "c14"} <= corpus.keys(hit.id for hit in result.hits)
-    else:
-        assert result.total == 0  # the embedded engine has no fuzzy matching
+def test_misspellings_are_corrected_and_said_so(corpus: Corpus) -> None:
+    assert corpus.search(("q", "greif")).total == 0  # the engine matches words as given
+    page = corpus.page(("q", "greif"), ("per_page", "100"))
+    assert page.reading is not None and page.reading.corrected == "grief"
+    assert page.reading.notice == "Showing results for “grief”."
+    assert {"c01", "c14"} <= corpus.keys(hit.group.id for hit in page.groups)
+    exactly = corpus.page(("q", "greif"), ("exact", "1"))
+    assert exactly.total == 0 and exactly.reading is not None
+    assert exactly.reading.corrected is None
+
+
+def test_a_word_the_index_holds_is_never_corrected(corpus: Corpus) -> None:
+    page = corpus.page(("q", "toronto bereavement"))
+    assert page.reading is not None and page.reading.corrected is None
+    assert corpus.keys(hit.group.id for hit in page.groups) == {"t01"}
+
+
+def test_words_no_group_holds_together_fall_back_to_the_concern_named(corpus: Corpus) -> None:
+    page = corpus.page(("q", "widow toronto"), ("per_page", "100"))
+    assert page.reading is not None and page.reading.relaxed
+    assert page.reading.concerns[0] == ("loss-of-spouse", "Loss of a Spouse or Partner")
+    assert page.reading.notice == (
+        "No group mentions every word of “widow toronto”;"
+        " showing groups for “Loss of a Spouse or Partner”."
+    )
+    found = corpus.keys(hit.group.id for hit in page.groups)
+    assert "c03" in found
+    assert all("loss-of-spouse" in {c.slug for c in hit.group.concerns} for hit in page.groups)
+
+
+def test_an_abbreviation_finds_its_concern_before_longer_words(corpus: Corpus) -> None:
+    page = corpus.page(("q", "AA"), ("per_page", "100"))
+    alcohol = corpus.expected(("concern", "alcohol"))
+    found = [corpus.key(hit.group.id) for hit in page.groups]
+    assert set(found[: len(alcohol)]) == alcohol
+
+
+def test_a_concern_match_ranks_above_a_mention_in_a_description(corpus: Corpus) -> None:
+    page = corpus.page(("q", "depression"), ("per_page", "100"))
+    concerned = ["depression" in {c.slug for c in hit.group.concerns} for hit in page.groups]
+    assert concerned == sorted(concerned, reverse=True)  # every concern match comes first
 
 
 NASTY = [

@@ -10,6 +10,8 @@ import pytest
 from clearinghouse.geo import point_place
 from clearinghouse.search import elastic_query as build
 from clearinghouse.search.base import SearchQuery
+from clearinghouse.search.understanding import understand
+from clearinghouse.taxonomy import default_taxonomy
 
 TEXTS = [
     "Grieving Parents' Café — families & caregivers",
@@ -37,24 +39,31 @@ def test_documents_are_stemmed_exactly_as_fts5_stems_them(text: str) -> None:
 
 
 def test_query_words_are_stemmed_and_the_last_may_be_a_prefix() -> None:
-    query = build.text_query("Grieving families caregiv", fuzzy=False)
+    query = build.text_query(SearchQuery(q="Grieving families caregiv"))
     assert query is not None
-    clauses = query["bool"]["must"]
-    assert [clause["multi_match"]["query"] for clause in clauses[:2]] == ["griev", "famili"]
-    last = clauses[2]["bool"]["should"]
-    assert last[0]["multi_match"]["query"] == "caregiv"
-    assert {"prefix": {"name_terms": "caregiv"}} in last
-    assert "fuzziness" not in json.dumps(query)
-    assert "AUTO" in json.dumps(build.text_query("grieving", fuzzy=True))
+    text = json.dumps(query)
+    for stem in ("griev", "famili", "caregiv"):
+        assert f'"query": "{stem}"' in text
+    assert '{"prefix": {"name_terms": "caregiv"}}' in text
+    assert "fuzziness" not in text
+
+
+def test_an_understood_clause_matches_its_words_or_its_concern() -> None:
+    taxonomy = default_taxonomy()
+    query = SearchQuery(q="AA", understood=understand("AA", taxonomy))
+    body = json.dumps(build.hits_body(query, 0, 20))
+    assert '{"terms": {"concerns": ["alcohol"]}}' in body
+    assert "prefix" not in body  # an abbreviation is never a word start
+    assert '"term": {"concerns": "alcohol"}' in body  # its weight in the score
 
 
 @pytest.mark.parametrize("q", ["", "   ", '"( * \\ ) AND OR', "😀😀", "the and of"])
 def test_text_without_words_adds_no_text_condition(q: str) -> None:
-    assert build.text_query(q, fuzzy=False) is None
+    assert build.text_query(SearchQuery(q=q)) is None
 
 
 def test_no_query_syntax_reaches_elasticsearch() -> None:
-    body = json.dumps(build.hits_body(SearchQuery(q='name:x* OR "a" ~2 \\'), False, 0, 20))
+    body = json.dumps(build.hits_body(SearchQuery(q='name:x* OR "a" ~2 \\'), 0, 20))
     assert "query_string" not in body and "simple_query_string" not in body
 
 
@@ -74,7 +83,7 @@ def test_each_facet_is_counted_under_every_selection_but_its_own() -> None:
     query = SearchQuery(
         filters={"day": ("mon",), "cost": ("fee", "free")}, concern_filter=frozenset()
     )
-    aggs = build.facets_body(query, fuzzy=False)["aggs"]
+    aggs = build.facets_body(query)["aggs"]
     day_filters = aggs["selected_day"]["filter"]["bool"]["filter"]
     assert day_filters == [{"terms": {"cost": ["fee", "free"]}}]
     cost_filters = aggs["selected_cost"]["filter"]["bool"]["filter"]
