@@ -38,4 +38,4 @@ def _mask_request_logs(state: BlueprintSetupState) -> None:
         logger.addFilter(PlaceMaskingFilter())
 
 
-from clearinghouse.public import errors, health, submit, views  # noqa: E402,F401  (routes)
+from clearinghouse.public import confirm, errors, health, submit, views  # noqa: E402,F401  (routes)
