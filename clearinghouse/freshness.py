@@ -205,7 +205,10 @@ def add_flag(session: DbSession, group: Group, flag: str, *, actor: str) -> None
     group.flags = [*before, flag]
     session.add(
         AuditEvent(
-            actor=actor, group_uuid=group.uuid, action="flag", changes={"flags": [before, group.flags]}
+            actor=actor,
+            group_uuid=group.uuid,
+            action="flag",
+            changes={"flags": [before, group.flags]},
         )
     )
 
@@ -217,7 +220,10 @@ def remove_flag(session: DbSession, group: Group, flag: str, *, actor: str) -> N
     group.flags = [f for f in before if f != flag]
     session.add(
         AuditEvent(
-            actor=actor, group_uuid=group.uuid, action="flag", changes={"flags": [before, group.flags]}
+            actor=actor,
+            group_uuid=group.uuid,
+            action="flag",
+            changes={"flags": [before, group.flags]},
         )
     )
 
@@ -391,7 +397,9 @@ def record_change(
     request.change_request_id = change.id
     _answered(request, "changed", now)
     remove_flag(session, request.group, flags.NO_ANSWER, actor="group-contact")
-    log.info("event=freshness_changed group_id=%s change_request_id=%s", request.group.uuid, change.id)
+    log.info(
+        "event=freshness_changed group_id=%s change_request_id=%s", request.group.uuid, change.id
+    )
     return change
 
 
@@ -413,7 +421,9 @@ def record_stop(
     request.change_request_id = change.id
     _answered(request, "stopped", now)
     remove_flag(session, request.group, flags.NO_ANSWER, actor="group-contact")
-    log.info("event=freshness_stopped group_id=%s change_request_id=%s", request.group.uuid, change.id)
+    log.info(
+        "event=freshness_stopped group_id=%s change_request_id=%s", request.group.uuid, change.id
+    )
     return change
 
 
@@ -442,4 +452,3 @@ def mark_contact_bounced(session: DbSession, group: Group, *, actor: str) -> boo
     ):
         add_flag(session, other, flags.BAD_CONTACT, actor=actor)
     return True
-

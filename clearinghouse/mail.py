@@ -14,6 +14,7 @@ message's links, so a person can follow them locally.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import smtplib
@@ -256,10 +257,8 @@ def send_due(
             session.commit()
     finally:
         if connection is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
                 connection.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
     return len(due)
 
 

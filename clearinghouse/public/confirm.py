@@ -115,7 +115,9 @@ def suggested_changes(group: Group, raw: dict[str, Any]) -> dict[str, Any]:
     proposed = store.data_snapshot(validation.data)
     current = store.snapshot(group)
     changes = {
-        name: proposed[name] for name in FORM_FIELDS if _normal(proposed[name]) != _normal(current[name])
+        name: proposed[name]
+        for name in FORM_FIELDS
+        if _normal(proposed[name]) != _normal(current[name])
     }
     before, after = current["location"] or {}, proposed["location"] or {}
     if any((before.get(k) or "") != (after.get(k) or "") for k in PLACE_FIELDS):
@@ -265,4 +267,3 @@ def _require_csrf() -> None:
         validate_csrf(request.form.get("csrf_token"))
     except ValidationError as error:
         raise CSRFError(str(error)) from error
-

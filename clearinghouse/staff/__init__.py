@@ -104,6 +104,7 @@ from clearinghouse.staff import (  # noqa: E402,F401  (importing the views regis
     auth,
     dashboard,
     editing,
+    freshness,
     imports,
     listings,
     reports,
