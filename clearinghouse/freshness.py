@@ -109,8 +109,11 @@ def run_cycle(
 
 
 def _fresh_since(cutoff: datetime) -> Any:
-    """SQL: the listing was confirmed or verified after `cutoff`."""
-    return or_(Group.confirmed_at > cutoff, Group.verified_at > cutoff)
+    """SQL: the listing was confirmed or verified after `cutoff` (never NULL)."""
+    return or_(
+        Group.confirmed_at.is_not(None) & (Group.confirmed_at > cutoff),
+        Group.verified_at.is_not(None) & (Group.verified_at > cutoff),
+    )
 
 
 def _unreachable(address: Any) -> Any:
