@@ -228,6 +228,9 @@ def test_reminder_after_14_days_then_hand_off_to_staff_after_30_more(
     assert old_group.uuid in csv_text and "no answer from the group" in csv_text
     listed = staff.get(f"/staff/listings?flagged={flags.NO_ANSWER}").get_data(as_text=True)
     assert "Evening Grief Circle" in listed
+    assert post(staff, f"/staff/listings/{old_group.uuid}/verify").status_code == 302
+    db.session.expire_all()
+    assert flags.NO_ANSWER not in db.session.get(Group, old_group.id).flags
 
 
 def test_a_refused_address_bounces_flags_the_contact_and_gets_no_more_mail(
