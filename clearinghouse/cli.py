@@ -525,6 +525,11 @@ def demo_command(host: str, port: int, no_browser: bool) -> None:
     from clearinghouse.search import get_backend
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("SMTP_URL"):
+        # No mail server: the yearly confirmation e-mails are logged (their links only),
+        # pointing at this server, so a person can try the whole flow locally.
+        app.config["MAIL_LOG_LINKS"] = True
+        app.config["MAIL_LINK_BASE"] = app.config.get("BASE_URL") or f"http://{host}:{port}"
     migrate(app)
     load_taxonomy(db.session(), _taxonomy())
     db.session.commit()

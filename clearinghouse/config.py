@@ -68,7 +68,28 @@ def from_environment(
         "SOURCE_FETCH_RETRIES": 2,
         "SOURCE_RETRY_BACKOFF": 1.0,
         "SOURCE_REMOVAL_LIMIT": _share(env.get("CLEARINGHOUSE_SOURCE_REMOVAL_LIMIT", "20%")),
+        # Outgoing e-mail (clearinghouse/mail.py) and groups confirming their own listings
+        # (clearinghouse/freshness.py).  Without an SMTP URL nothing is sent; the demo logs
+        # the links of the messages it would have sent instead (MAIL_LOG_LINKS).
+        "SMTP_URL": _smtp_url(env.get("CLEARINGHOUSE_SMTP_URL", "")),
+        "MAIL_FROM": env.get("CLEARINGHOUSE_MAIL_FROM", "").strip()
+        or "Self-help group clearinghouse <listings@localhost>",
+        "MAIL_REPLY_TO": env.get("CLEARINGHOUSE_MAIL_REPLY_TO", "").strip() or None,
+        "MAIL_LOG_LINKS": False,
+        "CONFIRM_AFTER_DAYS": int(_positive(env, "CLEARINGHOUSE_CONFIRM_AFTER_DAYS", 335)),
+        "CONFIRM_LINK_DAYS": int(_positive(env, "CLEARINGHOUSE_CONFIRM_LINK_DAYS", 30)),
     }
+
+
+def _smtp_url(text: str) -> str | None:
+    """smtp://user:pass@host:587?starttls=1 or smtps://…:465; None when not set."""
+    from clearinghouse.mail import SmtpSettings
+
+    text = text.strip()
+    if not text:
+        return None
+    SmtpSettings.parse(text)  # a clear error at start-up rather than at the first send
+    return text
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:

@@ -16,8 +16,19 @@ APPROXIMATE_LOCATION: Final = "approximate-location"
 NO_COORDINATES: Final = "no-coordinates"
 POSSIBLE_DUPLICATE: Final = "possible-duplicate"
 MERGED_INTO: Final = "merged-into"
+# Set by the yearly confirmation (clearinghouse/freshness.py): the group did not answer the
+# request or its reminder; the private contact address bounced or was marked bad by staff.
+NO_ANSWER: Final = "no-answer-from-group"
+BAD_CONTACT: Final = "bad-contact-email"
 # What staff can filter the listings table by, in the order offered.
-KINDS: Final = (UNKNOWN_CONCERN, APPROXIMATE_LOCATION, NO_COORDINATES, POSSIBLE_DUPLICATE)
+KINDS: Final = (
+    UNKNOWN_CONCERN,
+    APPROXIMATE_LOCATION,
+    NO_COORDINATES,
+    POSSIBLE_DUPLICATE,
+    NO_ANSWER,
+    BAD_CONTACT,
+)
 
 
 def pointing(kind: str, uuid: str) -> str:

@@ -142,6 +142,9 @@ class Group(Base):
     private_notes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(12), default=GroupStatus.ACTIVE.value, index=True)
     verified_at: Mapped[datetime | None] = mapped_column()
+    # The group itself said "still right" (clearinghouse/freshness.py): not a staff check.
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    confirmed_via: Mapped[str | None] = mapped_column(String(40))  # e.g. "email-link"
     source: Mapped[str | None] = mapped_column(String(80))
     external_id: Mapped[str | None] = mapped_column(String(200))
     unknown_concerns: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -326,6 +329,89 @@ class FeedSource(Base):
     running_since: Mapped[datetime | None] = mapped_column()
     failures: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailState(StrEnum):
+    """Where an outgoing e-mail stands (`OutgoingMail.state`)."""
+
+    QUEUED = "queued"  # waiting for the worker (also between retries)
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last retry
+    BOUNCED = "bounced"  # the server refused the address for good
+
+
+class OutgoingMail(Base):
+    """An e-mail queued by web or batch code and sent by the worker (clearinghouse/mail.py).
+
+    The bodies carry one-time links, so they are emptied once the message is sent or given up.
+    """
+
+    __tablename__ = "outgoing_mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # "freshness-request", "freshness-reminder"
+    to_address: Mapped[str] = mapped_column(String(254), index=True)  # private
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text, default="")
+    html_body: Mapped[str] = mapped_column(Text, default="")
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("groups.id", ondelete="SET NULL"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(10), default=MailState.QUEUED.value, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    via: Mapped[str] = mapped_column(String(10), default="")  # "smtp" | "log" (demo)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class MailContact(Base):
+    """What we know of one address: refused by its server, or asked to hear no more."""
+
+    __tablename__ = "mail_contacts"
+
+    address: Mapped[str] = mapped_column(String(254), primary_key=True)  # lower case
+    bounced_at: Mapped[datetime | None] = mapped_column()
+    bounce_reason: Mapped[str] = mapped_column(String(300), default="")
+    opted_out_at: Mapped[datetime | None] = mapped_column()
+
+
+class FreshnessRequest(Base):
+    """One yearly "is this still right?" to a group's private contact, and its answer."""
+
+    __tablename__ = "freshness_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(String(254))  # private
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    handed_off_at: Mapped[datetime | None] = mapped_column()
+    answered_at: Mapped[datetime | None] = mapped_column()
+    answer: Mapped[str | None] = mapped_column(String(20))  # confirmed | changed | stopped
+    change_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("change_requests.id", ondelete="SET NULL")
+    )
+
+    group: Mapped[Group] = relationship()
+
+
+class FreshnessLink(Base):
+    """A link in a freshness e-mail: only the SHA-256 of its token is kept."""
+
+    __tablename__ = "freshness_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("freshness_requests.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(10))  # "answer" | "stop"
+    expires_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    request: Mapped[FreshnessRequest] = relationship()
 
 
 class AuditEvent(Base):

@@ -264,6 +264,8 @@ def mark_verified(
     session: DbSession, group: Group, *, actor: str, user_id: int | None = None
 ) -> None:
     old = group.verified_at.isoformat() if group.verified_at else None
+    # Staff checked it: the yearly confirmation's "no answer from the group" is dealt with.
+    group.flags = flags.without_kind(group.flags, flags.NO_ANSWER)
     group.verified_at = utcnow()
     group.updated_at = group.verified_at
     session.flush()

@@ -30,6 +30,8 @@ JobRun = Callable[[Flask], bool]  # True when work remains (run again without wa
 OUTBOX_INTERVAL = 0.5  # seconds between outbox polls: a commit is searchable within ~1 s
 OUTBOX_ROWS_PER_RUN = 2000  # a backlog is applied this many rows at a time, other jobs between
 SOURCES_INTERVAL = 30.0  # seconds between looks for a partner source whose refresh is due
+MAIL_INTERVAL = 15.0  # seconds between looks for queued e-mail that is due
+FRESHNESS_INTERVAL = 3600.0  # seconds between passes of the yearly-confirmation cycle
 
 
 @dataclass
@@ -145,11 +147,39 @@ def refresh_due_source(app: Flask) -> bool:
     return len(due) > 1
 
 
+def send_mail(app: Flask) -> bool:
+    """The mail job: send queued e-mail that is due; True when a full batch went out."""
+    from clearinghouse import freshness, mail
+    from clearinghouse.extensions import db
+
+    settings = mail.MailSettings.from_config(app.config)
+    tried = mail.send_due(db.session(), settings, on_bounce=freshness.flag_bounced_contact)
+    return tried >= mail.SEND_BATCH
+
+
+def ask_groups(app: Flask) -> bool:
+    """The freshness job: ask, remind and hand off (clearinghouse/freshness.py).
+
+    Nothing is asked while no e-mail can go out (no SMTP server, and not the demo), so no
+    group's yearly request is spent on a message that sits in the queue.
+    """
+    from clearinghouse import freshness, mail
+    from clearinghouse.extensions import db
+
+    if not mail.MailSettings.from_config(app.config).can_deliver:
+        return False
+    settings = freshness.FreshnessSettings.from_config(app.config)
+    return freshness.run_cycle(db.session(), settings)
+
+
 def default_worker(app: Flask) -> Worker:
-    """The worker with every job the clearinghouse runs: outbox → search index, sources."""
+    """The worker with every job the clearinghouse runs: outbox → search index, sources,
+    queued e-mail, and the groups' yearly confirmations."""
     worker = Worker(app)
     worker.add("outbox", apply_outbox, every=OUTBOX_INTERVAL)
     worker.add("sources", refresh_due_source, every=SOURCES_INTERVAL, max_backoff=300)
+    worker.add("mail", send_mail, every=MAIL_INTERVAL, max_backoff=600)
+    worker.add("freshness", ask_groups, every=FRESHNESS_INTERVAL, max_backoff=3600)
     return worker
 
 

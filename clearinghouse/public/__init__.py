@@ -13,10 +13,12 @@ bp = Blueprint("public", __name__)
 # Where a person is searching from never reaches the logs: request lines written by the
 # server (werkzeug) have the place and coordinates in their query strings masked.
 _PLACE_PARAMS = re.compile(r"([?&](?:near|lat|lon)=)[^&\s\"]*", re.I)
+# Nor does the secret token of a group's confirmation link (clearinghouse/freshness.py).
+_CONFIRM_TOKEN = re.compile(r"(/confirm/)[^/\s?\"]+")
 
 
 def mask_place(text: str) -> str:
-    return _PLACE_PARAMS.sub(r"\1…", text)
+    return _CONFIRM_TOKEN.sub(r"\1…", _PLACE_PARAMS.sub(r"\1…", text))
 
 
 class PlaceMaskingFilter(logging.Filter):
@@ -38,4 +40,12 @@ def _mask_request_logs(state: BlueprintSetupState) -> None:
         logger.addFilter(PlaceMaskingFilter())
 
 
-from clearinghouse.public import embed, errors, exports, health, submit, views  # noqa: E402,F401  (routes)
+from clearinghouse.public import (  # noqa: E402,F401  (routes)
+    confirm,
+    embed,
+    errors,
+    exports,
+    health,
+    submit,
+    views,
+)

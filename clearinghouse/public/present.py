@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlencode
 
 from clearinghouse import schedule, vocab
@@ -257,6 +257,32 @@ def group_facts(group: Group) -> GroupFacts:
         verified_on=_day(group.verified_at) if group.verified_at else "",
         verified_iso=group.verified_at.date().isoformat() if group.verified_at else "",
     )
+
+
+@dataclass(frozen=True)
+class CheckedNote:
+    """Who last said the listing is right, and when: the group itself or our staff."""
+
+    text: str  # "Confirmed by the group on" / "Checked by our staff on", or ""
+    day: str  # "November 3, 2026"
+    iso: str
+    maybe_out_of_date: bool  # neither within two years
+
+
+def checked_note(group: Group, now: datetime | None = None) -> CheckedNote:
+    """The newer of the group's confirmation and the staff's check; stale after two years."""
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    confirmed, verified = group.confirmed_at, group.verified_at
+    if confirmed and (verified is None or confirmed >= verified):
+        moment, text = confirmed, "Confirmed by the group on"
+    elif verified:
+        moment, text = verified, "Checked by our staff on"
+    else:
+        return CheckedNote("", "", "", True)
+    stale = now - moment > timedelta(days=2 * 365)
+    if stale:
+        return CheckedNote("", "", "", True)
+    return CheckedNote(text, _day(moment), moment.date().isoformat(), False)
 
 
 def _day(moment: datetime) -> str:

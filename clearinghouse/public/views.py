@@ -65,6 +65,7 @@ def group_page(slug: str) -> str:
         "public/group.html",
         group=group,
         facts=present.group_facts(group),
+        checked=present.checked_note(group),
         schedule_lines=present.schedule_lines(group),
         next_meetings=present.next_meetings(group, count=4),
         jsonld=group_jsonld(group, page_url=page_url),

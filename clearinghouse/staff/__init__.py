@@ -105,6 +105,7 @@ from clearinghouse.staff import (  # noqa: E402,F401  (importing the views regis
     booklet,
     dashboard,
     editing,
+    freshness,
     imports,
     listings,
     reports,

@@ -10,9 +10,9 @@ from sqlalchemy import CursorResult, select, update
 
 from clearinghouse import store
 from clearinghouse.extensions import db
-from clearinghouse.models import ChangeRequest, ReviewStatus, utcnow
+from clearinghouse.models import ChangeRequest, GroupStatus, ReviewStatus, utcnow
 from clearinghouse.staff import bp
-from clearinghouse.staff.common import paginate, refresh_index, user_id
+from clearinghouse.staff.common import actor, paginate, refresh_index, user_id
 from clearinghouse.staff.conflicts import StaleListing, changes_after
 from clearinghouse.staff.editing import render_form, save_form, save_record
 from clearinghouse.staff.forms import ApproveForm, RejectForm, listing_form
@@ -145,6 +145,8 @@ def approve(request_id: int) -> Any:
         return redirect(url_for("staff.review_request", request_id=change.id))
     if not claim_pending(change):
         return _already_done(change)
+    if change.kind == "remove":
+        return _approve_removal(change)
     new = change.group is None  # an edit keeps the listing's status (archived stays archived)
     try:
         group, errors, notes = save_record(
@@ -172,11 +174,27 @@ def approve(request_id: int) -> Any:
     return redirect(url_for("staff.review_queue"))
 
 
+def _approve_removal(change: ChangeRequest) -> Any:
+    """A group said it stopped meeting: archive its listing (kept for the audit and old links)."""
+    group = change.group
+    if group is not None:
+        store.set_status(db.session, group, GroupStatus.ARCHIVED, actor=actor(), user_id=user_id())
+    _close(change, ReviewStatus.APPROVED)
+    db.session.commit()
+    refresh_index()
+    log.info("event=review_approved request_id=%s kind=remove", change.id)
+    flash(f"Approved; “{group.name if group else 'the listing'}” is archived.", "success")
+    return redirect(url_for("staff.review_queue"))
+
+
 @bp.route("/review/<int:request_id>/edit", methods=["GET", "POST"])
 def edit_then_approve(request_id: int) -> Any:
     change = get_request(request_id)
     if change.status != ReviewStatus.PENDING:
         flash(f"This request was already {change.status}.", "info")
+        return redirect(url_for("staff.review_request", request_id=change.id))
+    if change.kind == "remove":
+        flash("A removal request has nothing to edit: approve or reject it.", "info")
         return redirect(url_for("staff.review_request", request_id=change.id))
     form = listing_form(proposed_record(change))
     new = change.group is None

@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,15 @@ from sqlalchemy import select
 
 from clearinghouse.accounts import create_api_key
 from clearinghouse.extensions import db
-from clearinghouse.models import ChangeRequest, Group, User
+from clearinghouse.freshness import token_hash
+from clearinghouse.models import (
+    ChangeRequest,
+    FreshnessLink,
+    FreshnessRequest,
+    Group,
+    User,
+    utcnow,
+)
 from clearinghouse.taxonomy import default_taxonomy
 from indexer.sources import add_source
 from tests.conftest import sample_record
@@ -60,6 +69,8 @@ class World:
     import_token: str
     feed_id: int
     paused_feed_id: int
+    confirm_token: str = ""  # the group's yearly confirmation links (clearinghouse/freshness.py)
+    stop_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,39 @@ ROUTES: dict[tuple[str, str], Route] = {
         lambda w: f"/groups/{w.group.slug}/report",
         lambda w: {"no_longer_meets": "y"},
         signed_in=False,
+    ),
+    ("POST", "/confirm/<token>/still-right"): Route(
+        lambda w: f"/confirm/{w.confirm_token}/still-right", _nothing, signed_in=False
+    ),
+    ("POST", "/confirm/<token>/changed"): Route(
+        lambda w: f"/confirm/{w.confirm_token}/changed",
+        lambda w: {
+            "name": "Target Grief Circle Renamed",
+            "concerns": "grief",
+            "format": "peer-led",
+            "attendance": "in-person",
+            "open": "yes",
+            "cost": "free",
+            "languages": "en",
+            "city": "Chicago",
+            "region": "IL",
+            "postal_code": "60614",
+            "meeting_freq": "weekly",
+            "meeting_days": ["TU"],
+            "meeting_start": "19:00",
+        },
+        signed_in=False,
+    ),
+    ("POST", "/confirm/<token>/stopped"): Route(
+        lambda w: f"/confirm/{w.confirm_token}/stopped",
+        lambda w: {"note": "Moved to St. Mark's"},
+        signed_in=False,
+    ),
+    ("POST", "/confirm/<token>/stop-emails"): Route(
+        lambda w: f"/confirm/{w.stop_token}/stop-emails", _nothing, signed_in=False
+    ),
+    ("POST", "/staff/freshness/<group_uuid>/bounced"): Route(
+        lambda w: f"/staff/freshness/{w.group.uuid}/bounced", _nothing
     ),
     ("POST", "/staff/login"): Route(
         lambda w: "/staff/login",
@@ -244,6 +288,8 @@ def world(app: Flask, make_group: Callable[..., Group], tmp_path: Path) -> World
     preview = post(uploader, "/staff/imports", _upload(), content_type="multipart/form-data")
     token = re.search(r'name="token"[^>]*value="([^"]+)"', preview.get_data(as_text=True))
     assert token is not None, "the import preview offers no confirmation"
+    group.private_contact_email = "lead@example.org"
+    confirm_token, stop_token = _confirmation_links(group)
     return World(
         app,
         group,
@@ -256,7 +302,30 @@ def world(app: Flask, make_group: Callable[..., Group], tmp_path: Path) -> World
         token[1],
         feed.id,
         paused.id,
+        confirm_token,
+        stop_token,
     )
+
+
+def _confirmation_links(group: Group) -> tuple[str, str]:
+    """A yearly confirmation request to the group, as the worker sends it: its two tokens."""
+    request = FreshnessRequest(group_id=group.id, address="lead@example.org", sent_at=utcnow())
+    db.session.add(request)
+    db.session.flush()
+    tokens = []
+    for purpose in ("answer", "stop"):
+        token = f"{purpose}-token-for-the-csrf-test"
+        db.session.add(
+            FreshnessLink(
+                token_hash=token_hash(token),
+                request_id=request.id,
+                purpose=purpose,
+                expires_at=utcnow() + timedelta(days=30),
+            )
+        )
+        tokens.append(token)
+    db.session.commit()
+    return tokens[0], tokens[1]
 
 
 def signed_in(app: Flask) -> FlaskClient:
