@@ -72,7 +72,9 @@ def from_environment(
 def _log_level(text: str) -> str:
     level = text.strip().upper() or "INFO"
     if level not in LOG_LEVELS:
-        raise ValueError(f"CLEARINGHOUSE_LOG_LEVEL={text!r} is not a level; use one of {LOG_LEVELS}")
+        raise ValueError(
+            f"CLEARINGHOUSE_LOG_LEVEL={text!r} is not a level; use one of {LOG_LEVELS}"
+        )
     return level
 
 
