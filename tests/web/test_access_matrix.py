@@ -28,7 +28,7 @@ from tests.conftest import sample_record
 from tests.staff_support import make_user, sign_in
 
 CALLERS = ("anonymous", "revoked key", "API key", "editor", "admin")
-# Kinds of access, and what each caller gets when the view is not theirs.
+# Kinds of access: who may reach a view (expected_status says what the others get).
 PUBLIC, STAFF, ADMIN, API, SIGN_IN = "public", "staff", "admin", "api", "sign-in"
 TO_SIGN_IN = 302  # the console sends strangers to /staff/login?next=…
 NO_KEY = 401  # no key, or one not known (a staff session is not a key)
@@ -252,8 +252,8 @@ def walk(app: Flask, caller: str, check: Callable[[str, str, str, TestResponse],
         check(rule.endpoint, method, url, response)
 
 
-def test_every_route_has_an_entry(store_app: Flask) -> None:
-    endpoints = {rule.endpoint for rule in store_app.url_map.iter_rules()}
+def test_every_route_has_an_entry(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     missing = sorted(endpoints - ACCESS.keys())
     assert not missing, (
         f"routes without an access entry: {missing}; add each to ACCESS in {__file__} "
@@ -261,7 +261,7 @@ def test_every_route_has_an_entry(store_app: Flask) -> None:
     )
     stale = sorted(ACCESS.keys() - endpoints)
     assert not stale, f"ACCESS names endpoints that no longer exist: {stale}"
-    for rule, method in routes(store_app):
+    for rule, method in routes(app):
         assert method in ACCESS[rule.endpoint].allowed, (
             f"{rule.endpoint} answers {method} but its ACCESS entry gives no status for it"
         )

@@ -16,9 +16,10 @@ from icalendar import Calendar
 from clearinghouse import create_app
 from clearinghouse.config import from_environment
 from clearinghouse.extensions import db
+from clearinghouse.geocoding import geocode_listing
 from clearinghouse.listings import validate_listing
 from clearinghouse.models import Group
-from clearinghouse.store import apply_listing, geocode_listing
+from clearinghouse.store import apply_listing
 from clearinghouse.taxonomy import default_taxonomy
 from tests.api_support import index_all, new_key
 from tests.conftest import app_config, sample_record

@@ -14,10 +14,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from clearinghouse.extensions import db
+from clearinghouse.geocoding import geocode_listing
 from clearinghouse.inputs import CONTROL_CHARACTERS
 from clearinghouse.listings import validate_listing
 from clearinghouse.models import ChangeRequest, Group
-from clearinghouse.store import apply_listing, geocode_listing
+from clearinghouse.store import apply_listing
 from clearinghouse.taxonomy import default_taxonomy
 from indexer.pipeline import ingest_records
 from tests.api_support import new_key
