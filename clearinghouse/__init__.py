@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from clearinghouse import config as settings
-from clearinghouse import hardening
+from clearinghouse import hardening, logs
 from clearinghouse.extensions import csrf, db, limiter, login_manager
 from clearinghouse.resources import resource_dir
 
@@ -33,8 +33,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def configure_logging(app: Flask) -> None:
-    if not app.debug and not app.testing and not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    """JSON lines on stderr (`clearinghouse/logs.py`), unless something else set logging up."""
+    if app.debug or app.testing:
+        return
+    if all(isinstance(handler.formatter, logs.JsonFormatter) for handler in logging.root.handlers):
+        logs.configure(app.config["LOG_LEVEL"])
 
 
 def init_extensions(app: Flask) -> None:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 SEARCH_ENGINES = ("embedded", "elasticsearch")
 TRUE_WORDS = ("1", "true", "yes", "on")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def from_environment(
@@ -55,7 +56,10 @@ def from_environment(
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "SESSION_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_SECURE": secure_cookies,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a failed statement's error (and so a logged traceback) never carries
+        # the values it was given, such as a listing's private contact fields.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        "LOG_LEVEL": _log_level(env.get("CLEARINGHOUSE_LOG_LEVEL", "INFO")),
         # Absolute links (JSON-LD, .ics, API) use BASE_URL when set, never the Host header;
         # any other Host is refused (400) when TRUSTED_HOSTS names the site's host names.
         "BASE_URL": base_url,
@@ -117,6 +121,15 @@ def _share(text: str) -> float:
             f"CLEARINGHOUSE_SOURCE_REMOVAL_LIMIT={text!r} is not a share; write it like 20% or 0.2"
         )
     return value
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise ValueError(
+            f"CLEARINGHOUSE_LOG_LEVEL={text!r} is not a level; use one of {LOG_LEVELS}"
+        )
+    return level
 
 
 def _base_url(text: str) -> str | None:

@@ -29,8 +29,10 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
 
 from clearinghouse.extensions import db
+from clearinghouse.logs import JsonFormatter
 
 log = logging.getLogger(__name__)
 DEFAULT_THREADS = 4
@@ -42,6 +44,15 @@ def default_workers() -> int:
     if hasattr(os, "sched_getaffinity"):  # the cores this process may use (containers)
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1
+
+
+class JsonLogger(GunicornLogger):
+    """Gunicorn's own lines (start, worker boot and exit) as JSON, like the app's."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in (*self.error_log.handlers, *self.access_log.handlers):
+            handler.setFormatter(JsonFormatter())
 
 
 class ClearinghouseServer(BaseApplication):
@@ -142,6 +153,7 @@ def serve(
             "timeout": 60,
             "accesslog": None,  # the app logs what it needs, never full-precision places
             "errorlog": "-",
+            "logger_class": JsonLogger,
             "proc_name": "clearinghouse",
             "control_socket_disable": True,  # no socket in $HOME; nothing here uses gunicornc
             **(_background_hooks(app) if background else {}),

@@ -135,6 +135,7 @@ def test_readyz_is_ready_with_database_and_engine(client: FlaskClient, grief_gro
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ready"
+    assert "failing" not in body
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["search"]["ping"] == "ok"
     assert body["checks"]["outbox"]["pending"] == 0
@@ -158,6 +159,7 @@ def test_readyz_is_503_when_the_search_engine_does_not_answer(
     body = response.get_json()
     assert body["status"] == "not ready"
     assert body["checks"]["search"]["ping"] == "failed"
+    assert body["failing"] == {"search": "the dead search engine does not answer its ping"}
 
 
 def test_readyz_is_503_when_the_outbox_lags(
@@ -170,6 +172,10 @@ def test_readyz_is_503_when_the_outbox_lags(
     outbox = response.get_json()["checks"]["outbox"]
     assert outbox["pending"] >= 1
     assert outbox["lag_seconds"] >= 0  # how long the oldest pending change has waited
+    assert list(response.get_json()["failing"]) == ["outbox"]
+    assert (
+        "changes wait for the search index, more than 0" in response.get_json()["failing"]["outbox"]
+    )
 
 
 def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
@@ -178,6 +184,7 @@ def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
         response = broken.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["database"].startswith("unavailable")
+    assert "the database does not answer" in response.get_json()["failing"]["database"]
 
 
 # -- the group page ------------------------------------------------------------------------
