@@ -91,7 +91,11 @@ def embed() -> Response:
     status = 200
     try:
         query = parse_search_args(args, taxonomy)
-        page = search_page(query, partial(cards_for, query.unit, viewer_tz=reader_zone(query, request.args)), taxonomy)
+        page = search_page(
+            query,
+            partial(cards_for, query.unit, viewer_tz=reader_zone(query, request.args)),
+            taxonomy,
+        )
         pairs = [(k, v) for k, v in canonical_args(query) if k != "per_page"]
         context.update(query=query, page=page, cards=page.groups, pairs=pairs)
         context["concern_labels"] = [

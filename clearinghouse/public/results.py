@@ -151,9 +151,7 @@ def reader_zone(query: SearchQuery, args: Mapping[str, str]) -> str | None:
     return schedule.viewer_zone(query.near.timezone if query.near else None, args.get("tz"))
 
 
-def cards_for(
-    unit: str, *pages: tuple[Hit, ...], viewer_tz: str | None = None
-) -> list[list[Card]]:
+def cards_for(unit: str, *pages: tuple[Hit, ...], viewer_tz: str | None = None) -> list[list[Card]]:
     """Each list of hits as result cards, in rank order (a hydrate for `service.search_page`).
 
     Groups joined from anywhere show their next meeting in `viewer_tz` too.

@@ -28,7 +28,9 @@ ONLINE_EASTERN = {
         {"freq": "weekly", "byday": ["WE"], "start": "20:00", "timezone": "America/New_York"}
     ],
 }
-_TIME = re.compile(r'<time datetime="([^"]+)"( data-your-time)?>([^<]*)</time>([^<]*<span[^>]*>[^<]*)?')
+_TIME = re.compile(
+    r'<time datetime="([^"]+)"( data-your-time)?>([^<]*)</time>([^<]*<span[^>]*>[^<]*)?'
+)
 
 
 @pytest.fixture
@@ -62,7 +64,7 @@ def test_search_near_a_place_in_another_zone_shows_your_time_on_online_cards(
     assert "8:00 pm Eastern time" in words
     assert expected_label(start, "America/Phoenix") in words
     assert not browser
-    assert f"/groups/{online_group.slug}?tz=America%2FPhoenix" in panel
+    assert f"/groups/{online_group.slug}?tz=America/Phoenix" in panel
 
 
 def test_no_your_time_when_the_place_searched_shares_the_groups_zone(
@@ -97,7 +99,7 @@ def test_group_page_with_tz_shows_your_time(client: FlaskClient, online_group: G
 
 
 @pytest.mark.parametrize(
-    "tz", ["Mars/Olympus_Mons", "../../etc/passwd", "America", "%00", "x" * 300, ""]
+    "tz", ["Mars/Olympus_Mons", "../../etc/passwd", "America", "UTC+5", "x" * 300, ""]
 )
 def test_a_bad_tz_is_ignored(client: FlaskClient, online_group: Group, tz: str) -> None:
     for url in (f"/groups/{online_group.slug}?tz={tz}", f"/search?attendance=online&tz={tz}"):
