@@ -105,7 +105,7 @@ def parse_time(value: str) -> time:
 def valid_timezone(name: str) -> bool:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "America"
         return False
     return True
 
@@ -219,3 +219,34 @@ def occurrences(rule: Rule, after: datetime, count: int) -> list[datetime]:
     # rrule yields in order: stop at the `count`th match rather than computing all 40 spare.
     found = list(islice((moment for moment in rules if moment > naive_after), count))
     return [moment.replace(tzinfo=zone) for moment in found] if zone else found
+
+
+# -- times as the person reading sees them ------------------------------------------------
+
+# Attendance where a person joins from wherever they are, so times are shown in their zone too.
+JOINABLE_ANYWHERE = frozenset({"online", "phone", "hybrid"})
+
+
+def viewer_zone(*candidates: str | None) -> str | None:
+    """The first of these that is a real IANA zone (the place searched, then the browser's)."""
+    for name in candidates:
+        if name and len(name) <= 64 and valid_timezone(name):
+            return name
+    return None
+
+
+def your_time(start: datetime, zone: str | None) -> str:
+    """ "6:00 pm your time" for an aware start seen from `zone`; "" when the clock reads the same.
+
+    The offset is taken at that very moment, so daylight-saving changes on either side count;
+    the weekday is added when the day differs ("Wed 1:00 am your time").
+    """
+    if start.tzinfo is None or not zone or not valid_timezone(zone):
+        return ""
+    seen = start.astimezone(ZoneInfo(zone))
+    if seen.replace(tzinfo=None) == start.replace(tzinfo=None):
+        return ""
+    clock = format_time(seen.time())
+    if seen.date() != start.date():
+        clock = f"{seen:%a} {clock}"
+    return f"{clock} your time"

@@ -16,7 +16,7 @@ from functools import partial
 from flask import Response, render_template, request
 
 from clearinghouse.public import bp
-from clearinghouse.public.results import canonical_args, cards_for
+from clearinghouse.public.results import canonical_args, cards_for, reader_zone
 from clearinghouse.resources import resource_dir
 from clearinghouse.search.base import SearchUnavailable
 from clearinghouse.search.query import QueryError, parse_search_args
@@ -91,7 +91,11 @@ def embed() -> Response:
     status = 200
     try:
         query = parse_search_args(args, taxonomy)
-        page = search_page(query, partial(cards_for, query.unit), taxonomy)
+        page = search_page(
+            query,
+            partial(cards_for, query.unit, viewer_tz=reader_zone(query, request.args)),
+            taxonomy,
+        )
         pairs = [(k, v) for k, v in canonical_args(query) if k != "per_page"]
         context.update(query=query, page=page, cards=page.groups, pairs=pairs)
         context["concern_labels"] = [

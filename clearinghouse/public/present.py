@@ -7,7 +7,7 @@ calendar file and the JSON-LD. Only public fields are read here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlencode
 
@@ -35,11 +35,14 @@ def schedule_lines(group: Group) -> list[str]:
 
 @dataclass(frozen=True)
 class NextMeeting:
-    """One upcoming meeting, in the group's own time zone."""
+    """One upcoming meeting, in the group's own time zone (and the reader's, when it differs)."""
 
     start: datetime
     zone_label: str  # "Central", or "" when the group gives no time zone
     has_time: bool
+    your_time: str = ""  # "6:00 pm your time" for a group joined from anywhere, else ""
+    # Joined from anywhere, but the reader's zone is unknown: the browser may add "your time".
+    convert_in_browser: bool = False
 
     @property
     def iso(self) -> str:
@@ -64,15 +67,40 @@ class NextMeeting:
         return f"{clock} {self.zone_label} time" if self.zone_label else f"{clock} (local time)"
 
 
-def next_meetings(group: Group, count: int = 3, now: datetime | None = None) -> list[NextMeeting]:
+def next_meetings(
+    group: Group, count: int = 3, now: datetime | None = None, viewer_tz: str | None = None
+) -> list[NextMeeting]:
     """The next `count` meetings across the group's rules, soonest first."""
-    return next_of_rules([rule_of(meeting) for meeting in group.meetings], count, now)
+    upcoming = next_of_rules([rule_of(meeting) for meeting in group.meetings], count, now)
+    return seen_from(upcoming, viewer_tz) if joinable_anywhere(group.attendance) else upcoming
+
+
+def joinable_anywhere(attendance: str) -> bool:
+    """Whether people join from wherever they are (online, phone, hybrid), not only in person."""
+    return attendance in schedule.JOINABLE_ANYWHERE
+
+
+def seen_from(meetings: Iterable[NextMeeting], viewer_tz: str | None) -> list[NextMeeting]:
+    """The meetings with the reader's own clock added where it differs from the group's.
+
+    Without a known zone the browser may add it (static/js/site.js), for timed meetings only.
+    """
+    return [
+        replace(
+            meeting,
+            your_time=schedule.your_time(meeting.start, viewer_tz) if meeting.has_time else "",
+            convert_in_browser=viewer_tz is None
+            and meeting.has_time
+            and meeting.start.tzinfo is not None,
+        )
+        for meeting in meetings
+    ]
 
 
 def next_of_rules(
     rules: Iterable[Rule], count: int = 3, now: datetime | None = None
 ) -> list[NextMeeting]:
-    """The next `count` meetings across these rules, soonest first."""
+    """The next `count` meetings across these rules, soonest first (in the groups' zones)."""
     moment = now or datetime.now(UTC)
     found: list[tuple[datetime, Rule]] = []
     for rule in rules:

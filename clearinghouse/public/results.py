@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from flask import current_app, render_template, url_for
 from werkzeug.datastructures import MultiDict
 
-from clearinghouse import versioned, vocab
+from clearinghouse import schedule, versioned, vocab
 from clearinghouse.extensions import db
 from clearinghouse.models import Group, SyncState
 from clearinghouse.public import present
@@ -65,6 +65,7 @@ class CardFacts:
     format: str  # label
     cost: str  # label
     languages: tuple[str, ...]  # names
+    joinable_anywhere: bool  # online, phone or hybrid: times also shown in the reader's zone
     lat: float | None
     lon: float | None
     approximate: bool
@@ -82,6 +83,7 @@ def card_facts(group: Group) -> CardFacts:
         format=vocab.label(vocab.FORMATS, group.format),
         cost=vocab.label(vocab.COSTS, group.cost),
         languages=tuple(present.language_names(group.languages or [])),
+        joinable_anywhere=present.joinable_anywhere(group.attendance),
         lat=location.lat if location is not None else None,
         lon=location.lon if location is not None else None,
         approximate=bool(location and location.approximate),
@@ -101,6 +103,7 @@ class Card:
     group: CardFacts
     distance: str
     next_meeting: present.NextMeeting | None
+    tz: str = ""  # the reader's zone for the group page link, "" when unknown or not needed
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,19 @@ def replaced(pairs: list[tuple[str, str]], name: str, value: str) -> list[tuple[
     return [*without(pairs, name), (name, value)]
 
 
-def cards_for(unit: str, *pages: tuple[Hit, ...]) -> list[list[Card]]:
-    """Each list of hits as result cards, in rank order (a hydrate for `service.search_page`)."""
+def reader_zone(query: SearchQuery, args: Mapping[str, str]) -> str | None:
+    """Whose clock to show times on too: the place searched, else the browser's `tz`, else none.
+
+    A `tz` that is not a real zone is ignored, never an error.
+    """
+    return schedule.viewer_zone(query.near.timezone if query.near else None, args.get("tz"))
+
+
+def cards_for(unit: str, *pages: tuple[Hit, ...], viewer_tz: str | None = None) -> list[list[Card]]:
+    """Each list of hits as result cards, in rank order (a hydrate for `service.search_page`).
+
+    Groups joined from anywhere show their next meeting in `viewer_tz` too.
+    """
     facts = versioned.built("card", card_facts, {hit.id for hits in pages for hit in hits})
     cards = []
     for hits in pages:
@@ -151,11 +165,14 @@ def cards_for(unit: str, *pages: tuple[Hit, ...]) -> list[list[Card]]:
             if group is None:
                 continue
             upcoming = present.next_of_rules(group.rules, count=1)
+            if group.joinable_anywhere:
+                upcoming = present.seen_from(upcoming, viewer_tz)
             shown.append(
                 Card(
                     group=group,
                     distance=present.distance_text(hit.distance_mi, unit),
                     next_meeting=upcoming[0] if upcoming else None,
+                    tz=(viewer_tz or "") if group.joinable_anywhere else "",
                 )
             )
         cards.append(shown)
@@ -306,7 +323,8 @@ def render_search(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, i
         log.info("event=search_rejected param=%s", error.param)
         return _error_page(args, error.param, error.message, 400)
     try:
-        page = search_page(query, partial(cards_for, query.unit), taxonomy)
+        hydrate = partial(cards_for, query.unit, viewer_tz=reader_zone(query, args))
+        page = search_page(query, hydrate, taxonomy)
     except SearchUnavailable:
         log.warning("event=search_unavailable")
         message = "Search is not available right now. Please try again in a few minutes."

@@ -15,7 +15,7 @@ from flask import (
     url_for,
 )
 
-from clearinghouse import groups
+from clearinghouse import groups, schedule
 from clearinghouse.extensions import db
 from clearinghouse.models import Group
 from clearinghouse.public import bp, present
@@ -67,7 +67,10 @@ def group_page(slug: str) -> str:
         facts=present.group_facts(group),
         checked=present.checked_note(group),
         schedule_lines=present.schedule_lines(group),
-        next_meetings=present.next_meetings(group, count=4),
+        # Online and phone groups read in the reader's zone too: `tz` from a search or the browser.
+        next_meetings=present.next_meetings(
+            group, count=4, viewer_tz=schedule.viewer_zone(request.args.get("tz"))
+        ),
         jsonld=group_jsonld(group, page_url=page_url),
         can_add_to_calendar=any(m.freq != "arrangement" and m.byday for m in group.meetings),
     )

@@ -159,11 +159,55 @@
     if (summary) summary.focus();
   }
 
+  // Your time: search forms carry the browser's zone (`tz`) so the server can show online and
+  // phone groups' times in it when no place was searched; times the server could not convert
+  // (marked data-your-time) get "(6:00 pm your time)" here. Without this file the group's own
+  // zone is shown, which is always right.
+  function yourTime() {
+    var zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    if (!zone) return;
+    document.querySelectorAll("form[role=search]").forEach(function (form) {
+      if (form.querySelector("input[name=tz]")) return;
+      var field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "tz";
+      field.value = zone;
+      form.appendChild(field);
+    });
+    var parts;
+    try {
+      parts = new Intl.DateTimeFormat("en-US", {
+        timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+        weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23"
+      });
+    } catch (e) { return; }
+    document.querySelectorAll("time[data-your-time]").forEach(function (element) {
+      var iso = element.getAttribute("datetime") || "";
+      var moment = new Date(iso);
+      if (isNaN(moment.getTime()) || iso.length < 16) return;
+      var seen = {};
+      parts.formatToParts(moment).forEach(function (part) { seen[part.type] = part.value; });
+      var day = seen.year + "-" + seen.month + "-" + seen.day;
+      var clock = seen.hour + ":" + seen.minute;
+      if (day === iso.slice(0, 10) && clock === iso.slice(11, 16)) return;
+      var hour = parseInt(seen.hour, 10);
+      var text = (hour % 12 || 12) + ":" + seen.minute + (hour < 12 ? " am" : " pm");
+      if (day !== iso.slice(0, 10)) text = seen.weekday + " " + text;
+      var label = document.createElement("span");
+      label.className = "your-time";
+      label.textContent = " (" + text + " your time)";
+      element.removeAttribute("data-your-time");
+      element.parentNode.insertBefore(label, element.nextSibling);
+    });
+  }
+
   ready(function () {
     concernSuggestions();
     useMyLocation();
     filters();
     resultsMap();
     focusErrorSummary();
+    yourTime();
   });
 })();

@@ -261,3 +261,33 @@ def test_screenshots_of_home_results_and_group(
         context.close()
     for name in ("home", "results", "group"):
         assert (SCREENSHOTS / f"{name}-{width}.png").stat().st_size > 10_000
+
+
+def test_online_times_read_in_the_browsers_zone(
+    chromium_browser: Browser, live_server: LiveServer
+) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from clearinghouse.schedule import format_time
+
+    zone = "Pacific/Auckland"  # never the same clock as a North American group
+    context = chromium_browser.new_context(timezone_id=zone)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/search?attendance=online")
+        labelled = page.locator("time + .your-time")
+        expect(labelled.first).to_be_visible()
+        iso = labelled.first.locator("xpath=preceding-sibling::time[1]").get_attribute("datetime")
+        assert iso is not None
+        start = datetime.fromisoformat(iso)
+        seen = start.astimezone(ZoneInfo(zone))
+        day = f"{seen:%a} " if seen.date() != start.date() else ""
+        expect(labelled.first).to_have_text(f" ({day}{format_time(seen.time())} your time)")
+        # The search form carries the zone, so the next page is converted by the server.
+        page.get_by_role("button", name="Search").first.click()
+        page.wait_for_url(re.compile(r"tz=Pacific%2FAuckland"))
+        assert page.locator("time[data-your-time]").count() == 0
+        expect(page.locator(".your-time").first).to_contain_text("your time")
+    finally:
+        context.close()
