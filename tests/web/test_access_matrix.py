@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +23,10 @@ from werkzeug.test import TestResponse
 
 from clearinghouse.accounts import create_api_key, revoke_api_key
 from clearinghouse.extensions import db
-from clearinghouse.models import ChangeRequest
+from clearinghouse.freshness import token_hash
+from clearinghouse.models import ChangeRequest, FreshnessLink, FreshnessRequest, Group, utcnow
+from clearinghouse.taxonomy import default_taxonomy
+from indexer.sources import add_source
 from tests.api_support import create, index_all
 from tests.conftest import sample_record
 from tests.staff_support import make_user, sign_in
@@ -80,6 +84,17 @@ ACCESS: dict[str, Entry] = {
     "public.suggest": public(GET=200, POST=400),
     "public.suggest_thanks": public(),
     "public.start_a_group": public(),
+    "public.search_pdf": public(),
+    "public.search_atom": public(),
+    "public.embed": public(),
+    "public.embed_script": public(),
+    "public.embed_theme": public(),
+    # A group's own confirmation links (the token is the key; empty POSTs lack CSRF here).
+    "public.confirm_overview": public(),
+    "public.confirm_still_right": public(GET=200, POST=200),
+    "public.confirm_changed": public(GET=200, POST=400),
+    "public.confirm_stopped": public(GET=200, POST=200),
+    "public.confirm_stop_emails": public(GET=200, POST=400),
     "public.healthz": public(),
     "public.readyz": public(),
     "static": public(),
@@ -138,6 +153,17 @@ ACCESS: dict[str, Entry] = {
     "staff.cancel_import": admin(POST=302),
     "staff.confirm_import": admin(POST=302),
     "staff.purge": admin(POST=302),
+    "staff.sources": admin(GET=200, POST=400),
+    "staff.refresh_source_now": admin(POST=302),
+    "staff.pause_source": admin(POST=302),
+    "staff.resume_source": admin(POST=302),
+    "staff.source_rejects": admin(),
+    # Directory booklet and freshness: every staff member.
+    "staff.booklet": staff(),
+    "staff.booklet_pdf": staff(GET=400),  # no region chosen: the form comes back saying so
+    "staff.freshness_page": staff(),
+    "staff.freshness_csv": staff(),
+    "staff.mark_bounced": staff(POST=302),
 }
 
 
@@ -201,6 +227,20 @@ class World:
             row, _key = create_api_key(session, f"Partner for {endpoint}")
             session.commit()
             return row.id
+        if argument == "source_id":
+            source = add_source(
+                session,
+                endpoint.replace("_", "-"),
+                url="http://127.0.0.1:9/feed.json",
+                fmt="meeting-guide",
+                taxonomy=default_taxonomy(),
+                concern="alcohol",
+            )
+            source.paused = endpoint == "staff.resume_source"
+            session.commit()
+            return source.id
+        if argument == "token":
+            return confirmation_token(session, self.group, endpoint)
         raise AssertionError(f"no value for <{argument}> of {endpoint}: add one to World._make")
 
     def hsds_id(self, path: str) -> str:
@@ -213,6 +253,25 @@ class World:
     def url(self, rule: Rule) -> str:
         values = {name: self.value(rule.endpoint, name) for name in rule.arguments}
         return re.sub(r"<(?:[a-z]+:)?(\w+)>", lambda m: values[m[1]], rule.rule)
+
+
+def confirmation_token(session: Any, group: Group, endpoint: str) -> str:
+    """A live link of a yearly confirmation request to the group, as the worker sends it."""
+    asked = FreshnessRequest(group_id=group.id, address="lead@example.org", sent_at=utcnow())
+    session.add(asked)
+    session.flush()
+    token = f"matrix-{endpoint}"
+    purpose = "stop" if endpoint == "public.confirm_stop_emails" else "answer"
+    session.add(
+        FreshnessLink(
+            token_hash=token_hash(token),
+            request_id=asked.id,
+            purpose=purpose,
+            expires_at=utcnow() + timedelta(days=30),
+        )
+    )
+    session.commit()
+    return token
 
 
 def routes(app: Flask) -> list[tuple[Rule, str]]:
