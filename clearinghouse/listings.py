@@ -185,6 +185,10 @@ class _Checker:
         """Plain text: HTML removed, white space folded, length bounded."""
         if value is None:
             value = ""
+        if isinstance(value, (Mapping, list, tuple)):
+            kind = "a list" if isinstance(value, (list, tuple)) else "an object"
+            self.error(name, f"is {kind}; expected text")
+            return ""
         if not isinstance(value, str):
             value = str(value)
         if len(value) > limit * 4 + 1000:
@@ -472,8 +476,10 @@ def _coordinate(check: _Checker, name: str, value: Any, bound: float) -> float |
     if value is None or value == "":
         return None
     try:
+        if isinstance(value, bool):
+            raise TypeError
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         check.error(name, f"{value!r} is not a number")
         return None
     if not -bound <= number <= bound or number != number:
@@ -573,7 +579,11 @@ def _timestamp(check: _Checker, name: str, value: Any) -> datetime | None:
         check.error(name, f"{text!r} is not a date (use YYYY-MM-DD)")
         return None
     if moment.tzinfo:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the last date there is
+            check.error(name, f"{text!r} is out of range (years 1 to 9999 in UTC)")
+            return None
     return moment
 
 

@@ -16,7 +16,13 @@ from typing import Any
 
 from clearinghouse.geo import region_code
 from clearinghouse.vocab import ACCESSIBILITY, ISO_639_1, LANGUAGE_NAMES
-from indexer.reader_base import FormatError, RawRecord, looks_like_meeting_feed, undecodable
+from indexer.reader_base import (
+    FormatError,
+    RawRecord,
+    Unreadable,
+    looks_like_meeting_feed,
+    undecodable,
+)
 
 _SERVICE_KEYS = {"service_at_locations", "schedules", "organization", "phones", "attributes"}
 # Fields only an HSDS service has (from schema/service.json); two of them make a service.
@@ -72,6 +78,9 @@ def sniff(path: Path, document: Any) -> list[Any]:
 
 def read_services(items: list[Any]) -> Iterator[RawRecord]:
     for row, service in enumerate(items, start=1):
+        if isinstance(service, Unreadable):
+            yield RawRecord(row, None, service.reason, "record")
+            continue
         if not isinstance(service, Mapping):
             yield RawRecord(row, None, "is not an object with fields", "record")
             continue

@@ -35,6 +35,7 @@ from indexer.reader_base import (
     FormatError,
     RawRecord,
     RowCheck,
+    Unreadable,
     json_items,
     looks_like_meeting_feed,
     undecodable,
@@ -146,6 +147,8 @@ def meeting_record(item: Any) -> tuple[dict[str, Any], list[str], str]:
     """One feed item → (raw listing record with one meeting, warnings, slug)."""
     if isinstance(item, RowError):
         raise item
+    if isinstance(item, Unreadable):
+        raise RowError("record", item.reason)
     if not isinstance(item, Mapping):
         raise RowError("record", "is not an object with fields")
     if message := undecodable(dict(item)):
@@ -303,11 +306,11 @@ def _as_days(days: Any) -> list[Any]:
 
 def _day_code(day: Any) -> str:
     text = _text(day)
-    if text.lstrip("-").isdigit():
-        number = int(text)
-        if 0 <= number <= 6:
-            return DAY_CODES[number]
-        raise RowError("day", f"{text} is not a day (0 = Sunday … 6 = Saturday)")
+    if re.fullmatch(r"-?[0-9]+", text):
+        if len(text) <= 3 and 0 <= int(text) <= 6:
+            return DAY_CODES[int(text)]
+        shown = text if len(text) <= 12 else f"a {len(text):,}-digit number"
+        raise RowError("day", f"{shown} is not a day (0 = Sunday … 6 = Saturday)")
     try:
         return parse_day(text)
     except ScheduleError as error:

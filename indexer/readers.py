@@ -23,6 +23,7 @@ from typing import Any
 from indexer import csv_layout, hsds_reader, meeting_guide, project_json
 from indexer.reader_base import (
     FIELD_LIMIT,
+    TOO_DEEP,
     CsvRow,
     Encoding,
     FormatError,
@@ -33,6 +34,8 @@ from indexer.reader_base import (
     detect_encoding,
     json_items,
     looks_like_meeting_feed,
+    parse_int,
+    parse_json,
     undecodable,
 )
 
@@ -86,16 +89,20 @@ def _load_json(path: Path, fmt: str) -> tuple[Any, str, list[str]]:
     if not stripped:
         raise FormatError(f"{path.name}: the file is empty; expected {_expected(fmt)}")
     try:
-        return json.loads(text), "json", warnings
+        return parse_json(text), "json", warnings
     except json.JSONDecodeError as error:
         first_error = error
+    except ValueError as error:  # nested too deeply, and not an array of records
+        raise FormatError(f"{path.name}: {error}; expected {_expected(fmt)}") from None
     if stripped.startswith("{"):
         items: list[Any] = []
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
-                items.append(json.loads(line))
+                items.append(json.loads(line, parse_int=parse_int))
+            except RecursionError:
+                items.append(Unreadable(f"line {number} {TOO_DEEP} to read"))
             except json.JSONDecodeError:
                 if not items:
                     break
