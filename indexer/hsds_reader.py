@@ -163,7 +163,7 @@ def service_record(
 
 def _list(value: Any, key: str) -> list[Mapping[str, Any]]:
     items = value.get(key) if isinstance(value, Mapping) else None
-    return [item for item in items or [] if isinstance(item, Mapping)]
+    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
 
 
 def _phone(phone: Mapping[str, Any]) -> str:
