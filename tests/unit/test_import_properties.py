@@ -45,7 +45,8 @@ HOSTILE = [
     1, None, "America", "America/" + "x" * 300, "9999-12-31T23:59:59-01:00",
     "0001-01-01T00:00:00+01:00", int("4" * 400), "9" * 5000, math.nan, math.inf, -0.0,
     [[[[[[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]]]]], {"": {}}, [], "", " ", "&lt;b&gt;",
-    "<script>alert(1)</script>", "²", "٣", "7", "-1", "2TU", True, False, 10**30, "\u202e", "a\x00b",
+    "<script>alert(1)</script>", "²", "٣", "7", "-1", "2TU", True, False, 10**30, "\u202e",
+    "a\x00b",
 ]  # fmt: skip
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
