@@ -7,17 +7,15 @@ name the field, what was wrong and what is allowed.  It is pure: no database, no
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-import nh3
-
 from clearinghouse import schedule
 from clearinghouse.geo import region_code
+from clearinghouse.markup import TooMuchMarkup, strip_markup
 from clearinghouse.schedule import ScheduleError
 from clearinghouse.taxonomy import Taxonomy
 from clearinghouse.vocab import (
@@ -182,7 +180,8 @@ class _Checker:
         self.warnings.append(FieldError(name, message))
 
     def text(self, name: str, value: Any, limit: int, *, required: bool = False) -> str:
-        """Plain text: HTML removed, white space folded, length bounded."""
+        """Plain text: entities decoded and markup removed (`clearinghouse.markup`), white space
+        folded, length bounded."""
         if value is None:
             value = ""
         if isinstance(value, (Mapping, list, tuple)):
@@ -194,9 +193,14 @@ class _Checker:
         if len(value) > limit * 4 + 1000:
             self.error(name, f"is {len(value):,} characters long; at most {limit:,} are allowed")
             return ""
-        cleaned = plain_text(value)
-        if cleaned != _WHITESPACE.sub(" ", value).strip() and "<" in value:
+        try:
+            text, removed = strip_markup(value)
+        except TooMuchMarkup as error:
+            self.error(name, str(error))
+            return ""
+        if removed:
             self.warn(name, "HTML was removed")
+        cleaned = _WHITESPACE.sub(" ", text).strip()
         if required and not cleaned:
             self.error(name, "is required")
         if len(cleaned) > limit:
@@ -284,13 +288,6 @@ def email_problem(text: str) -> str | None:
     if text and not _EMAIL.match(text):
         return f"{text!r} is not an email address (for example name@example.org)"
     return None
-
-
-def plain_text(value: str) -> str:
-    """Remove tags (and script/style content), decode entities, fold white space."""
-    if "<" in value or "&" in value:
-        value = html.unescape(nh3.clean(value, tags=set(), strip_comments=True))
-    return _WHITESPACE.sub(" ", value).strip()
 
 
 def as_list(value: Any) -> list[Any]:
