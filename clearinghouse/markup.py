@@ -25,15 +25,35 @@ from __future__ import annotations
 import html
 import re
 
-HTML_ELEMENTS = frozenset(
-    ["a", "abbr", "acronym", "address", "animate", "animatemotion", "animatetransform", "applet", "area", "article", "aside", "audio", "b", "base", "basefont", "bdi", "bdo", "bgsound", "big", "blink", "blockquote", "body", "br", "button", "canvas", "caption", "center", "circle", "cite", "clippath", "code", "col", "colgroup", "data", "datalist", "dd", "defs", "del", "desc", "details", "dfn", "dialog", "dir", "div", "dl", "dt", "ellipse", "em", "embed", "feimage", "fieldset", "figcaption", "figure", "filter", "font", "footer", "foreignobject", "form", "frame", "frameset", "g", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hgroup", "hr", "html", "i", "iframe", "image", "img", "input", "ins", "isindex", "kbd", "keygen", "label", "layer", "legend", "li", "line", "lineargradient", "link", "listing", "main", "map", "mark", "marker", "marquee", "mask", "math", "menu", "menuitem", "meta", "meter", "mi", "mn", "mo", "multicol", "nav", "nextid", "nobr", "noembed", "noframes", "noscript", "object", "ol", "optgroup", "option", "output", "p", "param", "path", "pattern", "picture", "plaintext", "polygon", "polyline", "pre", "progress", "q", "radialgradient", "rb", "rect", "rp", "rt", "rtc", "ruby", "s", "samp", "script", "search", "section", "select", "set", "slot", "small", "source", "spacer", "span", "stop", "strike", "strong", "style", "sub", "summary", "sup", "svg", "switch", "symbol", "table", "tbody", "td", "template", "text", "textarea", "textpath", "tfoot", "th", "thead", "time", "title", "tr", "track", "tspan", "tt", "u", "ul", "use", "var", "video", "view", "wbr", "xmp"]
-)
+HTML_ELEMENTS = frozenset((
+    "a", "abbr", "acronym", "address", "animate", "animatemotion", "animatetransform", "applet",
+    "area", "article", "aside", "audio", "b", "base", "basefont", "bdi", "bdo", "bgsound",
+    "big", "blink", "blockquote", "body", "br", "button", "canvas", "caption", "center",
+    "circle", "cite", "clippath", "code", "col", "colgroup", "data", "datalist", "dd", "defs",
+    "del", "desc", "details", "dfn", "dialog", "dir", "div", "dl", "dt", "ellipse", "em",
+    "embed", "feimage", "fieldset", "figcaption", "figure", "filter", "font", "footer",
+    "foreignobject", "form", "frame", "frameset", "g", "h1", "h2", "h3", "h4", "h5", "h6",
+    "head", "header", "hgroup", "hr", "html", "i", "iframe", "image", "img", "input", "ins",
+    "isindex", "kbd", "keygen", "label", "layer", "legend", "li", "line", "lineargradient",
+    "link", "listing", "main", "map", "mark", "marker", "marquee", "mask", "math", "menu",
+    "menuitem", "meta", "meter", "mi", "mn", "mo", "multicol", "nav", "nextid", "nobr",
+    "noembed", "noframes", "noscript", "object", "ol", "optgroup", "option", "output", "p",
+    "param", "path", "pattern", "picture", "plaintext", "polygon", "polyline", "pre",
+    "progress", "q", "radialgradient", "rb", "rect", "rp", "rt", "rtc", "ruby", "s", "samp",
+    "script", "search", "section", "select", "set", "slot", "small", "source", "spacer", "span",
+    "stop", "strike", "strong", "style", "sub", "summary", "sup", "svg", "switch", "symbol",
+    "table", "tbody", "td", "template", "text", "textarea", "textpath", "tfoot", "th", "thead",
+    "time", "title", "tr", "track", "tspan", "tt", "u", "ul", "use", "var", "video", "view",
+    "wbr", "xmp"
+))  # fmt: skip
 # Elements whose content is code or not shown as text: removed with their content.
 _CODE_ELEMENTS = ("script", "style", "iframe", "noscript", "noembed", "noframes", "template",
                   "textarea", "title", "xmp")  # fmt: skip
-_BLOCK_ELEMENTS = frozenset(
-    ["address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul"]
-)
+_BLOCK_ELEMENTS = frozenset((
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
+    "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav",
+    "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul"
+))  # fmt: skip
 _ATTRIBUTES = r"""(?:"[^"]*"|'[^']*'|[^'"<>])*"""
 _COMMENT = re.compile(r"<!--.*?(?:--!?>|$)|<![^>]*(?:>|$)|<\?[^>]*(?:>|$)", re.S)
 _CODE = re.compile(
