@@ -116,7 +116,9 @@ def ingest_files(
 ) -> IngestReport:
     """Import files of one format; every file is checked before anything is written.
 
-    Without `source`, each file is its own source, named after the file.
+    `source` names who sent the files: listings are matched by their ids within it.  A file
+    whose records carry their own ids needs one (`require_source`); a file without ids may
+    go without, and is then its own source, named after the file.
     """
 
     def check(record: dict[str, Any]) -> list[tuple[str, str]]:
@@ -126,6 +128,8 @@ def ingest_files(
     sources = [open_source(Path(path), fmt, check=check) for path in paths]
     for opened in sources:
         _require_concern(opened, default_concerns)
+        if source is None:
+            require_source(opened)
     run = _Run(session, taxonomy, default_concerns, dry_run, progress)
     try:
         for opened in sources:
@@ -195,6 +199,21 @@ def validate(
 ) -> Validation:
     """validate_listing (which applies default concerns only to records naming none)."""
     return validate_listing(record, taxonomy, default_concerns=default_concerns)
+
+
+def require_source(opened: Source) -> None:
+    """FormatError when a file carries its own ids but no source was named.
+
+    Ids are only unique within one partner's data: two partners' `listings.csv` both with
+    `external_id` 1 would overwrite each other's listing if the file name were the source.
+    """
+    if opened.id_field:
+        raise FormatError(
+            f"{opened.path.name}: its records carry their own ids ({opened.id_field}), so name "
+            "who sent it with --source NAME (e.g. --source lakeside-hospice): ids are matched "
+            "within a source, and another partner's file with the same ids would overwrite "
+            "these listings"
+        )
 
 
 def _require_concern(opened: Source, default_concerns: Sequence[str]) -> None:

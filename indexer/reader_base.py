@@ -55,6 +55,9 @@ class Source:
     read: Callable[[], Iterator[RawRecord]]
     warnings: list[str] = field(default_factory=list)
     total: int | None = None
+    # The records carry the partner's own ids (so the import needs a named source): the
+    # id column of a CSV, or the key holding an id in a JSON item ("" when there is none).
+    id_field: str = ""
 
     def records(self) -> Iterator[RawRecord]:
         return self.read()
@@ -233,6 +236,14 @@ def json_items(items: Any) -> list[Any] | None:
 # Keys only a Meeting Guide meeting has: any reader that finds them can say "use
 # --format meeting-guide" instead of a bare refusal.
 _MEETING_FEED_KEYS = {"day", "time", "types", "formatted_address", "conference_url", "end_time"}
+
+
+def id_field(items: list[Any], names: tuple[str, ...]) -> str:
+    """The first of `names` that holds a value in some item of a JSON document, or ""."""
+    for name in names:
+        if any(isinstance(item, Mapping) and item.get(name) not in (None, "") for item in items):
+            return name
+    return ""
 
 
 def looks_like_meeting_feed(sample: list[dict[str, Any]]) -> bool:

@@ -32,6 +32,7 @@ from indexer.reader_base import (
     Source,
     Unreadable,
     detect_encoding,
+    id_field,
     json_items,
     looks_like_meeting_feed,
     parse_int,
@@ -60,16 +61,19 @@ def open_source(path: Path, fmt: str, *, check: RowCheck | None = None) -> Sourc
     if fmt == "meeting-guide":
         meeting_guide.sniff(path, items)
         reader: Callable[[], Iterator[RawRecord]] = partial(meeting_guide.read_feed, items, check)
+        ids = id_field(items, ("slug", "id"))
     elif fmt == "hsds":
         items = hsds_reader.sniff(path, items)
         reader = partial(hsds_reader.read_services, items)
+        ids = id_field(items, ("id",))
     else:
         _sniff_project_json(path, items)
         reader = partial(project_json.read_items, items)
+        ids = id_field(json_items(items) or [], ("external_id", "id"))
     # Meeting rows merge and HSDS services split, so only project JSON knows its count.
     listed = json_items(items) if fmt == "json" else None
     total = len(listed) if listed is not None else None
-    return Source(path, fmt, layout, reader, warnings, total)
+    return Source(path, fmt, layout, reader, warnings, total, id_field=ids)
 
 
 def read_records(path: Path, fmt: str, *, check: RowCheck | None = None) -> Iterator[RawRecord]:
@@ -188,7 +192,9 @@ def _open_csv(path: Path, check: RowCheck | None) -> Source:
             return meeting_guide.read_tsml(rows, check)
         return csv_layout.read_rows(rows)
 
-    return Source(path, "csv", layout, read, warnings)
+    id_columns = ("slug", "id") if layout == "tsml" else ("external_id", "id")
+    ids = next((name for name in id_columns if name in header), "")
+    return Source(path, "csv", layout, read, warnings, id_field=ids)
 
 
 def normalise_column(name: str) -> str:

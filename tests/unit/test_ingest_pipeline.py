@@ -42,6 +42,7 @@ def count(model: Any = Group) -> int:
 
 def ingest(paths: list[Path], fmt: str, **options: Any) -> IngestReport:
     options.setdefault("taxonomy", default_taxonomy())
+    options.setdefault("source", "partner")
     return ingest_files(db.session, paths, fmt=fmt, **options)
 
 
@@ -305,3 +306,30 @@ def test_a_legacy_encoded_file_lands_with_a_warning(app: Flask, tmp_path: Path) 
     [warning] = [str(w) for w in report.warnings if "Windows-1252" in w.reason]
     assert warning.startswith("legacy.csv: not UTF-8; read as Windows-1252")
     assert db.session.scalars(select(Group.name)).all() == ["Duelo en Español"]
+
+
+def test_two_partners_files_with_the_same_ids_need_their_sources(
+    app: Flask, tmp_path: Path
+) -> None:
+    files = []
+    for partner, name in (("north", "North Grief Circle"), ("south", "South Grief Circle")):
+        (tmp_path / partner).mkdir()
+        files.append(tmp_path / partner / "listings.csv")
+        files[-1].write_text(f"external_id,name,concerns,city,state\n1,{name},grief,Chicago,IL\n")
+    for path in files:
+        with pytest.raises(FormatError, match=r"carry their own ids \(external_id\).*--source"):
+            ingest_files(db.session, [path], fmt="csv", taxonomy=default_taxonomy())
+    assert count() == 0
+    for partner, path in zip(("north", "south"), files, strict=True):
+        assert ingest([path], "csv", source=partner).added == 1
+    assert sorted(db.session.scalars(select(Group.name))) == [
+        "North Grief Circle",
+        "South Grief Circle",
+    ]
+
+
+def test_a_file_without_ids_is_its_own_source(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "plain.csv"
+    path.write_text("name,concerns,city,state\nGrief Circle,grief,Chicago,IL\n")
+    ingest_files(db.session, [path], fmt="csv", taxonomy=default_taxonomy())
+    assert db.session.scalars(select(Group.source)).all() == ["plain.csv"]
