@@ -314,6 +314,12 @@ def validate_listing(
     online_phone = check.phone("online.phone", online.get("phone"))
     meetings = _meetings(check, raw.get("meetings"), location)
     attendance = _attendance(check, raw.get("attendance"), location, online_url, online_phone)
+    if not _has_place(location) and not (online_url or online_phone):
+        check.error(
+            "location",
+            "has no place and no way to join: give an address, city, postal code or "
+            "coordinates, or an online link or a phone number to join by",
+        )
     contact = _mapping(raw.get("contact"))
     private = _mapping(raw.get("private_contact"))
     data = ListingData(
@@ -540,16 +546,20 @@ def _attendance(
     """Given, or inferred from where a group meets: a place and a link make it hybrid."""
     if value not in (None, ""):
         return check.choice("attendance", value, ATTENDANCE_WORDS, "in-person")
-    has_place = location is not None and bool(
-        location.address or location.city or location.postal_code or location.lat is not None
-    )
-    if has_place:
+    if _has_place(location):
         return "hybrid" if online_url else "in-person"
     if online_url:
         return "online"
     if online_phone:
         return "phone"
     return "in-person"
+
+
+def _has_place(location: LocationData | None) -> bool:
+    """Somewhere a person could go (or that geocoding can find): a venue name alone is not."""
+    return location is not None and bool(
+        location.address or location.city or location.postal_code or location.lat is not None
+    )
 
 
 def _status(check: _Checker, value: Any) -> str | None:

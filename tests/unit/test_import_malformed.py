@@ -78,3 +78,39 @@ def test_a_deeply_nested_meeting_is_rejected_by_row(tmp_path: Path) -> None:
     )
     raws = list(read_records(path, "meeting-guide"))
     assert [(raw.row, raw.field) for raw in raws if raw.record is None] == [(2, "record")]
+
+
+NOWHERE = "has no place and no way to join"
+
+
+def test_a_listing_with_no_place_and_no_way_to_join_is_rejected(taxonomy: Taxonomy) -> None:
+    validation = validate_listing(sample_record(location=None), taxonomy)
+    assert validation.data is None
+    assert [(e.field, e.message.split(":")[0]) for e in validation.errors] == [
+        ("location", NOWHERE)
+    ]
+    online = sample_record(location=None, online={"phone": "+1 312 555 0100"})
+    assert validate_listing(online, taxonomy).ok
+    venue_only = sample_record(location={"name": "St. Paul's"})
+    assert not validate_listing(venue_only, taxonomy).ok
+
+
+def test_a_meeting_with_only_name_day_and_time_is_not_published(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "feed.json"
+    path.write_text(
+        json.dumps(
+            [
+                {"name": "Somewhere Group", "slug": "a", "day": 1, "time": "19:00"},
+                {"name": "Tulsa Group", "slug": "b", "day": 1, "time": "19:00", "city": "Tulsa",
+                 "state": "OK"},
+            ]
+        )
+    )  # fmt: skip
+    report = ingest_files(
+        db.session, [path], fmt="meeting-guide", source="feed", default_concerns=["alcohol"],
+        taxonomy=default_taxonomy(),
+    )  # fmt: skip
+    assert (report.added, report.rejected) == (1, 1)
+    [reject] = report.rejects
+    assert (reject.row, reject.field) == (1, "location")
+    assert reject.reason.startswith(NOWHERE)
