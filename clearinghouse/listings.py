@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from clearinghouse import schedule
-from clearinghouse.geo import region_code
+from clearinghouse.geo import country_code, region_code
 from clearinghouse.markup import TooMuchMarkup, strip_markup
 from clearinghouse.schedule import ScheduleError
 from clearinghouse.taxonomy import Taxonomy
@@ -38,9 +38,11 @@ LIMITS = {
     "url": 500,
     "email": 254,
     "phone": 40,
+    "dial_string": 200,
 }
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^[0-9+().\-\s/x#*,ext]{7,40}$", re.I)
+_DIAL_SEQUENCE = re.compile(r"^[0-9A-Za-z,;#*+&.\-\s]*$")
 _US_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
 _CA_POSTAL = re.compile(r"^[A-Za-z]\d[A-Za-z]\s?(\d[A-Za-z]\d)?$")
 _WHITESPACE = re.compile(r"\s+")
@@ -283,6 +285,21 @@ class _Checker:
         return text
 
 
+def _dial_string(check: _Checker, value: Any) -> tuple[str | None, str | None]:
+    """(the number to join by phone, kept whole with its one-tap dial sequence, or why not).
+
+    Meeting Guide feeds give one-tap strings: `+15873281099,,8076462994#,,#,,1234#` dials
+    the number, waits, then enters the meeting ID and passcode.
+    """
+    text = check.text("online.phone", value, LIMITS["dial_string"])
+    if not text:
+        return None, None
+    number = re.split(r"[,;]", text, maxsplit=1)[0]
+    if _PHONE.match(number.strip()) and _DIAL_SEQUENCE.match(text[len(number) :]):
+        return text, None
+    return None, f"{_shown(text)} is not a phone number"
+
+
 def email_problem(text: str) -> str | None:
     """Why `text` is not an e-mail address, or None (also None for no text): forms ask this too."""
     if text and not _EMAIL.match(text):
@@ -308,10 +325,14 @@ def validate_listing(
         return Validation(errors=[FieldError("record", "is not an object with fields")])
     name = check.text("name", raw.get("name"), LIMITS["name"], required=True)
     concerns, unknown = _concerns(check, raw.get("concerns"), taxonomy, default_concerns)
-    location = _location(check, raw.get("location"))
     online = _mapping(raw.get("online"))
     online_url = check.url("online.url", online.get("url"))
-    online_phone = check.phone("online.phone", online.get("phone"))
+    online_phone, phone_problem = _dial_string(check, online.get("phone"))
+    location = _location(check, raw.get("location"), can_join=bool(online_url or online_phone))
+    if phone_problem and (online_url or _has_place(location)):
+        check.warn("online.phone", f"{phone_problem}; left out")
+    elif phone_problem:
+        check.error("online.phone", phone_problem)
     meetings = _meetings(check, raw.get("meetings"), location)
     attendance = _attendance(check, raw.get("attendance"), location, online_url, online_phone)
     if not _has_place(location) and not (online_url or online_phone):
@@ -423,26 +444,26 @@ def _service_area(check: _Checker, value: Any) -> tuple[str, ...]:
     return tuple(regions)
 
 
-def _location(check: _Checker, value: Any) -> LocationData | None:
+def _location(check: _Checker, value: Any, *, can_join: bool) -> LocationData | None:
+    """The place, if any.  A field that cannot be used (a postal code `0`, a lone latitude,
+    a region `XX`, a country without coordinates) is left out with a warning when the
+    listing is still placeable or can be joined without a place; otherwise it is an error.
+    """
     if not isinstance(value, Mapping):
         return None
-    lat = _coordinate(check, "location.lat", value.get("lat"), 90)
-    lon = _coordinate(check, "location.lon", value.get("lon"), 180)
-    if (lat is None) != (lon is None):
-        check.error("location", "give both lat and lon, or neither")
-        lat = lon = None
-    country = (check.text("location.country", value.get("country"), 40) or "US").upper()
-    country = {"USA": "US", "UNITED STATES": "US", "CANADA": "CA", "CAN": "CA"}.get(
-        country, country
-    )
-    if country not in ("US", "CA"):
-        check.error("location.country", f"{country!r} is not served; use US or CA")
+    unusable: list[tuple[str, str]] = []
+    lat, lon = _coordinates(check, value, unusable)
+    country = _country(check, value.get("country"), lat is not None, unusable)
+    north_american = country in ("US", "CA")
     postal = check.text("location.postal_code", value.get("postal_code"), 12).upper()
-    if postal and not (_US_ZIP.match(postal) or _CA_POSTAL.match(postal)):
-        check.error("location.postal_code", f"{postal!r} is not a US ZIP or Canadian postal code")
-    if postal and len(postal) == 4 and postal.isdigit():
-        postal = "0" + postal
-    region = _region(check, value.get("region"))
+    if north_american and postal:
+        postal = "0" + postal if len(postal) == 4 and postal.isdigit() else postal
+        if not (_US_ZIP.match(postal) or _CA_POSTAL.match(postal)):
+            unusable.append(
+                ("location.postal_code", f"{postal!r} is not a US ZIP or Canadian postal code")
+            )
+            postal = ""
+    region = _region(check, value.get("region"), unusable) if north_american else ""
     tz = check.text("location.timezone", value.get("timezone"), 64) or None
     if tz and not schedule.valid_timezone(tz):
         check.error("location.timezone", f"{tz!r} is not an IANA time zone (e.g. America/Chicago)")
@@ -453,29 +474,74 @@ def _location(check: _Checker, value: Any) -> LocationData | None:
         city=check.text("location.city", value.get("city"), 120),
         region=region,
         postal_code=postal,
-        country=country,
+        country=country or "",
         lat=lat,
         lon=lon,
         approximate=check.flag("location.approximate", value.get("approximate"), False),
         timezone=tz,
         notes=check.text("location.notes", value.get("notes"), LIMITS["notes"]),
     )
+    placeable = lat is not None or (
+        north_american and bool(location.address or location.city or location.postal_code)
+    )
+    for name, message in unusable:
+        if placeable or can_join:
+            check.warn(name, f"{message}; left out")
+        else:
+            check.error(name, message)
+    if not placeable and not north_american:
+        location = LocationData(name=location.name, notes=location.notes, country=country or "")
     empty = LocationData(country=location.country)
     return None if location == empty else location
 
 
-def _region(check: _Checker, value: Any) -> str:
+def _coordinates(
+    check: _Checker, value: Mapping[str, Any], unusable: list[tuple[str, str]]
+) -> tuple[float | None, float | None]:
+    lat = _coordinate(check, "location.lat", value.get("lat"), 90, unusable)
+    lon = _coordinate(check, "location.lon", value.get("lon"), 180, unusable)
+    if (lat is None) != (lon is None):
+        unusable.append(("location", "give both lat and lon, or neither"))
+        return None, None
+    if lat == 0 and lon == 0:  # the middle of the Atlantic: a feed's "no coordinates"
+        unusable.append(("location", "0, 0 is not a place (coordinates missing?)"))
+        return None, None
+    return lat, lon
+
+
+def _country(
+    check: _Checker, value: Any, has_coordinates: bool, unusable: list[tuple[str, str]]
+) -> str | None:
+    """US, CA, or — with coordinates to place it — any country (None when not known)."""
+    text = check.text("location.country", value, 60)
+    if not text:
+        return "US"
+    code = country_code(text)
+    if code in ("US", "CA"):
+        return code
+    if code is None:
+        unusable.append(("location.country", f"{text!r} is not a country"))
+    elif not has_coordinates:
+        unusable.append(
+            ("location.country", f"{text!r} is outside the US and Canada: give its lat and lon")
+        )
+    return code if has_coordinates else None
+
+
+def _region(check: _Checker, value: Any, unusable: list[tuple[str, str]]) -> str:
     text = check.text("location.region", value, 40)
     if not text:
         return ""
     code = region_code(text)
     if code is None:
-        check.error("location.region", f"{text!r} is not a US state or Canadian province")
+        unusable.append(("location.region", f"{text!r} is not a US state or Canadian province"))
         return ""
     return code
 
 
-def _coordinate(check: _Checker, name: str, value: Any, bound: float) -> float | None:
+def _coordinate(
+    check: _Checker, name: str, value: Any, bound: float, unusable: list[tuple[str, str]]
+) -> float | None:
     if value is None or value == "":
         return None
     try:
@@ -483,12 +549,18 @@ def _coordinate(check: _Checker, name: str, value: Any, bound: float) -> float |
             raise TypeError
         number = float(value)
     except (TypeError, ValueError, OverflowError):
-        check.error(name, f"{value!r} is not a number")
+        unusable.append((name, f"{_shown(value)} is not a number"))
         return None
     if not -bound <= number <= bound or number != number:
-        check.error(name, f"{value!r} is out of range (−{bound:g} to {bound:g})")
+        unusable.append((name, f"{_shown(value)} is out of range (−{bound:g} to {bound:g})"))
         return None
     return round(number, 6)
+
+
+def _shown(value: Any) -> str:
+    """A bad value quoted in a message, cut short: a 400-digit number is not worth echoing."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _meetings(

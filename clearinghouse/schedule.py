@@ -93,6 +93,9 @@ def parse_byday(values: Iterable[str], freq: str) -> tuple[str, ...]:
 def parse_time(value: str) -> time:
     """ "19:00", "7pm", "7:30 PM", "1930" → a time; anything impossible is an error."""
     text = value.strip()
+    named = {"noon": time(12), "midday": time(12), "midnight": time(0)}.get(text.lower())
+    if named is not None:
+        return named
     match = _TIME.match(text)
     if match is None:
         raise ScheduleError(f"{value!r} is not a time (use HH:MM, e.g. 19:00 or 7:00 pm)")

@@ -92,9 +92,9 @@ def read_services(items: list[Any]) -> Iterator[RawRecord]:
             (sal for sal in _list(service, "service_at_locations") if _virtual(sal)), None
         )
         targets: list[Mapping[str, Any] | None] = [*places] or [None]
-        for place in targets:
+        for index, place in enumerate(targets):
             record, warnings = service_record(service, place, online, several=len(places) > 1)
-            yield RawRecord(row, record, warnings=tuple(warnings))
+            yield RawRecord(row, record, warnings=tuple(warnings), rows=int(index == 0))
 
 
 def _virtual(place: Mapping[str, Any]) -> bool:

@@ -67,8 +67,14 @@ Notice = Reject  # a warning has the same shape: where, which field, what was re
 
 @dataclass
 class IngestReport:
-    """What a run did; `read == added + updated + unchanged + rejected` always holds."""
+    """What a run did; `read == added + updated + unchanged + rejected` always holds.
 
+    `read` counts listings (groups): a meeting list's rows merge into groups, an HSDS
+    service at two places is two.  `rows` counts the file's rows (meetings, services,
+    CSV records): each is in one of the groups or rejected on its own.
+    """
+
+    rows: int = 0
     read: int = 0
     added: int = 0
     updated: int = 0
@@ -81,8 +87,8 @@ class IngestReport:
 
     def summary(self) -> str:
         return (
-            f"read {self.read}: {self.added} added, {self.updated} updated, "
-            f"{self.unchanged} unchanged, {self.rejected} rejected"
+            f"read {self.rows} rows → {self.read} groups: {self.added} added, "
+            f"{self.updated} updated, {self.unchanged} unchanged, {self.rejected} rejected"
         )
 
     def details(self) -> str:
@@ -295,9 +301,9 @@ class _Run:
             self.session.commit()
         report = self.report
         log.info(
-            "event=ingest_finished dry_run=%s read=%d added=%d updated=%d unchanged=%d "
+            "event=ingest_finished dry_run=%s rows=%d read=%d added=%d updated=%d unchanged=%d "
             "rejected=%d warnings=%d duplicates=%d took_ms=%d",
-            self.dry_run, report.read, report.added, report.updated, report.unchanged,
+            self.dry_run, report.rows, report.read, report.added, report.updated, report.unchanged,
             report.rejected, report.warning_count, report.flagged_duplicates,
             (time.monotonic() - self.started) * 1000,
         )  # fmt: skip
@@ -311,10 +317,12 @@ class _Run:
         if not isinstance(raw, RawRecord):
             raw = RawRecord(index, raw)
         row, report = raw.row, self.report
+        report.rows += raw.rows
         for message in raw.warnings:
             report.warn(path, row, "", message)
         if raw.record is None:
-            return self._rejected(path, row, [(raw.field or "record", raw.error or "unreadable")])
+            problems = raw.problems or ((raw.field or "record", raw.error or "unreadable"),)
+            return self._rejected(path, row, list(problems))
         validation = validate(raw.record, self.taxonomy, self.default_concerns)
         for warning in validation.warnings:
             report.warn(path, row, warning.field, warning.message)

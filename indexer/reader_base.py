@@ -31,7 +31,8 @@ CsvRow = tuple[int, dict[str, str] | None, str, str | None]
 class RawRecord:
     """One listing read from a file: `record` in the raw listing shape, or why it is unreadable.
 
-    `row` is the 1-based data row (CSV: the record number after the header; JSON: index + 1).
+    `row` is the 1-based data row (CSV: the record number after the header; JSON: index + 1);
+    for a merged meeting group, its first row.
     """
 
     row: int
@@ -39,6 +40,11 @@ class RawRecord:
     error: str | None = None
     field: str = ""
     warnings: tuple[str, ...] = ()
+    # The file rows this record stands for: a merged meeting group is several, the second
+    # listing of an HSDS service at two places none.
+    rows: int = 1
+    # Every (field, reason) when a row has several problems (else `field` and `error`).
+    problems: tuple[tuple[str, str], ...] = ()
 
 
 class FormatError(ValueError):

@@ -169,10 +169,11 @@ def _open_csv(path: Path, check: RowCheck | None) -> Source:
         raise FormatError(
             f"{path.name}: looks like JSON, not CSV; use --format json or meeting-guide"
         )
-    delimiter = _delimiter(stripped.split("\n", 1)[0])
+    # Lines may end in CR alone (classic Mac exports), so split them as csv will.
+    delimiter = _delimiter(stripped.splitlines()[0])
     header = [
         normalise_column(name)
-        for name in next(csv.reader(io.StringIO(stripped), delimiter=delimiter))
+        for name in next(csv.reader(io.StringIO(stripped, newline=""), delimiter=delimiter))
     ]
     layout = csv_layout.detect(header)
     if layout is None:

@@ -71,8 +71,8 @@ def test_the_tsml_template_lands_and_a_second_run_is_unchanged(store_app: Flask)
     assert count() == data_rows - 1
     second = ingest([TSML_TEMPLATE], "csv", default_concerns=["alcohol"])
     assert (
-        second.summary()
-        == f"read {data_rows - 1}: 0 added, 0 updated, {data_rows - 1} unchanged, 0 rejected"
+        second.summary() == f"read {data_rows} rows → {data_rows - 1} groups: 0 added, 0 updated, "
+        f"{data_rows - 1} unchanged, 0 rejected"
     )
     assert count(Outbox) == data_rows - 1
 
@@ -83,13 +83,16 @@ def test_a_meeting_guide_feed_keeps_good_rows_and_reports_bad_ones(
     path = feed_with_a_huge_row(tmp_path)
     report = ingest([path], "meeting-guide", default_concerns=["alcohol"], source="aa-chicago")
     assert adds_up(report)
-    assert (report.read, report.added, report.rejected) == (14, 6, 8)
+    # Rows 11 (latitude 123) and 12 (ZIP ABCDE) still have a street, city and state: the
+    # unusable field is left out with a warning and the meeting lands.
+    assert (report.rows, report.read, report.added, report.rejected) == (14, 13, 8, 5)
     reasons = {(reject.row, reject.field): reject.reason for reject in report.rejects}
     assert reasons[(8, "name")] == "is required"
     assert "'25:70' is not a time" in reasons[(9, "meetings[0]")]
     assert reasons[(10, "day")].startswith("9 is not a day")
-    assert "123 is out of range" in reasons[(11, "location.lat")]
-    assert "'ABCDE' is not a US ZIP" in reasons[(12, "location.postal_code")]
+    notes = {(w.row, w.field): w.reason for w in report.warnings}
+    assert "123 is out of range" in notes[(11, "location.lat")]
+    assert "'ABCDE' is not a US ZIP" in notes[(12, "location.postal_code")]
     assert reasons[(13, "slug")] == "duplicate of row 3"
     assert "10,485,760 characters" in reasons[(14, "description")]
     assert [reject.row for reject in report.rejects] == sorted(r.row for r in report.rejects)
@@ -99,7 +102,7 @@ def test_a_meeting_guide_feed_keeps_good_rows_and_reports_bad_ones(
     assert sunrise is not None and sunrise.name == "Sunrise Serenity"
     assert "<" not in sunrise.description and "alert" not in sunrise.description
     again = ingest([path], "meeting-guide", default_concerns=["alcohol"], source="aa-chicago")
-    assert (again.added, again.updated, again.unchanged, again.rejected) == (0, 0, 6, 8)
+    assert (again.added, again.updated, again.unchanged, again.rejected) == (0, 0, 8, 5)
 
 
 def test_feed_groups_are_stored_with_their_meetings_and_status(store_app: Flask) -> None:
@@ -118,10 +121,14 @@ def test_a_dry_run_reports_the_same_numbers_and_writes_nothing(store_app: Flask)
     dry = ingest([DATA / "listings.csv"], "csv", dry_run=True)
     assert count() == 0 and count(Outbox) == 0 and count(AuditEvent) == 0
     real = ingest([DATA / "listings.csv"], "csv")
-    assert dry.summary() == real.summary() == "read 9: 5 added, 0 updated, 0 unchanged, 4 rejected"
+    assert (
+        dry.summary()
+        == real.summary()
+        == "read 9 rows → 9 groups: 6 added, 0 updated, 0 unchanged, 3 rejected"
+    )
     assert dry.rejects == real.rejects
     again_dry = ingest([DATA / "listings.csv"], "csv", dry_run=True)
-    assert again_dry.unchanged == 5
+    assert again_dry.unchanged == 6
 
 
 def test_a_wrong_format_file_changes_nothing_even_after_a_good_one(app: Flask) -> None:
@@ -146,7 +153,7 @@ def test_a_changed_row_updates_the_same_listing_in_place(store_app: Flask, tmp_p
     text = (DATA / "listings.csv").read_text(encoding="utf-8-sig")
     changed.write_text(text.replace("Caregivers Coffee Hour", "Caregivers Tea Hour"))
     report = ingest([changed], "csv", source="partner")
-    assert (report.added, report.updated, report.unchanged) == (0, 1, 4)
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 5)
     after = db.session.scalar(select(Group).where(Group.external_id == "CH-1002"))
     assert after is not None and after.uuid == uuid and after.name == "Caregivers Tea Hour"
 
@@ -188,7 +195,7 @@ def test_the_same_record_twice_in_one_run_is_rejected(app: Flask, taxonomy: Taxo
     report = ingest_records(
         db.session, [sample_record(), sample_record()], taxonomy=taxonomy, source="x"
     )
-    assert report.summary() == "read 2: 1 added, 0 updated, 0 unchanged, 1 rejected"
+    assert report.summary() == "read 2 rows → 2 groups: 1 added, 0 updated, 0 unchanged, 1 rejected"
     assert [str(reject) for reject in report.rejects] == [
         "x row 2: external_id: duplicate of row 1"
     ]

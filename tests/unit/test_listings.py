@@ -43,7 +43,7 @@ def test_missing_name_is_named(taxonomy: Taxonomy) -> None:
         ({"meetings": [{"byday": ["TU"], "start": "25:70"}]}, "meetings[0]", "not a time"),
         ({"meetings": [{"byday": ["XX"], "start": "19:00"}]}, "meetings[0]", "not a meeting day"),
         ({"location": {"lat": 123, "lon": 10}}, "location.lat", "out of range"),
-        ({"location": {"city": "Chicago", "postal_code": "6061A"}}, "location.postal_code", "ZIP"),
+        ({"location": {"postal_code": "6061A"}}, "location.postal_code", "ZIP"),
         ({"format": "guru-led"}, "format", "peer-led"),
         ({"cost": "priceless"}, "cost", "free"),
         ({"languages": ["klingon"]}, "languages", "ISO 639-1"),
@@ -148,8 +148,8 @@ def test_regions_and_service_areas_read_codes_names_and_short_forms_as_geo_does(
 
 
 def test_an_unknown_region_is_named_with_what_is_allowed(taxonomy: Taxonomy) -> None:
-    errors = errors_of(taxonomy, location={"city": "Springfield", "region": "Narnia"})
-    assert errors == {"location.region": "'Narnia' is not a US state or Canadian province"}
+    errors = errors_of(taxonomy, location={"region": "Narnia"})
+    assert errors["location.region"] == "'Narnia' is not a US state or Canadian province"
 
 
 def test_forms_and_imports_reject_an_email_with_the_same_words(taxonomy: Taxonomy) -> None:

@@ -32,7 +32,7 @@ def test_ingest_prints_the_summary_and_writes_the_rejects(
     args = ["ingest", str(FEED), "--format", "meeting-guide", "--concern", "alcohol", *SOURCE]
     result = runner.invoke(args=[*args, "--rejects", str(out)])
     assert result.exit_code == 0, result.output
-    assert "read 13: 6 added, 0 updated, 0 unchanged, 7 rejected" in result.output
+    assert "read 13 rows → 12 groups: 8 added, 0 updated, 0 unchanged, 4 rejected" in result.output
     assert "rejected meeting-guide-feed.json row 8: name: is required" in result.output
     assert "warning meeting-guide-feed.json row 7: description: HTML was removed" in result.output
     with out.open(encoding="utf-8", newline="") as handle:
@@ -44,10 +44,10 @@ def test_ingest_prints_the_summary_and_writes_the_rejects(
         "day",
         "9 is not a day (0 = Sunday … 6 = Saturday)",
     ] in rows
-    assert [row[1] for row in rows[1:]] == ["8", "9", "10", "11", "11", "12", "13"]
-    assert groups() == 6
+    assert [row[1] for row in rows[1:]] == ["8", "9", "10", "13"]
+    assert groups() == 8
     again = runner.invoke(args=args)
-    assert "read 13: 0 added, 0 updated, 6 unchanged, 7 rejected" in again.output
+    assert "read 13 rows → 12 groups: 0 added, 0 updated, 8 unchanged, 4 rejected" in again.output
 
 
 def test_ingest_the_tsml_template(runner: FlaskCliRunner) -> None:
@@ -64,7 +64,9 @@ def test_a_dry_run_says_so_and_writes_nothing(runner: FlaskCliRunner) -> None:
         args=["ingest", str(DATA / "listings.csv"), "--format", "csv", "--dry-run", *SOURCE]
     )
     assert result.exit_code == 0, result.output
-    assert "Dry run: read 9: 5 added, 0 updated, 0 unchanged, 4 rejected" in result.output
+    assert "Dry run: read 9 rows → 9 groups: 6 added, 0 updated, 0 unchanged, 3 rejected" in (
+        result.output
+    )
     assert groups() == 0
 
 
