@@ -171,9 +171,10 @@ class Validation:
 class _Checker:
     """Collects errors and repairs while reading one raw record."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, lenient: bool = False) -> None:
         self.errors: list[FieldError] = []
         self.warnings: list[FieldError] = []
+        self.lenient = lenient  # unusable place and join fields: left out, not errors
 
     def error(self, name: str, message: str) -> None:
         self.errors.append(FieldError(name, message))
@@ -317,10 +318,20 @@ def as_list(value: Any) -> list[Any]:
 
 
 def validate_listing(
-    raw: Mapping[str, Any], taxonomy: Taxonomy, *, default_concerns: Iterable[str] = ()
+    raw: Mapping[str, Any],
+    taxonomy: Taxonomy,
+    *,
+    default_concerns: Iterable[str] = (),
+    from_feed: bool = False,
 ) -> Validation:
-    """Validate and normalise one raw record; see the module docstring."""
-    check = _Checker()
+    """Validate and normalise one raw record; see the module docstring.
+
+    `from_feed`: the record comes from a partner's file, taken as its author meant it — a
+    place or join field that cannot be used (a postal code `0`, a lone latitude, a phone
+    `+1`) is left out with a warning when the listing is still placeable or joinable.  A
+    person at a form is asked to fix the field instead (an error on it).
+    """
+    check = _Checker(lenient=from_feed)
     if not isinstance(raw, Mapping):
         return Validation(errors=[FieldError("record", "is not an object with fields")])
     name = check.text("name", raw.get("name"), LIMITS["name"], required=True)
@@ -329,7 +340,7 @@ def validate_listing(
     online_url = check.url("online.url", online.get("url"))
     online_phone, phone_problem = _dial_string(check, online.get("phone"))
     location = _location(check, raw.get("location"), can_join=bool(online_url or online_phone))
-    if phone_problem and (online_url or _has_place(location)):
+    if phone_problem and check.lenient and (online_url or _has_place(location)):
         check.warn("online.phone", f"{phone_problem}; left out")
     elif phone_problem:
         check.error("online.phone", phone_problem)
@@ -446,8 +457,9 @@ def _service_area(check: _Checker, value: Any) -> tuple[str, ...]:
 
 def _location(check: _Checker, value: Any, *, can_join: bool) -> LocationData | None:
     """The place, if any.  A field that cannot be used (a postal code `0`, a lone latitude,
-    a region `XX`, a country without coordinates) is left out with a warning when the
-    listing is still placeable or can be joined without a place; otherwise it is an error.
+    a region `XX`, a country without coordinates) is an error — or, from a feed
+    (`from_feed`), left out with a warning when the listing is still placeable or can be
+    joined without a place.
     """
     if not isinstance(value, Mapping):
         return None
@@ -485,7 +497,7 @@ def _location(check: _Checker, value: Any, *, can_join: bool) -> LocationData | 
         north_american and bool(location.address or location.city or location.postal_code)
     )
     for name, message in unusable:
-        if placeable or can_join:
+        if check.lenient and (placeable or can_join):
             check.warn(name, f"{message}; left out")
         else:
             check.error(name, message)

@@ -203,8 +203,9 @@ def listing_key(data: ListingData) -> str:
 def validate(
     record: dict[str, Any], taxonomy: Taxonomy, default_concerns: Sequence[str]
 ) -> Validation:
-    """validate_listing (which applies default concerns only to records naming none)."""
-    return validate_listing(record, taxonomy, default_concerns=default_concerns)
+    """validate_listing for a partner's record (default concerns only for records naming
+    none; unusable place and join fields left out with a warning, see `from_feed`)."""
+    return validate_listing(record, taxonomy, default_concerns=default_concerns, from_feed=True)
 
 
 def require_source(opened: Source) -> None:

@@ -134,18 +134,23 @@ PROJECT_PATHS = list(field_paths(PROJECT))
 
 
 @settings(PROFILE)
-@given(path=st.sampled_from(PROJECT_PATHS), value=VALUES)
-def test_validate_listing_accepts_or_names_the_field(path: tuple[Any, ...], value: Any) -> None:
-    validation = validate_listing(replaced(PROJECT, path, value), default_taxonomy())
+@given(path=st.sampled_from(PROJECT_PATHS), value=VALUES, from_feed=st.booleans())
+def test_validate_listing_accepts_or_names_the_field(
+    path: tuple[Any, ...], value: Any, from_feed: bool
+) -> None:
+    record = replaced(PROJECT, path, value)
+    validation = validate_listing(record, default_taxonomy(), from_feed=from_feed)
     assert (validation.data is None) == bool(validation.errors)
     assert all(error.field and error.message for error in validation.errors)
 
 
 def test_validate_listing_takes_every_hostile_value_in_every_field() -> None:
     for path, value in every_hostile_change(PROJECT_PATHS):
-        validation = validate_listing(replaced(PROJECT, path, value), default_taxonomy())
-        assert (validation.data is None) == bool(validation.errors), path
-        assert all(error.field and error.message for error in validation.errors), path
+        for from_feed in (False, True):
+            record = replaced(PROJECT, path, value)
+            validation = validate_listing(record, default_taxonomy(), from_feed=from_feed)
+            assert (validation.data is None) == bool(validation.errors), path
+            assert all(error.field and error.message for error in validation.errors), path
 
 
 def project_file(folder: Path, changes: list[tuple[Any, Any]]) -> Path:

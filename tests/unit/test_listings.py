@@ -43,7 +43,7 @@ def test_missing_name_is_named(taxonomy: Taxonomy) -> None:
         ({"meetings": [{"byday": ["TU"], "start": "25:70"}]}, "meetings[0]", "not a time"),
         ({"meetings": [{"byday": ["XX"], "start": "19:00"}]}, "meetings[0]", "not a meeting day"),
         ({"location": {"lat": 123, "lon": 10}}, "location.lat", "out of range"),
-        ({"location": {"postal_code": "6061A"}}, "location.postal_code", "ZIP"),
+        ({"location": {"city": "Chicago", "postal_code": "6061A"}}, "location.postal_code", "ZIP"),
         ({"format": "guru-led"}, "format", "peer-led"),
         ({"cost": "priceless"}, "cost", "free"),
         ({"languages": ["klingon"]}, "languages", "ISO 639-1"),
@@ -148,8 +148,8 @@ def test_regions_and_service_areas_read_codes_names_and_short_forms_as_geo_does(
 
 
 def test_an_unknown_region_is_named_with_what_is_allowed(taxonomy: Taxonomy) -> None:
-    errors = errors_of(taxonomy, location={"region": "Narnia"})
-    assert errors["location.region"] == "'Narnia' is not a US state or Canadian province"
+    errors = errors_of(taxonomy, location={"city": "Springfield", "region": "Narnia"})
+    assert errors == {"location.region": "'Narnia' is not a US state or Canadian province"}
 
 
 def test_forms_and_imports_reject_an_email_with_the_same_words(taxonomy: Taxonomy) -> None:
@@ -175,7 +175,8 @@ ONE_TAP = "+15873281099,,8076462994#,,#,,1234#"
 
 
 def outcome(taxonomy: Taxonomy, **overrides: Any) -> tuple[Any, dict[str, str], dict[str, str]]:
-    validation = validate_listing(sample_record(**overrides), taxonomy)
+    """Validation of a partner's record (`from_feed`): unusable fields may be left out."""
+    validation = validate_listing(sample_record(**overrides), taxonomy, from_feed=True)
     errors = {error.field: error.message for error in validation.errors}
     return validation.data, errors, {w.field: w.message for w in validation.warnings}
 
@@ -203,6 +204,13 @@ def test_a_postal_code_0_is_left_out_when_the_place_is_known(taxonomy: Taxonomy)
     assert errors == {}
     assert (data.location.postal_code, data.location.region) == ("", "TX")
     assert "'0' is not a US ZIP" in warnings["location.postal_code"]
+
+
+def test_a_person_at_a_form_is_asked_to_fix_the_field_instead(taxonomy: Taxonomy) -> None:
+    place = {"city": "Amarillo", "region": "TX", "postal_code": "0", "lat": 35.2, "lon": -101.8}
+    assert "'0' is not a US ZIP" in errors_of(taxonomy, location=place)["location.postal_code"]
+    phone = {"url": "https://zoom.us/j/1", "phone": "+1"}
+    assert errors_of(taxonomy, online=phone)["online.phone"] == "'+1' is not a phone number"
 
 
 def test_0_0_coordinates_are_no_coordinates(taxonomy: Taxonomy) -> None:
