@@ -464,7 +464,7 @@ def _location(check: _Checker, value: Any, *, can_join: bool) -> LocationData | 
     if not isinstance(value, Mapping):
         return None
     unusable: list[tuple[str, str]] = []
-    lat, lon = _coordinates(check, value, unusable)
+    lat, lon = _coordinates(value, unusable)
     country = _country(check, value.get("country"), lat is not None, unusable)
     north_american = country in ("US", "CA")
     postal = check.text("location.postal_code", value.get("postal_code"), 12).upper()
@@ -508,10 +508,10 @@ def _location(check: _Checker, value: Any, *, can_join: bool) -> LocationData | 
 
 
 def _coordinates(
-    check: _Checker, value: Mapping[str, Any], unusable: list[tuple[str, str]]
+    value: Mapping[str, Any], unusable: list[tuple[str, str]]
 ) -> tuple[float | None, float | None]:
-    lat = _coordinate(check, "location.lat", value.get("lat"), 90, unusable)
-    lon = _coordinate(check, "location.lon", value.get("lon"), 180, unusable)
+    lat = _coordinate("location.lat", value.get("lat"), 90, unusable)
+    lon = _coordinate("location.lon", value.get("lon"), 180, unusable)
     if (lat is None) != (lon is None):
         unusable.append(("location", "give both lat and lon, or neither"))
         return None, None
@@ -552,7 +552,7 @@ def _region(check: _Checker, value: Any, unusable: list[tuple[str, str]]) -> str
 
 
 def _coordinate(
-    check: _Checker, name: str, value: Any, bound: float, unusable: list[tuple[str, str]]
+    name: str, value: Any, bound: float, unusable: list[tuple[str, str]]
 ) -> float | None:
     if value is None or value == "":
         return None
