@@ -108,7 +108,12 @@ def seed_command(generate: int | None, random_seed: int) -> None:
 @click.command("ingest")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--format", "fmt", required=True, type=click.Choice(FORMATS))
-@click.option("--source", default=None, help="Name of the source (default: the file name).")
+@click.option(
+    "--source",
+    default=None,
+    help="Who sent the files (listings are matched by their ids within it); required when "
+    "records carry their own ids, else the file name.",
+)
 @click.option(
     "--concern",
     "concerns",

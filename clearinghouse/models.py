@@ -132,7 +132,7 @@ class Group(Base):
     contact_email: Mapped[str | None] = mapped_column(String(254))
     website: Mapped[str | None] = mapped_column(String(500))
     online_url: Mapped[str | None] = mapped_column(String(500))
-    online_phone: Mapped[str | None] = mapped_column(String(60))
+    online_phone: Mapped[str | None] = mapped_column(String(200))  # a one-tap dial string
     online_notes: Mapped[str] = mapped_column(String(1000), default="")
     service_area: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Staff only: never rendered on public pages, feeds or logs.

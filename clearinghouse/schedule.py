@@ -6,8 +6,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from itertools import islice
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from dateutil.rrule import FR, MO, MONTHLY, SA, SU, TH, TU, WE, WEEKLY, rrule
 
@@ -65,6 +66,10 @@ def parse_byday(values: Iterable[str], freq: str) -> tuple[str, ...]:
     """Validate iCalendar BYDAY tokens: weekly takes plain days, monthly needs an ordinal."""
     tokens: list[str] = []
     for raw in values:
+        if not isinstance(raw, str):
+            raise ScheduleError(
+                f"{raw!r} is not a meeting day (use MO…SU, or 2TU / -1FR for monthly)"
+            )
         token = raw.strip().upper()
         match = _BYDAY.match(token)
         if match is None:
@@ -88,6 +93,9 @@ def parse_byday(values: Iterable[str], freq: str) -> tuple[str, ...]:
 def parse_time(value: str) -> time:
     """ "19:00", "7pm", "7:30 PM", "1930" → a time; anything impossible is an error."""
     text = value.strip()
+    named = {"noon": time(12), "midday": time(12), "midnight": time(0)}.get(text.lower())
+    if named is not None:
+        return named
     match = _TIME.match(text)
     if match is None:
         raise ScheduleError(f"{value!r} is not a time (use HH:MM, e.g. 19:00 or 7:00 pm)")
@@ -103,11 +111,15 @@ def parse_time(value: str) -> time:
 
 
 def valid_timezone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "America"
-        return False
-    return True
+    """True for an IANA zone name; a tzdata folder ("America") or a 300-letter name is not."""
+    return isinstance(name, str) and name in _zone_names()
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    # The set of names, not ZoneInfo(name): that opens a file named by the value, and a
+    # folder or an overlong name raises OSError instead of saying "no such zone".
+    return frozenset(available_timezones())
 
 
 def weekday_codes(byday: Sequence[str]) -> set[str]:

@@ -17,7 +17,13 @@ from typing import Any
 from clearinghouse.geo import region_code
 from clearinghouse.search.facets import FACETS
 from clearinghouse.vocab import ACCESSIBILITY, ISO_639_1, LANGUAGE_NAMES
-from indexer.reader_base import FormatError, RawRecord, looks_like_meeting_feed, undecodable
+from indexer.reader_base import (
+    FormatError,
+    RawRecord,
+    Unreadable,
+    looks_like_meeting_feed,
+    undecodable,
+)
 
 _SERVICE_KEYS = {"service_at_locations", "schedules", "organization", "phones", "attributes"}
 # Fields only an HSDS service has (from schema/service.json); two of them make a service.
@@ -74,6 +80,9 @@ def sniff(path: Path, document: Any) -> list[Any]:
 
 def read_services(items: list[Any]) -> Iterator[RawRecord]:
     for row, service in enumerate(items, start=1):
+        if isinstance(service, Unreadable):
+            yield RawRecord(row, None, service.reason, "record")
+            continue
         if not isinstance(service, Mapping):
             yield RawRecord(row, None, "is not an object with fields", "record")
             continue
@@ -85,9 +94,9 @@ def read_services(items: list[Any]) -> Iterator[RawRecord]:
             (sal for sal in _list(service, "service_at_locations") if _virtual(sal)), None
         )
         targets: list[Mapping[str, Any] | None] = [*places] or [None]
-        for place in targets:
+        for index, place in enumerate(targets):
             record, warnings = service_record(service, place, online, several=len(places) > 1)
-            yield RawRecord(row, record, warnings=tuple(warnings))
+            yield RawRecord(row, record, warnings=tuple(warnings), rows=int(index == 0))
 
 
 def _virtual(place: Mapping[str, Any]) -> bool:
@@ -156,7 +165,7 @@ def service_record(
 
 def _list(value: Any, key: str) -> list[Mapping[str, Any]]:
     items = value.get(key) if isinstance(value, Mapping) else None
-    return [item for item in items or [] if isinstance(item, Mapping)]
+    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
 
 
 def _phone(phone: Mapping[str, Any]) -> str:

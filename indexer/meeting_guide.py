@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from clearinghouse.geo import country_code, region_code
 from clearinghouse.listings import slugify
 from clearinghouse.meeting_guide_vocab import (
     ACCESSIBILITY,
@@ -35,6 +36,7 @@ from indexer.reader_base import (
     FormatError,
     RawRecord,
     RowCheck,
+    Unreadable,
     json_items,
     looks_like_meeting_feed,
     undecodable,
@@ -50,6 +52,10 @@ CODES_BY_NAME = {name.lower(): code for code, name in TYPE_NAMES.items()} | {
     "wheelchair accessible": "X",
     "step meeting": "ST",
 }
+
+
+_ID_LIMIT = 200  # the longest external id a listing keeps
+_SLUG_LIMIT = 100  # the longest page address
 
 
 class RowError(ValueError):
@@ -134,8 +140,8 @@ def merge_rows(rows: Iterable[tuple[int, Any]], check: RowCheck | None) -> Itera
             seen_slugs[slug] = row
         problems = check(record) if check else []
         if problems:
-            for field, message in problems:
-                yield RawRecord(row, None, message, field)
+            field, message = problems[0]
+            yield RawRecord(row, None, message, field, problems=tuple(problems))
             continue
         groups.setdefault(_group_key(record), []).append(_Member(row, record, slug, warnings))
     for members in groups.values():
@@ -146,6 +152,8 @@ def meeting_record(item: Any) -> tuple[dict[str, Any], list[str], str]:
     """One feed item → (raw listing record with one meeting, warnings, slug)."""
     if isinstance(item, RowError):
         raise item
+    if isinstance(item, Unreadable):
+        raise RowError("record", item.reason)
     if not isinstance(item, Mapping):
         raise RowError("record", "is not an object with fields")
     if message := undecodable(dict(item)):
@@ -189,7 +197,7 @@ def meeting_record(item: Any) -> tuple[dict[str, Any], list[str], str]:
     }
     if any(code in OPEN for code in codes):
         record["open"] = "O" in codes or "C" not in codes
-    slug = slugify(_text(item.get("slug")))
+    slug = slugify(_text(item.get("slug")), limit=_ID_LIMIT)
     return record, warnings, slug
 
 
@@ -207,8 +215,8 @@ def _text(value: Any) -> str:
 
 
 def _type_codes(value: Any) -> tuple[list[str], list[str]]:
-    if isinstance(value, str):
-        value = [part for part in value.split(",")]
+    if isinstance(value, str):  # "O, D", or a list written as text: "[open]"
+        value = [part.strip(" []'\"") for part in value.split(",")]
     codes: list[str] = []
     unknown: list[str] = []
     for raw in value if isinstance(value, list) else []:
@@ -262,6 +270,10 @@ def split_address(text: str) -> tuple[str, str, str, str, str]:
     country = ""
     if parts and parts[-1].upper() in {"USA", "US", "UNITED STATES", "CANADA", "CAN"}:
         country = parts.pop().upper()
+    elif len(parts) >= 2 and region_code(parts[-1]) is None and country_code(parts[-1]):
+        country = parts.pop()  # "London, UK", "Berlin, Germany"
+        city = parts.pop()
+        return ", ".join(parts), city, "", "", country
     region = postal = ""
     if parts:
         match = re.fullmatch(
@@ -303,11 +315,11 @@ def _as_days(days: Any) -> list[Any]:
 
 def _day_code(day: Any) -> str:
     text = _text(day)
-    if text.lstrip("-").isdigit():
-        number = int(text)
-        if 0 <= number <= 6:
-            return DAY_CODES[number]
-        raise RowError("day", f"{text} is not a day (0 = Sunday … 6 = Saturday)")
+    if re.fullmatch(r"-?[0-9]+", text):
+        if len(text) <= 3 and 0 <= int(text) <= 6:
+            return DAY_CODES[int(text)]
+        shown = text if len(text) <= 12 else f"a {len(text):,}-digit number"
+        raise RowError("day", f"{shown} is not a day (0 = Sunday … 6 = Saturday)")
     try:
         return parse_day(text)
     except ScheduleError as error:
@@ -352,8 +364,11 @@ def _merged(members: list[_Member]) -> RawRecord:
     merged["verified_at"] = dates[-1] if dates else None
     slugs = sorted((m.slug for m in members if m.slug), key=lambda slug: (len(slug), slug))
     if slugs:
-        merged["external_id"] = merged["slug"] = slugs[0]
+        merged["external_id"] = slugs[0]
+        # A page address is at most 100 characters; a longer slug stays the id only (cut
+        # short, two 151-character slugs would be one page), and the page is named instead.
+        merged["slug"] = slugs[0] if len(slugs[0]) <= _SLUG_LIMIT else None
     if len(members) > 1:
         rows = ", ".join(str(member.row) for member in members)
         warnings.append(f"rows {rows} are one group and were merged into one listing")
-    return RawRecord(members[0].row, merged, warnings=tuple(warnings))
+    return RawRecord(members[0].row, merged, warnings=tuple(warnings), rows=len(members))

@@ -78,8 +78,14 @@ Notice = Reject  # a warning has the same shape: where, which field, what was re
 
 @dataclass
 class IngestReport:
-    """What a run did; `read == added + updated + unchanged + rejected` always holds."""
+    """What a run did; `read == added + updated + unchanged + rejected` always holds.
 
+    `read` counts listings (groups): a meeting list's rows merge into groups, an HSDS
+    service at two places is two.  `rows` counts the file's rows (meetings, services,
+    CSV records): each is in one of the groups or rejected on its own.
+    """
+
+    rows: int = 0
     read: int = 0
     added: int = 0
     updated: int = 0
@@ -99,8 +105,8 @@ class IngestReport:
 
     def summary(self) -> str:
         return (
-            f"read {self.read}: {self.added} added, {self.updated} updated, "
-            f"{self.unchanged} unchanged, {self.rejected} rejected"
+            f"read {self.rows} rows → {self.read} groups: {self.added} added, "
+            f"{self.updated} updated, {self.unchanged} unchanged, {self.rejected} rejected"
         )
 
     def details(self) -> str:
@@ -137,7 +143,9 @@ def ingest_files(
 ) -> IngestReport:
     """Import files of one format; every file is checked before anything is written.
 
-    Without `source`, each file is its own source, named after the file.
+    `source` names who sent the files: listings are matched by their ids within it.  A file
+    whose records carry their own ids needs one (`require_source`); a file without ids may
+    go without, and is then its own source, named after the file.
     """
 
     default_concerns = tuple(default_concerns) or DEFAULT_CONCERNS.get(fmt, ())
@@ -149,6 +157,8 @@ def ingest_files(
     sources = open_sources([Path(path) for path in paths], fmt, check=check)
     for opened in sources:
         _require_concern(opened, default_concerns)
+        if source is None:
+            require_source(opened)
     run = _Run(session, taxonomy, default_concerns, dry_run, progress, hold)
     try:
         for opened in sources:
@@ -217,8 +227,24 @@ def listing_key(data: ListingData) -> str:
 def validate(
     record: dict[str, Any], taxonomy: Taxonomy, default_concerns: Sequence[str]
 ) -> Validation:
-    """validate_listing (which applies default concerns only to records naming none)."""
-    return validate_listing(record, taxonomy, default_concerns=default_concerns)
+    """validate_listing for a partner's record (default concerns only for records naming
+    none; unusable place and join fields left out with a warning, see `from_feed`)."""
+    return validate_listing(record, taxonomy, default_concerns=default_concerns, from_feed=True)
+
+
+def require_source(opened: Source) -> None:
+    """FormatError when a file carries its own ids but no source was named.
+
+    Ids are only unique within one partner's data: two partners' `listings.csv` both with
+    `external_id` 1 would overwrite each other's listing if the file name were the source.
+    """
+    if opened.id_field:
+        raise FormatError(
+            f"{opened.path.name}: its records carry their own ids ({opened.id_field}), so name "
+            "who sent it with --source NAME (e.g. --source lakeside-hospice): ids are matched "
+            "within a source, and another partner's file with the same ids would overwrite "
+            "these listings"
+        )
 
 
 def _require_concern(opened: Source, default_concerns: Sequence[str]) -> None:
@@ -303,9 +329,9 @@ class _Run:
             self.session.commit()
         report = self.report
         log.info(
-            "event=ingest_finished dry_run=%s read=%d added=%d updated=%d unchanged=%d "
+            "event=ingest_finished dry_run=%s rows=%d read=%d added=%d updated=%d unchanged=%d "
             "rejected=%d warnings=%d duplicates=%d took_ms=%d",
-            self.dry_run, report.read, report.added, report.updated, report.unchanged,
+            self.dry_run, report.rows, report.read, report.added, report.updated, report.unchanged,
             report.rejected, report.warning_count, report.flagged_duplicates,
             (time.monotonic() - self.started) * 1000,
         )  # fmt: skip
@@ -319,10 +345,12 @@ class _Run:
         if not isinstance(raw, RawRecord):
             raw = RawRecord(index, raw)
         row, report = raw.row, self.report
+        report.rows += raw.rows
         for message in raw.warnings:
             report.warn(path, row, "", message)
         if raw.record is None:
-            return self._rejected(path, row, [(raw.field or "record", raw.error or "unreadable")])
+            problems = raw.problems or ((raw.field or "record", raw.error or "unreadable"),)
+            return self._rejected(path, row, list(problems))
         validation = validate(raw.record, self.taxonomy, self.default_concerns)
         for warning in validation.warnings:
             report.warn(path, row, warning.field, warning.message)

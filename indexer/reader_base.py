@@ -8,6 +8,7 @@ new format is one new module plus one branch in the chooser.
 from __future__ import annotations
 
 import codecs
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,7 +31,8 @@ CsvRow = tuple[int, dict[str, str] | None, str, str | None]
 class RawRecord:
     """One listing read from a file: `record` in the raw listing shape, or why it is unreadable.
 
-    `row` is the 1-based data row (CSV: the record number after the header; JSON: index + 1).
+    `row` is the 1-based data row (CSV: the record number after the header; JSON: index + 1);
+    for a merged meeting group, its first row.
     """
 
     row: int
@@ -38,6 +40,11 @@ class RawRecord:
     error: str | None = None
     field: str = ""
     warnings: tuple[str, ...] = ()
+    # The file rows this record stands for: a merged meeting group is several, the second
+    # listing of an HSDS service at two places none.
+    rows: int = 1
+    # Every (field, reason) when a row has several problems (else `field` and `error`).
+    problems: tuple[tuple[str, str], ...] = ()
 
 
 class FormatError(ValueError):
@@ -54,6 +61,9 @@ class Source:
     read: Callable[[], Iterator[RawRecord]]
     warnings: list[str] = field(default_factory=list)
     total: int | None = None
+    # The records carry the partner's own ids (so the import needs a named source): the
+    # id column of a CSV, or the key holding an id in a JSON item ("" when there is none).
+    id_field: str = ""
 
     def records(self) -> Iterator[RawRecord]:
         return self.read()
@@ -108,24 +118,107 @@ def detect_encoding(path: Path) -> Encoding:
 
 
 def undecodable(value: Any) -> str | None:
-    """A message when a value read from a file holds a byte that could not be decoded."""
-    if isinstance(value, str):
-        found = _SURROGATE.search(value)
-        if found:
-            byte = ord(found.group()) - 0xDC00
-            return f"holds a byte (0x{byte:02X}) that is not valid UTF-8; save the file as UTF-8"
-        return None
-    if isinstance(value, Mapping):
-        value = list(value.values())
-    if isinstance(value, list):
-        for item in value:
-            message = undecodable(item)
-            if message:
-                return message
+    """Why a value read from a file cannot be used at all, or None.
+
+    A byte that could not be decoded, or values nested deeper than any listing field goes
+    (`MAX_DEPTH`): the row is rejected with this message instead of the reader recursing.
+    """
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            found = _SURROGATE.search(item)
+            if found:
+                byte = ord(found.group()) - 0xDC00
+                return (
+                    f"holds a byte (0x{byte:02X}) that is not valid UTF-8; save the file as UTF-8"
+                )
+            continue
+        if isinstance(item, Mapping):
+            item = list(item.values())
+        if isinstance(item, list | tuple):
+            if depth >= MAX_DEPTH:
+                return f"{TOO_DEEP} (more than {MAX_DEPTH} levels)"
+            pending.extend((child, depth + 1) for child in item)
     return None
 
 
 # -- JSON ---------------------------------------------------------------------------------
+
+# No listing field nests deeper than a few levels; a value nested deeper is not data.
+MAX_DEPTH = 16
+TOO_DEEP = "holds values nested too deeply to be a listing"
+# Integers longer than this stay text: Python refuses to convert 4,300+ digits, and no field
+# takes a number this long, so validation rejects the field with its name instead.
+_LONGEST_INTEGER = 300
+
+
+def parse_int(text: str) -> int | str:
+    return int(text) if len(text) <= _LONGEST_INTEGER else text
+
+
+def parse_json(text: str) -> Any:
+    """`json.loads`, except that one record too deeply nested to parse is not the whole file.
+
+    When the document is an array, its items are parsed one by one and an item nested
+    beyond Python's recursion limit becomes `Unreadable` (its row is rejected); any other
+    document that deep raises `ValueError`.  Integers too long to be data stay text.
+    """
+    try:
+        return json.loads(text, parse_int=parse_int)
+    except RecursionError:
+        return _array_items(text)
+
+
+def _array_items(text: str) -> list[Any]:
+    decoder = json.JSONDecoder(parse_int=parse_int)
+    position = _skip_space(text, 0)
+    if not text.startswith("[", position):
+        raise ValueError("the document is nested too deeply to read")
+    items: list[Any] = []
+    position = _skip_space(text, position + 1)
+    while not text.startswith("]", position):
+        try:
+            item, position = decoder.raw_decode(text, position)
+        except RecursionError:
+            item, position = Unreadable(f"{TOO_DEEP} to read"), _value_end(text, position)
+        items.append(item)
+        position = _skip_space(text, position)
+        if text.startswith(",", position):
+            position = _skip_space(text, position + 1)
+        elif not text.startswith("]", position):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
+    if text[position + 1 :].strip():
+        raise json.JSONDecodeError("Extra data", text, position + 1)
+    return items
+
+
+def _skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position
+
+
+def _value_end(text: str, position: int) -> int:
+    """Where the array or object starting at `position` ends, counting brackets, not recursing."""
+    depth, in_string, index = 0, False, position
+    while index < len(text):
+        char = text[index]
+        if in_string:
+            if char == "\\":
+                index += 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        index += 1
+    raise json.JSONDecodeError("Unterminated array or object", text, position)
 
 
 @dataclass(frozen=True)
@@ -149,6 +242,14 @@ def json_items(items: Any) -> list[Any] | None:
 # Keys only a Meeting Guide meeting has: any reader that finds them can say "use
 # --format meeting-guide" instead of a bare refusal.
 _MEETING_FEED_KEYS = {"day", "time", "types", "formatted_address", "conference_url", "end_time"}
+
+
+def id_field(items: list[Any], names: tuple[str, ...]) -> str:
+    """The first of `names` that holds a value in some item of a JSON document, or ""."""
+    for name in names:
+        if any(isinstance(item, Mapping) and item.get(name) not in (None, "") for item in items):
+            return name
+    return ""
 
 
 def looks_like_meeting_feed(sample: list[dict[str, Any]]) -> bool:

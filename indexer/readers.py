@@ -24,6 +24,7 @@ from typing import Any
 from indexer import bmlt, csv_layout, hsds_reader, hsds_tables, meeting_guide, project_json
 from indexer.reader_base import (
     FIELD_LIMIT,
+    TOO_DEEP,
     CsvRow,
     Encoding,
     FormatError,
@@ -32,8 +33,11 @@ from indexer.reader_base import (
     Source,
     Unreadable,
     detect_encoding,
+    id_field,
     json_items,
     looks_like_meeting_feed,
+    parse_int,
+    parse_json,
     undecodable,
 )
 
@@ -82,16 +86,19 @@ def open_source(path: Path, fmt: str, *, check: RowCheck | None = None) -> Sourc
     if fmt == "meeting-guide":
         meeting_guide.sniff(path, items)
         reader: Callable[[], Iterator[RawRecord]] = partial(meeting_guide.read_feed, items, check)
+        ids = id_field(items, ("slug", "id"))
     elif fmt == "hsds":
         items = hsds_reader.sniff(path, items)
         reader = partial(hsds_reader.read_services, items)
+        ids = id_field(items, ("id",))
     else:
         _sniff_project_json(path, items)
         reader = partial(project_json.read_items, items)
+        ids = id_field(json_items(items) or [], ("external_id", "id"))
     # Meeting rows merge and HSDS services split, so only project JSON knows its count.
     listed = json_items(items) if fmt == "json" else None
     total = len(listed) if listed is not None else None
-    return Source(path, fmt, layout, reader, warnings, total)
+    return Source(path, fmt, layout, reader, warnings, total, id_field=ids)
 
 
 def read_records(path: Path, fmt: str, *, check: RowCheck | None = None) -> Iterator[RawRecord]:
@@ -152,16 +159,20 @@ def _load_json(path: Path, fmt: str) -> tuple[Any, str, list[str]]:
     if not stripped:
         raise FormatError(f"{path.name}: the file is empty; expected {_expected(fmt)}")
     try:
-        return json.loads(text), "json", warnings
+        return parse_json(text), "json", warnings
     except json.JSONDecodeError as error:
         first_error = error
+    except ValueError as error:  # nested too deeply, and not an array of records
+        raise FormatError(f"{path.name}: {error}; expected {_expected(fmt)}") from None
     if stripped.startswith("{"):
         items: list[Any] = []
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
-                items.append(json.loads(line))
+                items.append(json.loads(line, parse_int=parse_int))
+            except RecursionError:
+                items.append(Unreadable(f"line {number} {TOO_DEEP} to read"))
             except json.JSONDecodeError:
                 if not items:
                     break
@@ -219,16 +230,17 @@ def _open_csv(path: Path, check: RowCheck | None) -> Source:
     stripped = head.lstrip()
     if not stripped:
         raise FormatError(f"{path.name}: the file is empty; expected CSV with a header row")
-    if "\x00" in head:
+    if head.count("\x00") > len(head) // 100:  # one NUL in a cell is that row's problem
         raise FormatError(f"{path.name}: a binary file, not CSV text")
     if stripped[0] in "[{":
         raise FormatError(
             f"{path.name}: looks like JSON, not CSV; use --format json or meeting-guide"
         )
-    delimiter = _delimiter(stripped.split("\n", 1)[0])
+    # Lines may end in CR alone (classic Mac exports), so split them as csv will.
+    delimiter = _delimiter(stripped.splitlines()[0])
     header = [
         normalise_column(name)
-        for name in next(csv.reader(io.StringIO(stripped), delimiter=delimiter))
+        for name in next(csv.reader(io.StringIO(stripped, newline=""), delimiter=delimiter))
     ]
     layout = csv_layout.detect(header)
     if layout is None:
@@ -248,7 +260,9 @@ def _open_csv(path: Path, check: RowCheck | None) -> Source:
             return meeting_guide.read_tsml(rows, check)
         return csv_layout.read_rows(rows)
 
-    return Source(path, "csv", layout, read, warnings)
+    id_columns = ("slug", "id") if layout == "tsml" else ("external_id", "id")
+    ids = next((name for name in id_columns if name in header), "")
+    return Source(path, "csv", layout, read, warnings, id_field=ids)
 
 
 def normalise_column(name: str) -> str:

@@ -182,8 +182,10 @@ def approximate_wording(location: Location) -> str:
 def tel_url(phone: str | None) -> str | None:
     if not phone:
         return None
-    digits = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
-    return f"tel:{quote(digits)}" if digits else None
+    # Digits and the dial-string marks of a one-tap number ("+15873281099,,8076462994#"):
+    # a comma pauses, # and * are keys (# written %23 in a URI).
+    dial = "".join(ch for ch in phone if ch.isdigit() or ch in "+,;#*")
+    return f"tel:{quote(dial, safe='+,;*')}" if any(ch.isdigit() for ch in dial) else None
 
 
 def distance_text(distance_mi: float | None, unit: str = "mi") -> str:

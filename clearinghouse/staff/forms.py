@@ -375,7 +375,12 @@ class MergeForm(FlaskForm):
 class ImportForm(FlaskForm):
     file = FileField("File", validators=[FileRequired()])
     fmt = SelectField("Format", choices=options(IMPORT_FORMAT_PAIRS))
-    source = StringField("Source name", validators=[Optional(), Length(max=80)])
+    source = StringField(
+        "Source (who sent this file)",
+        validators=[DataRequired("Name who sent this file, e.g. lakeside-hospice"), Length(max=80)],
+        description="Listings are matched by their ids within a source: give the same name "
+        "each time this partner sends a file, and a different one for every partner.",
+    )
     concern = StringField(
         "Default concern (for feeds that carry none, e.g. alcohol)",
         validators=[Optional(), Length(max=80)],

@@ -42,6 +42,7 @@ def count(model: Any = Group) -> int:
 
 def ingest(paths: list[Path], fmt: str, **options: Any) -> IngestReport:
     options.setdefault("taxonomy", default_taxonomy())
+    options.setdefault("source", "partner")
     return ingest_files(db.session, paths, fmt=fmt, **options)
 
 
@@ -70,8 +71,8 @@ def test_the_tsml_template_lands_and_a_second_run_is_unchanged(store_app: Flask)
     assert count() == data_rows - 1
     second = ingest([TSML_TEMPLATE], "csv", default_concerns=["alcohol"])
     assert (
-        second.summary()
-        == f"read {data_rows - 1}: 0 added, 0 updated, {data_rows - 1} unchanged, 0 rejected"
+        second.summary() == f"read {data_rows} rows → {data_rows - 1} groups: 0 added, 0 updated, "
+        f"{data_rows - 1} unchanged, 0 rejected"
     )
     assert count(Outbox) == data_rows - 1
 
@@ -82,13 +83,16 @@ def test_a_meeting_guide_feed_keeps_good_rows_and_reports_bad_ones(
     path = feed_with_a_huge_row(tmp_path)
     report = ingest([path], "meeting-guide", default_concerns=["alcohol"], source="aa-chicago")
     assert adds_up(report)
-    assert (report.read, report.added, report.rejected) == (14, 6, 8)
+    # Rows 11 (latitude 123) and 12 (ZIP ABCDE) still have a street, city and state: the
+    # unusable field is left out with a warning and the meeting lands.
+    assert (report.rows, report.read, report.added, report.rejected) == (14, 13, 8, 5)
     reasons = {(reject.row, reject.field): reject.reason for reject in report.rejects}
     assert reasons[(8, "name")] == "is required"
     assert "'25:70' is not a time" in reasons[(9, "meetings[0]")]
     assert reasons[(10, "day")].startswith("9 is not a day")
-    assert "123 is out of range" in reasons[(11, "location.lat")]
-    assert "'ABCDE' is not a US ZIP" in reasons[(12, "location.postal_code")]
+    notes = {(w.row, w.field): w.reason for w in report.warnings}
+    assert "123 is out of range" in notes[(11, "location.lat")]
+    assert "'ABCDE' is not a US ZIP" in notes[(12, "location.postal_code")]
     assert reasons[(13, "slug")] == "duplicate of row 3"
     assert "10,485,760 characters" in reasons[(14, "description")]
     assert [reject.row for reject in report.rejects] == sorted(r.row for r in report.rejects)
@@ -98,7 +102,7 @@ def test_a_meeting_guide_feed_keeps_good_rows_and_reports_bad_ones(
     assert sunrise is not None and sunrise.name == "Sunrise Serenity"
     assert "<" not in sunrise.description and "alert" not in sunrise.description
     again = ingest([path], "meeting-guide", default_concerns=["alcohol"], source="aa-chicago")
-    assert (again.added, again.updated, again.unchanged, again.rejected) == (0, 0, 6, 8)
+    assert (again.added, again.updated, again.unchanged, again.rejected) == (0, 0, 8, 5)
 
 
 def test_feed_groups_are_stored_with_their_meetings_and_status(store_app: Flask) -> None:
@@ -117,10 +121,14 @@ def test_a_dry_run_reports_the_same_numbers_and_writes_nothing(store_app: Flask)
     dry = ingest([DATA / "listings.csv"], "csv", dry_run=True)
     assert count() == 0 and count(Outbox) == 0 and count(AuditEvent) == 0
     real = ingest([DATA / "listings.csv"], "csv")
-    assert dry.summary() == real.summary() == "read 9: 5 added, 0 updated, 0 unchanged, 4 rejected"
+    assert (
+        dry.summary()
+        == real.summary()
+        == "read 9 rows → 9 groups: 6 added, 0 updated, 0 unchanged, 3 rejected"
+    )
     assert dry.rejects == real.rejects
     again_dry = ingest([DATA / "listings.csv"], "csv", dry_run=True)
-    assert again_dry.unchanged == 5
+    assert again_dry.unchanged == 6
 
 
 def test_a_wrong_format_file_changes_nothing_even_after_a_good_one(app: Flask) -> None:
@@ -145,7 +153,7 @@ def test_a_changed_row_updates_the_same_listing_in_place(store_app: Flask, tmp_p
     text = (DATA / "listings.csv").read_text(encoding="utf-8-sig")
     changed.write_text(text.replace("Caregivers Coffee Hour", "Caregivers Tea Hour"))
     report = ingest([changed], "csv", source="partner")
-    assert (report.added, report.updated, report.unchanged) == (0, 1, 4)
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 5)
     after = db.session.scalar(select(Group).where(Group.external_id == "CH-1002"))
     assert after is not None and after.uuid == uuid and after.name == "Caregivers Tea Hour"
 
@@ -187,7 +195,7 @@ def test_the_same_record_twice_in_one_run_is_rejected(app: Flask, taxonomy: Taxo
     report = ingest_records(
         db.session, [sample_record(), sample_record()], taxonomy=taxonomy, source="x"
     )
-    assert report.summary() == "read 2: 1 added, 0 updated, 0 unchanged, 1 rejected"
+    assert report.summary() == "read 2 rows → 2 groups: 1 added, 0 updated, 0 unchanged, 1 rejected"
     assert [str(reject) for reject in report.rejects] == [
         "x row 2: external_id: duplicate of row 1"
     ]
@@ -305,3 +313,30 @@ def test_a_legacy_encoded_file_lands_with_a_warning(app: Flask, tmp_path: Path) 
     [warning] = [str(w) for w in report.warnings if "Windows-1252" in w.reason]
     assert warning.startswith("legacy.csv: not UTF-8; read as Windows-1252")
     assert db.session.scalars(select(Group.name)).all() == ["Duelo en Español"]
+
+
+def test_two_partners_files_with_the_same_ids_need_their_sources(
+    app: Flask, tmp_path: Path
+) -> None:
+    files = []
+    for partner, name in (("north", "North Grief Circle"), ("south", "South Grief Circle")):
+        (tmp_path / partner).mkdir()
+        files.append(tmp_path / partner / "listings.csv")
+        files[-1].write_text(f"external_id,name,concerns,city,state\n1,{name},grief,Chicago,IL\n")
+    for path in files:
+        with pytest.raises(FormatError, match=r"carry their own ids \(external_id\).*--source"):
+            ingest_files(db.session, [path], fmt="csv", taxonomy=default_taxonomy())
+    assert count() == 0
+    for partner, path in zip(("north", "south"), files, strict=True):
+        assert ingest([path], "csv", source=partner).added == 1
+    assert sorted(db.session.scalars(select(Group.name))) == [
+        "North Grief Circle",
+        "South Grief Circle",
+    ]
+
+
+def test_a_file_without_ids_is_its_own_source(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "plain.csv"
+    path.write_text("name,concerns,city,state\nGrief Circle,grief,Chicago,IL\n")
+    ingest_files(db.session, [path], fmt="csv", taxonomy=default_taxonomy())
+    assert db.session.scalars(select(Group.source)).all() == ["plain.csv"]

@@ -167,3 +167,70 @@ def test_every_offered_time_zone_is_a_valid_iana_zone(taxonomy: Taxonomy) -> Non
             taxonomy,
         )
         assert validation.ok, (zone, validation.errors)
+
+
+# -- feeds as their authors meant them (issue 12, point 3) ------------------------------
+
+ONE_TAP = "+15873281099,,8076462994#,,#,,1234#"
+
+
+def outcome(taxonomy: Taxonomy, **overrides: Any) -> tuple[Any, dict[str, str], dict[str, str]]:
+    """Validation of a partner's record (`from_feed`): unusable fields may be left out."""
+    validation = validate_listing(sample_record(**overrides), taxonomy, from_feed=True)
+    errors = {error.field: error.message for error in validation.errors}
+    return validation.data, errors, {w.field: w.message for w in validation.warnings}
+
+
+def test_a_one_tap_dial_string_is_kept_whole(taxonomy: Taxonomy) -> None:
+    long_one = ONE_TAP.replace("1234#", "1234#,,5678#,,9012#,,3456#,,7890#")
+    for phone in (ONE_TAP, long_one, "+15873281099,,8076462994#,,#,,Ab12cD#"):
+        data, errors, _ = outcome(taxonomy, location=None, online={"phone": phone})
+        assert errors == {} and data.online_phone == phone
+
+
+def test_an_unusable_join_phone_is_left_out_when_there_is_a_link(taxonomy: Taxonomy) -> None:
+    data, errors, warnings = outcome(
+        taxonomy, location=None, online={"url": "https://zoom.us/j/1", "phone": "+1"}
+    )
+    assert errors == {} and data.online_phone is None
+    assert warnings["online.phone"] == "'+1' is not a phone number; left out"
+    _, errors, _ = outcome(taxonomy, location=None, online={"phone": "+1"})
+    assert errors["online.phone"] == "'+1' is not a phone number"
+
+
+def test_a_postal_code_0_is_left_out_when_the_place_is_known(taxonomy: Taxonomy) -> None:
+    place = {"city": "Amarillo", "region": ".TX", "postal_code": 0, "lat": 35.2, "lon": -101.8}
+    data, errors, warnings = outcome(taxonomy, location=place)
+    assert errors == {}
+    assert (data.location.postal_code, data.location.region) == ("", "TX")
+    assert "'0' is not a US ZIP" in warnings["location.postal_code"]
+
+
+def test_a_person_at_a_form_is_asked_to_fix_the_field_instead(taxonomy: Taxonomy) -> None:
+    place = {"city": "Amarillo", "region": "TX", "postal_code": "0", "lat": 35.2, "lon": -101.8}
+    assert "'0' is not a US ZIP" in errors_of(taxonomy, location=place)["location.postal_code"]
+    phone = {"url": "https://zoom.us/j/1", "phone": "+1"}
+    assert errors_of(taxonomy, online=phone)["online.phone"] == "'+1' is not a phone number"
+
+
+def test_0_0_coordinates_are_no_coordinates(taxonomy: Taxonomy) -> None:
+    data, errors, warnings = outcome(taxonomy, location={"city": "Amarillo", "lat": 0, "lon": 0})
+    assert errors == {} and data.location.lat is None
+    assert warnings["location"].startswith("0, 0 is not a place")
+
+
+def test_any_country_is_served_when_coordinates_place_it(taxonomy: Taxonomy) -> None:
+    london = {"city": "London", "country": "UK", "lat": 51.5072, "lon": -0.1276}
+    data, errors, _ = outcome(taxonomy, location=london)
+    assert errors == {} and data.location.country == "GB"
+    _, errors, _ = outcome(taxonomy, location={"city": "London", "country": "UK"})
+    assert "outside the US and Canada: give its lat and lon" in errors["location.country"]
+
+
+def test_an_online_meeting_never_needs_a_place(taxonomy: Taxonomy) -> None:
+    host = {"city": "London", "region": "UK", "country": "United Kingdom"}
+    data, errors, warnings = outcome(
+        taxonomy, attendance="online", location=host, online={"url": "https://zoom.us/j/1"}
+    )
+    assert errors == {} and data.attendance == "online" and data.location is None
+    assert "outside the US and Canada" in warnings["location.country"]

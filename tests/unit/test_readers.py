@@ -114,7 +114,11 @@ def test_a_row_with_too_many_fields_is_unreadable(tmp_path: Path) -> None:
 
 def test_a_10_mb_field_is_read_and_left_to_validation(tmp_path: Path, taxonomy: Taxonomy) -> None:
     huge = "x" * (10 * 1024 * 1024)
-    path = write(tmp_path, "x.csv", f'name,concerns,description\nA,grief,"{huge}"\nB,grief,short\n')
+    path = write(
+        tmp_path,
+        "x.csv",
+        f'name,concerns,city,description\nA,grief,Tulsa,"{huge}"\nB,grief,Tulsa,short\n',
+    )
     first, second = records(path, "csv")
     assert first.record is not None and len(first.record["description"]) == len(huge)
     validation = validate_listing(first.record, taxonomy)

@@ -82,7 +82,7 @@ def test_the_ndjson_export_imports_as_the_same_listings(
 
     report = ingest_files(db.session, [path], fmt="json", source="mirror", taxonomy=taxonomy)
 
-    assert report.summary() == "read 3: 3 added, 0 updated, 0 unchanged, 0 rejected"
+    assert report.summary() == "read 3 rows → 3 groups: 3 added, 0 updated, 0 unchanged, 0 rejected"
     for original in originals:
         before, after = snapshot(original), snapshot(imported("mirror", original.uuid))
         assert {k: after[k] for k in PUBLIC} == {k: before[k] for k in PUBLIC}, original.name

@@ -78,7 +78,7 @@ def test_hsds_services_we_publish_import_as_the_same_listings(
     report = ingest_files(db.session, [path], fmt="hsds", source="partner", taxonomy=taxonomy)
 
     assert not report.rejects, [str(reject) for reject in report.rejects]
-    assert report.summary() == "read 4: 4 added, 0 updated, 0 unchanged, 0 rejected"
+    assert report.summary() == "read 4 rows → 4 groups: 4 added, 0 updated, 0 unchanged, 0 rejected"
     assert report.flagged_duplicates == 4
     for original in originals:
         copy = db.session.scalar(

@@ -904,3 +904,12 @@ def test_the_suggest_form_offers_every_time_zone_staff_can_choose(client: FlaskC
     page = client.get("/suggest").get_data(as_text=True)
     offered = set(re.findall(r'<option[^>]*value="([A-Za-z]+/[A-Za-z_]+)"', page))
     assert offered == set(TIMEZONES) and "America/Regina" in offered
+
+
+def test_a_one_tap_join_number_is_a_tap_to_join_link(
+    client: FlaskClient, make_group: Callable[..., Group]
+) -> None:
+    phone = "+15873281099,,8076462994#,,#,,1234#"
+    group = make_group(location=None, online={"phone": phone})
+    page = client.get(f"/groups/{group.slug}").get_data(as_text=True)
+    assert f'href="tel:+15873281099,,8076462994%23,,%23,,1234%23">{phone}</a>' in page

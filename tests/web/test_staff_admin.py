@@ -31,7 +31,7 @@ def admin(app: Flask, tmp_path: Path) -> FlaskClient:
 
 
 def upload(client: FlaskClient, text: str, **fields: str) -> str:
-    data = {"fmt": "csv", "source": "", "concern": "", **fields}
+    data = {"fmt": "csv", "source": "lakeside", "concern": "", **fields}
     data["file"] = (io.BytesIO(text.encode()), "partner list.csv")  # type: ignore[assignment]
     response = post(client, "/staff/imports", data, content_type="multipart/form-data")
     return response.get_data(as_text=True)
@@ -61,7 +61,7 @@ def test_an_import_is_checked_first_then_applied_on_confirmation(
     assert group_count() == 2
     lakeside = db.session.scalar(select(Group).where(Group.name == "Lakeside Grief Group"))
     assert lakeside is not None and lakeside.private_contact_name == "Robin"
-    assert lakeside.source == "partner_list.csv"
+    assert lakeside.source == "lakeside"
     # The upload is gone: confirming again changes nothing.
     again = post(admin, "/staff/imports/confirm", {"token": token})
     assert again.status_code == 302
@@ -84,6 +84,13 @@ def test_a_meeting_list_needs_a_default_concern(admin: FlaskClient) -> None:
     assert "is not a concern" in unknown
     checked = upload(admin, feed, fmt="meeting-guide", concern="alcohol")
     assert "Dry run" in checked
+
+
+def test_an_import_asks_who_sent_the_file(admin: FlaskClient) -> None:
+    page = upload(admin, GOOD_AND_BAD, source=" ")
+    assert "Dry run" not in page
+    assert 'id="source-error"' in page
+    assert group_count() == 0
 
 
 def test_confirm_with_a_made_up_token_is_refused(admin: FlaskClient) -> None:

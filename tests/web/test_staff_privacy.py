@@ -199,7 +199,7 @@ def test_hostile_names_in_admin_pages_and_import_reports_are_escaped(
     report = post(
         admin,
         "/staff/imports",
-        {"fmt": "csv", "file": (io.BytesIO(bad_csv.encode()), "x.csv")},
+        {"fmt": "csv", "source": "partner", "file": (io.BytesIO(bad_csv.encode()), "x.csv")},
         content_type="multipart/form-data",
     ).get_data(as_text=True)
     assert "Rejected</th><td>1<" in report
