@@ -3,18 +3,81 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from clearinghouse.geo import Place
 from clearinghouse.search.facets import BY_NAME
 
-if TYPE_CHECKING:
-    from clearinghouse.search.understanding import Understood
 SORTS = ("relevance", "distance", "name", "updated")
 MAX_RADIUS_MI = 500.0
 MAX_PER_PAGE = 100
 KM_PER_MI = 1.609344
+
+
+# What the words of q were taken to mean (search/understanding.py reads them; the engines
+# match and rank by them).
+@dataclass(frozen=True)
+class Clause:
+    """Holds for a group whose text has all `words`, or that has one of the concerns or
+    audiences; `prefix`: the last word may also be the start of a longer word."""
+
+    words: tuple[str, ...]
+    concerns: tuple[str, ...] = ()
+    audiences: tuple[str, ...] = ()
+    prefix: bool = False
+    related: tuple[str, ...] = ()  # named by words inside a phrase: only in the relaxed retry
+
+
+@dataclass(frozen=True)
+class Understood:
+    """What q was taken to mean.
+
+    A group matches when it meets one of the clauses that name something (a concern or an
+    audience: "depression and anxiety" wants either, both rank first) and every clause that
+    names nothing; with `any_clause` (the relaxed retry), one clause of any kind is enough.
+    """
+
+    clauses: tuple[Clause, ...] = ()
+    concern_weights: tuple[tuple[str, int], ...] = ()
+    audience_weights: tuple[tuple[str, int], ...] = ()
+    any_clause: bool = False
+    loose_words: tuple[str, ...] = ()  # the words worth finding alone, for the relaxed retry
+
+    @property
+    def concerns(self) -> tuple[str, ...]:
+        """Named concerns, the most weighty first."""
+        ranked = sorted(self.concern_weights, key=lambda item: -item[1])
+        return tuple(slug for slug, _weight in ranked)
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        return tuple(audience for audience, _weight in self.audience_weights)
+
+    @property
+    def named(self) -> bool:
+        return bool(self.concern_weights or self.audience_weights)
+
+    def requirements(self) -> tuple[tuple[Clause, ...], ...]:
+        """The clauses as all-of (outer) any-of (inner), for the engines."""
+        if self.any_clause:
+            return (self.clauses,) if self.clauses else ()
+        naming = tuple(c for c in self.clauses if c.concerns or c.audiences)
+        plain_words = tuple((c,) for c in self.clauses if not (c.concerns or c.audiences))
+        return ((naming,) if naming else ()) + plain_words
+
+    def relaxed(self) -> Understood:
+        """The retry when nothing matched: groups for any concern named, else any audience,
+        else groups with any of the words that say something."""
+        named = tuple(
+            Clause(words=c.words, concerns=(*c.concerns, *c.related))
+            for c in self.clauses
+            if c.concerns or c.related
+        )
+        named = named or tuple(clause for clause in self.clauses if clause.audiences)
+        if not named:
+            named = tuple(Clause(words=(word,)) for word in self.loose_words)
+        return replace(self, clauses=named, any_clause=True)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def test_openapi_documents_each_registry_facet_with_its_values(spec: FacetSpec) 
 
 def test_openapi_has_no_facet_the_registry_lacks() -> None:
     names = [parameter["name"] for parameter in search_parameters()]
-    others = {"q", "near", "lat", "lon", "radius", "unit", "sort", "page", "per_page"}
+    others = {"q", "near", "lat", "lon", "radius", "unit", "sort", "exact", "page", "per_page"}
     assert [name for name in names if name not in others] == list(FACET_NAMES)
 
 
@@ -66,7 +66,7 @@ def test_elasticsearch_maps_and_aggregates_the_registry_fields(taxonomy: Taxonom
     properties = build.index_body()["mappings"]["properties"]
     for spec in FACETS:
         assert properties[spec.field] == {"type": "keyword", "eager_global_ordinals": True}
-    body = build.facets_body(parse_search_args({}, taxonomy), fuzzy=False)
+    body = build.facets_body(parse_search_args({}, taxonomy))
     terms = body["aggs"]["unselected"]["aggs"]
     assert {name: agg["terms"]["field"] for name, agg in terms.items()} == {
         spec.name: spec.field for spec in FACETS

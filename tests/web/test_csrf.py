@@ -84,7 +84,11 @@ class Route:
 
 
 def _upload(_world: World | None = None) -> dict[str, Any]:
-    return {"fmt": "csv", "file": (io.BytesIO(IMPORT_CSV.encode()), "partner.csv")}
+    return {
+        "fmt": "csv",
+        "source": "partner",
+        "file": (io.BytesIO(IMPORT_CSV.encode()), "partner.csv"),
+    }
 
 
 def _nothing(_world: World) -> dict[str, Any]:

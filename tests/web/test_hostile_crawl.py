@@ -349,12 +349,6 @@ def test_stored_hostile_values_are_escaped_in_every_output_format(
     check_outputs(store_app, world, markup_in_feeds=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 defect 3: '&lt;script&gt;' is stored as '<script>' and sent as markup in "
-    "the feeds; fixed on the importers branch (entities unescaped before tags are removed). "
-    "Remove this mark when that merges.",
-)
 def test_feeds_carry_no_markup_a_partner_site_would_render(
     store_app: Flask, world: dict[str, Any]
 ) -> None:
