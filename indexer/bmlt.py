@@ -332,4 +332,4 @@ def _merged(members: list[tuple[int, dict[str, Any], list[str], str]]) -> RawRec
     if len(members) > 1:
         rows = ", ".join(str(member[0]) for member in members)
         warnings.append(f"rows {rows} are one group and were merged into one listing")
-    return RawRecord(first_row, merged, warnings=tuple(warnings))
+    return RawRecord(first_row, merged, warnings=tuple(warnings), rows=len(members))

@@ -154,6 +154,7 @@ def service_record(
     if not facets.get("attendance"):
         record["attendance"] = _attending_type(schedules)
     record.update(_cost(service, facets.get("cost")))
+    _phone_service_without_place(record, warnings)
     service_id = str(service.get("id") or "")
     location_id = str((location or {}).get("id") or (place or {}).get("id") or "")
     if service_id:
@@ -202,6 +203,24 @@ def _attribute_terms(service: Mapping[str, Any]) -> tuple[list[str], dict[str, l
         if name and name not in concerns:
             concerns.append(name)
     return concerns, facets
+
+
+def _phone_service_without_place(record: dict[str, Any], warnings: list[str]) -> None:
+    """A service with nowhere to go and no join details, but a phone: a phone service.
+
+    Agency directories (211, legal aid) list many services reached only by calling; without
+    this they would have no place and no way to join, which the validation refuses.
+    """
+    location = record["location"] or {}
+    placed = any(location.get(key) for key in ("address", "city", "postal_code", "lat"))
+    phone = record["contact"]["phone"]
+    if placed or record["online"] or not phone:
+        return
+    record["location"] = None
+    record["online"] = {"phone": phone, "notes": "Call to reach this service."}
+    if record.get("attendance") in (None, "", "in-person"):
+        record["attendance"] = "phone"
+    warnings.append("location: no address to go to; listed as a service reached by phone")
 
 
 def _online(place: Mapping[str, Any] | None) -> dict[str, Any] | None:

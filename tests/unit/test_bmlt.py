@@ -50,13 +50,13 @@ def test_berlin_every_row_is_a_group_member_or_a_reject(app: Flask) -> None:
     report = ingest([BERLIN, BERLIN_FORMATS])
 
     assert rows == 108
-    # 23 virtual rows make 17 online groups; the 85 in-person rows are in Germany, which
-    # listing validation does not serve yet (issue 12 point 3 lifts that for placed rows).
-    assert (report.read, report.added, report.rejected) == (102, 17, 85)
-    assert report.warning_count == 1  # rows 1, 19, 34, 48, 65, 83, 99: one daily meeting
-    assert {(r.field, r.reason) for r in report.rejects} == {
-        ("location.country", "'DE' is not served; use US or CA")
-    }
+    # 23 virtual rows make 17 online groups, the 85 in-person rows 83 groups in Germany
+    # (any country is taken when the row has coordinates).
+    assert (report.rows, report.read, report.added, report.rejected) == (108, 100, 100, 0)
+    # rows 1, 19, 34, 48, 65, 83, 99 are one daily meeting; three in-person meetings carry a
+    # format key (Aussen) the server's own format list lacks.
+    assert report.warning_count == 4
+    assert report.rejects == []
     grouped = [row for record in records if record.record for row in rows_of(record)]
     rejected = [record.row for record in records if not record.record]
     assert sorted(rejected) == sorted(reject.row for reject in report.rejects)
@@ -67,11 +67,12 @@ def test_berlin_online_meetings_drop_placeholder_coordinates(app: Flask) -> None
     ingest([BERLIN, BERLIN_FORMATS])
     groups = db.session.scalars(select(Group)).all()
 
-    assert Counter(group.attendance for group in groups) == {"online": 17}
-    assert all(group.online_url and group.location is None for group in groups)
+    assert Counter(group.attendance for group in groups) == {"online": 17, "in-person": 83}
+    online = [group for group in groups if group.attendance == "online"]
+    assert all(group.online_url and group.location is None for group in online)
     assert {concern.slug for group in groups for concern in group.concerns} == {"drugs"}
     # LANG formats (en) where given, else the server's language (lang_enum de).
-    assert Counter(lang for group in groups for lang in group.languages) == {"de": 14, "en": 3}
+    assert Counter(lang for group in online for lang in group.languages) == {"de": 14, "en": 3}
 
 
 def test_yap_combined_shape_imports_every_meeting(app: Flask) -> None:

@@ -58,13 +58,13 @@ def test_hsds_30_example(app: Flask) -> None:
                            "addresses.csv", "service_at_location.csv"))  # fmt: skip
 
     report = ingest(HSDS / "hsds-3.0-examples-csv")
-    # The spec's placeholder address cannot be a US or Canadian place; latitude 100 is
-    # out of range and left out with a warning.
-    assert (report.read, report.added, report.rejected, report.warning_count) == (1, 0, 1, 11)
-    assert {(r.field, r.reason) for r in report.rejects} == {
-        ("location.postal_code", "'ABC 1234' is not a US ZIP or Canadian postal code"),
-        ("location.region", "'MyState' is not a US state or Canadian province"),
-    }
+    # The spec's placeholder postcode and region are no US or Canadian place: a feed's
+    # unusable field is left out with a warning while the street address still places the
+    # service; latitude 100 is out of range and left out with a warning.
+    assert (report.read, report.added, report.rejected, report.warning_count) == (1, 1, 0, 14)
+    assert report.rejects == []
+    left_out = {w.field for w in report.warnings if w.field and w.reason.endswith("; left out")}
+    assert left_out == {"location.postal_code", "location.region"}
     assert any("coordinate '100', out of range" in w.reason for w in report.warnings)
 
 
@@ -74,10 +74,14 @@ def test_hsds_11_sample(app: Flask) -> None:
     assert package.tally["services_at_location.csv"] == {USED: 13}
 
     report = ingest(HSDS / "hsds-1.1-sample-datapackage")
-    assert (report.read, report.added, report.rejected, report.warning_count) == (13, 13, 0, 11)
+    # Nine services sit at a location that is only a name, with no phone, link or address:
+    # no place and no way to join, refused rather than published as in-person with no address.
+    assert (report.read, report.added, report.rejected, report.warning_count) == (13, 4, 9, 13)
+    assert {(r.field, r.reason.split(":")[0]) for r in report.rejects} == {
+        ("location", "has no place and no way to join")
+    }
     groups = db.session.scalars(select(Group)).all()
-    assert sum(group.location is not None for group in groups) == 13
-    assert sum(len(group.meetings) for group in groups) == 3  # regular_schedules: 3 rows
+    assert all(group.location is not None or group.online_phone for group in groups)
 
 
 def test_ilao_legal_aid_directory(app: Flask) -> None:
@@ -91,18 +95,18 @@ def test_ilao_legal_aid_directory(app: Flask) -> None:
     assert sum(len(warnings) for warnings in package.row_warnings.values()) == 341
 
     report = ingest(HSDS / "ilao-hsds-1.x-csv")
-    assert (report.read, report.added, report.rejected) == (430, 429, 1)
-    # 341 services name an organisation the fixture does not hold, + 6 table summaries.
-    assert report.warning_count == 347
-    assert {(r.row, r.field, r.reason) for r in report.rejects} == {(
-        next(row for row, s in enumerate(package.services, 1) if not s["name"]), "name",
-        "is required",
-    )}  # fmt: skip
+    # Its locations are names without addresses: a service with a phone is listed as one
+    # reached by phone; the five without a usable phone have no place and no way to join.
+    assert (report.read, report.added, report.rejected) == (430, 425, 5)
+    # 341 services name an organisation the fixture does not hold, 6 table summaries, and
+    # 425 services listed as reached by phone.
+    assert report.warning_count == 347 + 425
+    nameless = next(row for row, s in enumerate(package.services, 1) if not s["name"])
+    assert (nameless, "name", "is required") in {(r.row, r.field, r.reason) for r in report.rejects}
+    assert {r.field for r in report.rejects} == {"name", "location"}
     groups = db.session.scalars(select(Group)).all()
-    # No service_at_location table: a service is at its organisation's only location (the
-    # organisation id is shared even where organizations.csv lacks the row).
-    assert sum(group.location is not None for group in groups) == 102
-    assert sum(bool(group.contact_phone) for group in groups) == 425  # 4: only "no phone"-like
+    assert all(g.location is None and g.attendance == "phone" for g in groups)
+    assert all(group.online_phone == group.contact_phone for group in groups)
 
 
 def test_ohana_sample(app: Flask) -> None:
@@ -111,9 +115,11 @@ def test_ohana_sample(app: Flask) -> None:
     assert package.tally["taxonomy.csv"] == {USED: 6, UNREFERENCED: 284}
 
     report = ingest(HSDS / "ohana-sample-csv")
-    assert (report.read, report.added, report.rejected, report.warning_count) == (23, 23, 0, 5)
+    # One service has a location with no address and no phone: no place and no way to join.
+    assert (report.read, report.added, report.rejected, report.warning_count) == (23, 22, 1, 5)
+    assert [r.field for r in report.rejects] == ["location"]
     groups = db.session.scalars(select(Group)).all()
-    assert sum(group.organization is not None for group in groups) == 23
+    assert sum(group.organization is not None for group in groups) == 22
     # Taxonomy terms ("Emergency", …) are not concerns here: flagged for staff, and the
     # import's --concern given to every service.
     assert {c.slug for group in groups for c in group.concerns} == {"mental-health"}
