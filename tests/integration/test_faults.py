@@ -188,7 +188,9 @@ def _app_on(es_url: str, template_database: Path, tmp_path: Path, **extra: Any) 
         yield app
         backend = get_backend(app)
         if isinstance(backend, ElasticBackend):
-            backend.client.options(ignore_status=404).indices.delete(index=f"{backend.alias}*")
+            names = list(backend.client.indices.get(index=f"{backend.alias}-*"))
+            if names:  # deletes must name their indices (action.destructive_requires_name)
+                backend.client.indices.delete(index=",".join(names))
             backend.close()
         db.session.remove()
         db.engine.dispose()
