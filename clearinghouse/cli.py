@@ -267,8 +267,11 @@ def export_command(path: Path) -> None:
     """Back up the whole directory to PATH (JSON Lines; gzip when PATH ends in .gz)."""
     from clearinghouse.backup import export_backup
 
-    with db.engine.connect() as connection, connection.begin():
-        report = export_backup(connection, path)
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":  # one snapshot of every table
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            report = export_backup(connection, path)
     click.echo(f"Exported {report.summary()} to {path}.")
 
 
