@@ -30,6 +30,8 @@ def register_commands(app: Flask) -> None:
         index_group,
         users_group,
         api_keys_group,
+        export_command,
+        import_command,
         serve_command,
         worker_command,
         sources_group,
@@ -359,19 +361,101 @@ def users_create(email: str, role: str, password: str | None) -> None:
     """Create a staff user."""
     from clearinghouse.accounts import AccountError, create_user
 
-    if password is None:
-        if not sys.stdin.isatty():
-            password = sys.stdin.readline().rstrip("\n")
-        else:
-            password = getpass.getpass("Password: ")
-            if getpass.getpass("Again: ") != password:
-                raise click.ClickException("the passwords differ")
     try:
-        user = create_user(db.session(), email, role, password)
+        user = create_user(db.session(), email, role, password or _read_password())
     except AccountError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"Created {user.role} {user.email}.")
+
+
+@users_group.command("set-password")
+@click.option("--email", required=True)
+@click.option("--password", default=None, help="Prompted for when not given.")
+@with_appcontext
+def users_set_password(email: str, password: str | None) -> None:
+    """Give a staff user a new password (ends their sign-ins); e.g. after `import`."""
+    from sqlalchemy import select
+
+    from clearinghouse.accounts import AccountError, set_password
+    from clearinghouse.models import User
+
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no staff user has the e-mail {email!r}")
+    try:
+        set_password(db.session(), user, password or _read_password())
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"New password set for {user.email}.")
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != password:
+        raise click.ClickException("the passwords differ")
+    return password
+
+
+@click.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@with_appcontext
+def export_command(path: Path) -> None:
+    """Back up the whole directory to PATH (JSON Lines; gzip when PATH ends in .gz)."""
+    from clearinghouse.backup import export_backup
+
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":  # one snapshot of every table
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            report = export_backup(connection, path)
+    click.echo(f"Exported {report.summary()} to {path}.")
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_command(path: Path) -> None:
+    """Restore a backup made by `export` into a new, empty database, then index it."""
+    from flask import current_app
+
+    from clearinghouse.backup import BackupError, import_backup
+    from clearinghouse.database import migrate
+
+    migrate(current_app._get_current_object())  # type: ignore[attr-defined]
+    try:
+        with db.engine.begin() as connection:
+            report = import_backup(connection, path)
+    except BackupError as error:
+        raise click.ClickException(f"{path}: {error}") from error
+    except (UnicodeDecodeError, ValueError, OSError) as error:  # not JSON Lines, bad gzip
+        raise click.ClickException(f"{path} is not a readable backup: {error}") from error
+    click.echo(f"Imported {report.summary()}.")
+    click.echo(
+        "Staff passwords are not in backups: give each user a new one with "
+        "`clearinghouse users set-password --email E`."
+    )
+    _index_after_import()
+
+
+def _index_after_import() -> None:
+    from clearinghouse.search import get_backend
+    from clearinghouse.search.base import SearchUnavailable
+
+    try:
+        count = rebuild(db.session(), get_backend(), _taxonomy())
+    except SearchUnavailable as error:  # the import stands; the queue waits for the engine
+        db.session.rollback()
+        click.echo(
+            f"Search index not rebuilt ({error}); every listing is queued and the worker "
+            "applies them when the engine answers (or run `clearinghouse index rebuild`)."
+        )
+        return
+    sync(db.session(), get_backend(), _taxonomy())
+    click.echo(f"Rebuilt the search index with {count} listings.")
 
 
 @click.group("api-keys")

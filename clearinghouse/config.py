@@ -40,6 +40,10 @@ def from_environment(
         or default_index_path(database_url, instance),
         "ES_URL": env.get("CLEARINGHOUSE_ES_URL", "http://127.0.0.1:9200"),
         "ES_INDEX": env.get("CLEARINGHOUSE_ES_INDEX", "clearinghouse-groups"),
+        # Copies of each shard on other nodes: 1 on a cluster of three, so a node can die.
+        "ES_REPLICAS": _count(
+            env.get("CLEARINGHOUSE_ES_REPLICAS", "0"), "CLEARINGHOUSE_ES_REPLICAS"
+        ),
         "GEOCODER": env.get("CLEARINGHOUSE_GEOCODER", "offline"),
         "SECRET_KEY": env.get("CLEARINGHOUSE_SECRET_KEY") or _instance_secret(instance),
         "TILE_URL": env.get(
@@ -130,6 +134,12 @@ def _log_level(text: str) -> str:
             f"CLEARINGHOUSE_LOG_LEVEL={text!r} is not a level; use one of {LOG_LEVELS}"
         )
     return level
+
+
+def _count(text: str, name: str) -> int:
+    if not text.strip().isdigit():
+        raise ValueError(f"{name}={text!r} is not a whole number (0, 1, 2 …)")
+    return int(text.strip())
 
 
 def _base_url(text: str) -> str | None:

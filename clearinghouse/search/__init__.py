@@ -17,7 +17,11 @@ def make_backend(config: dict[str, object]) -> SearchBackend:
     if engine == "elasticsearch":
         from clearinghouse.search.elastic import ElasticBackend
 
-        return ElasticBackend(str(config["ES_URL"]), str(config["ES_INDEX"]))
+        return ElasticBackend(
+            str(config["ES_URL"]),
+            str(config["ES_INDEX"]),
+            replicas=int(str(config.get("ES_REPLICAS", 0))),
+        )
     from clearinghouse.search.embedded import EmbeddedBackend
 
     return EmbeddedBackend(str(config["INDEX_PATH"]))

@@ -61,6 +61,8 @@ class ElasticBackend:
                 "letters, digits, '-', '_' or '.', starting with a letter or digit"
             )
         self.url = url
+        # CLEARINGHOUSE_ES_URL may name every node of a cluster, separated by commas.
+        self.nodes = [node.strip() for node in url.split(",") if node.strip()]
         self.alias = alias
         self.refresh = refresh
         self.shards = shards
@@ -68,9 +70,15 @@ class ElasticBackend:
         self.chunk_size = chunk_size
         self.load_threads = load_threads
         self.old_index_grace = old_index_grace
-        # Searches fail fast rather than pile up; bulk writes get longer and may retry.
+        # Searches fail fast rather than pile up; bulk writes get longer and may retry.  With
+        # several nodes a request that finds its node dead (refused, reset, timed out) is sent
+        # to the next one, so losing a node fails no search.
+        several = len(self.nodes) > 1
         self.client = Elasticsearch(
-            url, request_timeout=timeout, max_retries=0, retry_on_timeout=False
+            self.nodes,
+            request_timeout=timeout,
+            max_retries=len(self.nodes) if several else 0,
+            retry_on_timeout=several,
         )
         self._writer = self.client.options(
             request_timeout=max(timeout, 60.0), max_retries=2, retry_on_timeout=True
@@ -327,8 +335,13 @@ class ElasticBackend:
             raise
 
     def _unavailable(self, action: str, exc: Exception) -> SearchUnavailable:
-        where = urlsplit(self.url)
-        host = f"{where.scheme}://{where.hostname}:{where.port}" if where.hostname else "?"
+        hosts = []
+        for node in self.nodes:
+            where = urlsplit(node)
+            hosts.append(
+                f"{where.scheme}://{where.hostname}:{where.port}" if where.hostname else "?"
+            )
+        host = ",".join(hosts) or "?"
         log.warning(
             "event=es_unavailable action=%s host=%s error=%s", action, host, type(exc).__name__
         )

@@ -1,4 +1,5 @@
-"""A single-node Elasticsearch for the tests, and the `elasticsearch_server`/`_url` fixtures."""
+"""Elasticsearch for the tests: a single node (the `elasticsearch_server`/`_url` fixtures)
+and a cluster of several nodes on loopback (`ElasticsearchCluster`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,9 @@ class ElasticsearchServer:
         os_user: str | None = None,
         java_home: Path | None = None,
         heap: str = "512m",
+        *,
+        node_name: str = "test-node",
+        cluster: ClusterSettings | None = None,
     ) -> None:
         self.home = home or find_es_home()
         self.java_home = java_home or find_java_home()
@@ -76,7 +81,10 @@ class ElasticsearchServer:
             os_user or os.environ.get("CLEARINGHOUSE_TEST_ES_USER", "clearinghouse-es")
         )
         self.heap = heap
+        self.node_name = node_name
+        self.cluster = cluster
         self.port = free_port()
+        self.transport_port = free_port() if cluster else 0
         self.base = Path(tempfile.mkdtemp(prefix="clearinghouse-es-"))
         self.run_as.make_dir(self.base)
         # A private copy of config/: the node writes its keystore there.
@@ -95,16 +103,20 @@ class ElasticsearchServer:
 
     def _command(self) -> list[str]:
         settings = {
-            "discovery.type": "single-node",
             "network.host": "127.0.0.1",
             "http.port": str(self.port),
-            "transport.port": "0",
+            "transport.port": str(self.transport_port),
             "path.data": str(self.data_dir),
             "path.logs": str(self.logs_dir),
-            "cluster.name": "clearinghouse-test",
-            "node.name": "test-node",
+            "cluster.name": self.cluster.name if self.cluster else "clearinghouse-test",
+            "node.name": self.node_name,
             "cluster.routing.allocation.disk.threshold_enabled": "false",
         }
+        if self.cluster is None:
+            settings["discovery.type"] = "single-node"
+        else:
+            settings["discovery.seed_hosts"] = ",".join(self.cluster.seed_hosts)
+            settings["cluster.initial_master_nodes"] = ",".join(self.cluster.node_names)
         # The setting exists only when the security module ships in the distribution.
         if (self.home / "modules" / "x-pack-security").is_dir():
             settings["xpack.security.enabled"] = "false"
@@ -115,8 +127,22 @@ class ElasticsearchServer:
 
     def start(self, timeout: float = 120.0) -> ElasticsearchServer:
         """Start (or restart) the node and wait until the cluster is at least yellow."""
-        if self.process is not None and self.process.poll() is None:
+        if self.running:
             return self
+        self.launch()
+        try:
+            self._wait_until_healthy(timeout)
+        except ServiceUnavailable:
+            self.kill()
+            raise
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def launch(self) -> None:
+        """Start the node's process without waiting (the nodes of a cluster start together)."""
         env = service_env(
             ES_JAVA_HOME=str(self.java_home),
             ES_PATH_CONF=str(self.config_dir),
@@ -134,15 +160,11 @@ class ElasticsearchServer:
                 start_new_session=True,  # its own process group, so kill() takes the JVMs too
                 **self.run_as.popen_kwargs(),
             )
-        try:
-            self._wait_until_healthy(timeout)
-        except ServiceUnavailable:
-            self.kill()
-            raise
-        return self
 
-    def _wait_until_healthy(self, timeout: float) -> None:
-        health = f"{self.url}/_cluster/health?wait_for_status=yellow&timeout=1s"
+    def _wait_until_healthy(self, timeout: float, nodes: int = 1) -> None:
+        health = (
+            f"{self.url}/_cluster/health?wait_for_status=yellow&wait_for_nodes={nodes}&timeout=1s"
+        )
         deadline = time.monotonic() + timeout
         assert self.process is not None
         while time.monotonic() < deadline:
@@ -153,7 +175,8 @@ class ElasticsearchServer:
                 )
             try:
                 with urllib.request.urlopen(health, timeout=5) as response:
-                    if json.load(response).get("status") in ("yellow", "green"):
+                    answer = json.load(response)
+                    if answer.get("status") in ("yellow", "green") and not answer["timed_out"]:
                         return
             except (OSError, ValueError):
                 pass  # not listening yet, or a 408 while the cluster forms
@@ -192,6 +215,61 @@ class ElasticsearchServer:
         """Stop the node and delete its files."""
         self.stop()
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    name: str
+    node_names: tuple[str, ...]
+    seed_hosts: tuple[str, ...]  # 127.0.0.1:<transport port> of every node
+
+
+class ElasticsearchCluster:
+    """N master-eligible nodes on loopback forming one cluster, each with a small heap.
+
+    `kill(i)` SIGKILLs one node; `revive(i)` starts it again on its data dir and ports and
+    waits until all N are back in the cluster.
+    """
+
+    def __init__(self, size: int = 3, heap: str = "320m") -> None:
+        names = tuple(f"node-{number}" for number in range(size))
+        self.nodes: list[ElasticsearchServer] = []
+        ports = [free_port() for _ in names]
+        settings = ClusterSettings(
+            name=f"clearinghouse-cluster-{ports[0]}",
+            node_names=names,
+            seed_hosts=tuple(f"127.0.0.1:{port}" for port in ports),
+        )
+        for name, port in zip(names, ports, strict=True):
+            node = ElasticsearchServer(heap=heap, node_name=name, cluster=settings)
+            node.transport_port = port
+            self.nodes.append(node)
+
+    @property
+    def urls(self) -> list[str]:
+        return [node.url for node in self.nodes]
+
+    def start(self, timeout: float = 300.0) -> ElasticsearchCluster:
+        for node in self.nodes:
+            node.launch()
+        try:
+            self.nodes[0]._wait_until_healthy(timeout, nodes=len(self.nodes))
+        except ServiceUnavailable:
+            self.close()
+            raise
+        return self
+
+    def kill(self, number: int) -> None:
+        self.nodes[number].kill()
+
+    def revive(self, number: int, timeout: float = 300.0) -> None:
+        node = self.nodes[number]
+        node.launch()
+        node._wait_until_healthy(timeout, nodes=len(self.nodes))
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()
 
 
 @pytest.fixture(scope="session")

@@ -116,15 +116,21 @@ class PostgresServer:
             )  # fmt: skip
         return self
 
+    def halt(self) -> None:
+        """Stop the server (fast shutdown: clients are cut off) and keep its files; start()
+        brings it back on the same port with the same data, as after an outage."""
+        if self.started:
+            self._run(
+                str(self.bin_dir / "pg_ctl"), "stop", "--wait", "--mode", "fast",
+                "--pgdata", str(self.data_dir),
+            )  # fmt: skip
+            self.started = False
+
     def stop(self) -> None:
         """Stop the server (fast shutdown) and delete its files."""
-        if self.started:
-            with contextlib.suppress(ServiceUnavailable):
-                self._run(
-                    str(self.bin_dir / "pg_ctl"), "stop", "--wait", "--mode", "fast",
-                    "--pgdata", str(self.data_dir),
-                )  # fmt: skip
-            self.started = False
+        with contextlib.suppress(ServiceUnavailable):
+            self.halt()
+        self.started = False
         shutil.rmtree(self.base, ignore_errors=True)
 
 
