@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Response, stream_with_context
 from sqlalchemy import Select, func, select
@@ -27,13 +27,13 @@ from clearinghouse.api.http import (
     streamed,
 )
 from clearinghouse.extensions import db
-from clearinghouse.groups import public_url, with_details
+from clearinghouse.groups import groups_by_id, public_url, with_details
 from clearinghouse.hsds import bp, mapping
 from clearinghouse.hsds import search as hsds_search
 from clearinghouse.inputs import parse_timestamp
 from clearinghouse.models import Group, GroupStatus, Organization, group_concerns
 from clearinghouse.search import service as search_service
-from clearinghouse.search.base import SearchQuery, SearchUnavailable
+from clearinghouse.search.base import Hit, SearchQuery, SearchUnavailable
 from clearinghouse.search.query import MAX_RESULT_WINDOW, QueryError
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 
@@ -184,9 +184,6 @@ def services() -> Response:
 
 def _searched_services(tax: Taxonomy, to_json: Callable[[Group], dict[str, Any]]) -> Response:
     """Text, term and place: the search engine's ranked answer, as /api/v1/groups gets it."""
-    for name in SQL_FILTERS:
-        if single(name):
-            bad_param(name, f"cannot be combined with {', '.join(hsds_search.ENGINE_PARAMS)}")
     ndjson = _ndjson()
     page, per_page = (1, MAX_PER_PAGE) if ndjson else _paging()
     given = {name: single(name) or "" for name in hsds_search.ENGINE_PARAMS}
@@ -195,6 +192,8 @@ def _searched_services(tax: Taxonomy, to_json: Callable[[Group], dict[str, Any]]
         query = hsds_search.services_query(
             given, _uuid("taxonomy_term_id", term_id) if term_id else None, page, per_page, tax
         )
+        if any(single(name) for name in SQL_FILTERS):
+            return _filtered_search(query, tax, to_json, ndjson=ndjson)
         first = _search(query, tax)
     except QueryError as error:
         bad_param(error.param, error.message)
@@ -204,16 +203,60 @@ def _searched_services(tax: Taxonomy, to_json: Callable[[Group], dict[str, Any]]
     return json_response(page_json(first.total, page, per_page, contents))
 
 
+def _filtered_search(
+    query: SearchQuery,
+    tax: Taxonomy,
+    to_json: Callable[[Group], dict[str, Any]],
+    *,
+    ndjson: bool,
+) -> Response:
+    """The engine's ranked ids (up to its result window) narrowed by the database-only filters."""
+    ranked: list[int] = []
+    for number in range(1, MAX_RESULT_WINDOW // MAX_PER_PAGE + 1):
+        try:
+            found = search_service.search_page(
+                replace(query, page=number, per_page=MAX_PER_PAGE), _hit_ids, tax
+            )
+        except SearchUnavailable:
+            _unavailable()
+        ranked += found.groups
+        if number * MAX_PER_PAGE >= found.total:
+            break
+    kept = set(db.session.scalars(_services_query(select(Group.id).where(Group.id.in_(ranked)))))
+    ids = [group_id for group_id in ranked if group_id in kept]
+    if not ndjson:
+        on_page = ids[query.offset : query.offset + query.per_page]
+        by_id = groups_by_id(db.session, on_page)
+        contents = [to_json(by_id[i]) for i in on_page if i in by_id]
+        return json_response(page_json(len(ids), query.page, query.per_page, contents))
+
+    def every_group() -> Iterator[dict[str, Any]]:
+        for start in range(0, len(ids), MAX_PER_PAGE):
+            chunk = ids[start : start + MAX_PER_PAGE]
+            by_id = groups_by_id(db.session, chunk)
+            yield from (to_json(by_id[i]) for i in chunk if i in by_id)
+
+    return _ndjson_response(every_group())
+
+
+def _hit_ids(*pages: tuple[Hit, ...]) -> list[list[int]]:
+    return [[hit.id for hit in hits] for hits in pages]
+
+
+def _unavailable() -> NoReturn:
+    log.warning("event=hsds_search_unavailable")
+    raise ApiProblem(
+        503, "search is briefly unavailable; retry in a minute", headers={"Retry-After": "60"}
+    )
+
+
 def _search(
     query: SearchQuery, tax: Taxonomy
 ) -> search_service.SearchPage[search_service.GroupHit]:
     try:
         return search_service.run_search(query, tax)
     except SearchUnavailable:
-        log.warning("event=hsds_search_unavailable")
-        raise ApiProblem(
-            503, "search is briefly unavailable; retry in a minute", headers={"Retry-After": "60"}
-        ) from None
+        _unavailable()
 
 
 def _every_hit(
@@ -229,8 +272,11 @@ def _every_hit(
         found = _search(replace(query, page=query.page + 1), tax)
 
 
-def _services_query() -> Select[Any]:
-    query = select(Group).where(Group.status == GroupStatus.ACTIVE).order_by(Group.id)
+def _services_query(query: Select[Any] | None = None) -> Select[Any]:
+    """Active groups (of `query`, else all) by id, with the database-only filters given."""
+    if query is None:
+        query = select(Group)
+    query = query.where(Group.status == GroupStatus.ACTIVE).order_by(Group.id)
     taxonomy_filter = single("taxonomy_id")
     if taxonomy_filter:
         wanted = _uuid("taxonomy_id", taxonomy_filter)

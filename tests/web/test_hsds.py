@@ -345,7 +345,7 @@ def test_archived_services_disappear(
         ("/hsds/services?postcode=00000", 400, "postcode"),
         ("/hsds/services?postcode=%3Cscript%3E", 400, "postcode"),
         ("/hsds/services?search=grief&search=loss", 400, "search"),
-        ("/hsds/services?search=grief&organization_id=" + ZERO_UUID, 400, "organization_id"),
+        ("/hsds/services?search=grief&organization_id=not-a-uuid", 400, "organization_id"),
         ("/hsds/services?search=grief&page=9999", 400, "page"),
         ("/hsds/services?colour=red", 400, "colour"),
         ("/hsds/taxonomy_terms?parent_id=x", 400, "parent_id"),
@@ -471,6 +471,25 @@ def test_searched_services_page_and_stream_like_the_plain_list(
     assert response.mimetype == "application/x-ndjson"
     streamed = [json.loads(line)["id"] for line in response.get_data(as_text=True).splitlines()]
     assert streamed == paged and len(set(paged)) == total
+
+
+def test_database_filters_narrow_a_search_keeping_its_order(
+    client: FlaskClient, api_headers: dict[str, str], directory: dict[str, Group]
+) -> None:
+    searched = service_ids(client, api_headers, "search=circle&per_page=100")
+    newest = max(directory[k].updated_at for k in ("grief", "alcohol", "online"))
+    stamp = f"{newest.isoformat()}Z"
+    recent = set(service_ids(client, api_headers, f"modified_after={stamp}&per_page=100"))
+    both = service_ids(client, api_headers, f"search=circle&modified_after={stamp}")
+    assert both == [i for i in searched if i in recent] and len(both) < len(searched)
+    organization = get_json(client, "/hsds/organizations", api_headers)["contents"][0]["id"]
+    assert service_ids(client, api_headers, f"search=circle&organization_id={organization}") == [
+        directory["grief"].uuid
+    ]
+    paged = get_json(
+        client, f"/hsds/services?search=circle&organization_id={organization}&page=2", api_headers
+    )
+    assert paged["contents"] == [] and paged["total_items"] == 1
 
 
 @pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
