@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Response, stream_with_context
-from sqlalchemy import Select, String, cast, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from clearinghouse.api.feed import stream_rows
@@ -25,24 +27,25 @@ from clearinghouse.api.http import (
     streamed,
 )
 from clearinghouse.extensions import db
-from clearinghouse.groups import public_url, with_details
+from clearinghouse.groups import groups_by_id, public_url, with_details
 from clearinghouse.hsds import bp, mapping
+from clearinghouse.hsds import search as hsds_search
 from clearinghouse.inputs import parse_timestamp
 from clearinghouse.models import Group, GroupStatus, Organization, group_concerns
+from clearinghouse.search import service as search_service
+from clearinghouse.search.base import Hit, SearchQuery, SearchUnavailable
+from clearinghouse.search.query import MAX_RESULT_WINDOW, QueryError
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
 LIST_PARAMS = ("search", "page", "per_page", "format")
-SERVICE_FILTERS = (
-    "taxonomy_term_id",
-    "taxonomy_id",
-    "organization_id",
-    "modified_after",
-    "full",
-    "minimal",
-)
+# Answered by the database; `search`, `taxonomy_term_id`, `postcode` and `proximity` by the engine.
+SQL_FILTERS = ("taxonomy_id", "organization_id", "modified_after")
+SERVICE_FILTERS = (*hsds_search.ENGINE_PARAMS, *SQL_FILTERS, "full", "minimal")
 HSDS_OPENAPI = (
     "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/openapi.json"
 )
@@ -166,7 +169,6 @@ def services() -> Response:
     if full and minimal:
         bad_param("minimal", "ask for full or minimal services, not both")
     tax = default_taxonomy()
-    query = _services_query(tax)
 
     def to_json(group: Group) -> dict[str, Any]:
         if full:
@@ -175,23 +177,106 @@ def services() -> Response:
             return mapping.service_minimal_json(group)
         return mapping.service_list_json(group, public_url(group.slug))
 
-    return _query_response(query, Group.id, to_json)
+    if any(single(name) for name in hsds_search.ENGINE_PARAMS):
+        return _searched_services(tax, to_json)
+    return _query_response(_services_query(), Group.id, to_json)
 
 
-def _services_query(tax: Taxonomy) -> Select[Any]:
-    query = select(Group).where(Group.status == GroupStatus.ACTIVE).order_by(Group.id)
-    text = _search_text()
-    if text:
-        needle = text.lower()
-        query = query.where(
-            or_(
-                func.lower(Group.name).contains(needle, autoescape=True),
-                func.lower(Group.description).contains(needle, autoescape=True),
-            )
-        )
+def _searched_services(tax: Taxonomy, to_json: Callable[[Group], dict[str, Any]]) -> Response:
+    """Text, term and place: the search engine's ranked answer, as /api/v1/groups gets it."""
+    ndjson = _ndjson()
+    page, per_page = (1, MAX_PER_PAGE) if ndjson else _paging()
+    given = {name: single(name) or "" for name in hsds_search.ENGINE_PARAMS}
     term_id = single("taxonomy_term_id")
-    if term_id:
-        query = _term_filter(query, _uuid("taxonomy_term_id", term_id), tax)
+    try:
+        query = hsds_search.services_query(
+            given, _uuid("taxonomy_term_id", term_id) if term_id else None, page, per_page, tax
+        )
+        if any(single(name) for name in SQL_FILTERS):
+            return _filtered_search(query, tax, to_json, ndjson=ndjson)
+        first = _search(query, tax)
+    except QueryError as error:
+        bad_param(error.param, error.message)
+    if ndjson:
+        return _ndjson_response(to_json(group) for group in _every_hit(first, tax))
+    contents = [to_json(hit.group) for hit in first.groups]
+    return json_response(page_json(first.total, page, per_page, contents))
+
+
+def _filtered_search(
+    query: SearchQuery,
+    tax: Taxonomy,
+    to_json: Callable[[Group], dict[str, Any]],
+    *,
+    ndjson: bool,
+) -> Response:
+    """The engine's ranked ids (up to its result window) narrowed by the database-only filters."""
+    ranked: list[int] = []
+    for number in range(1, MAX_RESULT_WINDOW // MAX_PER_PAGE + 1):
+        try:
+            found = search_service.search_page(
+                replace(query, page=number, per_page=MAX_PER_PAGE), _hit_ids, tax
+            )
+        except SearchUnavailable:
+            _unavailable()
+        ranked += found.groups
+        if number * MAX_PER_PAGE >= found.total:
+            break
+    kept = set(db.session.scalars(_services_query(select(Group.id).where(Group.id.in_(ranked)))))
+    ids = [group_id for group_id in ranked if group_id in kept]
+    if not ndjson:
+        on_page = ids[query.offset : query.offset + query.per_page]
+        by_id = groups_by_id(db.session, on_page)
+        contents = [to_json(by_id[i]) for i in on_page if i in by_id]
+        return json_response(page_json(len(ids), query.page, query.per_page, contents))
+
+    def every_group() -> Iterator[dict[str, Any]]:
+        for start in range(0, len(ids), MAX_PER_PAGE):
+            chunk = ids[start : start + MAX_PER_PAGE]
+            by_id = groups_by_id(db.session, chunk)
+            yield from (to_json(by_id[i]) for i in chunk if i in by_id)
+
+    return _ndjson_response(every_group())
+
+
+def _hit_ids(*pages: tuple[Hit, ...]) -> list[list[int]]:
+    return [[hit.id for hit in hits] for hits in pages]
+
+
+def _unavailable() -> NoReturn:
+    log.warning("event=hsds_search_unavailable")
+    raise ApiProblem(
+        503, "search is briefly unavailable; retry in a minute", headers={"Retry-After": "60"}
+    )
+
+
+def _search(
+    query: SearchQuery, tax: Taxonomy
+) -> search_service.SearchPage[search_service.GroupHit]:
+    try:
+        return search_service.run_search(query, tax)
+    except SearchUnavailable:
+        _unavailable()
+
+
+def _every_hit(
+    first: search_service.SearchPage[search_service.GroupHit], tax: Taxonomy
+) -> Iterator[Group]:
+    """Every group the search finds, page after page, up to the engines' result window."""
+    found = first
+    while True:
+        yield from (hit.group for hit in found.groups)
+        query = found.query
+        if query.page * query.per_page >= min(found.total, MAX_RESULT_WINDOW):
+            return
+        found = _search(replace(query, page=query.page + 1), tax)
+
+
+def _services_query(query: Select[Any] | None = None) -> Select[Any]:
+    """Active groups (of `query`, else all) by id, with the database-only filters given."""
+    if query is None:
+        query = select(Group)
+    query = query.where(Group.status == GroupStatus.ACTIVE).order_by(Group.id)
     taxonomy_filter = single("taxonomy_id")
     if taxonomy_filter:
         wanted = _uuid("taxonomy_id", taxonomy_filter)
@@ -209,39 +294,6 @@ def _services_query(tax: Taxonomy) -> Select[Any]:
     if modified is not None:
         query = query.where(Group.updated_at >= modified)
     return query
-
-
-def _term_index(tax: Taxonomy) -> dict[str, tuple[str, str, str | None]]:
-    """Term UUID → ("concern", slug, None) or ("attribute", facet, value-or-None)."""
-    index: dict[str, tuple[str, str, str | None]] = {
-        mapping.concern_term_id(term.slug): ("concern", term.slug, None) for term in tax
-    }
-    for facet, (_label, values) in mapping.ATTRIBUTE_FACETS.items():
-        index[mapping.attribute_term_id(facet)] = ("attribute", facet, None)
-        for value in values:
-            index[mapping.attribute_term_id(facet, value)] = ("attribute", facet, value)
-    return index
-
-
-def _term_filter(query: Select[Any], term_id: str, tax: Taxonomy) -> Select[Any]:
-    found = _term_index(tax).get(term_id)
-    if found is None:
-        bad_param("taxonomy_term_id", f"{term_id} is not a term here; see /hsds/taxonomy_terms")
-    kind, key, value = found
-    if kind == "concern":
-        slugs = tax.expand([key])
-        return query.where(
-            Group.id.in_(
-                select(group_concerns.c.group_id).where(group_concerns.c.concern_slug.in_(slugs))
-            )
-        )
-    if value is None:
-        return query
-    column = getattr(Group, key)
-    if key in ("audience", "accessibility"):
-        # JSON lists: match the quoted value in their text, the same on SQLite and PostgreSQL.
-        return query.where(cast(column, String).contains(json.dumps(value), autoescape=True))
-    return query.where(column == value)
 
 
 @bp.get("/services/<service_id>")

@@ -7,7 +7,7 @@ import json
 from flask import Flask
 
 from clearinghouse.extensions import db
-from tests.api_support import create, new_key
+from tests.api_support import create, index_all, new_key
 
 
 def test_endpoints_answer_on_sqlite_and_postgresql(store_app: Flask) -> None:
@@ -17,6 +17,7 @@ def test_endpoints_answer_on_sqlite_and_postgresql(store_app: Flask) -> None:
     create(session, name="Women's Circle", audience=["women"], organization="Grief Network")
     create(session, name="Sober Circle", concerns=["alcohol"], accessibility=["asl"])
     create(session, name="Pending", status="pending", audience=["women"])
+    index_all()  # HSDS search and taxonomy_term_id are answered by the search engine
     urls = [
         "/hsds/services?full=true",
         "/hsds/organizations?full=true",
@@ -42,6 +43,13 @@ def test_endpoints_answer_on_sqlite_and_postgresql(store_app: Flask) -> None:
     women = next(term for term in terms["contents"] if term["code"] == "audience:women")
     tagged = client.get(f"/hsds/services?taxonomy_term_id={women['id']}", headers=headers)
     assert [item["name"] for item in tagged.get_json()["contents"]] == ["Women's Circle"]
+    searched = client.get(
+        "/hsds/services?search=circle&modified_after=2020-01-01", headers=headers
+    ).get_json()
+    assert sorted(item["name"] for item in searched["contents"]) == [
+        "Sober Circle",
+        "Women's Circle",
+    ]
     concerns = client.get("/api/v1/concerns", headers=headers).get_json()
     counts = {parent["slug"]: parent["count"] for parent in concerns["data"]}
     assert counts["addiction-recovery"] == 1 and counts["grief-loss"] == 1

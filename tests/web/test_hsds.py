@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator, FormatChecker
 
 from clearinghouse.extensions import db
+from clearinghouse.hsds import mapping
 from clearinghouse.models import Group
 from clearinghouse.store import set_status
-from tests.api_support import HSDS_SCHEMAS, api_headers, get_json, load_json
+from tests.api_support import HSDS_SCHEMAS, api_headers, get_json, index_all, load_json
 
 __all__ = ["api_headers"]
 
@@ -88,6 +91,7 @@ def directory(make_group: Callable[..., Group]) -> dict[str, Group]:
         "archived": make_group(name="Old Circle", status="archived", private_contact=private),
         "pending": make_group(name="Pending Circle", status="pending"),
     }
+    index_all()
     return groups
 
 
@@ -333,6 +337,16 @@ def test_archived_services_disappear(
             "taxonomy_term_id",
         ),
         ("/hsds/services?full=maybe", 400, "full"),
+        ("/hsds/services?proximity=5000", 400, "proximity"),
+        ("/hsds/services?postcode=60614&proximity=far", 400, "proximity"),
+        ("/hsds/services?postcode=60614&proximity=-1", 400, "proximity"),
+        ("/hsds/services?postcode=60614&proximity=nan", 400, "proximity"),
+        ("/hsds/services?postcode=60614&proximity=900000", 400, "proximity"),
+        ("/hsds/services?postcode=00000", 400, "postcode"),
+        ("/hsds/services?postcode=%3Cscript%3E", 400, "postcode"),
+        ("/hsds/services?search=grief&search=loss", 400, "search"),
+        ("/hsds/services?search=grief&organization_id=not-a-uuid", 400, "organization_id"),
+        ("/hsds/services?search=grief&page=9999", 400, "page"),
         ("/hsds/services?colour=red", 400, "colour"),
         ("/hsds/taxonomy_terms?parent_id=x", 400, "parent_id"),
         ("/hsds/services/not-a-uuid", 404, None),
@@ -356,3 +370,151 @@ def test_services_need_a_key(client: FlaskClient) -> None:
     response = client.get("/hsds/services")
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
+
+
+# --- search, taxonomy_term_id, postcode and proximity: the search engine's answer -------
+
+EVANSTON = {"city": "Evanston", "region": "IL", "postal_code": "60201"}
+
+
+def service_ids(client: FlaskClient, headers: dict[str, str], query: str) -> list[str]:
+    body = get_json(client, f"/hsds/services?{query}", headers)
+    assert_page(body, "compiled/service_list.json")
+    return [item["id"] for item in body["contents"]]
+
+
+def test_search_uses_the_engine_words_not_a_substring(
+    client: FlaskClient, api_headers: dict[str, str], directory: dict[str, Group]
+) -> None:
+    # "caregiver" is not a substring of any name; the engine's stemming and synonyms find it.
+    assert service_ids(client, api_headers, "search=caregiver") == [directory["online"].uuid]
+    # Two words in any order (a LIKE on the whole text would need them adjacent).
+    assert service_ids(client, api_headers, "search=circle+sober") == [directory["alcohol"].uuid]
+    full = get_json(client, "/hsds/services?search=caregiving&full=true", api_headers)
+    assert_page(full, "compiled/service.json")
+    assert full["total_items"] == 1
+
+
+def test_taxonomy_term_id_goes_through_the_engine_with_search(
+    client: FlaskClient, api_headers: dict[str, str], directory: dict[str, Group]
+) -> None:
+    grief = mapping.concern_term_id("grief-loss")
+    both = f"search=circle&taxonomy_term_id={grief}"
+    assert service_ids(client, api_headers, both) == [directory["grief"].uuid]
+    alcohol = mapping.concern_term_id("alcohol")
+    assert service_ids(client, api_headers, f"search=circle&taxonomy_term_id={alcohol}") == [
+        directory["alcohol"].uuid
+    ]
+    asl = mapping.attribute_term_id("accessibility", "asl")
+    assert service_ids(client, api_headers, f"taxonomy_term_id={asl}&search=grief") == [
+        directory["grief"].uuid
+    ]
+
+
+def test_postcode_finds_services_around_its_centre(
+    client: FlaskClient,
+    api_headers: dict[str, str],
+    directory: dict[str, Group],
+    make_group: Callable[..., Group],
+) -> None:
+    evanston = make_group(
+        name="Evanston Grief Circle",
+        location={**EVANSTON, "lat": 42.0451, "lon": -87.6877},
+    )
+    make_group(
+        name="Denver Grief Circle",
+        location={"city": "Denver", "region": "CO", "postal_code": "80202"},
+    )
+    index_all()
+    around = service_ids(client, api_headers, "postcode=60614")
+    # Within the default 25 miles, nearest first; online-only services have no place.
+    assert set(around[:2]) == {directory["grief"].uuid, directory["alcohol"].uuid}
+    assert around[2:] == [evanston.uuid]
+    by_text = service_ids(client, api_headers, "postcode=60201&search=grief")
+    assert by_text[0] == evanston.uuid and directory["alcohol"].uuid not in by_text
+
+
+def test_proximity_is_metres_from_the_postcode_centre(
+    client: FlaskClient,
+    api_headers: dict[str, str],
+    directory: dict[str, Group],
+    make_group: Callable[..., Group],
+) -> None:
+    evanston = make_group(
+        name="Evanston Grief Circle",
+        location={**EVANSTON, "lat": 42.0451, "lon": -87.6877},
+    )
+    index_all()
+    # Lincoln Park to Evanston is about 14 km.
+    near = service_ids(client, api_headers, "postcode=60614&proximity=5000")
+    assert set(near) == {directory["grief"].uuid, directory["alcohol"].uuid}
+    wider = service_ids(client, api_headers, "postcode=60614&proximity=20000")
+    assert set(wider) == {*near, evanston.uuid}
+    assert service_ids(client, api_headers, "postcode=80202&proximity=50000") == []
+
+
+def test_searched_services_page_and_stream_like_the_plain_list(
+    client: FlaskClient, api_headers: dict[str, str], directory: dict[str, Group]
+) -> None:
+    total = get_json(client, "/hsds/services?search=circle", api_headers)["total_items"]
+    assert total >= 2
+    pages = [
+        get_json(client, f"/hsds/services?search=circle&per_page=1&page={n}", api_headers)
+        for n in range(1, total + 2)
+    ]
+    for page in pages:
+        assert_page(page, "compiled/service_list.json")
+    assert [p["size"] for p in pages] == [1] * total + [0]
+    assert pages[0]["total_pages"] == total and pages[total - 1]["last_page"] is True
+    paged = [item["id"] for page in pages for item in page["contents"]]
+    response = client.get("/hsds/services?search=circle&format=ndjson", headers=api_headers)
+    assert response.mimetype == "application/x-ndjson"
+    streamed = [json.loads(line)["id"] for line in response.get_data(as_text=True).splitlines()]
+    assert streamed == paged and len(set(paged)) == total
+
+
+def test_database_filters_narrow_a_search_keeping_its_order(
+    client: FlaskClient, api_headers: dict[str, str], directory: dict[str, Group]
+) -> None:
+    searched = service_ids(client, api_headers, "search=circle&per_page=100")
+    newest = max(directory[k].updated_at for k in ("grief", "alcohol", "online"))
+    stamp = f"{newest.isoformat()}Z"
+    recent = set(service_ids(client, api_headers, f"modified_after={stamp}&per_page=100"))
+    both = service_ids(client, api_headers, f"search=circle&modified_after={stamp}")
+    assert both == [i for i in searched if i in recent] and len(both) < len(searched)
+    organization = get_json(client, "/hsds/organizations", api_headers)["contents"][0]["id"]
+    assert service_ids(client, api_headers, f"search=circle&organization_id={organization}") == [
+        directory["grief"].uuid
+    ]
+    paged = get_json(
+        client, f"/hsds/services?search=circle&organization_id={organization}&page=2", api_headers
+    )
+    assert paged["contents"] == [] and paged["total_items"] == 1
+
+
+@pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+def engine(request: pytest.FixtureRequest, app: Flask) -> str:
+    """/hsds over each search engine (the embedded one is the app's default)."""
+    if request.param == "elasticsearch":
+        from clearinghouse.search.elastic import ElasticBackend
+
+        url = request.getfixturevalue("elasticsearch_url")
+        alias = f"hsds-{uuid.uuid4().hex[:12]}"
+        app.extensions["search_backend"] = ElasticBackend(url, alias, refresh=True)
+    return str(request.param)
+
+
+@pytest.mark.parametrize("words", ["grief", "caregivers", "sober circle", "circle"])
+def test_hsds_search_answers_what_the_groups_api_answers(
+    engine: str,
+    client: FlaskClient,
+    api_headers: dict[str, str],
+    directory: dict[str, Group],
+    words: str,
+) -> None:
+    api = get_json(client, f"/api/v1/groups?q={words}&per_page=100", api_headers)
+    hsds = get_json(client, f"/hsds/services?search={words}&per_page=100", api_headers)
+    expected = [group["id"] for group in [*api["data"], *api["online"]]]
+    assert expected, words  # each search finds something, so the comparison means something
+    assert [item["id"] for item in hsds["contents"]] == expected
+    assert hsds["total_items"] == api["meta"]["total"]
