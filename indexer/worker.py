@@ -30,6 +30,7 @@ JobRun = Callable[[Flask], bool]  # True when work remains (run again without wa
 OUTBOX_INTERVAL = 0.5  # seconds between outbox polls: a commit is searchable within ~1 s
 OUTBOX_ROWS_PER_RUN = 2000  # a backlog is applied this many rows at a time, other jobs between
 SOURCES_INTERVAL = 30.0  # seconds between looks for a partner source whose refresh is due
+WEBHOOKS_INTERVAL = 2.0  # seconds between passes over partner webhook subscriptions
 
 
 @dataclass
@@ -145,11 +146,27 @@ def refresh_due_source(app: Flask) -> bool:
     return len(due) > 1
 
 
+def deliver_webhooks(app: Flask) -> bool:
+    """The webhooks job: POST each subscription's pending changes; True when more wait."""
+    from clearinghouse.extensions import db
+    from clearinghouse.taxonomy import default_taxonomy
+    from clearinghouse.webhooks import WebhookSettings, deliver_due
+
+    # Groups' public URLs are built as a request would build them, from BASE_URL when set.
+    with app.test_request_context("/", base_url=app.config.get("BASE_URL") or None):
+        return deliver_due(
+            db.session(),
+            taxonomy=default_taxonomy(),
+            settings=WebhookSettings.from_config(app.config),
+        )
+
+
 def default_worker(app: Flask) -> Worker:
-    """The worker with every job the clearinghouse runs: outbox → search index, sources."""
+    """The worker with every job: outbox → search index, partner sources, webhooks."""
     worker = Worker(app)
     worker.add("outbox", apply_outbox, every=OUTBOX_INTERVAL)
     worker.add("sources", refresh_due_source, every=SOURCES_INTERVAL, max_backoff=300)
+    worker.add("webhooks", deliver_webhooks, every=WEBHOOKS_INTERVAL, max_backoff=300)
     return worker
 
 

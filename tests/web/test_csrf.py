@@ -23,7 +23,13 @@ from sqlalchemy import select
 
 from clearinghouse.accounts import create_api_key
 from clearinghouse.extensions import db
-from clearinghouse.models import ChangeRequest, Group, User
+from clearinghouse.models import (
+    ChangeRequest,
+    Group,
+    User,
+    WebhookState,
+    WebhookSubscription,
+)
 from clearinghouse.taxonomy import default_taxonomy
 from indexer.sources import add_source
 from tests.conftest import sample_record
@@ -60,6 +66,7 @@ class World:
     import_token: str
     feed_id: int
     paused_feed_id: int
+    paused_webhook_id: int
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/staff/sources/<int:source_id>/pause"): Route(
         lambda w: f"/staff/sources/{w.feed_id}/pause", _nothing
     ),
+    ("POST", "/staff/webhooks/<int:subscription_id>/resume"): Route(
+        lambda w: f"/staff/webhooks/{w.paused_webhook_id}/resume", _nothing
+    ),
     ("POST", "/staff/sources/<int:source_id>/resume"): Route(
         lambda w: f"/staff/sources/{w.paused_feed_id}/resume", _nothing
     ),
@@ -193,10 +203,16 @@ ROUTES: dict[tuple[str, str], Route] = {
 
 
 def state_changing_routes(app: Flask) -> set[tuple[str, str]]:
+    """Every cookie-authenticated route that changes state.
+
+    The partner API (/api/) is left out: it is authenticated by a Bearer key a browser never
+    sends on its own, not by a cookie, so a cross-site form cannot act as anyone there.
+    """
     return {
         (method, rule.rule)
         for rule in app.url_map.iter_rules()
         for method in (rule.methods or set()) & STATE_CHANGING
+        if not rule.rule.startswith("/api/")
     }
 
 
@@ -239,6 +255,11 @@ def world(app: Flask, make_group: Callable[..., Group], tmp_path: Path) -> World
         concern="alcohol",
     )
     paused.paused = True
+    webhook = WebhookSubscription(
+        api_key=key, url="https://partner.example.org/hook", secret="whsec_test"
+    )
+    webhook.state = WebhookState.PAUSED.value
+    db.session.add(webhook)
     db.session.commit()
     uploader = signed_in(app)
     preview = post(uploader, "/staff/imports", _upload(), content_type="multipart/form-data")
@@ -256,6 +277,7 @@ def world(app: Flask, make_group: Callable[..., Group], tmp_path: Path) -> World
         token[1],
         feed.id,
         paused.id,
+        webhook.id,
     )
 
 
