@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from clearinghouse import webhooks
 from clearinghouse.extensions import db
-from clearinghouse.models import WebhookDelivery, WebhookSubscription
+from clearinghouse.models import WebhookDelivery, WebhookState, WebhookSubscription
 from clearinghouse.staff import bp, role_required
 from clearinghouse.staff.forms import SourceActionForm
 
@@ -64,3 +64,9 @@ def resume_webhook(subscription_id: int) -> Any:
         f"Resumed the webhook to {subscription.url}; it continues from where it stopped.", "success"
     )
     return redirect(url_for("staff.webhook_subscriptions"))
+
+
+def paused_webhooks() -> list[WebhookSubscription]:
+    """Subscriptions the worker gave up on (for the dashboard)."""
+    query = select(WebhookSubscription).filter_by(state=WebhookState.PAUSED.value)
+    return list(db.session.scalars(query.order_by(WebhookSubscription.id)))

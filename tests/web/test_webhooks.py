@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +31,7 @@ from clearinghouse.listings import validate_listing
 from clearinghouse.models import Group, GroupStatus, WebhookDelivery, WebhookSubscription
 from clearinghouse.store import apply_listing, set_status
 from clearinghouse.taxonomy import default_taxonomy
-from clearinghouse.webhooks import WebhookSettings, deliver_due
+from clearinghouse.webhooks import WebhookSettings, deliver_due, signature
 from indexer.worker import default_worker
 from tests.api_support import new_key
 from tests.conftest import sample_record
@@ -288,6 +290,7 @@ def test_a_subscription_failing_for_the_retry_window_pauses_and_staff_see_it(
     sign_in(staff, "admin@example.org")
     page = staff.get("/staff/webhooks").get_data(as_text=True)
     assert receiver.url in page and "paused" in page and "HTTP 500" in page
+    assert "Partner webhooks paused" in staff.get("/staff/").get_data(as_text=True)
     log = staff.get(f"/staff/webhooks/{subscription.id}").get_data(as_text=True)
     assert log.count("the endpoint answered HTTP 500") == tries
     receiver.plan = []
@@ -338,3 +341,13 @@ def test_subscriptions_are_validated_and_belong_to_their_key(
 
 def test_the_worker_runs_webhook_deliveries(app: Flask) -> None:
     assert "webhooks" in [job.name for job in default_worker(app).jobs]
+
+
+def test_the_worked_signature_example_in_the_docs_is_what_the_server_signs() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    secret = re.search(r'with secret "([^"]+)" and t=(\d+), the body\n#\s+(\{.*\})\n', docs)
+    header = re.search(r"is signed\n#\s+(t=\S+)\n", docs)
+    assert secret is not None and header is not None
+    body = secret[3].encode()
+    assert signature(secret[1], int(secret[2]), body) == header[1]
+    assert verify(secret[1], header[1], body)
