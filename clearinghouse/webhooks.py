@@ -8,7 +8,8 @@ does not match moves the cursor on; one that matches is POSTed as the change fee
 repeat by its `X-Clearinghouse-Delivery` key (`<subscription>-<seq>`).
 
 A failed try is retried with back-off (30 s doubling to an hour); a subscription still
-failing `retry_window` (a day) after its first failure is paused for staff to see.
+failing `retry_window` (a day) after its first failure is paused for staff to see.  A revoked
+key's subscriptions are not delivered; the delivery log keeps `LOG_KEPT` (30 days).
 
 Each body is signed: `X-Clearinghouse-Signature: t=<unix>,v1=<hex>`, where hex is
 HMAC-SHA256(secret, "<t>." + body).  The secret is stored as issued (see `WebhookSubscription`).
@@ -32,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from clearinghouse import geo
 from clearinghouse.changes import Change, change_json, changes_after
@@ -58,6 +59,7 @@ MAX_SUBSCRIPTIONS_PER_KEY = 10
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
 CHANGES_PER_READ = 200
+LOG_KEPT = timedelta(days=30)  # delivery log rows older than this are pruned
 
 
 class WebhookError(ValueError):
@@ -253,8 +255,11 @@ def deliver_due(
 ) -> bool:
     """One pass over every active subscription whose next try is due; True when work remains."""
     moment = now or utcnow()
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.at < moment - LOG_KEPT))
     due = session.scalars(
         select(WebhookSubscription)
+        .join(ApiKey, ApiKey.id == WebhookSubscription.api_key_id)
+        .where(ApiKey.revoked_at.is_(None))  # a revoked key's subscriptions wait, unsent
         .where(WebhookSubscription.state == WebhookState.ACTIVE.value)
         .where(
             (WebhookSubscription.next_attempt_at.is_(None))

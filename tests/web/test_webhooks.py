@@ -28,7 +28,7 @@ from sqlalchemy import select
 from clearinghouse.extensions import db
 from clearinghouse.geocoding import geocode_listing
 from clearinghouse.listings import validate_listing
-from clearinghouse.models import Group, GroupStatus, WebhookDelivery, WebhookSubscription
+from clearinghouse.models import ApiKey, Group, GroupStatus, WebhookDelivery, WebhookSubscription
 from clearinghouse.store import apply_listing, set_status
 from clearinghouse.taxonomy import default_taxonomy
 from clearinghouse.webhooks import WebhookSettings, deliver_due, signature
@@ -337,6 +337,21 @@ def test_subscriptions_are_validated_and_belong_to_their_key(
     assert client.delete(path, headers={"Authorization": f"Bearer {theirs}"}).status_code == 404
     assert client.delete(path, headers={"Authorization": f"Bearer {mine}"}).status_code == 204
     assert client.delete(path, headers={"Authorization": f"Bearer {mine}"}).status_code == 404
+
+
+def test_a_revoked_keys_subscriptions_are_not_delivered(
+    hooks_app: Flask, client: FlaskClient, receiver: Receiver, make_group: Callable[..., Group]
+) -> None:
+    key = new_key()
+    receiver.secret = subscribe(client, key, url=receiver.url)["secret"]
+    make_group(name="Evening Grief Circle")
+    for api_key in db.session.scalars(select(ApiKey)):
+        api_key.revoked_at = START
+    db.session.commit()
+
+    run_worker(hooks_app, Clock())
+
+    assert receiver.tries == []
 
 
 def test_the_worker_runs_webhook_deliveries(app: Flask) -> None:
