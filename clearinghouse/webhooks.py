@@ -23,6 +23,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 import secrets
 import socket
 import time
@@ -59,6 +60,7 @@ MAX_SUBSCRIPTIONS_PER_KEY = 10
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
 CHANGES_PER_READ = 200
+_CURSOR = re.compile(r"[0-9]{1,18}")
 LOG_KEPT = timedelta(days=30)  # delivery log rows older than this are pruned
 
 
@@ -187,7 +189,7 @@ def _since(value: object, head: int) -> int:
     """The cursor to start after: an export's X-Changes-Cursor, or now."""
     if value is None:
         return head
-    if not isinstance(value, str) or not value.isdigit() or len(value) > 18:
+    if not isinstance(value, str) or not _CURSOR.fullmatch(value):
         raise WebhookError("since", "a cursor from /export.ndjson's X-Changes-Cursor header")
     seq = int(value)
     if seq > head:
@@ -358,11 +360,12 @@ def _post(
             preload_content=False,
         )
         status = response.status
-        response.drain_conn()
+        # The answer's body is never read: an endpoint cannot keep the worker busy with it.
+        response.close()
         response.release_conn()
         if not 200 <= status < 300:
             error = f"the endpoint answered HTTP {status}"
-    except (urllib3.exceptions.HTTPError, OSError, WebhookError) as failure:
+    except (urllib3.exceptions.HTTPError, OSError, ValueError) as failure:
         error = _describe(failure)
     took_ms = int((time.perf_counter() - started) * 1000)
     attempt = subscription.attempts + 1

@@ -319,6 +319,8 @@ def test_subscriptions_are_validated_and_belong_to_their_key(
         ({"url": "https://partner.example.org/x", "concerns": ["no-such-thing"]}, "concerns"),
         ({"url": "https://partner.example.org/x", "regions": ["ZZ"]}, "regions"),
         ({"url": "https://partner.example.org/x", "since": "99999"}, "since"),
+        ({"url": "https://partner.example.org/x", "since": "²"}, "since"),
+        ({"url": "https://[::1/x"}, "url"),
         ({"url": "https://partner.example.org/x", "colour": "red"}, "colour"),
     ]:
         response = create(mine, body)
