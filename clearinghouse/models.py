@@ -404,7 +404,7 @@ class WebhookDelivery(Base):
     )
     seq: Mapped[int] = mapped_column()
     attempt: Mapped[int] = mapped_column(default=1)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # pruned by age
     status_code: Mapped[int | None] = mapped_column()
     ok: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str] = mapped_column(String(500), default="")

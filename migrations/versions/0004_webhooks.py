@@ -62,10 +62,12 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_webhook_deliveries_subscription_id"), ["subscription_id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_webhook_deliveries_at"), ["at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_deliveries_at"))
         batch_op.drop_index(batch_op.f("ix_webhook_deliveries_subscription_id"))
     op.drop_table("webhook_deliveries")
     with op.batch_alter_table("webhook_subscriptions", schema=None) as batch_op:
