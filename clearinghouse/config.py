@@ -74,6 +74,12 @@ def from_environment(
         "SOURCE_FETCH_TIMEOUT": _positive(env, "CLEARINGHOUSE_SOURCE_TIMEOUT", 30.0),
         "SOURCE_MAX_BYTES": int(_positive(env, "CLEARINGHOUSE_SOURCE_MAX_BYTES", 50 * 1024**2)),
         "SOURCE_FETCH_RETRIES": 2,
+        # Partner webhooks: timeouts per try, and how long a failing endpoint is retried
+        # before its subscription pauses.  Private/loopback URLs only for tests and demos.
+        "WEBHOOK_CONNECT_TIMEOUT": 5.0,
+        "WEBHOOK_READ_TIMEOUT": 10.0,
+        "WEBHOOK_RETRY_SECONDS": 86400,
+        "WEBHOOK_ALLOW_PRIVATE_URLS": False,
         "SOURCE_RETRY_BACKOFF": 1.0,
         "SOURCE_REMOVAL_LIMIT": _share(env.get("CLEARINGHOUSE_SOURCE_REMOVAL_LIMIT", "20%")),
         # Outgoing e-mail (clearinghouse/mail.py) and groups confirming their own listings

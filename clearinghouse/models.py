@@ -440,6 +440,63 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class WebhookState(StrEnum):
+    """Whether the worker delivers to a subscription."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"  # failed for the whole retry window; staff or the partner resume it
+
+
+class WebhookSubscription(Base):
+    """A partner's URL that is POSTed every committed change matching its concerns/regions.
+
+    `secret` signs each delivery (HMAC-SHA256).  It is stored as issued, not hashed: the
+    server must hold the key to sign with, and a hash cannot sign.  See docs/api.md.
+    `last_seq` is the subscription's cursor over the outbox: every change up to it has been
+    delivered or did not match.
+    """
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    api_key_id: Mapped[int] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2000))
+    concerns: Mapped[list[str]] = mapped_column(JSON, default=list)
+    regions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secret: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(10), default=WebhookState.ACTIVE.value, index=True)
+    last_seq: Mapped[int] = mapped_column(default=0)
+    failing_since: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0)  # failed tries of the current change
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    paused_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    api_key: Mapped[ApiKey] = relationship()
+
+
+class WebhookDelivery(Base):
+    """One try of one change to one subscription: the delivery log staff read."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column()
+    attempt: Mapped[int] = mapped_column(default=1)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # pruned by age
+    status_code: Mapped[int | None] = mapped_column()
+    ok: Mapped[bool] = mapped_column(default=False)
+    error: Mapped[str] = mapped_column(String(500), default="")
+    took_ms: Mapped[int] = mapped_column(default=0)
+
+
 class SyncState(Base):
     """How far a consumer of the outbox (the search index) has got."""
 

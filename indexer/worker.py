@@ -32,6 +32,7 @@ OUTBOX_ROWS_PER_RUN = 2000  # a backlog is applied this many rows at a time, oth
 SOURCES_INTERVAL = 30.0  # seconds between looks for a partner source whose refresh is due
 MAIL_INTERVAL = 15.0  # seconds between looks for queued e-mail that is due
 FRESHNESS_INTERVAL = 3600.0  # seconds between passes of the yearly-confirmation cycle
+WEBHOOKS_INTERVAL = 2.0  # seconds between passes over partner webhook subscriptions
 
 
 @dataclass
@@ -172,14 +173,30 @@ def ask_groups(app: Flask) -> bool:
     return freshness.run_cycle(db.session(), settings)
 
 
+def deliver_webhooks(app: Flask) -> bool:
+    """The webhooks job: POST each subscription's pending changes; True when more wait."""
+    from clearinghouse.extensions import db
+    from clearinghouse.taxonomy import default_taxonomy
+    from clearinghouse.webhooks import WebhookSettings, deliver_due
+
+    # Groups' public URLs are built as a request would build them, from BASE_URL when set.
+    with app.test_request_context("/", base_url=app.config.get("BASE_URL") or None):
+        return deliver_due(
+            db.session(),
+            taxonomy=default_taxonomy(),
+            settings=WebhookSettings.from_config(app.config),
+        )
+
+
 def default_worker(app: Flask) -> Worker:
     """The worker with every job the clearinghouse runs: outbox → search index, sources,
-    queued e-mail, and the groups' yearly confirmations."""
+    queued e-mail, the groups' yearly confirmations and partner webhooks."""
     worker = Worker(app)
     worker.add("outbox", apply_outbox, every=OUTBOX_INTERVAL)
     worker.add("sources", refresh_due_source, every=SOURCES_INTERVAL, max_backoff=300)
     worker.add("mail", send_mail, every=MAIL_INTERVAL, max_backoff=600)
     worker.add("freshness", ask_groups, every=FRESHNESS_INTERVAL, max_backoff=3600)
+    worker.add("webhooks", deliver_webhooks, every=WEBHOOKS_INTERVAL, max_backoff=300)
     return worker
 
 

@@ -1,4 +1,4 @@
-"""The partner API (/api/v1): search, single groups, concerns, change feed, exports."""
+"""The partner API (/api/v1): search, single groups, concerns, change feed, exports, webhooks."""
 
 from __future__ import annotations
 
@@ -9,4 +9,4 @@ from clearinghouse.api.http import install
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 install(bp, public=("api.openapi",))
 
-from clearinghouse.api import views  # noqa: E402,F401  (routes register on bp)
+from clearinghouse.api import views, webhooks  # noqa: E402,F401  (routes register on bp)

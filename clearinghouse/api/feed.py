@@ -10,36 +10,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from clearinghouse.changes import Change, ChangesPage, change_json, changes_after
 from clearinghouse.extensions import db
-from clearinghouse.groups import groups_by_id, with_details
+from clearinghouse.groups import with_details
 from clearinghouse.models import Group, GroupStatus, Outbox
+
+__all__ = [
+    "Change",
+    "ChangesPage",
+    "CursorError",
+    "change_json",
+    "changes_after",
+    "decode_cursor",
+    "encode_cursor",
+    "head_seq",
+    "iter_active_groups",
+    "stream_rows",
+]
 
 _CURSOR = re.compile(r"[0-9]{1,18}")
 
 
 class CursorError(ValueError):
     """A `since` cursor that is malformed, expired or ahead of the feed."""
-
-
-@dataclass(frozen=True)
-class Change:
-    seq: int
-    action: str  # "upsert" | "remove"
-    group_uuid: str
-    group: Group | None  # the current, active group for an upsert
-
-
-@dataclass(frozen=True)
-class ChangesPage:
-    changes: list[Change]
-    next_seq: int
-    has_more: bool
 
 
 def encode_cursor(seq: int) -> str:
@@ -74,27 +72,6 @@ def decode_cursor(session: Session, cursor: str) -> int:
             "continue from its cursor"
         )
     return seq
-
-
-def changes_after(session: Session, since: int, limit: int) -> ChangesPage:
-    """Up to `limit` changes after `since`, in commit order."""
-    rows = list(
-        session.scalars(
-            select(Outbox).where(Outbox.seq > since).order_by(Outbox.seq).limit(limit + 1)
-        )
-    )
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    groups = groups_by_id(session, {row.group_id for row in rows if row.group_id is not None})
-    changes: list[Change] = []
-    for row in rows:
-        group = groups.get(row.group_id) if row.group_id is not None else None
-        if row.action == "upsert" and group is not None and group.uuid == row.group_uuid:
-            changes.append(Change(row.seq, "upsert", row.group_uuid, group))
-        else:
-            changes.append(Change(row.seq, "remove", row.group_uuid, None))
-    next_seq = rows[-1].seq if rows else since
-    return ChangesPage(changes, next_seq, has_more)
 
 
 def stream_rows(

@@ -16,6 +16,9 @@ from clearinghouse.api.schemas import (
     MEETING_GUIDE_ENTRY,
     PROBLEM,
     SEARCH_RESPONSE,
+    WEBHOOK_CREATED,
+    WEBHOOK_REQUEST,
+    WEBHOOKS_RESPONSE,
 )
 from clearinghouse.search.base import KM_PER_MI, MAX_PER_PAGE, MAX_RADIUS_MI, SORTS
 from clearinghouse.search.facets import FACETS, FacetSpec
@@ -81,6 +84,19 @@ def _operation(
     }
     if public:
         operation["security"] = []
+    return operation
+
+
+def _created(operation: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A POST: its success is 201, and it takes a request body."""
+    operation["responses"]["201"] = operation["responses"].pop("200")
+    operation["requestBody"] = body
+    return operation
+
+
+def _deleted(operation: dict[str, Any]) -> dict[str, Any]:
+    """A DELETE: its success is 204 with no body."""
+    operation["responses"]["204"] = operation["responses"].pop("200")
     return operation
 
 
@@ -284,6 +300,41 @@ def openapi_document(server: str = "") -> dict[str, Any]:
                         "region", {"type": "string"}, "State or province code, e.g. IL", repeat=True
                     ),
                 ],
+            )
+        },
+        "/webhooks": {
+            "get": _operation(
+                "listWebhooks",
+                "This key's webhook subscriptions",
+                _json("Subscriptions", WEBHOOKS_RESPONSE),
+            ),
+            "post": _created(
+                _operation(
+                    "createWebhook",
+                    "Subscribe a URL to every change (optionally of some concerns or regions)",
+                    _json(
+                        "The subscription, with its signing secret (shown once)", WEBHOOK_CREATED
+                    ),
+                ),
+                {"required": True, "content": {"application/json": {"schema": WEBHOOK_REQUEST}}},
+            ),
+        },
+        "/webhooks/{id}": {
+            "delete": _deleted(
+                _operation(
+                    "deleteWebhook",
+                    "Delete one of this key's subscriptions",
+                    {"description": "Deleted"},
+                    [
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    extra={"404": _problem("This key has no subscription with this id")},
+                )
             )
         },
         "/openapi.json": {

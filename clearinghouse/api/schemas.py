@@ -202,25 +202,73 @@ CONCERNS_RESPONSE = _object(
         }
     }
 )
+CHANGE = _object(
+    {
+        "seq": {"type": "integer"},
+        "action": {"enum": ["upsert", "remove"]},
+        "id": {"type": "string", "format": "uuid"},
+        "group": {
+            "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Group"}],
+            "description": "The group as it is now (upsert); null for remove",
+        },
+    }
+)
 CHANGES_RESPONSE = _object(
     {
-        "changes": {
-            "type": "array",
-            "items": _object(
-                {
-                    "seq": {"type": "integer"},
-                    "action": {"enum": ["upsert", "remove"]},
-                    "id": {"type": "string", "format": "uuid"},
-                    "group": {
-                        "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Group"}],
-                        "description": "The group as it is now (upsert); null for remove",
-                    },
-                }
-            ),
-        },
+        "changes": {"type": "array", "items": CHANGE},
         "next": {"type": "string", "description": "Pass as since= to continue"},
         "has_more": {"type": "boolean"},
     }
+)
+_STAMP = {"type": ["string", "null"], "format": "date-time"}
+WEBHOOK = _object(
+    {
+        "id": {"type": "string", "format": "uuid"},
+        "url": {"type": "string"},
+        "concerns": {"type": "array", "items": {"type": "string"}},
+        "regions": {"type": "array", "items": {"type": "string"}},
+        "state": {"enum": ["active", "paused"]},
+        "cursor": {"type": "string", "description": "Every change up to this seq is handled"},
+        "failing_since": _STAMP,
+        "last_error": {"type": "string"},
+        "paused_at": _STAMP,
+        "created_at": _STAMP,
+    }
+)
+WEBHOOK_CREATED = _object(
+    {
+        **WEBHOOK["properties"],
+        "secret": {
+            "type": "string",
+            "description": "Signs every delivery (HMAC-SHA256); shown only in this answer",
+        },
+    }
+)
+WEBHOOKS_RESPONSE = _object({"data": {"type": "array", "items": WEBHOOK}})
+WEBHOOK_REQUEST = _object(
+    {
+        "url": {
+            "type": "string",
+            "maxLength": 2000,
+            "description": "The https:// address each change is POSTed to",
+        },
+        "concerns": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Concern slugs (children included); leave out for all",
+        },
+        "regions": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "US state / Canadian province codes; leave out for all",
+        },
+        "since": {
+            "type": "string",
+            "pattern": "^[0-9]{1,18}$",
+            "description": "Start after this cursor (an export's X-Changes-Cursor); default now",
+        },
+    },
+    optional=("concerns", "regions", "since"),
 )
 MEETING_GUIDE_ENTRY = {
     "type": "object",

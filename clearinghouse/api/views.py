@@ -231,19 +231,7 @@ def changes() -> Response:
     page = feed.changes_after(db.session(), since, limit)
     return json_response(
         {
-            "changes": [
-                {
-                    "seq": change.seq,
-                    "action": change.action,
-                    "id": change.group_uuid,
-                    "group": (
-                        group_json(change.group, url=public_url(change.group.slug))
-                        if change.group is not None
-                        else None
-                    ),
-                }
-                for change in page.changes
-            ],
+            "changes": [feed.change_json(change) for change in page.changes],
             "next": feed.encode_cursor(page.next_seq),
             "has_more": page.has_more,
         }

@@ -111,6 +111,7 @@ from clearinghouse.staff import (  # noqa: E402,F401  (importing the views regis
     reports,
     review,
     sources,
+    webhooks,
 )
 
 __all__ = ["bp", "role_required"]

@@ -59,10 +59,12 @@ def dashboard() -> Any:
     recent = list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(15)))
     names = group_names(event.group_uuid for event in recent)
     from clearinghouse.staff.sources import sources_needing_staff
+    from clearinghouse.staff.webhooks import paused_webhooks
 
     return render_template(
         "staff/dashboard.html",
         troubled_sources=sources_needing_staff(),
+        paused_webhooks=paused_webhooks(),
         counts=counts,
         index=index_status(),
         recent=recent,

@@ -24,7 +24,15 @@ from werkzeug.test import TestResponse
 from clearinghouse.accounts import create_api_key, revoke_api_key
 from clearinghouse.extensions import db
 from clearinghouse.freshness import token_hash
-from clearinghouse.models import ChangeRequest, FreshnessLink, FreshnessRequest, Group, utcnow
+from clearinghouse.models import (
+    ChangeRequest,
+    FreshnessLink,
+    FreshnessRequest,
+    Group,
+    WebhookState,
+    WebhookSubscription,
+    utcnow,
+)
 from clearinghouse.taxonomy import default_taxonomy
 from indexer.sources import add_source
 from tests.api_support import create, index_all
@@ -116,6 +124,9 @@ ACCESS: dict[str, Entry] = {
     "hsds.taxonomy_detail": api(),
     "hsds.taxonomy_terms": api(),
     "hsds.taxonomy_term": api(),
+    "api.create_webhook": api(POST=400),  # an empty body names the missing url
+    "api.list_webhooks": api(),
+    "api.delete_webhook": api(DELETE=404),  # a subscription of another key (or none) is not found
     # Sign-in itself is open; signing out needs a session.
     "staff.login": Entry(SIGN_IN, {"GET": 200, "POST": 200}),
     "staff.logout": staff(POST=302),
@@ -158,6 +169,9 @@ ACCESS: dict[str, Entry] = {
     "staff.pause_source": admin(POST=302),
     "staff.resume_source": admin(POST=302),
     "staff.source_rejects": admin(),
+    "staff.webhook_subscriptions": admin(),
+    "staff.webhook_log": admin(),
+    "staff.resume_webhook": admin(POST=302),
     # Directory booklet and freshness: every staff member.
     "staff.booklet": staff(),
     "staff.booklet_pdf": staff(GET=400),  # no region chosen: the form comes back saying so
@@ -239,6 +253,17 @@ class World:
             source.paused = endpoint == "staff.resume_source"
             session.commit()
             return source.id
+        if argument == "subscription_id" and endpoint.startswith("api."):
+            return "0b6f2f5e-8d7c-4c57-9a59-2c1d0b9f1e11"  # made up: no key owns it
+        if argument == "subscription_id":
+            partner, _key = create_api_key(session, f"Hooked partner for {endpoint}")
+            hook = WebhookSubscription(
+                api_key=partner, url="https://partner.example.org/hook", secret="whsec_matrix"
+            )
+            hook.state = WebhookState.PAUSED.value
+            session.add(hook)
+            session.commit()
+            return hook.id
         if argument == "token":
             return confirmation_token(session, self.group, endpoint)
         raise AssertionError(f"no value for <{argument}> of {endpoint}: add one to World._make")

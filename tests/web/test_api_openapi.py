@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -70,7 +71,7 @@ def response_schema(document: dict[str, Any], path: str, status: str) -> tuple[s
 
 def test_every_api_route_is_documented(app: Flask, document: dict[str, Any]) -> None:
     routes = {
-        rule.rule.removeprefix("/api/v1").replace("<group_id>", "{id}")
+        re.sub(r"<\w+>", "{id}", rule.rule.removeprefix("/api/v1"))
         for rule in app.url_map.iter_rules()
         if rule.endpoint.startswith("api.")
     }
@@ -95,8 +96,9 @@ def test_live_responses_match_their_documented_schemas(
         "/meeting-guide.json": ["/api/v1/meeting-guide.json"],
         "/openapi.json": ["/api/v1/openapi.json"],
         "/export.ndjson": ["/api/v1/export.ndjson"],
+        "/webhooks": ["/api/v1/webhooks"],
     }
-    assert set(requests) == set(document["paths"])
+    assert set(requests) == {path for path, item in document["paths"].items() if "get" in item}
     for path, urls in requests.items():
         media_type, schema = response_schema(document, path, "200")
         for url in urls:
@@ -110,6 +112,26 @@ def test_live_responses_match_their_documented_schemas(
                     validate(document, {"$ref": "#/components/schemas/Group"}, json.loads(line))
             else:
                 validate(document, schema, response.get_json())
+
+
+def test_a_new_webhook_and_the_list_match_their_documented_schemas(
+    client: FlaskClient, api_headers: dict[str, str], document: dict[str, Any]
+) -> None:
+    operation = document["paths"]["/webhooks"]["post"]
+    request_schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    body = {"url": "https://partner.example.org/hook", "concerns": ["grief-loss"]}
+    validate(document, request_schema, body)
+    response = client.post("/api/v1/webhooks", json=body, headers=api_headers)
+    assert response.status_code == 201
+    validate(
+        document,
+        operation["responses"]["201"]["content"]["application/json"]["schema"],
+        response.get_json(),
+    )
+    _media_type, schema = response_schema(document, "/webhooks", "200")
+    listed = client.get("/api/v1/webhooks", headers=api_headers).get_json()
+    assert len(listed["data"]) == 1
+    validate(document, schema, listed)
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,8 @@ from clearinghouse.models import (
     FreshnessRequest,
     Group,
     User,
+    WebhookState,
+    WebhookSubscription,
     utcnow,
 )
 from clearinghouse.taxonomy import default_taxonomy
@@ -69,6 +71,7 @@ class World:
     import_token: str
     feed_id: int
     paused_feed_id: int
+    paused_webhook_id: int
     confirm_token: str = ""  # the group's yearly confirmation links (clearinghouse/freshness.py)
     stop_token: str = ""
 
@@ -202,6 +205,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/staff/sources/<int:source_id>/pause"): Route(
         lambda w: f"/staff/sources/{w.feed_id}/pause", _nothing
     ),
+    ("POST", "/staff/webhooks/<int:subscription_id>/resume"): Route(
+        lambda w: f"/staff/webhooks/{w.paused_webhook_id}/resume", _nothing
+    ),
     ("POST", "/staff/sources/<int:source_id>/resume"): Route(
         lambda w: f"/staff/sources/{w.paused_feed_id}/resume", _nothing
     ),
@@ -241,10 +247,16 @@ ROUTES: dict[tuple[str, str], Route] = {
 
 
 def state_changing_routes(app: Flask) -> set[tuple[str, str]]:
+    """Every cookie-authenticated route that changes state.
+
+    The partner API (/api/) is left out: it is authenticated by a Bearer key a browser never
+    sends on its own, not by a cookie, so a cross-site form cannot act as anyone there.
+    """
     return {
         (method, rule.rule)
         for rule in app.url_map.iter_rules()
         for method in (rule.methods or set()) & STATE_CHANGING
+        if not rule.rule.startswith("/api/")
     }
 
 
@@ -287,6 +299,11 @@ def world(app: Flask, make_group: Callable[..., Group], tmp_path: Path) -> World
         concern="alcohol",
     )
     paused.paused = True
+    webhook = WebhookSubscription(
+        api_key=key, url="https://partner.example.org/hook", secret="whsec_test"
+    )
+    webhook.state = WebhookState.PAUSED.value
+    db.session.add(webhook)
     db.session.commit()
     uploader = signed_in(app)
     preview = post(uploader, "/staff/imports", _upload(), content_type="multipart/form-data")
@@ -306,6 +323,7 @@ def world(app: Flask, make_group: Callable[..., Group], tmp_path: Path) -> World
         token[1],
         feed.id,
         paused.id,
+        webhook.id,
         confirm_token,
         stop_token,
     )

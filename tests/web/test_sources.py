@@ -378,7 +378,13 @@ def test_the_worker_refreshes_due_sources_and_skips_paused_ones(
     paused.paused = True
     db.session.commit()
     worker = default_worker(app)
-    assert [job.name for job in worker.jobs] == ["outbox", "sources", "mail", "freshness"]
+    assert [job.name for job in worker.jobs] == [
+        "outbox",
+        "sources",
+        "mail",
+        "freshness",
+        "webhooks",
+    ]
 
     worker.run_due()
 

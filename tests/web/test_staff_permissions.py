@@ -14,7 +14,7 @@ __all__ = ["admin_client", "anon_client", "editor_client"]  # fixtures
 
 # Admin-only areas (issue 5): users, API keys, imports, sources, and purging a listing.
 ADMIN_PATHS = re.compile(
-    r"^/staff/(users|api-keys|imports|sources)(/|$)|^/staff/listings/[^/]+/purge$"
+    r"^/staff/(users|api-keys|imports|sources|webhooks)(/|$)|^/staff/listings/[^/]+/purge$"
 )
 PLACEHOLDERS = {"group_uuid": "00000000-0000-0000-0000-000000000000", "request_id": "1"}
 
