@@ -412,18 +412,21 @@ def run_size(
     return result
 
 
-def usable_engines(names: list[str], options: Any) -> list[str]:
-    usable = []
+def usable_engines(names: list[str], options: Any) -> tuple[list[str], list[str]]:
+    """The engines this run can measure, and why each of the others is skipped."""
+    usable, skipped = [], []
     for name in names:
         if name not in SEARCH_ENGINES:
-            print(f"skipping {name!r}: this checkout knows only {', '.join(SEARCH_ENGINES)}")
+            skipped.append(f"{name}: this checkout knows only {', '.join(SEARCH_ENGINES)}")
         elif name == "elasticsearch" and not options.es_url:
-            print("skipping 'elasticsearch': give --es-url (or CLEARINGHOUSE_ES_URL) or --start")
+            skipped.append(f"{name}: give --es-url (or CLEARINGHOUSE_ES_URL) or --start")
         elif name == "database" and not options.database_url.startswith("postgresql"):
-            print("skipping 'database': it searches a PostgreSQL store; give --database-url")
+            skipped.append(f"{name}: it searches a PostgreSQL store; give --database-url")
         else:
             usable.append(name)
-    return usable
+    for note in skipped:
+        print(f"skipping {note}")
+    return usable, skipped
 
 
 def write_results(run: dict[str, Any]) -> Path:
@@ -475,7 +478,7 @@ def markdown(run: dict[str, Any], results: Path, plotted: bool) -> str:
         "| Listings | Engine | Load /s | Rebuild docs/s | Index MB | API p50/p95/p99 ms "
         "| /search p50/p95/p99 ms | Raw engine p50/p95/p99 ms | API ÷ engine (p50) "
         "| Edit → searchable median/max s | 1 / 4 / 16 clients ok/s (errors) "
-        "| Worker PSS MB warm → after 16 | ES heap MB |",
+        "| Server PSS MB, all processes: warm → after 16 clients | ES heap MB |",
         "|" + "---|" * 13,
     ]
 
@@ -552,8 +555,7 @@ def main() -> None:
 
         es_node = ElasticsearchServer(heap=options.heap).start()
         options.es_url = es_node.url
-    engines = usable_engines(requested, options)
-    run["skipped"] = [name for name in requested if name not in engines]
+    engines, run["skipped"] = usable_engines(requested, options)
     mix = query_mix(options.queries, options.seed)
     try:
         for size in sizes:
