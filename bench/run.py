@@ -213,7 +213,7 @@ def drop_elastic(config: dict[str, Any]) -> None:
 
 
 def serve(config: dict[str, Any], folder: Path, port: int) -> subprocess.Popen[bytes]:
-    """`clearinghouse serve` (its defaults: one process per core, the worker loop inside)."""
+    """`clearinghouse serve` (one process per core), with the worker loop in one of them."""
     env = {
         **os.environ,
         "CLEARINGHOUSE_DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
@@ -223,8 +223,10 @@ def serve(config: dict[str, Any], folder: Path, port: int) -> subprocess.Popen[b
         "CLEARINGHOUSE_ES_INDEX": config["ES_INDEX"],
         "CLEARINGHOUSE_SECRET_KEY": "bench",
     }
+    # --worker: the outbox loop in one web process for every engine (serve's default is
+    # embedded only, expecting `clearinghouse worker` beside Elasticsearch).
     command = [sys.executable, "-c", "from clearinghouse.cli import main; main()", "serve",
-               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+               "--host", "127.0.0.1", "--port", str(port), "--worker"]  # fmt: skip
     log = open(folder / "server.log", "wb")  # noqa: SIM115 - kept open for the subprocess
     server = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=ROOT)
     deadline = time.monotonic() + 120
