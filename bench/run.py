@@ -1,0 +1,630 @@
+"""Every speed figure, side by side per engine and corpus size, in one run (issue 13).
+
+    .venv/bin/python bench/run.py --sizes 10000 --engines embedded
+    .venv/bin/python bench/run.py --sizes 10000,100000 --engines embedded,elasticsearch --start
+    .venv/bin/python bench/run.py --sizes 100000 --engines embedded,elasticsearch,database \\
+        --es-url http://127.0.0.1:9200 --database-url postgresql+psycopg://…/bench
+
+Per size: the corpus (`indexer.generate`, seed 1) is loaded into a SQLite store once and
+cached in --data (the load rate is the one measured then, kept beside it; --fresh reloads).
+Per engine: a full rebuild (documents/s); `clearinghouse serve` on 127.0.0.1; the fixed mix
+of bench/queries.py (>= 1,000 distinct queries) once on /api/v1/groups and once on /search,
+sequentially, beside the raw engine time (`backend.search`) for the same queries; edit ->
+searchable (a staff-style save through the store, applied by serve's worker loop, polled on
+the API); throughput with 1, 4 and 16 clients; worker RSS/PSS (/proc/<pid>/smaps_rollup)
+after warm-up and after 16 clients; the Elasticsearch heap; the index size.
+
+The `database` engine (PostgreSQL) searches the store itself, so it needs --database-url:
+the corpus is loaded there too.  An engine name this checkout does not know
+(`clearinghouse.config.SEARCH_ENGINES`) is skipped with a message.
+
+Writes bench/results/<date>-<time>.json and appends a section to bench/RESULTS.md, with a
+plot (bench/results/p95-by-size.png) of API p95 against corpus size per engine from every
+results file.  Run by hand, never in the test suite.  Only loopback traffic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.request import Request, urlopen
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from http_search import Client, free_port, percentile
+from queries import BenchQuery, query_mix
+from werkzeug.datastructures import MultiDict
+
+from clearinghouse import create_app
+from clearinghouse.accounts import create_api_key
+from clearinghouse.config import SEARCH_ENGINES
+from clearinghouse.database import load_taxonomy, migrate
+from clearinghouse.extensions import db
+from clearinghouse.search.query import parse_search_args
+from clearinghouse.taxonomy import default_taxonomy
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+ENDPOINTS = ("/api/v1/groups", "/search")
+CLIENT_COUNTS = (1, 4, 16)
+EDITS = 5
+
+
+def machine_load() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def memory_total_mb() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return round(int(line.split()[1]) / 1024)
+    return 0.0
+
+
+def ms(samples: list[float]) -> dict[str, float]:
+    values = [s * 1000 for s in samples]
+    return {
+        "n": len(values),
+        "p50": round(statistics.median(values), 2),
+        "p95": round(percentile(values, 0.95), 2),
+        "p99": round(percentile(values, 0.99), 2),
+    }
+
+
+# -- the corpus and the engines ---------------------------------------------------------
+
+
+def settings(folder: Path, size: int, engine: str, options: argparse.Namespace) -> dict[str, Any]:
+    store = f"sqlite:///{folder / f'listings-{size}.db'}"
+    if engine == "database":
+        store = options.database_url
+    return {
+        "SQLALCHEMY_DATABASE_URI": store,
+        "SEARCH_ENGINE": engine,
+        "INDEX_PATH": str(folder / f"listings-{size}.search.db"),
+        "ES_URL": options.es_url,
+        "ES_INDEX": f"bench-run-{size}",
+        "SECRET_KEY": "bench",
+    }
+
+
+def load_store(config: dict[str, Any], size: int) -> dict[str, Any]:
+    """Ingest N generated listings into an empty store; records/s."""
+    from indexer.generate import generate_listings
+    from indexer.pipeline import ingest_records
+
+    app = create_app(config)
+    migrate(app)
+    taxonomy = default_taxonomy()
+    with app.app_context():
+        load_taxonomy(db.session(), taxonomy)
+        db.session.commit()
+        started = time.perf_counter()
+        report = ingest_records(
+            db.session, generate_listings(size, seed=1), taxonomy=taxonomy, source="bench"
+        )
+        took = time.perf_counter() - started
+        db.session.remove()
+    print(f"  load: {report.summary()} in {took:.0f} s")
+    return {"records": report.read, "seconds": round(took, 1), "per_s": round(report.read / took)}
+
+
+def load_postgresql(config: dict[str, Any], size: int) -> dict[str, Any]:
+    """The corpus in the PostgreSQL store the database engine searches; reused when there."""
+    from sqlalchemy import create_engine, func, inspect, select
+
+    from clearinghouse.models import Group
+
+    engine = create_engine(config["SQLALCHEMY_DATABASE_URI"])
+    count = 0
+    if inspect(engine).has_table("groups"):
+        with engine.connect() as connection:
+            count = connection.scalar(select(func.count()).select_from(Group)) or 0
+    engine.dispose()
+    if count == size:
+        print(f"  reusing the {size:,} listings already in the PostgreSQL store")
+        return {"records": size, "cached": True, "per_s": None}
+    if count:
+        raise SystemExit(f"the PostgreSQL store holds {count:,} groups, not {size:,}: empty it")
+    return load_store(config, size)
+
+
+def corpus(folder: Path, size: int, options: argparse.Namespace) -> dict[str, Any]:
+    """The cached SQLite store of N listings, with the load rate measured when it was built."""
+    ready = folder / f"listings-{size}.load.json"
+    if ready.exists() and not options.fresh:
+        print(f"  reusing the store of {size:,} listings in {folder}")
+        return {**json.loads(ready.read_text()), "cached": True}
+    Path(settings(folder, size, "embedded", options)["SQLALCHEMY_DATABASE_URI"][10:]).unlink(
+        missing_ok=True
+    )
+    figures = load_store(settings(folder, size, "embedded", options), size)
+    figures["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    ready.write_text(json.dumps(figures))
+    return {**figures, "cached": False}
+
+
+def rebuild_engine(config: dict[str, Any]) -> dict[str, Any]:
+    from clearinghouse.search import get_backend
+    from indexer.sync import rebuild, sync
+
+    app = create_app(config)
+    with app.app_context():
+        started = time.perf_counter()
+        count = rebuild(db.session(), get_backend(), default_taxonomy())
+        took = time.perf_counter() - started
+        sync(db.session(), get_backend(), default_taxonomy())
+        db.session.remove()
+    print(f"  rebuild: {count:,} documents in {took:.1f} s")
+    return {"documents": count, "seconds": round(took, 1), "per_s": round(count / took)}
+
+
+def index_size_mb(config: dict[str, Any]) -> float | None:
+    engine = config["SEARCH_ENGINE"]
+    if engine == "embedded":
+        base = Path(config["INDEX_PATH"])
+        files = [base, *(base.with_name(base.name + s) for s in ("-wal", "-shm"))]
+        return round(sum(f.stat().st_size for f in files if f.exists()) / 2**20, 1)
+    if engine == "elasticsearch":
+        from elasticsearch import Elasticsearch
+
+        client = Elasticsearch(config["ES_URL"])
+        stats = client.indices.stats(index=config["ES_INDEX"], metric="store")
+        client.close()
+        return round(stats["_all"]["primaries"]["store"]["size_in_bytes"] / 2**20, 1)
+    return None  # the database engine's indexes live in the store; see its own notes
+
+
+def elastic_heap_mb(config: dict[str, Any]) -> float | None:
+    if config["SEARCH_ENGINE"] != "elasticsearch":
+        return None
+    from elasticsearch import Elasticsearch
+
+    client = Elasticsearch(config["ES_URL"])
+    nodes = client.nodes.stats(metric="jvm")["nodes"].values()
+    client.close()
+    return round(sum(n["jvm"]["mem"]["heap_used_in_bytes"] for n in nodes) / 2**20, 1)
+
+
+def drop_elastic(config: dict[str, Any]) -> None:
+    from elasticsearch import Elasticsearch
+
+    client = Elasticsearch(config["ES_URL"])
+    names = list(client.indices.get_alias(index=f"{config['ES_INDEX']}-*"))
+    if names:
+        client.indices.delete(index=",".join(names))
+    client.close()
+
+
+# -- the server -------------------------------------------------------------------------
+
+
+def serve(config: dict[str, Any], folder: Path, port: int) -> subprocess.Popen[bytes]:
+    """`clearinghouse serve` (one process per core), with the worker loop in one of them."""
+    env = {
+        **os.environ,
+        "CLEARINGHOUSE_DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+        "CLEARINGHOUSE_INDEX_PATH": config["INDEX_PATH"],
+        "CLEARINGHOUSE_SEARCH": config["SEARCH_ENGINE"],
+        "CLEARINGHOUSE_ES_URL": config["ES_URL"],
+        "CLEARINGHOUSE_ES_INDEX": config["ES_INDEX"],
+        "CLEARINGHOUSE_SECRET_KEY": "bench",
+    }
+    # --worker: the outbox loop in one web process for every engine (serve's default is
+    # embedded only, expecting `clearinghouse worker` beside Elasticsearch).
+    command = [sys.executable, "-c", "from clearinghouse.cli import main; main()", "serve",
+               "--host", "127.0.0.1", "--port", str(port), "--worker"]  # fmt: skip
+    log = open(folder / "server.log", "wb")  # noqa: SIM115 - kept open for the subprocess
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=ROOT)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server stopped; see {folder / 'server.log'}")
+        try:
+            with urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit(f"the server did not answer in 120 s; see {folder / 'server.log'}")
+
+
+def api_total(port: int, key: str, path: str) -> int:
+    request = Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {key}"})
+    try:
+        with urlopen(request, timeout=10) as response:
+            return int(json.loads(response.read())["meta"]["total"])
+    except OSError:
+        return -1
+
+
+def worker_memory(server_pid: int) -> list[dict[str, float]]:
+    """RSS and PSS (MB) of the server's processes: gunicorn's workers, or the one process."""
+    pids = [server_pid]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) in pids:
+            pids.append(int(stat.parent.name))
+    figures = []
+    for pid in pids:
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        values = {line.split(":")[0]: int(line.split()[1]) for line in rollup[1:]}
+        figures.append({"pid": pid, "rss_mb": round(values["Rss"] / 1024, 1),
+                        "pss_mb": round(values["Pss"] / 1024, 1)})  # fmt: skip
+    return figures
+
+
+# -- the measurements -------------------------------------------------------------------
+
+
+def sequential(client: Client, mix: list[BenchQuery]) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    for endpoint in ENDPOINTS:
+        times, errors = [], 0
+        for query in mix:
+            status, took = client.get(query.path(endpoint))
+            if status == 200:
+                times.append(took)
+            else:
+                errors += 1
+        figures[endpoint] = {**ms(times), "errors": errors}
+        print(f"  {endpoint}: {figures[endpoint]}")
+    return figures
+
+
+def raw_engine(config: dict[str, Any], mix: list[BenchQuery]) -> dict[str, Any]:
+    """Two engine-side figures for the same queries, in this process, no HTTP or hydration:
+
+    `engine`: one `backend.search` of the query as the app first searches it (the words
+    already understood, outside the timer); `service`: `read_search` whole, i.e. every engine
+    call the app makes for it (understanding, a spelling retry, a relaxed retry).
+    """
+    from dataclasses import replace
+
+    from clearinghouse.search import get_backend
+    from clearinghouse.search.query import search_words
+    from clearinghouse.search.reading import read_search
+    from clearinghouse.search.understanding import understand
+
+    taxonomy = default_taxonomy()
+    app = create_app(config)  # an engine may need the app (the database engine its session)
+    context = app.app_context()
+    context.push()
+    backend: Any = get_backend(app)
+    queries = [parse_search_args(MultiDict(list(q.args)), taxonomy) for q in mix]
+    searched = [
+        replace(query, understood=understand(query.q, taxonomy)) if search_words(query.q) else query
+        for query in queries
+    ]
+    for query in queries[:50]:
+        read_search(backend, query, taxonomy)  # load the columns
+    engine, service = [], []
+    for query, as_searched in zip(queries, searched, strict=True):
+        started = time.perf_counter()
+        backend.search(as_searched)
+        engine.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        read_search(backend, query, taxonomy)
+        service.append(time.perf_counter() - started)
+    backend.close()
+    db.session.remove()
+    context.pop()
+    figures = {**ms(engine), "service": ms(service)}
+    print(f"  raw engine: {figures}")
+    return figures
+
+
+def edit_to_searchable(config: dict[str, Any], port: int, key: str) -> dict[str, Any]:
+    """A staff-style save (validate, geocode, store with audit + outbox, commit), then poll
+    the API until serve's worker loop has applied it to the engine."""
+    from sqlalchemy import select
+
+    from clearinghouse import store
+    from clearinghouse.geocoding import geocode_listing
+    from clearinghouse.listings import validate_listing
+    from clearinghouse.models import Group, GroupStatus
+    from clearinghouse.staff.records import group_record
+
+    app = create_app(config)
+    nonce = random.Random(time.time_ns())
+    delays = []
+    with app.app_context():
+        groups = db.session.scalars(
+            select(Group).where(Group.status == GroupStatus.ACTIVE).order_by(Group.id).limit(EDITS)
+        ).all()
+        for group in groups:
+            word = "zebu" + "".join(nonce.choice(string.ascii_lowercase) for _ in range(8))
+            record = group_record(group)
+            earlier = [w for w in record["name"].split() if not w.startswith("zebu")]
+            record["name"] = " ".join([*earlier, word])  # a word no engine has seen yet
+            validation = validate_listing(record, default_taxonomy())
+            assert validation.data is not None, validation.errors
+            data, _notes = geocode_listing(validation.data)
+            store.apply_listing(db.session, data, actor="bench", group=group)
+            db.session.commit()
+            saved = time.perf_counter()
+            path = f"/api/v1/groups?q={word}&exact=1"
+            while time.perf_counter() - saved < 30:
+                if api_total(port, key, path) >= 1:
+                    break
+                time.sleep(0.05)
+            delays.append(time.perf_counter() - saved)
+        db.session.remove()
+    figures = {"edits": len(delays), "median_s": round(statistics.median(delays), 2),
+               "max_s": round(max(delays), 2)}  # fmt: skip
+    print(f"  edit -> searchable: {figures}")
+    return figures
+
+
+def throughput(port: int, key: str, mix: list[BenchQuery], clients: int, seconds: float) -> dict:
+    paths = [q.path(e) for q in mix for e in ENDPOINTS]
+    stop = time.monotonic() + seconds
+    results: list[tuple[int, float]] = []
+    lock = threading.Lock()
+
+    def work(offset: int) -> None:
+        client = Client(port, key)
+        mine = []
+        index = offset
+        while time.monotonic() < stop:
+            mine.append(client.get(paths[index % len(paths)]))
+            index += 1
+        with lock:
+            results.extend(mine)
+
+    threads = [threading.Thread(target=work, args=(n * 97,)) for n in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    took = time.perf_counter() - started
+    ok = [t for status, t in results if status == 200]
+    figures = {"clients": clients, "requests": len(results), "ok_per_s": round(len(ok) / took, 1),
+               "errors": len(results) - len(ok), **ms(ok)}  # fmt: skip
+    print(f"  throughput: {figures}")
+    return figures
+
+
+def new_api_key(config: dict[str, Any]) -> str:
+    app = create_app(config)
+    with app.app_context():
+        _api_key, key = create_api_key(db.session(), "bench", rate_limit="100000/second")
+        db.session.commit()
+        db.session.remove()
+    return key
+
+
+def measure_engine(
+    config: dict[str, Any], folder: Path, mix: list[BenchQuery], seconds: float
+) -> dict[str, Any]:
+    figures: dict[str, Any] = {"rebuild": rebuild_engine(config)}
+    figures["index_mb"] = index_size_mb(config)
+    key = new_api_key(config)
+    port = free_port()
+    started = time.perf_counter()
+    server = serve(config, folder, port)
+    figures["server_start_s"] = round(time.perf_counter() - started, 1)
+    try:
+        client = Client(port, key)
+        for query in mix[:40]:  # warm: columns loaded, templates compiled
+            client.get(query.path(ENDPOINTS[0]))
+        figures["memory_warm"] = worker_memory(server.pid)
+        figures["sequential"] = sequential(client, mix)
+        figures["raw_engine"] = raw_engine(config, mix)
+        api, raw = figures["sequential"][ENDPOINTS[0]], figures["raw_engine"]
+        figures["api_over_engine_p50"] = round(api["p50"] / raw["p50"], 2)
+        figures["api_over_service_p50"] = round(api["p50"] / raw["service"]["p50"], 2)
+        figures["edit_to_searchable"] = edit_to_searchable(config, port, key)
+        figures["throughput"] = [throughput(port, key, mix, n, seconds) for n in CLIENT_COUNTS]
+        figures["memory_after_16_clients"] = worker_memory(server.pid)
+        figures["elastic_heap_mb"] = elastic_heap_mb(config)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return figures
+
+
+def run_size(
+    size: int, engines: list[str], folder: Path, mix: list[BenchQuery], options: Any
+) -> dict[str, Any]:
+    print(f"\n{size:,} listings")
+    result: dict[str, Any] = {"size": size, "load": corpus(folder, size, options), "engines": {}}
+    for engine in engines:
+        print(f" {engine}")
+        config = settings(folder, size, engine, options)
+        if engine == "database":
+            result["load_postgresql"] = load_postgresql(config, size)
+        try:
+            result["engines"][engine] = measure_engine(config, folder, mix, options.seconds)
+        finally:
+            if engine == "elasticsearch":
+                drop_elastic(config)
+    return result
+
+
+def usable_engines(names: list[str], options: Any) -> tuple[list[str], list[str]]:
+    """The engines this run can measure, and why each of the others is skipped."""
+    usable, skipped = [], []
+    for name in names:
+        if name not in SEARCH_ENGINES:
+            skipped.append(f"{name}: this checkout knows only {', '.join(SEARCH_ENGINES)}")
+        elif name == "elasticsearch" and not options.es_url:
+            skipped.append(f"{name}: give --es-url (or CLEARINGHOUSE_ES_URL) or --start")
+        elif name == "database" and not options.database_url.startswith("postgresql"):
+            skipped.append(f"{name}: it searches a PostgreSQL store; give --database-url")
+        else:
+            usable.append(name)
+    for note in skipped:
+        print(f"skipping {note}")
+    return usable, skipped
+
+
+def write_results(run: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{run['started'][:19].replace(':', '')}.json"
+    path.write_text(json.dumps(run, indent=1) + "\n")
+    return path
+
+
+def plot(path: Path) -> bool:
+    """API p95 against corpus size per engine, from every results file (the newest per point)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("no plot: matplotlib is in the `bench` extra (pip install -e '.[bench]')")
+        return False
+    points: dict[str, dict[int, float]] = {}
+    for results in sorted(RESULTS.glob("*.json")):
+        for size in json.loads(results.read_text())["sizes"]:
+            for engine, figures in size["engines"].items():
+                p95 = figures["sequential"][ENDPOINTS[0]]["p95"]
+                points.setdefault(engine, {})[size["size"]] = p95
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for engine, by_size in sorted(points.items()):
+        sizes = sorted(by_size)
+        axes.plot(sizes, [by_size[s] for s in sizes], marker="o", label=engine)
+    axes.set_xscale("log")
+    axes.set_xlabel("listings")
+    axes.set_ylabel("/api/v1/groups p95, ms")
+    axes.set_title("API p95 by corpus size (bench/run.py)")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return True
+
+
+def markdown(run: dict[str, Any], results: Path, plotted: bool) -> str:
+    lines = [
+        f"## bench/run.py, {run['started'][:16]} UTC",
+        "",
+        f"Machine: {run['machine']['cores']} cores, {run['machine']['memory_mb']:,} MB; load "
+        f"average {run['machine']['load_start']} at the start, {run['machine']['load_end']} at "
+        f"the end. Mix: {run['queries']} distinct queries (seed {run['seed']}), once per "
+        f"endpoint, one client. Figures: `{results.relative_to(ROOT)}`.",
+        "",
+        "| Listings | Engine | Load /s | Rebuild docs/s | Index MB | API p50/p95/p99 ms "
+        "| /search p50/p95/p99 ms | Raw engine p50/p95/p99 ms | read_search p50/p95/p99 ms "
+        "| API ÷ engine (÷ read_search), p50 "
+        "| Edit → searchable median/max s | 1 / 4 / 16 clients ok/s (errors) "
+        "| Server PSS MB, all processes: warm → after 16 clients | ES heap MB |",
+        "|" + "---|" * 14,
+    ]
+
+    def three(f: dict[str, float]) -> str:
+        return f"{f['p50']:.1f} / {f['p95']:.1f} / {f['p99']:.1f}"
+
+    for size in run["sizes"]:
+        for engine, f in size["engines"].items():
+            load = size.get("load_postgresql") if engine == "database" else size["load"]
+            cached = " (cached)" if load and load.get("cached") else ""
+            pss = [
+                sum(p["pss_mb"] for p in f[k]) for k in ("memory_warm", "memory_after_16_clients")
+            ]
+            clients = " / ".join(f"{t['ok_per_s']:.0f} ({t['errors']})" for t in f["throughput"])
+            edit = f["edit_to_searchable"]
+            index_mb = f["index_mb"] if f["index_mb"] is not None else "—"
+            api, page = f["sequential"][ENDPOINTS[0]], f["sequential"][ENDPOINTS[1]]
+            lines.append(
+                f"| {size['size']:,} | {engine} | {load['per_s'] if load else '—'}{cached} "
+                f"| {f['rebuild']['per_s']:,} | {index_mb} "
+                f"| {three(api)} | {three(page)} "
+                f"| {three(f['raw_engine'])} | {three(f['raw_engine']['service'])} "
+                f"| {f['api_over_engine_p50']}× ({f['api_over_service_p50']}×) "
+                f"| {edit['median_s']} / {edit['max_s']} | {clients} "
+                f"| {pss[0]:.0f} → {pss[1]:.0f} | {f['elastic_heap_mb'] or '—'} |"
+            )
+    if plotted:
+        lines += ["", "![API p95 by corpus size](results/p95-by-size.png)"]
+    for note in run["skipped"]:
+        lines += ["", f"Skipped: {note}"]
+    lines += ["", "Reading: (to be written by whoever ran it: what the figures say, and what "
+              "the load average means for them.)", ""]  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000", help="corpus sizes, comma-separated")
+    parser.add_argument("--engines", default="embedded", help="embedded,elasticsearch,database")
+    parser.add_argument(
+        "--data",
+        default=str(Path(tempfile.gettempdir()) / "clearinghouse-bench-run"),
+        help="folder for the cached stores and indexes (default: %(default)s)",
+    )
+    parser.add_argument("--fresh", action="store_true", help="reload the corpus, do not reuse it")
+    parser.add_argument("--queries", type=int, default=1200)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per throughput step")
+    parser.add_argument("--es-url", default=os.environ.get("CLEARINGHOUSE_ES_URL", ""))
+    parser.add_argument("--start", action="store_true", help="start a throwaway ES node")
+    parser.add_argument("--heap", default="1g", help="heap of the node --start runs")
+    parser.add_argument("--database-url", default="", help="PostgreSQL for the database engine")
+    parser.add_argument("--no-markdown", action="store_true", help="do not touch RESULTS.md")
+    options = parser.parse_args()
+    sizes = [int(size.replace("_", "")) for size in options.sizes.split(",")]
+    folder = Path(options.data)
+    folder.mkdir(parents=True, exist_ok=True)
+    run: dict[str, Any] = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cores": os.cpu_count(),
+            "memory_mb": memory_total_mb(),
+            "load_start": machine_load(),
+        },
+        "queries": options.queries,
+        "seed": options.seed,
+        "sizes": [],
+        "skipped": [],
+    }
+    print(f"load average at start: {run['machine']['load_start']}")
+    es_node = None
+    requested = [name.strip() for name in options.engines.split(",") if name.strip()]
+    if "elasticsearch" in requested and options.start:
+        from tests.services.elastic import ElasticsearchServer
+
+        es_node = ElasticsearchServer(heap=options.heap).start()
+        options.es_url = es_node.url
+    engines, run["skipped"] = usable_engines(requested, options)
+    mix = query_mix(options.queries, options.seed)
+    try:
+        for size in sizes:
+            run["sizes"].append(run_size(size, engines, folder, mix, options))
+    finally:
+        if es_node is not None:
+            es_node.close()
+    run["machine"]["load_end"] = machine_load()
+    print(f"load average at end: {run['machine']['load_end']}")
+    results = write_results(run)
+    plotted = plot(RESULTS / "p95-by-size.png")
+    if not options.no_markdown:
+        with (ROOT / "bench" / "RESULTS.md").open("a") as out:
+            out.write("\n" + markdown(run, results, plotted))
+    print(f"wrote {results}")
+
+
+if __name__ == "__main__":
+    main()
