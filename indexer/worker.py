@@ -127,6 +127,24 @@ def apply_outbox(app: Flask) -> bool:
     return report.applied >= OUTBOX_ROWS_PER_RUN
 
 
+def apply_outbox_to_fallback(app: Flask) -> bool:
+    """The fallback's outbox job: the database engine follows the outbox on its own position,
+    so it is current when the primary engine (Elasticsearch) goes down."""
+    from clearinghouse.extensions import db
+    from clearinghouse.search import get_fallback
+    from clearinghouse.taxonomy import default_taxonomy
+    from indexer.sync import FALLBACK_STATE_NAME, has_pending, has_position, sync_fallback
+
+    fallback = get_fallback(app)
+    if fallback is None:
+        return False
+    session = db.session()
+    if has_position(session, FALLBACK_STATE_NAME) and not has_pending(session, FALLBACK_STATE_NAME):
+        return False
+    report = sync_fallback(session, fallback, default_taxonomy(), max_rows=OUTBOX_ROWS_PER_RUN)
+    return report.applied >= OUTBOX_ROWS_PER_RUN
+
+
 def refresh_due_source(app: Flask) -> bool:
     """The sources job: refresh the partner source most overdue; True when more are due."""
     from clearinghouse.extensions import db
@@ -146,9 +164,14 @@ def refresh_due_source(app: Flask) -> bool:
 
 
 def default_worker(app: Flask) -> Worker:
-    """The worker with every job the clearinghouse runs: outbox → search index, sources."""
+    """The worker with every job the clearinghouse runs: outbox → search index (and its
+    fallback, each on its own position), sources."""
     worker = Worker(app)
     worker.add("outbox", apply_outbox, every=OUTBOX_INTERVAL)
+    from clearinghouse.search import has_fallback
+
+    if has_fallback(app.config):
+        worker.add("outbox-fallback", apply_outbox_to_fallback, every=OUTBOX_INTERVAL)
     worker.add("sources", refresh_due_source, every=SOURCES_INTERVAL, max_backoff=300)
     return worker
 

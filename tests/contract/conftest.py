@@ -39,11 +39,20 @@ from tests.conftest import app_config
 from tests.contract.search_corpus import CHICAGO, CORPUS
 
 # Every engine runs the whole suite; Elasticsearch is a real node (tests/services/elastic.py).
-ENGINES = ["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)]
+# The database engine is PostgreSQL's own search (tsvector), the fallback while Elasticsearch
+# is down; on SQLite the embedded engine plays that part.
+ENGINES = [
+    "embedded",
+    pytest.param("elasticsearch", marks=pytest.mark.elasticsearch),
+    pytest.param("database", marks=pytest.mark.postgres),
+]
 # What an engine can do beyond the shared contract; tests that depend on it say so.
+# fuzzy: misspelt words still find groups.  The order of equally good text matches (ranking
+# scores themselves) is engine-specific everywhere: bm25, Lucene's BM25, ts_rank.
 CAPABILITIES = {
     "embedded": {"fuzzy": False},
     "elasticsearch": {"fuzzy": True},
+    "database": {"fuzzy": False},
 }
 
 
@@ -53,6 +62,14 @@ def make_backend(engine: str, request: pytest.FixtureRequest, folder: Path) -> S
         from clearinghouse.search.embedded import EmbeddedBackend
 
         return EmbeddedBackend(str(folder / f"index-{uuid.uuid4().hex[:8]}.db"))
+    if engine == "database":
+        from clearinghouse.search.database import DatabaseBackend
+
+        database = DatabaseBackend(
+            request.getfixturevalue("postgres_url"), f"contract_{uuid.uuid4().hex[:12]}"
+        )
+        request.addfinalizer(database.drop)
+        return database
     from clearinghouse.search.elastic import ElasticBackend
 
     url = request.getfixturevalue("elasticsearch_url")
