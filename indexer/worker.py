@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 JobRun = Callable[[Flask], bool]  # True when work remains (run again without waiting)
 OUTBOX_INTERVAL = 0.5  # seconds between outbox polls: a commit is searchable within ~1 s
+OUTBOX_MAX_BACKOFF = 5.0  # seconds between retries of the outbox while the engine is down
 OUTBOX_ROWS_PER_RUN = 2000  # a backlog is applied this many rows at a time, other jobs between
 SOURCES_INTERVAL = 30.0  # seconds between looks for a partner source whose refresh is due
 
@@ -167,11 +168,18 @@ def default_worker(app: Flask) -> Worker:
     """The worker with every job the clearinghouse runs: outbox → search index (and its
     fallback, each on its own position), sources."""
     worker = Worker(app)
-    worker.add("outbox", apply_outbox, every=OUTBOX_INTERVAL)
+    # Retried every few seconds at most while the engine is down: once it is back, it must
+    # catch up quickly, as searches go back to it as soon as it answers.
+    worker.add("outbox", apply_outbox, every=OUTBOX_INTERVAL, max_backoff=OUTBOX_MAX_BACKOFF)
     from clearinghouse.search import has_fallback
 
     if has_fallback(app.config):
-        worker.add("outbox-fallback", apply_outbox_to_fallback, every=OUTBOX_INTERVAL)
+        worker.add(
+            "outbox-fallback",
+            apply_outbox_to_fallback,
+            every=OUTBOX_INTERVAL,
+            max_backoff=OUTBOX_MAX_BACKOFF,
+        )
     worker.add("sources", refresh_due_source, every=SOURCES_INTERVAL, max_backoff=300)
     return worker
 

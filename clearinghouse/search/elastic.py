@@ -212,6 +212,9 @@ class ElasticBackend:
                     },
                 )
                 self.client.indices.refresh(index=name)
+                # Loaded with an async translog: commit to disk before the switch, or a node
+                # killed in the next seconds comes back with an empty index behind the alias.
+                self.client.indices.flush(index=name)
                 old = self._aliased_indices()
                 moves: list[dict[str, Any]] = [
                     {"remove": {"index": index, "alias": self.alias}} for index in old

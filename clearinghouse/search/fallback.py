@@ -72,11 +72,14 @@ class CircuitBreaker:
     def failed(self) -> None:
         with self._lock:
             self.failures += 1
-            if self.state is BreakerState.HALF_OPEN or self.failures >= self.failures_to_open:
-                if self.state is not BreakerState.OPEN:
-                    log.warning("event=search_breaker_opened failures=%d", self.failures)
-                self.state = BreakerState.OPEN
-                self.opened_at = self.clock()
+            if self.state is BreakerState.HALF_OPEN:
+                log.info("event=search_breaker_probe_failed failures=%d", self.failures)
+            elif self.failures >= self.failures_to_open:
+                log.warning("event=search_breaker_opened failures=%d", self.failures)
+            else:
+                return
+            self.state = BreakerState.OPEN
+            self.opened_at = self.clock()
 
 
 class FallbackSearch:
