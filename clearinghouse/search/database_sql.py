@@ -122,19 +122,34 @@ class SearchStatements:
     # -- statements -----------------------------------------------------------------------
 
     def counts_sql(self) -> str:
-        """Rows of (facet, value, count), and ('', '', total) for the whole matching set."""
+        """Rows of (facet, value, count), and ('', '', total) for the whole matching set.
+
+        The unselected facets share one pass (they are all counted under every selection);
+        each selected facet gets its own, without its own filter.
+        """
+        unselected = [facet for facet in FACET_COLUMNS if facet not in self.filters]
         branches = [
             f"SELECT '' AS facet, '' AS value, count(*) AS n FROM scope"
             f" {self.where(self.selections())}"
         ]
-        for facet, column in FACET_COLUMNS.items():
+        if unselected:
+            pairs = ", ".join(f"('{facet}', {FACET_COLUMNS[facet]})" for facet in unselected)
+            branches.append(
+                f"SELECT facet, value, count(*) FROM scope"
+                f" CROSS JOIN LATERAL (VALUES {pairs}) AS f(facet, vals)"
+                f" CROSS JOIN LATERAL unnest(f.vals) AS value"
+                f" {self.where(self.selections())} GROUP BY facet, value"
+            )
+        for facet in self.filters:
+            column = FACET_COLUMNS[facet]
             branches.append(
                 f"SELECT '{facet}', value, count(*) FROM scope, unnest(scope.{column}) AS value"
                 f" {self.where(self.selections(skip=facet))} GROUP BY value"
             )
+        columns = ", ".join(FACET_COLUMNS.values())
         return (
-            f"WITH scope AS MATERIALIZED (SELECT * FROM {self.table} {self.where(self.scope())})"
-            f" {' UNION ALL '.join(branches)}"
+            f"WITH scope AS MATERIALIZED (SELECT {columns} FROM {self.table}"
+            f" {self.where(self.scope())}) {' UNION ALL '.join(branches)}"
         )
 
     def page_sql(self) -> str:
