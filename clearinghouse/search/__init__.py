@@ -32,8 +32,8 @@ def make_backend(config: dict[str, Any]) -> SearchBackend:
         from clearinghouse.search.elastic import ElasticBackend
 
         # With a fallback, a search that takes longer than its budget is answered by it.
-        timeout = float(config.get("SEARCH_TIMEOUT", 1.5)) if has_fallback(config) else 10.0
-        return ElasticBackend(str(config["ES_URL"]), str(config["ES_INDEX"]), timeout=timeout)
+        budget = float(config.get("SEARCH_TIMEOUT", 1.5)) if has_fallback(config) else None
+        return ElasticBackend(str(config["ES_URL"]), str(config["ES_INDEX"]), search_timeout=budget)
     if engine == "database":
         return _database_backend(config)
     from clearinghouse.search.embedded import EmbeddedBackend

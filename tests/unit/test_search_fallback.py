@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -153,6 +154,18 @@ def test_an_unreachable_engine_is_answered_by_the_fallback_marked_degraded(
     assert result.degraded
     assert {hit.id for hit in result.hits} == {1, 2}
     assert result == replace(fallback.search(query(("q", "grief"))), degraded=True)
+
+
+def test_an_engine_slower_than_the_budget_is_answered_by_the_fallback(
+    fallback: EmbeddedBackend,
+) -> None:
+    # A listener that never accepts: the connection is made (the kernel's backlog) and the
+    # request sent, but no answer ever comes, as from a hung node.
+    with socket.create_server(("127.0.0.1", 0)) as hung:
+        port = hung.getsockname()[1]
+        slow = ElasticBackend(f"http://127.0.0.1:{port}", "hung", search_timeout=0.2)
+        result = FallbackSearch(slow, fallback, CircuitBreaker()).search(query(("q", "grief")))
+    assert result.degraded and result.total == 2
 
 
 def test_the_breaker_opens_and_later_closes_when_the_engine_answers(
