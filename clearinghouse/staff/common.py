@@ -58,7 +58,7 @@ def _refresh(backend: SearchBackend, state_name: str) -> None:
     backlog = _outbox_backlog(state_name)
     if backlog > INLINE_SYNC_LIMIT:
         # A long backlog (the engine was down) is for `clearinghouse index sync`, not a request.
-        log.warning("event=index_refresh_skipped engine=%s pending=%d", backend.name, backlog)
+        log.warning("event=index_refresh_skipped pending=%d engine=%s", backlog, backend.name)
         return
     started = time.perf_counter()
     try:
@@ -66,9 +66,9 @@ def _refresh(backend: SearchBackend, state_name: str) -> None:
     except Exception as error:  # any engine failure: log it, keep the save
         db.session.rollback()
         log.warning(
-            "event=index_refresh_failed engine=%s error=%s detail=%r",
-            backend.name,
+            "event=index_refresh_failed error=%s engine=%s detail=%r",
             type(error).__name__,
+            backend.name,
             str(error)[:200],
         )
         return
