@@ -19,7 +19,7 @@ from indexer.generate import generate_listings
 from indexer.pipeline import ingest_files, ingest_records, load_sample_listings
 from indexer.readers import FORMATS, FormatError
 from indexer.sources import SOURCE_FORMATS
-from indexer.sync import rebuild, status, sync
+from indexer.sync import FALLBACK_STATE_NAME, rebuild, status, sync, sync_fallback
 
 
 def register_commands(app: Flask) -> None:
@@ -316,35 +316,48 @@ def index_group() -> None:
 @index_group.command("sync")
 @with_appcontext
 def index_sync() -> None:
-    """Apply pending changes from the outbox."""
-    from clearinghouse.search import get_backend
+    """Apply pending changes from the outbox (to the fallback engine too, when there is one)."""
+    from clearinghouse.search import get_backend, get_fallback
 
     report = sync(db.session(), get_backend(), _taxonomy())
     click.echo(
         f"Applied {report.applied} changes ({report.upserted} upserted, "
         f"{report.removed} removed); at seq {report.last_seq}."
     )
+    fallback = get_fallback()
+    if fallback is not None:
+        report = sync_fallback(db.session(), fallback, _taxonomy())
+        click.echo(f"Fallback ({fallback.name}): at seq {report.last_seq}.")
 
 
 @index_group.command("rebuild")
 @with_appcontext
 def index_rebuild() -> None:
     """Rebuild the index from the database, then apply anything that came in meanwhile."""
-    from clearinghouse.search import get_backend
+    from clearinghouse.search import get_backend, get_fallback
 
     count = rebuild(db.session(), get_backend(), _taxonomy())
     sync(db.session(), get_backend(), _taxonomy())
     click.echo(f"Rebuilt the index with {count} listings.")
+    fallback = get_fallback()
+    if fallback is not None:
+        count = rebuild(db.session(), fallback, _taxonomy(), FALLBACK_STATE_NAME)
+        sync_fallback(db.session(), fallback, _taxonomy())
+        click.echo(f"Rebuilt the fallback ({fallback.name}) with {count} listings.")
 
 
 @index_group.command("status")
 @with_appcontext
 def index_status() -> None:
-    """Show the engine, lag and counts."""
-    from clearinghouse.search import get_backend
+    """Show the engine, lag and counts (and the fallback's)."""
+    from clearinghouse.search import get_backend, get_fallback
 
     for key, value in status(db.session(), get_backend()).items():
         click.echo(f"{key}: {value if value is not None else 'unavailable'}")
+    fallback = get_fallback()
+    if fallback is not None:
+        for key, value in status(db.session(), fallback, FALLBACK_STATE_NAME).items():
+            click.echo(f"fallback {key}: {value if value is not None else 'unavailable'}")
 
 
 @click.group("users")

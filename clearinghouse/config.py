@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-SEARCH_ENGINES = ("embedded", "elasticsearch")
+SEARCH_ENGINES = ("embedded", "elasticsearch", "database")
 TRUE_WORDS = ("1", "true", "yes", "on")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -29,6 +29,17 @@ def from_environment(
         raise ValueError(
             f"CLEARINGHOUSE_SEARCH={engine!r} is not a search engine; use one of {SEARCH_ENGINES}"
         )
+    if engine == "database" and not database_url.startswith("postgresql"):
+        raise ValueError(
+            "CLEARINGHOUSE_SEARCH=database needs PostgreSQL (CLEARINGHOUSE_DATABASE_URL="
+            "postgresql+psycopg://…); on SQLite use CLEARINGHOUSE_SEARCH=embedded, the "
+            "database's own search"
+        )
+    fallback = env.get("CLEARINGHOUSE_SEARCH_FALLBACK", "database").strip().lower() or "database"
+    if fallback not in ("database", "off"):
+        raise ValueError(
+            f"CLEARINGHOUSE_SEARCH_FALLBACK={fallback!r} is not a choice; use database or off"
+        )
     # Set CLEARINGHOUSE_SECURE_COOKIES=1 when the app is served over HTTPS (behind a proxy
     # that terminates TLS, too): session and remember-me cookies are then sent only on HTTPS.
     secure_cookies = env.get("CLEARINGHOUSE_SECURE_COOKIES", "").strip().lower() in TRUE_WORDS
@@ -44,6 +55,13 @@ def from_environment(
         "ES_REPLICAS": _count(
             env.get("CLEARINGHOUSE_ES_REPLICAS", "0"), "CLEARINGHOUSE_ES_REPLICAS"
         ),
+        # While Elasticsearch is down or slower than the budget, the database answers searches
+        # (marked degraded); the breaker skips Elasticsearch after N failures in a row and
+        # probes it again after the cool-down.
+        "SEARCH_FALLBACK": fallback == "database",
+        "SEARCH_TIMEOUT": _positive(env, "CLEARINGHOUSE_SEARCH_TIMEOUT_MS", 1500.0) / 1000,
+        "SEARCH_BREAKER_FAILURES": int(_positive(env, "CLEARINGHOUSE_SEARCH_BREAKER_FAILURES", 3)),
+        "SEARCH_BREAKER_COOL_DOWN": _positive(env, "CLEARINGHOUSE_SEARCH_COOL_DOWN", 15.0),
         "GEOCODER": env.get("CLEARINGHOUSE_GEOCODER", "offline"),
         "SECRET_KEY": env.get("CLEARINGHOUSE_SECRET_KEY") or _instance_secret(instance),
         "TILE_URL": env.get(

@@ -21,7 +21,9 @@ from clearinghouse.search.documents import build_document
 from clearinghouse.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
-STATE_NAME = "search"
+STATE_NAME = "search"  # the configured engine's position in the outbox
+# The fallback engine's own position: it is kept current while the primary is down.
+FALLBACK_STATE_NAME = "search-fallback"
 
 
 @dataclass(frozen=True)
@@ -32,18 +34,18 @@ class SyncReport:
     last_seq: int
 
 
-def _state(session: DbSession) -> SyncState:
-    state = session.get(SyncState, STATE_NAME)
+def _state(session: DbSession, name: str = STATE_NAME) -> SyncState:
+    state = session.get(SyncState, name)
     if state is None:
-        state = SyncState(name=STATE_NAME, last_seq=0)
+        state = SyncState(name=name, last_seq=0)
         session.add(state)
         session.flush()
     return state
 
 
-def has_pending(session: DbSession) -> bool:
+def has_pending(session: DbSession, state_name: str = STATE_NAME) -> bool:
     """Whether any outbox row waits (one indexed lookup: what the worker polls)."""
-    last_seq = session.scalar(select(SyncState.last_seq).where(SyncState.name == STATE_NAME))
+    last_seq = session.scalar(select(SyncState.last_seq).where(SyncState.name == state_name))
     return (
         session.scalar(select(Outbox.seq).where(Outbox.seq > (last_seq or 0)).limit(1)) is not None
     )
@@ -55,9 +57,14 @@ def sync(
     taxonomy: Taxonomy,
     batch_size: int = 500,
     max_rows: int | None = None,
+    state_name: str = STATE_NAME,
 ) -> SyncReport:
-    """Apply pending outbox rows (all, or about `max_rows`); commits after each batch."""
-    state = _state(session)
+    """Apply pending outbox rows (all, or about `max_rows`); commits after each batch.
+
+    Each engine keeps its own position (`state_name`): the fallback engine is synced on
+    its own, so it stays current exactly when the primary cannot be written.
+    """
+    state = _state(session, state_name)
     applied = upserted = removed = 0
     while max_rows is None or applied < max_rows:
         rows = list(
@@ -88,7 +95,8 @@ def sync(
         upserted += len(docs)
         removed += len(gone)
         log.info(
-            "event=index_sync rows=%d upserted=%d removed=%d last_seq=%d took_ms=%.0f",
+            "event=index_sync engine=%s rows=%d upserted=%d removed=%d last_seq=%d took_ms=%.0f",
+            backend.name,
             len(rows),
             len(docs),
             len(gone),
@@ -96,6 +104,19 @@ def sync(
             (time.perf_counter() - started) * 1000,
         )
     return SyncReport(applied, upserted, removed, state.last_seq)
+
+
+def sync_fallback(
+    session: DbSession, fallback: SearchBackend, taxonomy: Taxonomy, max_rows: int | None = None
+) -> SyncReport:
+    """Keep the fallback engine current from its own outbox position.
+
+    The first time (no position yet) it is rebuilt from the live tables, so a fallback added
+    to a running clearinghouse is complete however long the outbox has been pruned.
+    """
+    if not has_position(session, FALLBACK_STATE_NAME):
+        rebuild(session, fallback, taxonomy, FALLBACK_STATE_NAME)
+    return sync(session, fallback, taxonomy, max_rows=max_rows, state_name=FALLBACK_STATE_NAME)
 
 
 def public_documents(
@@ -122,27 +143,37 @@ def public_documents(
         session.expunge_all()
 
 
-def rebuild(session: DbSession, backend: SearchBackend, taxonomy: Taxonomy) -> int:
+def has_position(session: DbSession, state_name: str) -> bool:
+    """Whether an engine has ever been built or synced (a new fallback is rebuilt first)."""
+    return session.get(SyncState, state_name) is not None
+
+
+def rebuild(
+    session: DbSession, backend: SearchBackend, taxonomy: Taxonomy, state_name: str = STATE_NAME
+) -> int:
     """Rebuild the index from the database; changes made meanwhile are caught by the next sync."""
     high_water = session.scalar(select(func.max(Outbox.seq))) or 0
     started = time.perf_counter()
     count = backend.rebuild(public_documents(session, taxonomy))
-    state = _state(session)
+    state = _state(session, state_name)
     # Rows after high_water may or may not be in the rebuilt index; replaying them is harmless.
     state.last_seq = high_water
     state.updated_at = utcnow()
     session.commit()
     log.info(
-        "event=index_rebuild documents=%d took_ms=%.0f",
+        "event=index_rebuild engine=%s documents=%d took_ms=%.0f",
+        backend.name,
         count,
         (time.perf_counter() - started) * 1000,
     )
     return count
 
 
-def status(session: DbSession, backend: SearchBackend) -> dict[str, object]:
+def status(
+    session: DbSession, backend: SearchBackend, state_name: str = STATE_NAME
+) -> dict[str, object]:
     """Lag and counts, for `clearinghouse index status` and /readyz."""
-    state = session.get(SyncState, STATE_NAME)
+    state = session.get(SyncState, state_name)
     last_seq = state.last_seq if state else 0
     newest = session.scalar(select(func.max(Outbox.seq))) or 0
     pending = (

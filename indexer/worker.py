@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 JobRun = Callable[[Flask], bool]  # True when work remains (run again without waiting)
 OUTBOX_INTERVAL = 0.5  # seconds between outbox polls: a commit is searchable within ~1 s
+OUTBOX_MAX_BACKOFF = 5.0  # seconds between retries of the outbox while the engine is down
 OUTBOX_ROWS_PER_RUN = 2000  # a backlog is applied this many rows at a time, other jobs between
 SOURCES_INTERVAL = 30.0  # seconds between looks for a partner source whose refresh is due
 MAIL_INTERVAL = 15.0  # seconds between looks for queued e-mail that is due
@@ -130,6 +131,24 @@ def apply_outbox(app: Flask) -> bool:
     return report.applied >= OUTBOX_ROWS_PER_RUN
 
 
+def apply_outbox_to_fallback(app: Flask) -> bool:
+    """The fallback's outbox job: the database engine follows the outbox on its own position,
+    so it is current when the primary engine (Elasticsearch) goes down."""
+    from clearinghouse.extensions import db
+    from clearinghouse.search import get_fallback
+    from clearinghouse.taxonomy import default_taxonomy
+    from indexer.sync import FALLBACK_STATE_NAME, has_pending, has_position, sync_fallback
+
+    fallback = get_fallback(app)
+    if fallback is None:
+        return False
+    session = db.session()
+    if has_position(session, FALLBACK_STATE_NAME) and not has_pending(session, FALLBACK_STATE_NAME):
+        return False
+    report = sync_fallback(session, fallback, default_taxonomy(), max_rows=OUTBOX_ROWS_PER_RUN)
+    return report.applied >= OUTBOX_ROWS_PER_RUN
+
+
 def refresh_due_source(app: Flask) -> bool:
     """The sources job: refresh the partner source most overdue; True when more are due."""
     from clearinghouse.extensions import db
@@ -189,10 +208,22 @@ def deliver_webhooks(app: Flask) -> bool:
 
 
 def default_worker(app: Flask) -> Worker:
-    """The worker with every job the clearinghouse runs: outbox → search index, sources,
-    queued e-mail, the groups' yearly confirmations and partner webhooks."""
+    """The worker with every job the clearinghouse runs: outbox → search index (and its
+    fallback, each on its own position), sources, queued e-mail, the groups' yearly
+    confirmations and partner webhooks."""
     worker = Worker(app)
-    worker.add("outbox", apply_outbox, every=OUTBOX_INTERVAL)
+    # Retried every few seconds at most while the engine is down: once it is back, it must
+    # catch up quickly, as searches go back to it as soon as it answers.
+    worker.add("outbox", apply_outbox, every=OUTBOX_INTERVAL, max_backoff=OUTBOX_MAX_BACKOFF)
+    from clearinghouse.search import has_fallback
+
+    if has_fallback(app.config):
+        worker.add(
+            "outbox-fallback",
+            apply_outbox_to_fallback,
+            every=OUTBOX_INTERVAL,
+            max_backoff=OUTBOX_MAX_BACKOFF,
+        )
     worker.add("sources", refresh_due_source, every=SOURCES_INTERVAL, max_backoff=300)
     worker.add("mail", send_mail, every=MAIL_INTERVAL, max_backoff=600)
     worker.add("freshness", ask_groups, every=FRESHNESS_INTERVAL, max_backoff=3600)

@@ -168,6 +168,12 @@ SEARCH_RESPONSE = _object(
                 "total": {"type": "integer"},
                 "page": {"type": "integer"},
                 "per_page": {"type": "integer"},
+                "degraded": {
+                    "type": "boolean",
+                    "description": "True while the search engine is down and the database's "
+                    "own search answers: results may be incomplete (no misspelling "
+                    "correction, another order); also sent as the X-Search-Degraded: 1 header",
+                },
                 "near": _object(
                     {
                         "text": {"type": "string"},

@@ -99,7 +99,7 @@ def groups() -> Response:
                 ]
                 for facet in page.facets
             },
-            "meta": _meta(query, page.total),
+            "meta": _meta(query, page.total, page.degraded),
             "links": links,
             "understood": page.reading.as_json() if page.reading else None,
         }
@@ -124,8 +124,11 @@ def _hits_json(*pages: tuple[Hit, ...]) -> list[list[dict[str, Any]]]:
     ]
 
 
-def _meta(query: SearchQuery, total: int) -> dict[str, Any]:
+def _meta(query: SearchQuery, total: int, degraded: bool = False) -> dict[str, Any]:
     meta: dict[str, Any] = {"total": total, "page": query.page, "per_page": query.per_page}
+    # True while the search engine is down and the database's own search answers instead:
+    # results may be incomplete, misspellings are not corrected and the order may differ.
+    meta["degraded"] = degraded
     if query.near is not None:
         meta["near"] = {
             "text": query.near_text,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, jsonify
@@ -11,7 +12,7 @@ from sqlalchemy import text
 from clearinghouse.extensions import db, limiter
 from clearinghouse.public import bp
 from clearinghouse.search.base import SearchBackend
-from indexer.sync import status
+from indexer.sync import FALLBACK_STATE_NAME, STATE_NAME, status
 
 log = logging.getLogger(__name__)
 
@@ -30,21 +31,35 @@ def healthz() -> Response:
 def readyz() -> tuple[Response, int]:
     """Ready when the database answers, the engine pings and the outbox is not far behind.
 
-    A 503 names each failing check with its reason under `failing`, so a probe's log (or the
-    person reading it) knows which part to look at.
+    "degraded" (still 200: keep sending traffic) when the engine is down but the fallback
+    engine answers searches in its place; "not ready" (503) when nothing can answer. A 503
+    names each failing check with its reason under `failing`, so a probe's log (or the person
+    reading it) knows which part to look at.
     """
+    from clearinghouse.search import get_backend, get_fallback
+
     checks: dict[str, Any] = {}
     failing: dict[str, str] = {}
     database_ok = _check_database(checks, failing)
-    backend = _check_search(checks, failing)
-    if database_ok and backend is not None:
-        _check_outbox(checks, failing, backend)
+    serving = _check_engine(checks, failing, "search", get_backend)
+    state_name, degraded = STATE_NAME, None
+    if serving is None and database_ok:
+        fallback = _check_engine(checks, {}, "fallback", get_fallback)
+        if fallback is not None:
+            serving, state_name = fallback, FALLBACK_STATE_NAME
+            degraded = failing.pop("search", "")
+    if database_ok and serving is not None:
+        _check_outbox(checks, failing, serving, state_name)
     else:
         checks["outbox"] = "not checked: needs the database and the engine"
     if failing:
         log.warning("event=not_ready failing=%s", ",".join(sorted(failing)))
         body = {"status": "not ready", "checks": checks, "failing": failing}
         return jsonify(body), 503
+    if degraded is not None:
+        log.warning("event=degraded reason=search_engine_down")
+        body = {"status": "degraded", "checks": checks, "degraded": degraded}
+        return jsonify(body), 200
     return jsonify({"status": "ready", "checks": checks}), 200
 
 
@@ -60,26 +75,35 @@ def _check_database(checks: dict[str, Any], failing: dict[str, str]) -> bool:
     return True
 
 
-def _check_search(checks: dict[str, Any], failing: dict[str, str]) -> SearchBackend | None:
-    from clearinghouse.search import get_backend
-
+def _check_engine(
+    checks: dict[str, Any],
+    failing: dict[str, str],
+    key: str,
+    get: Callable[[], SearchBackend | None],
+) -> SearchBackend | None:
+    """The engine if it pings (recording the check under `key`), else None."""
     try:
-        backend = get_backend()
+        backend = get()
+        if backend is None:
+            return None
         pinged = bool(backend.ping())
     except Exception as error:  # an engine that cannot even be built
-        checks["search"] = {"ping": f"failed: {type(error).__name__}"}
-        failing["search"] = f"the search engine could not be reached ({type(error).__name__})"
+        checks[key] = {"ping": f"failed: {type(error).__name__}"}
+        failing[key] = f"the search engine could not be reached ({type(error).__name__})"
         return None
-    checks["search"] = {"engine": backend.name, "ping": "ok" if pinged else "failed"}
+    checks[key] = {"engine": backend.name, "ping": "ok" if pinged else "failed"}
     if not pinged:
-        failing["search"] = f"the {backend.name} search engine does not answer its ping"
+        failing[key] = f"the {backend.name} search engine does not answer its ping"
         return None
     return backend
 
 
-def _check_outbox(checks: dict[str, Any], failing: dict[str, str], backend: SearchBackend) -> None:
+def _check_outbox(
+    checks: dict[str, Any], failing: dict[str, str], backend: SearchBackend, state_name: str
+) -> None:
+    """The serving engine's lag behind the outbox, within READYZ_MAX_PENDING."""
     try:
-        lag = status(db.session(), backend)
+        lag = status(db.session(), backend, state_name)
     except Exception as error:
         db.session.rollback()
         checks["outbox"] = f"unavailable: {type(error).__name__}"
@@ -87,6 +111,7 @@ def _check_outbox(checks: dict[str, Any], failing: dict[str, str], backend: Sear
         return
     limit = int(current_app.config.get("READYZ_MAX_PENDING", DEFAULT_MAX_PENDING))
     checks["outbox"] = {
+        "engine": backend.name,
         "pending": lag["pending"],
         "lag_seconds": lag["lag_seconds"],
         "last_seq": lag["last_seq"],

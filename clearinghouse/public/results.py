@@ -431,5 +431,6 @@ def concern_counts(taxonomy: Taxonomy) -> dict[str, int]:
         if facet.name == "concern"
         for value in facet.values
     }
-    cache.update(key=key, counts=counts)
+    if not page.degraded:  # the fallback's counts are kept only for this answer
+        cache.update(key=key, counts=counts)
     return counts

@@ -129,6 +129,8 @@ class SearchResult:
     facets: dict[str, dict[str, int]]
     online: tuple[Hit, ...] = ()
     online_total: int = 0
+    # Answered by the fallback engine while the configured one is down (see search/fallback.py).
+    degraded: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,14 @@ class ListingDoc:
         """The values of one facet, from the field the registry names."""
         values: str | tuple[str, ...] = getattr(self, BY_NAME[facet].field)
         return (values,) if isinstance(values, str) else values
+
+
+class Searcher(Protocol):
+    """What answers searches: an engine, or the engine behind its fallback."""
+
+    name: str
+
+    def search(self, query: SearchQuery) -> SearchResult: ...
 
 
 class SearchBackend(Protocol):

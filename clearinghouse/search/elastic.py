@@ -54,6 +54,7 @@ class ElasticBackend:
         chunk_size: int = 5000,
         load_threads: int = 3,
         old_index_grace: float = 1.0,
+        search_timeout: float | None = None,
     ) -> None:
         if not _ALIAS.match(alias):
             raise ValueError(
@@ -82,6 +83,11 @@ class ElasticBackend:
         )
         self._writer = self.client.options(
             request_timeout=max(timeout, 60.0), max_retries=2, retry_on_timeout=True
+        )
+        # Searches and pings within their own budget (a fallback answers when it runs out);
+        # index management keeps `timeout`.
+        self._searcher = (
+            self.client.options(request_timeout=search_timeout) if search_timeout else self.client
         )
         # The client logs every request at INFO: at hundreds of searches a second, too much.
         logging.getLogger("elastic_transport.transport").setLevel(logging.WARNING)
@@ -112,7 +118,7 @@ class ElasticBackend:
             searches += [{}, body]
         started = time.perf_counter()
         with self._reachable("search"):
-            responses = self.client.msearch(index=self.alias, searches=searches)["responses"]
+            responses = self._searcher.msearch(index=self.alias, searches=searches)["responses"]
         for response in responses:
             _raise_for(response)
         if any(_missing_index(response) for response in responses):
@@ -227,6 +233,9 @@ class ElasticBackend:
                     },
                 )
                 self.client.indices.refresh(index=name)
+                # Loaded with an async translog: commit to disk before the switch, or a node
+                # killed in the next seconds comes back with an empty index behind the alias.
+                self.client.indices.flush(index=name)
                 old = self._aliased_indices()
                 moves: list[dict[str, Any]] = [
                     {"remove": {"index": index, "alias": self.alias}} for index in old
@@ -317,7 +326,7 @@ class ElasticBackend:
     def ping(self) -> bool:
         # Cluster health, not `GET /`: the minimal distribution answers that with 405.
         try:
-            status = self.client.cluster.health()["status"]
+            status = self._searcher.cluster.health()["status"]
         except Exception:
             return False
         return status in ("green", "yellow")

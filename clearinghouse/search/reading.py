@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
 
-from clearinghouse.search.base import SearchBackend, SearchQuery, SearchResult
+from clearinghouse.search.base import Searcher, SearchQuery, SearchResult
 from clearinghouse.search.query import search_words
 from clearinghouse.search.understanding import Understood, correct, understand
 from clearinghouse.taxonomy import Taxonomy
@@ -68,7 +68,7 @@ class Reading:
 
 
 def read_search(
-    backend: SearchBackend, query: SearchQuery, taxonomy: Taxonomy
+    backend: Searcher, query: SearchQuery, taxonomy: Taxonomy
 ) -> tuple[SearchQuery, SearchResult, Reading | None]:
     """The query as searched (with what was understood), its result and the reading."""
     if not search_words(query.q):
@@ -99,16 +99,31 @@ def _empty(result: SearchResult) -> bool:
     return not result.total and not result.online_total
 
 
-def _known(backend: SearchBackend) -> Any:
-    known = getattr(backend, "known_words", None)
+def _engine(backend: Searcher) -> Any:
+    """The engine itself, also behind a fallback (its words are the primary engine's)."""
+    return getattr(backend, "primary", backend)
+
+
+def _known(backend: Searcher) -> Any:
+    known = getattr(_engine(backend), "known_words", None)
     if known is None:
         return lambda word: False
-    return lambda word: word in known([word])
+
+    def is_known(word: str) -> bool:
+        try:
+            return word in known([word])
+        except Exception:  # the engine is down (the fallback answers): correct from the taxonomy
+            return False
+
+    return is_known
 
 
-def _vocabulary(backend: SearchBackend) -> Collection[str]:
-    vocabulary = getattr(backend, "vocabulary", None)
-    return vocabulary() if vocabulary is not None else ()
+def _vocabulary(backend: Searcher) -> Collection[str]:
+    vocabulary = getattr(_engine(backend), "vocabulary", None)
+    try:
+        return vocabulary() if vocabulary is not None else ()
+    except Exception:  # the engine is down: the taxonomy's words alone
+        return ()
 
 
 def _reading(

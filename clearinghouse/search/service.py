@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from clearinghouse.extensions import db
 from clearinghouse.groups import groups_by_id
 from clearinghouse.models import Group, SearchMiss, utcnow
-from clearinghouse.search import get_backend
+from clearinghouse.search import get_search, note_degraded
 from clearinghouse.search.base import Hit, SearchQuery, SearchResult
 from clearinghouse.search.facets import FACETS
 from clearinghouse.search.reading import Reading, read_search
@@ -83,6 +83,8 @@ class SearchPage(Generic[H]):
     online_total: int
     suggestions: Suggestions | None = None
     reading: Reading | None = None  # what the words were taken to mean (None: no words)
+    # Answered by the fallback engine while the configured one is down: may be incomplete.
+    degraded: bool = False
 
 
 def run_search(query: SearchQuery, taxonomy: Taxonomy | None = None) -> SearchPage[GroupHit]:
@@ -98,10 +100,13 @@ def search_page(
     """Search the configured engine and hydrate the page; raises SearchUnavailable if down.
 
     `hydrate` turns the hits and the online hits into what the caller shows, leaving out
-    groups that are no longer active (the API's gives cached JSON).
+    groups that are no longer active (the API's gives cached JSON).  While the engine is
+    down the fallback answers: the page is `degraded`, and so is the response (a header).
     """
     taxonomy = taxonomy or default_taxonomy()
-    searched, result, reading = read_search(get_backend(), query, taxonomy)
+    searched, result, reading = read_search(get_search(), query, taxonomy)
+    if result.degraded:
+        note_degraded()
     groups, online = hydrate(result.hits, result.online)
     suggestions = None
     if query.near is not None and result.total == 0:
@@ -115,6 +120,7 @@ def search_page(
         online_total=result.online_total,
         suggestions=suggestions,
         reading=reading,
+        degraded=result.degraded,
     )
 
 
@@ -207,13 +213,16 @@ def _concern_values(
 def _suggestions(query: SearchQuery, taxonomy: Taxonomy) -> Suggestions:
     """Wider radii that would find something, national resources, and starting a group."""
     wider: list[WiderOption] = []
-    backend = get_backend()
+    backend = get_search()
     for radius_mi in sorted({query.radius_mi * 2, *WIDER_RADII_MI}):
         if radius_mi <= query.radius_mi or radius_mi > 500:
             continue
         radius = radius_mi if query.unit == "mi" else round(radius_mi * 1.609344)
         wider_query = replace(query, radius=radius, page=1, per_page=1)
-        count = backend.search(wider_query).total
+        wider_result = backend.search(wider_query)
+        if wider_result.degraded:
+            note_degraded()
+        count = wider_result.total
         wider.append(WiderOption(radius=radius, count=count))
         if count:
             break

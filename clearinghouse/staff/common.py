@@ -18,8 +18,9 @@ from sqlalchemy import Select, func, select
 from clearinghouse.extensions import db
 from clearinghouse.inputs import parse_int
 from clearinghouse.models import Group, Outbox, SyncState, utcnow
+from clearinghouse.search.base import SearchBackend
 from clearinghouse.taxonomy import default_taxonomy
-from indexer.sync import STATE_NAME, sync
+from indexer.sync import FALLBACK_STATE_NAME, STATE_NAME, has_position, sync
 
 log = logging.getLogger(__name__)
 PER_PAGE = 50
@@ -41,36 +42,46 @@ def refresh_index() -> None:
     """Push committed changes to the search index now; an engine outage never fails a save.
 
     The outbox rows are already committed with the change, so whatever is not applied here
-    is applied by the next `clearinghouse index sync` (or the next save).
+    is applied by the next `clearinghouse index sync` (or the next save).  The fallback
+    engine, when there is one, is refreshed on its own position, so an edit made while
+    Elasticsearch is down is searchable at once on the fallback.
     """
-    from clearinghouse.search import get_backend
+    from clearinghouse.search import get_backend, get_fallback
 
-    backlog = _outbox_backlog()
+    _refresh(get_backend(), STATE_NAME)
+    fallback = get_fallback()
+    if fallback is not None and has_position(db.session, FALLBACK_STATE_NAME):
+        _refresh(fallback, FALLBACK_STATE_NAME)  # a first build is the worker's job
+
+
+def _refresh(backend: SearchBackend, state_name: str) -> None:
+    backlog = _outbox_backlog(state_name)
     if backlog > INLINE_SYNC_LIMIT:
         # A long backlog (the engine was down) is for `clearinghouse index sync`, not a request.
-        log.warning("event=index_refresh_skipped pending=%d", backlog)
+        log.warning("event=index_refresh_skipped pending=%d engine=%s", backlog, backend.name)
         return
     started = time.perf_counter()
     try:
-        report = sync(db.session, get_backend(), default_taxonomy())
+        report = sync(db.session, backend, default_taxonomy(), state_name=state_name)
     except Exception as error:  # any engine failure: log it, keep the save
         db.session.rollback()
         log.warning(
-            "event=index_refresh_failed error=%s detail=%r",
+            "event=index_refresh_failed error=%s engine=%s detail=%r",
             type(error).__name__,
+            backend.name,
             str(error)[:200],
         )
         return
     log.info(
-        "event=index_refresh applied=%d took_ms=%.0f",
+        "event=index_refresh engine=%s applied=%d took_ms=%.0f",
+        backend.name,
         report.applied,
         (time.perf_counter() - started) * 1000,
     )
 
 
-def _outbox_backlog() -> int:
-
-    state = db.session.get(SyncState, STATE_NAME)
+def _outbox_backlog(state_name: str = STATE_NAME) -> int:
+    state = db.session.get(SyncState, state_name)
     since = state.last_seq if state else 0
     return db.session.scalar(select(func.count()).where(Outbox.seq > since)) or 0
 

@@ -1,0 +1,327 @@
+"""The database engine: the search contract answered by PostgreSQL itself, no search server.
+
+One table (`search_documents` by default) in the clearinghouse's own PostgreSQL database holds
+a row per indexed group: the words as a weighted `tsvector` (GIN index), the place as
+latitude and longitude (a bounding box narrows, the great-circle distance decides), one
+`text[]` column per facet of the registry (GIN indexes; counts by `GROUP BY` over `unnest`)
+and the sort keys.  It is kept like any engine — `indexer/sync.py` applies the outbox to it
+through `upsert` and `remove`, and `rebuild` fills a fresh table from the live tables and
+swaps it in by renaming, in one transaction — so it can answer on its own, as the primary
+engine (`CLEARINGHOUSE_SEARCH=database`, the benchmark's PostgreSQL baseline), or as the
+fallback while Elasticsearch is down (`search/fallback.py`), from its own outbox cursor.
+
+Text is analysed in Python exactly as for Elasticsearch (`elastic_query.stems`: letters and
+digits, accents folded, Porter stems) and handed to PostgreSQL's `simple` configuration, so
+all three engines match the same words; there is no misspelling tolerance, and ranking is
+`ts_rank` with the engines' field weights (close to, not the same as, bm25).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from itertools import islice
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from clearinghouse.search.base import (
+    Hit,
+    ListingDoc,
+    SearchQuery,
+    SearchResult,
+    SearchUnavailable,
+)
+from clearinghouse.search.database_sql import FACET_COLUMNS, SearchStatements, tsquery
+from clearinghouse.search.elastic_query import stems
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+BATCH = 1000
+SCHEMA_COMMENT = "clearinghouse search documents v1"
+_TABLE = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
+
+
+def _schema(table: str, stamp: str) -> list[str]:
+    """The DDL of one table generation; index names are unique per build."""
+    facets = "".join(f"{column} text[] NOT NULL, " for column in FACET_COLUMNS.values())
+    return [
+        f"""CREATE TABLE {table} (
+            id bigint PRIMARY KEY,
+            uuid text NOT NULL,
+            updated_at text NOT NULL,
+            name_sort text COLLATE "C" NOT NULL,
+            lat double precision,
+            lon double precision,
+            remote boolean NOT NULL,
+            service_area text[] NOT NULL,
+            {facets}
+            words tsvector NOT NULL
+        )""",
+        f"COMMENT ON TABLE {table} IS '{SCHEMA_COMMENT}'",
+        f"CREATE INDEX ix_{stamp}_words ON {table} USING gin (words)",
+        f"CREATE INDEX ix_{stamp}_place ON {table} (lat, lon) WHERE lat IS NOT NULL",
+        f"CREATE INDEX ix_{stamp}_name ON {table} (name_sort, id)",
+        f"CREATE INDEX ix_{stamp}_updated ON {table} (updated_at DESC, id)",
+        *(
+            f"CREATE INDEX ix_{stamp}_{column} ON {table} USING gin ({column})"
+            for column in FACET_COLUMNS.values()
+        ),
+    ]
+
+
+def _upsert_sql(table: str) -> str:
+    columns = ", ".join(FACET_COLUMNS.values())
+    values = ", ".join(f"CAST(:{column} AS text[])" for column in FACET_COLUMNS.values())
+    updates = ", ".join(
+        f"{column} = EXCLUDED.{column}"
+        for column in (
+            "uuid",
+            "updated_at",
+            "name_sort",
+            "lat",
+            "lon",
+            "remote",
+            "service_area",
+            *FACET_COLUMNS.values(),
+            "words",
+        )
+    )
+    # Weights A–D: name, concerns' labels and synonyms, organisation, description.
+    words = (
+        "setweight(to_tsvector('simple', :name), 'A')"
+        " || setweight(to_tsvector('simple', :concern_text), 'B')"
+        " || setweight(to_tsvector('simple', :organization), 'C')"
+        " || setweight(to_tsvector('simple', :description), 'D')"
+    )
+    return (
+        f"INSERT INTO {table} (id, uuid, updated_at, name_sort, lat, lon, remote, service_area,"
+        f" {columns}, words) VALUES (:id, :uuid, :updated_at, :name_sort, :lat, :lon, :remote,"
+        f" CAST(:service_area AS text[]), {values}, {words})"
+        f" ON CONFLICT (id) DO UPDATE SET {updates}"
+    )
+
+
+def _row(doc: ListingDoc) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": doc.id,
+        "uuid": doc.uuid,
+        "updated_at": doc.updated_at,
+        "name_sort": doc.name_sort,
+        "lat": doc.lat if doc.has_place else None,
+        "lon": doc.lon if doc.has_place else None,
+        "remote": "online" in doc.attendance or "phone" in doc.attendance,
+        "service_area": list(doc.service_area),
+        "name": stems(doc.name),
+        "concern_text": stems(doc.concern_text),
+        "organization": stems(doc.organization),
+        "description": stems(doc.description),
+    }
+    for facet, column in FACET_COLUMNS.items():
+        row[column] = list(dict.fromkeys(doc.facet_values(facet)))
+    return row
+
+
+class DatabaseBackend:
+    """`SearchBackend` on PostgreSQL; safe to share between threads (a connection pool)."""
+
+    name = "database"
+
+    def __init__(
+        self,
+        url: str,
+        table: str = "search_documents",
+        *,
+        statement_timeout_ms: int = 10_000,
+        pool_size: int = 5,
+    ) -> None:
+        if not _TABLE.match(table):
+            raise ValueError(f"{table!r} is not a usable table name (a-z, 0-9, _)")
+        if not url.startswith("postgresql"):
+            raise ValueError(
+                "the database search engine needs PostgreSQL; on SQLite the embedded engine "
+                "is the database's own search (CLEARINGHOUSE_SEARCH=embedded)"
+            )
+        self.table = table
+        self.statement_timeout_ms = statement_timeout_ms
+        self.engine: Engine = create_engine(
+            url, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True
+        )
+        self._schema_ready = False
+
+    # -- connections ----------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """One read-only snapshot: every statement of a search sees the same documents."""
+        self._ensure_schema()
+        with self._unavailable_on_error("search"), self.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                conn.execute(text("SET TRANSACTION READ ONLY"))
+                conn.execute(
+                    text(f"SET LOCAL statement_timeout = {int(self.statement_timeout_ms)}")
+                )
+                yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._unavailable_on_error("write"), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _unavailable_on_error(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except SQLAlchemyError as error:
+            log.warning(
+                "event=search_failed engine=database action=%s error=%s",
+                action,
+                type(error).__name__,
+            )
+            raise SearchUnavailable(
+                f"the database search table {self.table} cannot be used ({action}: "
+                f"{type(error).__name__})"
+            ) from error
+
+    def _ensure_schema(self) -> None:
+        """Create the table on first use (and reset it if its layout is from another version)."""
+        if self._schema_ready:
+            return
+        with self._write() as conn:
+            # One process at a time: two web workers starting together must not both create.
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": self.table})
+            comment = conn.scalar(
+                text("SELECT obj_description(to_regclass(:t), 'pg_class')"), {"t": self.table}
+            )
+            if comment != SCHEMA_COMMENT:
+                exists = conn.scalar(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": self.table})
+                if exists:
+                    log.warning(
+                        "event=database_index_reset table=%s reason=schema_changed"
+                        " action='run: clearinghouse index rebuild'",
+                        self.table,
+                    )
+                    conn.execute(text(f"DROP TABLE {self.table}"))
+                for statement in _schema(self.table, secrets.token_hex(4)):
+                    conn.execute(text(statement))
+        self._schema_ready = True
+
+    def close(self) -> None:
+        """Close the pool's connections (the table stays)."""
+        self.engine.dispose()
+
+    def drop(self) -> None:
+        """Drop the table and close the pool (tests)."""
+        with self._write() as conn:
+            conn.execute(text(f"DROP TABLE IF EXISTS {self.table}"))
+            conn.execute(text(f"DROP TABLE IF EXISTS {self.table}_new"))
+        self._schema_ready = False
+        self.engine.dispose()
+
+    # -- the protocol ---------------------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        started = time.perf_counter()
+        statements = SearchStatements(self.table, query)
+        with self._read() as conn:
+            counts = conn.execute(text(statements.counts_sql()), statements.params).all()
+            total = 0
+            facets: dict[str, dict[str, int]] = {facet: {} for facet in FACET_COLUMNS}
+            for facet, value, count in counts:
+                if facet == "":
+                    total = int(count)
+                else:
+                    facets[facet][value] = int(count)
+            hits: tuple[Hit, ...] = ()
+            if total > query.offset:
+                rows = conn.execute(text(statements.page_sql()), statements.params).all()
+                hits = tuple(Hit(id=int(i), score=float(s), distance_mi=d) for i, s, d in rows)
+            online: tuple[Hit, ...] = ()
+            online_total = 0
+            if query.near is not None:
+                rows = conn.execute(text(statements.online_sql()), statements.params).all()
+                online = tuple(Hit(id=int(i), score=float(s)) for i, s, _n in rows)
+                online_total = int(rows[0][2]) if rows else 0
+        log.debug(
+            "event=search engine=database total=%d took_ms=%.1f",
+            total,
+            (time.perf_counter() - started) * 1000,
+        )
+        return SearchResult(
+            hits=hits, total=total, facets=facets, online=online, online_total=online_total
+        )
+
+    def upsert(self, docs: Iterable[ListingDoc]) -> None:
+        self._ensure_schema()
+        sql = text(_upsert_sql(self.table))
+        for batch in _batches(docs, BATCH):
+            with self._write() as conn:
+                conn.execute(sql, [_row(doc) for doc in batch])
+
+    def remove(self, ids: Iterable[int]) -> None:
+        self._ensure_schema()
+        sql = text(f"DELETE FROM {self.table} WHERE id = ANY(CAST(:ids AS bigint[]))")
+        for batch in _batches(ids, BATCH):
+            with self._write() as conn:
+                conn.execute(sql, {"ids": list(batch)})
+
+    def rebuild(self, docs: Iterable[ListingDoc]) -> int:
+        """Fill `<table>_new`, then drop the old table and rename the new one, atomically."""
+        self._ensure_schema()
+        started = time.perf_counter()
+        new = f"{self.table}_new"
+        with self._write() as conn:
+            conn.execute(text(f"DROP TABLE IF EXISTS {new}"))
+            for statement in _schema(new, secrets.token_hex(4)):
+                conn.execute(text(statement))
+        sql = text(_upsert_sql(new))
+        count = 0
+        for batch in _batches(docs, BATCH):
+            with self._write() as conn:
+                conn.execute(sql, [_row(doc) for doc in batch])
+            count += len(batch)
+        with self._write() as conn:
+            conn.execute(text(f"ANALYZE {new}"))
+            # Searches waiting on the old table's lock look the name up again once it is free.
+            conn.execute(text(f"DROP TABLE {self.table}"))
+            conn.execute(text(f"ALTER TABLE {new} RENAME TO {self.table}"))
+        log.info(
+            "event=database_rebuild table=%s documents=%d took_ms=%.0f",
+            self.table,
+            count,
+            (time.perf_counter() - started) * 1000,
+        )
+        return count
+
+    def indexed(self) -> dict[int, str]:
+        with self._read() as conn:
+            rows = conn.execute(text(f"SELECT id, updated_at FROM {self.table}")).all()
+        return {int(id_): str(updated_at) for id_, updated_at in rows}
+
+    def count(self) -> int:
+        with self._read() as conn:
+            return int(conn.scalar(text(f"SELECT count(*) FROM {self.table}")) or 0)
+
+    def ping(self) -> bool:
+        try:
+            with self._read() as conn:
+                conn.execute(text(f"SELECT 1 FROM {self.table} LIMIT 1")).all()
+        except SearchUnavailable:
+            return False
+        return True
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+__all__ = ["DatabaseBackend", "tsquery"]
