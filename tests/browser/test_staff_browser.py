@@ -167,18 +167,19 @@ def test_import_a_file_with_a_bad_row(page: Page, tmp_path: Path) -> None:
     upload.write_text(
         "external_id,name,concerns,city,state,postal_code,days,start,end\n"
         "P-1,Pelican Caregivers,caregiving,Chicago,IL,60614,WE,18:00,19:00\n"
-        "P-2,Bad Row Group,grief,Chicago,IL,99999999,TH,18:00,19:00\n"
+        "P-2,,grief,Chicago,IL,60614,TH,18:00,19:00\n"  # no name: rejected
     )
     sign_in(page)
     page.get_by_role("link", name="Imports", exact=True).click()
-    page.get_by_label("File").set_input_files(str(upload))
+    page.get_by_label("File", exact=True).set_input_files(str(upload))
     page.get_by_label("Format").select_option("csv")
+    page.get_by_label("Source (who sent this file)").fill("pelican-partner")
     page.get_by_role("button", name="Check the file (dry run)").click()
     expect(page.get_by_role("heading", name="Dry run: nothing has changed yet")).to_be_visible()
     counts = page.locator("#import-counts")
     expect(counts.locator("tr", has_text="Would be added").locator("td")).to_have_text("1")
     expect(counts.locator("tr", has_text="Rejected").locator("td")).to_have_text("1")
-    expect(page.locator("table.rejects")).to_contain_text("postal_code")
+    expect(page.locator("table.rejects")).to_contain_text("name")
     page.get_by_role("button", name="Apply this import").click()
     expect(page.get_by_role("heading", name="Import applied")).to_be_visible()
     page.goto("/staff/listings?q=Pelican")

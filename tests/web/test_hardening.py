@@ -153,7 +153,12 @@ def admin(app: Flask, tmp_path: Path) -> FlaskClient:
 
 
 def upload(client: FlaskClient, text: str, fmt: str = "csv") -> str:
-    data = {"fmt": fmt, "source": "", "concern": "", "file": (io.BytesIO(text.encode()), "x.csv")}
+    data = {
+        "fmt": fmt,
+        "source": "partner",
+        "concern": "",
+        "file": (io.BytesIO(text.encode()), "x.csv"),
+    }
     response = post(client, "/staff/imports", data, content_type="multipart/form-data")
     return response.get_data(as_text=True)
 
