@@ -242,6 +242,14 @@ class ElasticBackend:
                 ]
                 moves.append({"add": {"index": name, "alias": self.alias}})
                 self.client.indices.update_aliases(actions=moves)
+                # A first write elsewhere (a worker's `_ensure_index`) may have put the alias on
+                # an index of its own between the read above and the switch: an alias on two
+                # indices has no write index, so take it off every index but the new one.
+                stray = [index for index in self._aliased_indices() if index != name]
+                if stray:
+                    self.client.indices.update_aliases(
+                        actions=[{"remove": {"index": i, "alias": self.alias}} for i in stray]
+                    )
         except BaseException:
             with contextlib.suppress(Exception):
                 self.client.indices.delete(index=name)
