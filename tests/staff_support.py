@@ -63,6 +63,27 @@ def post(
     return client.post(url, data=fields, **kw)
 
 
+def version_in(page: str) -> str | None:
+    """The listing version a staff page's form carries (None when it carries none)."""
+    match = re.search(r'<input[^>]*name="version"[^>]*value="([^"]*)"', page)
+    return match[1] if match else None
+
+
+def save_listing(client: FlaskClient, group: Any, data: dict[str, Any]) -> TestResponse:
+    """Save a listing's edit form as the browser does: opened now, so with its current version."""
+    url = f"/staff/listings/{group.uuid}/edit"
+    fields = dict(data)
+    fields.setdefault("version", version_in(client.get(url).get_data(as_text=True)) or "")
+    return post(client, url, fields)
+
+
+def approve(client: FlaskClient, request_id: int, **kw: Any) -> TestResponse:
+    """Approve a review request as the page's button does: with the version it was reviewed at."""
+    version = version_in(client.get(f"/staff/review/{request_id}").get_data(as_text=True))
+    data = {"version": version} if version else {}
+    return post(client, f"/staff/review/{request_id}/approve", data, **kw)
+
+
 def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> TestResponse:
     token = csrf_token(client, "/staff/login")
     return client.post(

@@ -26,9 +26,19 @@ class StaleListing(Exception):
 
 
 def require_version(group: Group, version: str | None) -> None:
-    """Raise StaleListing unless `version` is current; a form without one is not checked."""
+    """Raise StaleListing unless `version` is current.
+
+    None means the caller builds its record from the listing as it is now (a merge), so there
+    is nothing to compare; an empty version is a form that lost its version and is refused.
+    """
     if version is None or store.claim_version(db.session, group, version):
         return
+    if not version:
+        raise StaleListing(
+            f"The form for “{group.name}” did not say which version of the listing it was "
+            "opened at, so saving it could undo someone else's change. Nothing was saved. "
+            "Open the listing again, then save."
+        )
     raise StaleListing(stale_message(group, version))
 
 

@@ -61,7 +61,7 @@ def save_form(form: ListingForm, group: Group | None, *, publish: bool = False) 
             form.record(include_status=group is None),
             group,
             publish=publish,
-            version=(form.version.data or None) if group is not None else None,
+            version=(form.version.data or "") if group is not None else None,
         )
     except StaleListing as stale:
         db.session.rollback()

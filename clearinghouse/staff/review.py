@@ -153,7 +153,7 @@ def approve(request_id: int) -> Any:
             proposed_record(change),
             change.group,
             publish=new,
-            version=None if new else (form.version.data or None),
+            version=None if new else (form.version.data or ""),
         )
     except StaleListing as stale:
         db.session.rollback()

@@ -139,7 +139,7 @@ ACCESS: dict[str, Entry] = {
     "staff.restore": staff(POST=302),
     "staff.verify": staff(POST=302),
     "staff.dismiss_flag": staff(POST=302),
-    "staff.edit_listing": staff(GET=200, POST=302),
+    "staff.edit_listing": staff(GET=200, POST=409),  # an empty form has no version: refused
     "staff.merge": staff(GET=200, POST=200),
     "staff.bulk": staff(POST=302),
     "staff.geocode_preview": staff(),

@@ -22,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from clearinghouse import store
 from clearinghouse.accounts import create_api_key
 from clearinghouse.extensions import db
 from clearinghouse.freshness import token_hash
@@ -180,7 +181,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("POST", "/staff/listings/<group_uuid>/edit"): Route(
         lambda w: f"/staff/listings/{w.group.uuid}/edit",
-        lambda w: listing_form_data(name="Renamed Circle"),
+        lambda w: listing_form_data(name="Renamed Circle", version=store.version_of(w.group)),
     ),
     ("POST", "/staff/imports"): Route(lambda w: "/staff/imports", _upload, multipart=True),
     ("POST", "/staff/imports/confirm"): Route(

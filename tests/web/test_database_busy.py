@@ -22,7 +22,7 @@ from indexer import pipeline
 from indexer.pipeline import ingest_records
 from indexer.sync import rebuild
 from tests.conftest import app_config, sample_record
-from tests.staff_support import editor_client, listing_form_data, post, signed_in_client
+from tests.staff_support import editor_client, listing_form_data, post, signed_in_client, version_in
 
 __all__ = ["editor_client"]  # fixtures
 
@@ -85,6 +85,7 @@ def test_a_save_while_the_database_is_busy_is_a_503_to_retry_and_changes_nothing
     form = listing_form_data(name="Renamed Circle")
     token_page = editor_client.get(f"/staff/listings/{grief_group.uuid}/edit")
     assert token_page.status_code == 200
+    form["version"] = version_in(token_page.get_data(as_text=True)) or ""
     other_writer.execute("BEGIN IMMEDIATE")
     response = post(editor_client, f"/staff/listings/{grief_group.uuid}/edit", form)
     assert response.status_code == 503

@@ -27,7 +27,7 @@ from clearinghouse.models import (
     utcnow,
 )
 from tests.mail_server import REFUSED_DOMAIN, Mailbox, smtp_server  # noqa: F401  (fixture)
-from tests.staff_support import csrf_token, make_user, new_client, post, signed_in_client
+from tests.staff_support import approve, csrf_token, make_user, new_client, post, signed_in_client
 
 LEADER = "leader@example.org"
 LINK = re.compile(r"https?://\S+/confirm/\S+")
@@ -186,7 +186,7 @@ def test_stopped_meeting_is_a_removal_request_that_archives_on_approval(
     assert db.session.get(Group, old_group.id).status == "active"
     staff = signed_in_client(app, "editor@example.org", "editor")
     assert "Westside Grief Circle" in staff.get(f"/staff/review/{change.id}").get_data(as_text=True)
-    assert post(staff, f"/staff/review/{change.id}/approve").status_code == 302
+    assert approve(staff, change.id).status_code == 302
     db.session.expire_all()
     assert db.session.get(Group, old_group.id).status == "archived"
 

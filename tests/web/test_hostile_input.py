@@ -23,7 +23,7 @@ from clearinghouse.taxonomy import default_taxonomy
 from indexer.pipeline import ingest_records
 from tests.api_support import new_key
 from tests.conftest import sample_record
-from tests.staff_support import csrf_token, listing_form_data, post, signed_in_client
+from tests.staff_support import csrf_token, listing_form_data, save_listing, signed_in_client
 
 NUL_URLS = [
     "/groups/%00",
@@ -127,7 +127,7 @@ def test_staff_forms_with_nul_save_without_it(store_app: Flask) -> None:
     editor = signed_in_client(store_app, "editor@example.org", "editor")
     group = add_group()
     data = listing_form_data(name="Tuesday\x00 Circle", location_notes="Room\x00 4")
-    response = post(editor, f"/staff/listings/{group.uuid}/edit", data)
+    response = save_listing(editor, group, data)
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     db.session.refresh(group)
     assert group.name == "Tuesday Circle"

@@ -24,7 +24,15 @@ from clearinghouse.logs import event_fields
 from clearinghouse.models import Group
 from tests.api_support import create, index_all
 from tests.conftest import sample_record
-from tests.staff_support import PASSWORD, csrf_token, listing_form_data, make_user, post, sign_in
+from tests.staff_support import (
+    PASSWORD,
+    csrf_token,
+    listing_form_data,
+    make_user,
+    post,
+    save_listing,
+    sign_in,
+)
 
 # Planted values that must never be written to a log line.
 PRIVATE_EMAIL = "secret.person@private-mail.example"
@@ -88,7 +96,7 @@ def run_a_working_session(app: Flask, tmp_path: Path) -> list[str]:
     }
     saved = post(admin, "/staff/listings/new", listing_form_data(**private_form))
     assert saved.status_code == 302, saved.get_data(as_text=True)[:500]
-    edited = post(admin, f"/staff/listings/{group.uuid}/edit", listing_form_data(**private_form))
+    edited = save_listing(admin, group, listing_form_data(**private_form))
     assert edited.status_code == 302, edited.get_data(as_text=True)[:500]
     made = post(
         admin,

@@ -30,15 +30,10 @@ from tests.staff_support import (
     post,
     sign_in,
     signed_in_client,
+    version_in,
 )
 
 DEADLINE_S = 90
-
-
-def version_in(page: str) -> str | None:
-    """The version a staff page's form carries (None when it carries none)."""
-    match = re.search(r'<input[^>]*name="version"[^>]*value="([^"]*)"', page)
-    return match[1] if match else None
 
 
 def edit_form(client: FlaskClient, group: Group, **changes: Any) -> dict[str, Any]:
@@ -93,6 +88,24 @@ def test_a_save_from_an_older_version_is_refused_and_says_what_changed(
     assert post(sam, f"/staff/listings/{group.uuid}/edit", again).status_code == 302
     db.session.refresh(group)
     assert group.description == "A circle for anyone grieving."
+
+
+def test_an_edit_without_its_version_is_refused_and_changes_nothing(
+    editors: tuple[FlaskClient, FlaskClient], make_group: Callable[..., Group]
+) -> None:
+    pat, _sam = editors
+    group = make_group(name="Evening Grief Circle", description="A circle.")
+    form = edit_form(pat, group, description="Rewritten by a form that lost its version.")
+    del form["version"]
+
+    response = post(pat, f"/staff/listings/{group.uuid}/edit", form)
+
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "did not say which version" in page and "Nothing was saved" in page
+    db.session.refresh(group)
+    assert group.description == "A circle."
+    assert version_in(page)  # the refused form now carries the current version: save again
 
 
 def test_a_bulk_action_leaves_listings_changed_since_the_table_was_loaded(

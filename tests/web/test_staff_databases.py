@@ -13,7 +13,7 @@ from clearinghouse.models import Group, SearchMiss, utcnow
 from clearinghouse.store import apply_listing
 from clearinghouse.taxonomy import default_taxonomy
 from tests.conftest import sample_record
-from tests.staff_support import listing_form_data, post, signed_in_client
+from tests.staff_support import listing_form_data, post, save_listing, signed_in_client
 
 
 def add(**overrides: object) -> Group:
@@ -56,7 +56,7 @@ def test_console_queries_work_on_every_database(store_app: Flask) -> None:
     assert "alcohol" in coverage
     assert "Changes waiting" in editor.get("/staff/").get_data(as_text=True)
     post(editor, f"/staff/listings/{old.uuid}/merge", {"other": fresh.uuid})
-    post(editor, f"/staff/listings/{old.uuid}/edit", listing_form_data(name="Old Flagged"))
+    save_listing(editor, old, listing_form_data(name="Old Flagged"))
     assert "user:editor@example.org" in body(f"/staff/audit?actor=EDITOR&since={utcnow().date()}")
     db.session.refresh(fresh)
     assert fresh.status == "archived"

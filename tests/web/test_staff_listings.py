@@ -19,6 +19,7 @@ from tests.staff_support import (
     editor_client,
     listing_form_data,
     post,
+    save_listing,
 )
 
 __all__ = ["admin_client", "editor_client"]  # fixtures
@@ -114,7 +115,7 @@ def test_editing_a_schedule_as_rules_rewrites_the_meetings(
             "meetings-2-byday": "",
         },
     )
-    response = post(editor_client, f"/staff/listings/{group.uuid}/edit", data)
+    response = save_listing(editor_client, group, data)
     assert response.status_code == 302
     db.session.refresh(group)
     assert [(m.freq, m.byday) for m in group.meetings] == [
@@ -352,9 +353,9 @@ def test_each_listing_page_shows_its_own_history(
 ) -> None:
     group = make_group()
     other = make_group(name="Someone Else")
-    post(
+    save_listing(
         editor_client,
-        f"/staff/listings/{group.uuid}/edit",
+        group,
         listing_form_data(name="Renamed Circle"),
     )
     page = editor_client.get(f"/staff/listings/{group.uuid}").get_data(as_text=True)

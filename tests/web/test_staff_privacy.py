@@ -22,7 +22,7 @@ from clearinghouse.models import ChangeRequest, Group
 from clearinghouse.taxonomy import default_taxonomy
 from indexer.sync import sync
 from tests.conftest import sample_record
-from tests.staff_support import listing_form_data, post, signed_in_client
+from tests.staff_support import approve, listing_form_data, post, signed_in_client
 
 SECRETS = {
     "private_contact_name": "Quillon Privatename",
@@ -156,7 +156,7 @@ def test_html_and_script_in_submissions_show_as_text_in_the_console(
         editor.get("/staff/review").get_data(as_text=True),
         editor.get(f"/staff/review/{new.id}").get_data(as_text=True),
         editor.get(f"/staff/review/{edit.id}").get_data(as_text=True),
-        post(editor, f"/staff/review/{new.id}/approve").get_data(as_text=True),  # errors echo
+        approve(editor, new.id).get_data(as_text=True),  # errors echo
         editor.get(f"/staff/review/{new.id}/edit").get_data(as_text=True),
     ]
     for page in pages:

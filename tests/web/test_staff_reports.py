@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from clearinghouse.extensions import db
 from clearinghouse.models import AuditEvent, Group, SearchMiss, utcnow
-from tests.staff_support import listing_form_data, post, signed_in_client
+from tests.staff_support import listing_form_data, post, save_listing, signed_in_client
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_audit_log_is_searchable_by_person_and_date(
     app: Flask, editor: FlaskClient, make_group: Callable[..., Group]
 ) -> None:
     group = make_group(name="Audited Group")
-    post(editor, f"/staff/listings/{group.uuid}/edit", listing_form_data(name="Audited Again"))
+    save_listing(editor, group, listing_form_data(name="Audited Again"))
     other = signed_in_client(app, "other@example.org", "editor")
     post(other, f"/staff/listings/{group.uuid}/verify")
     by_editor = editor.get("/staff/audit?actor=editor@example").get_data(as_text=True)
@@ -132,9 +132,9 @@ def test_private_values_are_masked_in_the_audit_trail(
     editor: FlaskClient, make_group: Callable[..., Group]
 ) -> None:
     group = make_group()
-    post(
+    save_listing(
         editor,
-        f"/staff/listings/{group.uuid}/edit",
+        group,
         listing_form_data(name="Evening Grief Circle", private_contact_phone="312-555-0177"),
     )
     audit = editor.get("/staff/audit").get_data(as_text=True)
@@ -180,6 +180,6 @@ def test_staff_can_dismiss_a_false_duplicate_flag_and_it_is_audited(
     worklist = editor.get("/staff/reports/flagged").get_data(as_text=True)
     assert "Similar Circle" not in worklist.split("<tbody>", 1)[1]
     # The flag stays gone after an edit (only data-derived flags are recomputed).
-    post(editor, f"/staff/listings/{other.uuid}/edit", listing_form_data(name="Similar Circle"))
+    save_listing(editor, other, listing_form_data(name="Similar Circle"))
     db.session.refresh(other)
     assert flag not in other.flags

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from clearinghouse.extensions import db
 from clearinghouse.models import AuditEvent, ChangeRequest, Group
 from tests.conftest import sample_record
-from tests.staff_support import listing_form_data, post, signed_in_client
+from tests.staff_support import approve, listing_form_data, post, signed_in_client
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_a_new_group_is_shown_field_by_field_then_approved_and_published(
     assert "Tuesdays, 7:00–8:30 pm" in page  # the schedule in words
     assert page.count("changed</span>") >= 5
     assert "neighbour@example.org" in page  # the submitter's email is for staff
-    response = post(editor, f"/staff/review/{change.id}/approve")
+    response = approve(editor, change.id)
     assert response.status_code == 302
     (group,) = groups_named("Brand New Circle")
     assert group.status == "active"
@@ -67,13 +67,13 @@ def test_a_new_group_is_shown_field_by_field_then_approved_and_published(
     assert event is not None and event.actor == "user:editor@example.org"
     assert 'aria-label="1 pending"' not in editor.get("/staff/").get_data(as_text=True)
     # Approving twice does nothing more.
-    post(editor, f"/staff/review/{change.id}/approve")
+    approve(editor, change.id)
     assert len(groups_named("Brand New Circle")) == 1
 
 
 def test_an_approved_submission_is_found_by_public_search(editor: FlaskClient, app: Flask) -> None:
     change = submit(name="Zebrafinch Bereavement Circle")
-    post(editor, f"/staff/review/{change.id}/approve")
+    approve(editor, change.id)
     public = app.test_client().get("/search?q=Zebrafinch")
     assert public.status_code == 200
     assert "Zebrafinch Bereavement Circle" in public.get_data(as_text=True)
@@ -98,7 +98,7 @@ def test_a_suggested_edit_shows_what_changes_and_applies_on_approval(
     assert page.count("changed</span>") == 1  # only the name changes automatically
     assert "Now on Thursdays" in page  # free-text suggestions are shown to read
     assert "The submitter says: no longer meets" in page
-    post(editor, f"/staff/review/{change.id}/approve")
+    approve(editor, change.id)
     db.session.refresh(group)
     assert group.name == "Evening Grief Circle (renamed)"
     assert [m.byday for m in group.meetings] == [["TU"]]
@@ -109,7 +109,7 @@ def test_a_submission_that_does_not_validate_cannot_be_approved_as_is(
     editor: FlaskClient,
 ) -> None:
     change = submit(name="", concerns=[])
-    response = post(editor, f"/staff/review/{change.id}/approve")
+    response = approve(editor, change.id)
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "name: is required" in page
@@ -156,13 +156,13 @@ def test_rejecting_needs_a_reason_and_keeps_it(editor: FlaskClient) -> None:
     closed = editor.get("/staff/review?status=rejected").get_data(as_text=True)
     assert "Not a support group" in closed
     assert "Spam Listing" not in editor.get("/staff/review").get_data(as_text=True)
-    post(editor, f"/staff/review/{change.id}/approve")
+    approve(editor, change.id)
     assert groups_named("Spam Listing") == []
 
 
 def test_a_public_payload_cannot_set_status_or_verification(editor: FlaskClient) -> None:
     change = submit(name="Sneaky", status="archived", verified_at="2030-01-01")
-    post(editor, f"/staff/review/{change.id}/approve")
+    approve(editor, change.id)
     (group,) = groups_named("Sneaky")
     assert group.status == "active"
     assert group.verified_at is None
