@@ -13,6 +13,7 @@ import hmac
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -55,6 +56,7 @@ class Receiver:
     seqs: list[int] = field(default_factory=list)  # seqs applied, in arrival order
     bad_signatures: int = 0
     stamps: set[int] = field(default_factory=set)
+    delay: float = 0.0  # seconds every answer takes (deliveries overlap in time)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -98,6 +100,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             answer = receiver.receive(self.headers, body)
+            time.sleep(receiver.delay)
             if answer == "slow":
                 receiver.release.wait(10)  # past the client's read timeout
             status = 500 if answer == "fail" else 200
@@ -228,6 +231,41 @@ def test_a_receiver_that_fails_times_out_and_recovers_ends_identical_to_the_dire
     log = db.session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
     assert [row.ok for row in log[:3]] == [False, False, True]
     assert "HTTP 500" in log[0].error and "in time" in log[1].error
+
+
+def test_two_workers_running_at_once_post_each_change_once(
+    hooks_app: Flask, client: FlaskClient, receiver: Receiver, make_group: Callable[..., Group]
+) -> None:
+    """`serve`'s in-process loop beside `clearinghouse worker`: a subscription has one sender."""
+    names = [f"Circle {number}" for number in range(6)]
+    for name in names:
+        make_group(name=name)
+    created = subscribe(client, new_key(), url=receiver.url, since="0")
+    receiver.secret = created["secret"]
+    receiver.delay = 0.05  # each POST takes a while, so the two workers' passes overlap
+    settings = WebhookSettings.from_config(hooks_app.config)
+    together = threading.Barrier(2)
+
+    def one_worker() -> None:
+        with hooks_app.test_request_context("/"):
+            together.wait()
+            deliver_due(db.session(), taxonomy=default_taxonomy(), settings=settings, now=START)
+            db.session.remove()
+
+    workers = [threading.Thread(target=one_worker) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    keys = [key for key, _answer in receiver.tries]
+    assert len(keys) == len(names), keys  # each change POSTed once, by one of the two
+    assert sorted(group["name"] for group in receiver.mirror.values()) == names
+    db.session.expire_all()
+    subscription = db.session.scalar(select(WebhookSubscription))
+    assert subscription is not None and subscription.next_attempt_at is None  # lease released
+    run_worker(hooks_app, Clock())  # a later pass finds nothing left to send
+    assert len(receiver.tries) == len(names)
 
 
 def test_a_subscription_with_concerns_or_regions_receives_only_matching_changes(
