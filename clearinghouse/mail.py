@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import func, select
 
+from clearinghouse import leases
 from clearinghouse.models import DbSession, MailContact, MailState, OutgoingMail, utcnow
 
 log = logging.getLogger(__name__)
@@ -237,6 +238,7 @@ def send_due(
             .limit(limit)
         )
     )
+    due = [row for row in due if _claim(session, row, now)]  # another worker may send the rest
     if not due:
         return 0
     if settings.smtp is None:
@@ -260,6 +262,15 @@ def send_due(
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 connection.quit()
     return len(due)
+
+
+def _claim(session: DbSession, row: OutgoingMail, now: datetime) -> bool:
+    """Lease a queued message to this worker for longer than sending the batch can take."""
+    until = now + timedelta(seconds=SEND_BATCH * SMTP_TIMEOUT)
+    queued = OutgoingMail.state == MailState.QUEUED
+    return leases.take(
+        session, OutgoingMail.next_attempt_at, row.id, now=now, until=until, also=queued
+    )
 
 
 def _deliver(

@@ -7,10 +7,8 @@ does not match moves the cursor on; one that matches is POSTed as the change fee
 2xx.  So deliveries are in order, one change at a time, at least once; the partner drops a
 repeat by its `X-Clearinghouse-Delivery` key (`<subscription>-<seq>`).
 
-Several workers may run at once (`serve`'s in-process loop beside `clearinghouse worker`, or
-one per machine): a worker first claims a subscription by moving its `next_attempt_at` forward
-with a conditional UPDATE (a lease), so only one delivers it at a time; a worker that dies
-leaves the lease to run out, and another carries on from the cursor.
+Several workers may run at once: a worker first leases a subscription (`leases.take` on its
+`next_attempt_at`), so only one delivers it at a time; another carries on from the cursor.
 
 A failed try is retried with back-off (30 s doubling to an hour); a subscription still
 failing `retry_window` (a day) after its first failure is paused for staff to see.  A revoked
@@ -35,13 +33,13 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
-from sqlalchemy import CursorResult, delete, or_, select, update
+from sqlalchemy import delete, select
 
-from clearinghouse import geo
+from clearinghouse import geo, leases
 from clearinghouse.changes import Change, change_json, changes_after
 from clearinghouse.models import (
     ApiKey,
@@ -294,17 +292,8 @@ def claim(
     """Lease a due subscription to this worker; its lease end, or None if another holds it."""
     per_try = settings.connect_timeout + settings.read_timeout
     lease = now + timedelta(seconds=settings.max_per_run * per_try + 60)
-    due = or_(
-        WebhookSubscription.next_attempt_at.is_(None), WebhookSubscription.next_attempt_at <= now
-    )
-    claimed = session.execute(
-        update(WebhookSubscription)
-        .where(WebhookSubscription.id == subscription_id, due)
-        .values(next_attempt_at=lease)
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()  # also expires the loaded row: its cursor is read again, as now stored
-    return lease if cast(CursorResult[Any], claimed).rowcount == 1 else None
+    column = WebhookSubscription.next_attempt_at
+    return lease if leases.take(session, column, subscription_id, now=now, until=lease) else None
 
 
 def deliver_subscription(

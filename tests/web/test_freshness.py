@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -246,6 +247,33 @@ def test_a_refused_address_bounces_flags_the_contact_and_gets_no_more_mail(
     assert not mail.may_send_to(db.session, f"gone@{REFUSED_DOMAIN}")
     run_worker(app, utcnow() + timedelta(days=15))  # no reminder to a bounced address
     assert db.session.scalar(select(OutgoingMail).where(OutgoingMail.id != row.id)) is None
+
+
+def test_two_workers_sending_at_once_send_each_message_once(app: Flask, mailbox: Mailbox) -> None:
+    """`serve`'s in-process loop beside `clearinghouse worker`: each message has one sender."""
+    now = utcnow()
+    addresses = [f"leader{number}@example.org" for number in range(8)]
+    for address in addresses:
+        mail.queue_message(db.session, kind="test", to=address, subject="Hi", text="Hello", now=now)
+    db.session.commit()
+    settings = mail.MailSettings.from_config(app.config)
+    together = threading.Barrier(2)
+
+    def one_worker() -> None:
+        with app.app_context():
+            together.wait()
+            mail.send_due(db.session, settings, now=now)
+            db.session.remove()
+
+    workers = [threading.Thread(target=one_worker) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert sorted(address for address in addresses for _ in mailbox.to(address)) == addresses
+    states = db.session.scalars(select(OutgoingMail.state)).all()
+    assert states == ["sent"] * len(addresses)
 
 
 def test_staff_can_mark_a_contact_bounced(app: Flask, old_group: Group, mailbox: Mailbox) -> None:
