@@ -205,6 +205,7 @@ def _update(
 
 def _fill(lookups: _Lookups, group: Group, data: ListingData) -> None:
     """Copy validated data onto a group (new or existing), with its related rows."""
+    contact_before = group.private_contact_email
     for name in SCALAR_FIELDS:
         setattr(group, name, getattr(data, name))
     for name in LIST_FIELDS:
@@ -215,7 +216,7 @@ def _fill(lookups: _Lookups, group: Group, data: ListingData) -> None:
     group.concerns = lookups.concerns(data.concerns)
     _apply_location(group, data.location)
     group.meetings = [_meeting_row(index, meeting) for index, meeting in enumerate(data.meetings)]
-    group.flags = _flags(group, data)
+    group.flags = _flags(group, data, contact_changed=group.private_contact_email != contact_before)
     group.updated_at = utcnow()
 
 
@@ -398,9 +399,16 @@ def _meeting_row(index: int, meeting: MeetingData) -> Meeting:
     )
 
 
-def _flags(group: Group, data: ListingData) -> list[str]:
-    """Staff worklist flags; a possible-duplicate flag set by an import is kept."""
-    kept = flags.of_kind(group.flags, flags.POSSIBLE_DUPLICATE)
+def _flags(group: Group, data: ListingData, *, contact_changed: bool) -> list[str]:
+    """Staff worklist flags: the ones about the data recomputed, the others kept.
+
+    Kept: an import's possible duplicate, a staff merge's merged-into, the yearly
+    confirmation's no-answer; a bad contact e-mail only while the address stays the same.
+    """
+    recomputed = {flags.UNKNOWN_CONCERN, flags.APPROXIMATE_LOCATION, flags.NO_COORDINATES}
+    if contact_changed:
+        recomputed.add(flags.BAD_CONTACT)
+    kept = [flag for flag in group.flags or () if flags.kind_of(flag) not in recomputed]
     if data.unknown_concerns:
         kept.append(flags.UNKNOWN_CONCERN)
     if data.location and data.location.approximate:

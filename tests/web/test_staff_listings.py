@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from clearinghouse import flags
 from clearinghouse.extensions import db
 from clearinghouse.models import AuditEvent, Group, Outbox, utcnow
 from clearinghouse.search.base import SearchUnavailable
@@ -496,3 +497,39 @@ def test_a_merged_duplicates_public_address_redirects_to_the_kept_listing(
     assert calendar.headers["Location"].endswith(f"/groups/{keep.slug}.ics")
     post(editor_client, f"/staff/listings/{keep.uuid}/archive")
     assert public.get(f"/groups/{old_slug}").status_code == 404
+
+
+def test_editing_a_merged_duplicate_keeps_its_redirect_to_the_kept_listing(
+    app: Flask, editor_client: FlaskClient, make_group: Callable[..., Group]
+) -> None:
+    keep = make_group(name="Kept Circle")
+    other = make_group(name="Duplicate Circle")
+    post(editor_client, f"/staff/listings/{keep.uuid}/merge", {"other": other.uuid})
+    response = save_listing(editor_client, other, listing_form_data(name="Duplicate Circle (old)"))
+    assert response.status_code == 302
+    db.session.refresh(other)
+    assert other.name == "Duplicate Circle (old)"
+    page = app.test_client().get(f"/groups/{other.slug}")
+    assert page.status_code == 301 and page.headers["Location"].endswith(f"/groups/{keep.slug}")
+
+
+def test_a_bad_contact_flag_stays_until_the_contact_address_changes(
+    editor_client: FlaskClient, make_group: Callable[..., Group]
+) -> None:
+    group = make_group(private_contact={"email": "gone@example.org", "name": "Pat"})
+    group.flags = [flags.BAD_CONTACT]
+    db.session.commit()
+    same = {"private_contact_email": "gone@example.org", "private_contact_name": "Pat"}
+    assert (
+        save_listing(editor_client, group, listing_form_data(**same, name="Renamed")).status_code
+        == 302
+    )
+    db.session.refresh(group)
+    assert group.name == "Renamed" and flags.BAD_CONTACT in group.flags
+    new = {**same, "private_contact_email": "pat@example.org"}
+    assert (
+        save_listing(editor_client, group, listing_form_data(**new, name="Renamed")).status_code
+        == 302
+    )
+    db.session.refresh(group)
+    assert flags.BAD_CONTACT not in group.flags
