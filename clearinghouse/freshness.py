@@ -29,7 +29,7 @@ from typing import Any
 from flask import render_template
 from sqlalchemy import exists, func, or_, select
 
-from clearinghouse import flags, mail, schedule
+from clearinghouse import flags, mail, schedule, store
 from clearinghouse.models import (
     AuditEvent,
     ChangeRequest,
@@ -83,6 +83,13 @@ def last_checked(group: Group) -> datetime | None:
     """The newer of the group's own confirmation and the staff's last check."""
     moments = [moment for moment in (group.confirmed_at, group.verified_at) if moment]
     return max(moments) if moments else None
+
+
+def is_stale(group: Group, now: datetime) -> bool:
+    """Neither confirmed by the group nor checked by staff within FRESH_FOR: the group page
+    says it may be out of date, and searches rank it below fresh listings."""
+    checked = last_checked(group)
+    return checked is None or now - checked > FRESH_FOR
 
 
 def confirm_url(base_url: str, token: str, answer: str = "") -> str:
@@ -366,13 +373,13 @@ def confirm(session: DbSession, request: FreshnessRequest, *, now: datetime) -> 
     group.confirmed_via = CONFIRMED_VIA_EMAIL
     _answered(request, "confirmed", now)
     remove_flag(session, group, flags.NO_ANSWER, actor="group-contact")
-    session.add(
-        AuditEvent(
-            actor="group-contact",
-            group_uuid=group.uuid,
-            action="confirm",
-            changes={"confirmed_at": [None, now.isoformat()], "confirmed_via": [None, "email"]},
-        )
+    # Queued for the index too: a listing that was out of date ranks with fresh ones again.
+    store.audit_and_queue(
+        session,
+        group,
+        "confirm",
+        "group-contact",
+        {"confirmed_at": [None, now.isoformat()], "confirmed_via": [None, "email"]},
     )
     log.info("event=freshness_confirmed group_id=%s", group.uuid)
 
