@@ -393,8 +393,30 @@ def record_change(
     now: datetime,
 ) -> ChangeRequest:
     """Something changed: a suggested edit for the review queue (the listing is unchanged)."""
+    return _for_review(session, request, "edit", payload, message, answer="changed", now=now)
+
+
+def record_stop(
+    session: DbSession, request: FreshnessRequest, note: str, *, now: datetime
+) -> ChangeRequest:
+    """We've stopped meeting: a removal request for the review queue (archive on approval)."""
+    payload = {"status": "no longer meets", **({"replaced_by": note} if note else {})}
+    return _for_review(session, request, "remove", payload, note, answer="stopped", now=now)
+
+
+def _for_review(
+    session: DbSession,
+    request: FreshnessRequest,
+    kind: str,
+    payload: dict[str, Any],
+    message: str,
+    *,
+    answer: str,
+    now: datetime,
+) -> ChangeRequest:
+    """The group's answer as a change request in the review queue; staff decide."""
     change = ChangeRequest(
-        kind="edit",
+        kind=kind,
         group_id=request.group_id,
         payload=payload,
         message=message,
@@ -405,34 +427,10 @@ def record_change(
     session.add(change)
     session.flush()
     request.change_request_id = change.id
-    _answered(request, "changed", now)
+    _answered(request, answer, now)
     remove_flag(session, request.group, flags.NO_ANSWER, actor="group-contact")
     log.info(
-        "event=freshness_changed group_id=%s change_request_id=%s", request.group.uuid, change.id
-    )
-    return change
-
-
-def record_stop(
-    session: DbSession, request: FreshnessRequest, note: str, *, now: datetime
-) -> ChangeRequest:
-    """We've stopped meeting: a removal request for the review queue (archive on approval)."""
-    change = ChangeRequest(
-        kind="remove",
-        group_id=request.group_id,
-        payload={"status": "no longer meets", **({"replaced_by": note} if note else {})},
-        message=note,
-        submitter_email=request.address,
-        source="group-contact",
-        created_at=now,
-    )
-    session.add(change)
-    session.flush()
-    request.change_request_id = change.id
-    _answered(request, "stopped", now)
-    remove_flag(session, request.group, flags.NO_ANSWER, actor="group-contact")
-    log.info(
-        "event=freshness_stopped group_id=%s change_request_id=%s", request.group.uuid, change.id
+        "event=freshness_%s group_id=%s change_request_id=%s", answer, request.group.uuid, change.id
     )
     return change
 
