@@ -258,7 +258,8 @@ def standing_may_have_changed(since: datetime | None, now: datetime) -> Any:
 
 def requeue_changed_standing(session: DbSession, *, now: datetime | None = None) -> int:
     """The worker's daily standing job: queue the listings whose standing changed since the
-    last pass (never all of them); returns how many.  Commits."""
+    last pass (never all of them); returns how many.  Commits after each batch, and records
+    the pass only once it is complete."""
     now = now or utcnow()
     state = session.get(SyncState, STANDING_STATE_NAME)
     since = state.updated_at if state is not None else None
@@ -279,6 +280,7 @@ def requeue_changed_standing(session: DbSession, *, now: datetime | None = None)
         queue_reindex(session, groups)
         queued += len(groups)
         last_id = groups[-1].id
+        session.commit()  # short transactions; a pass cut short is simply done again
     if state is None:
         state = SyncState(name=STANDING_STATE_NAME, last_seq=0)
         session.add(state)
