@@ -93,7 +93,7 @@ class EmbeddedSearch:
         for bits in filters.values():
             matching &= bits
         total = matching.bit_count()
-        page = self._page(matching, total) if total > self.query.offset else ()
+        page = self._page(matching) if total > self.query.offset else ()
         facets = self._facets(base, matching, filters)
         online: tuple[Hit, ...] = ()
         online_total = 0
@@ -242,7 +242,7 @@ class EmbeddedSearch:
                 facets[facet][value] = count
         return facets
 
-    def _page(self, matching: int, total: int) -> tuple[Hit, ...]:
+    def _page(self, matching: int) -> tuple[Hit, ...]:
         """The page: each standing's documents (normal first) in the requested order."""
         query = self.query
         skip, wanted = query.offset, query.per_page
