@@ -110,7 +110,29 @@ def from_environment(
         "MAIL_LOG_LINKS": False,
         "CONFIRM_AFTER_DAYS": int(_positive(env, "CLEARINGHOUSE_CONFIRM_AFTER_DAYS", 335)),
         "CONFIRM_LINK_DAYS": int(_positive(env, "CLEARINGHOUSE_CONFIRM_LINK_DAYS", 30)),
+        # A CA bundle (PEM) to verify the mail server's certificate with, instead of the
+        # system's; verification itself is never switched off.
+        "SMTP_CA_FILE": _existing_file(env.get("CLEARINGHOUSE_SMTP_CA_FILE", ""), "SMTP_CA_FILE"),
+        # Searches rank listings nobody confirmed or checked within two years below fresh
+        # ones (search/documents.py); 0 to rank them alike (then run `index rebuild`).
+        "DEMOTE_STALE": _switch(env, "CLEARINGHOUSE_DEMOTE_STALE", default=True),
     }
+
+
+def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    text = env.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text not in (*TRUE_WORDS, "0", "false", "no", "off"):
+        raise ValueError(f"{name}={text!r} is not a switch; use 1 (on) or 0 (off)")
+    return text in TRUE_WORDS
+
+
+def _existing_file(text: str, name: str) -> str | None:
+    text = text.strip()
+    if text and not Path(text).is_file():
+        raise ValueError(f"CLEARINGHOUSE_{name}={text!r} is not a file that can be read")
+    return text or None
 
 
 def _smtp_url(text: str) -> str | None:

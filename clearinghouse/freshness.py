@@ -29,7 +29,7 @@ from typing import Any
 from flask import render_template
 from sqlalchemy import exists, func, or_, select
 
-from clearinghouse import flags, mail, schedule
+from clearinghouse import flags, mail, schedule, store
 from clearinghouse.models import (
     AuditEvent,
     ChangeRequest,
@@ -83,6 +83,13 @@ def last_checked(group: Group) -> datetime | None:
     """The newer of the group's own confirmation and the staff's last check."""
     moments = [moment for moment in (group.confirmed_at, group.verified_at) if moment]
     return max(moments) if moments else None
+
+
+def is_stale(group: Group, now: datetime) -> bool:
+    """Neither confirmed by the group nor checked by staff within FRESH_FOR: the group page
+    says it may be out of date, and searches rank it below fresh listings."""
+    checked = last_checked(group)
+    return checked is None or now - checked > FRESH_FOR
 
 
 def confirm_url(base_url: str, token: str, answer: str = "") -> str:
@@ -366,13 +373,13 @@ def confirm(session: DbSession, request: FreshnessRequest, *, now: datetime) -> 
     group.confirmed_via = CONFIRMED_VIA_EMAIL
     _answered(request, "confirmed", now)
     remove_flag(session, group, flags.NO_ANSWER, actor="group-contact")
-    session.add(
-        AuditEvent(
-            actor="group-contact",
-            group_uuid=group.uuid,
-            action="confirm",
-            changes={"confirmed_at": [None, now.isoformat()], "confirmed_via": [None, "email"]},
-        )
+    # Queued for the index too: a listing that was out of date ranks with fresh ones again.
+    store.audit_and_queue(
+        session,
+        group,
+        "confirm",
+        "group-contact",
+        {"confirmed_at": [None, now.isoformat()], "confirmed_via": [None, "email"]},
     )
     log.info("event=freshness_confirmed group_id=%s", group.uuid)
 
@@ -386,8 +393,30 @@ def record_change(
     now: datetime,
 ) -> ChangeRequest:
     """Something changed: a suggested edit for the review queue (the listing is unchanged)."""
+    return _for_review(session, request, "edit", payload, message, answer="changed", now=now)
+
+
+def record_stop(
+    session: DbSession, request: FreshnessRequest, note: str, *, now: datetime
+) -> ChangeRequest:
+    """We've stopped meeting: a removal request for the review queue (archive on approval)."""
+    payload = {"status": "no longer meets", **({"replaced_by": note} if note else {})}
+    return _for_review(session, request, "remove", payload, note, answer="stopped", now=now)
+
+
+def _for_review(
+    session: DbSession,
+    request: FreshnessRequest,
+    kind: str,
+    payload: dict[str, Any],
+    message: str,
+    *,
+    answer: str,
+    now: datetime,
+) -> ChangeRequest:
+    """The group's answer as a change request in the review queue; staff decide."""
     change = ChangeRequest(
-        kind="edit",
+        kind=kind,
         group_id=request.group_id,
         payload=payload,
         message=message,
@@ -398,34 +427,10 @@ def record_change(
     session.add(change)
     session.flush()
     request.change_request_id = change.id
-    _answered(request, "changed", now)
+    _answered(request, answer, now)
     remove_flag(session, request.group, flags.NO_ANSWER, actor="group-contact")
     log.info(
-        "event=freshness_changed group_id=%s change_request_id=%s", request.group.uuid, change.id
-    )
-    return change
-
-
-def record_stop(
-    session: DbSession, request: FreshnessRequest, note: str, *, now: datetime
-) -> ChangeRequest:
-    """We've stopped meeting: a removal request for the review queue (archive on approval)."""
-    change = ChangeRequest(
-        kind="remove",
-        group_id=request.group_id,
-        payload={"status": "no longer meets", **({"replaced_by": note} if note else {})},
-        message=note,
-        submitter_email=request.address,
-        source="group-contact",
-        created_at=now,
-    )
-    session.add(change)
-    session.flush()
-    request.change_request_id = change.id
-    _answered(request, "stopped", now)
-    remove_flag(session, request.group, flags.NO_ANSWER, actor="group-contact")
-    log.info(
-        "event=freshness_stopped group_id=%s change_request_id=%s", request.group.uuid, change.id
+        "event=freshness_%s group_id=%s change_request_id=%s", answer, request.group.uuid, change.id
     )
     return change
 

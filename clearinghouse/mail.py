@@ -55,9 +55,12 @@ class SmtpSettings:
     starttls: bool = False  # upgrade a plain connection (usually port 587)
     username: str | None = None
     password: str | None = None
+    # The CA bundle that vouches for the server's certificate (CLEARINGHOUSE_SMTP_CA_FILE);
+    # None: the system's (which SSL_CERT_FILE can point elsewhere).  Always verified.
+    ca_file: str | None = None
 
     @classmethod
-    def parse(cls, url: str) -> SmtpSettings:
+    def parse(cls, url: str, ca_file: str | None = None) -> SmtpSettings:
         parts = urlsplit(url.strip())
         example = "write it like smtp://user:pass@mail.example.org:587?starttls=1"
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
@@ -75,6 +78,7 @@ class SmtpSettings:
             starttls=starttls and parts.scheme == "smtp",
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
+            ca_file=ca_file,
         )
 
 
@@ -91,7 +95,7 @@ class MailSettings:
     def from_config(cls, config: Any) -> MailSettings:
         url = config.get("SMTP_URL")
         return cls(
-            smtp=SmtpSettings.parse(url) if url else None,
+            smtp=SmtpSettings.parse(url, config.get("SMTP_CA_FILE")) if url else None,
             sender=config["MAIL_FROM"],
             reply_to=config.get("MAIL_REPLY_TO"),
             log_links=bool(config.get("MAIL_LOG_LINKS")),
@@ -308,7 +312,8 @@ def _deliver(
 
 
 def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
-    context = ssl.create_default_context()
+    # Certificate and host name checked (the default context's CERT_REQUIRED, check_hostname).
+    context = ssl.create_default_context(cafile=smtp.ca_file)
     connection: smtplib.SMTP
     if smtp.tls:
         connection = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=SMTP_TIMEOUT, context=context)

@@ -317,6 +317,22 @@ def audit_and_queue(
     log.info("event=listing_%s group_id=%s actor=%s", action, group.uuid, actor.split(":")[0])
 
 
+def queue_reindex(session: DbSession, groups: Sequence[Group]) -> None:
+    """Queue groups whose listing is unchanged but whose search document is not (their
+    standing moved with time): an outbox row each, no audit event, in this transaction."""
+    if not groups:
+        return
+    _lock_outbox(session)
+    session.add_all(
+        Outbox(
+            group_uuid=group.uuid,
+            group_id=group.id,
+            action="upsert" if group.is_public else "remove",
+        )
+        for group in groups
+    )
+
+
 def _lock_outbox(session: DbSession) -> None:
     """On PostgreSQL, hold a transaction lock so outbox seqs become visible in order."""
     if session.get_bind().dialect.name == "postgresql":

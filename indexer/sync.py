@@ -11,19 +11,27 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from flask import current_app, has_app_context
+from sqlalchemy import and_, case, func, or_, select
 
+from clearinghouse.freshness import FRESH_FOR
 from clearinghouse.groups import groups_by_id
 from clearinghouse.models import DbSession, Group, GroupStatus, Outbox, SyncState, utcnow
 from clearinghouse.search.base import ListingDoc, SearchBackend
 from clearinghouse.search.documents import build_document
+from clearinghouse.store import queue_reindex
 from clearinghouse.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 STATE_NAME = "search"  # the configured engine's position in the outbox
 # The fallback engine's own position: it is kept current while the primary is down.
 FALLBACK_STATE_NAME = "search-fallback"
+# When the standing job last brought documents' standing up to date (its `updated_at`).
+STANDING_STATE_NAME = "standing"
+REQUEUE_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -79,8 +87,11 @@ def sync(
             break
         ids = list(dict.fromkeys(row.group_id for row in rows if row.group_id is not None))
         groups = groups_by_id(session, ids, active_only=False)
+        demote = demote_stale()
         docs = [
-            build_document(groups[i], taxonomy) for i in ids if i in groups and groups[i].is_public
+            build_document(groups[i], taxonomy, demote_stale=demote)
+            for i in ids
+            if i in groups and groups[i].is_public
         ]
         gone = [i for i in ids if i not in groups or not groups[i].is_public]
         started = time.perf_counter()
@@ -123,6 +134,7 @@ def public_documents(
     session: DbSession, taxonomy: Taxonomy, chunk: int = 2000
 ) -> Iterator[ListingDoc]:
     """Every active group as a document, read in id order in chunks to bound memory."""
+    demote = demote_stale()
     last_id = 0
     while True:
         ids = list(
@@ -138,7 +150,7 @@ def public_documents(
         groups = groups_by_id(session, ids, active_only=False)
         for group_id in ids:  # in id order
             if group_id in groups:
-                yield build_document(groups[group_id], taxonomy)
+                yield build_document(groups[group_id], taxonomy, demote_stale=demote)
         last_id = ids[-1]
         session.expunge_all()
 
@@ -201,3 +213,80 @@ def status(
         "indexed": indexed,
         "synced_at": state.updated_at.isoformat() if state else None,
     }
+
+
+# -- standing that changes with time ---------------------------------------------------------
+
+
+def demote_stale() -> bool:
+    """The app's DEMOTE_STALE setting (search/documents.py); on outside an app."""
+    return bool(current_app.config.get("DEMOTE_STALE", True)) if has_app_context() else True
+
+
+def _last_checked() -> Any:
+    """SQL: the newer of the group's confirmation and the staff's check (NULL: never)."""
+    confirmed, verified = Group.confirmed_at, Group.verified_at
+    return case(
+        (verified.is_(None), confirmed),
+        (confirmed.is_(None), verified),
+        (confirmed > verified, confirmed),
+        else_=verified,
+    )
+
+
+def standing_may_have_changed(since: datetime | None, now: datetime) -> Any:
+    """SQL: the groups whose `documents.standing_of` at `now` may differ from at `since`.
+
+    A listing turns stale when its last check passes FRESH_FOR: those whose last check lies
+    in (since − FRESH_FOR, now − FRESH_FOR].  Nothing turns fresh with time alone (a
+    confirmation or a check is a write, queued then).  With no `since` (the first pass,
+    over documents indexed before standing existed), every stale listing.  The
+    temporarily-closed case adds its own condition here (a closure starting or ending
+    between `since` and `now`).
+    """
+    cutoff = now - FRESH_FOR
+    checked = _last_checked()
+    if since is None:
+        return or_(checked.is_(None), checked <= cutoff)
+    floor = since - FRESH_FOR
+    # The first clause narrows by the plain columns; the second is the exact rule.
+    in_window = or_(
+        Group.confirmed_at.between(floor, cutoff), Group.verified_at.between(floor, cutoff)
+    )
+    return and_(in_window, checked > floor, checked <= cutoff)
+
+
+def requeue_changed_standing(session: DbSession, *, now: datetime | None = None) -> int:
+    """The worker's daily standing job: queue the listings whose standing changed since the
+    last pass (never all of them); returns how many.  Commits after each batch, and records
+    the pass only once it is complete."""
+    now = now or utcnow()
+    state = session.get(SyncState, STANDING_STATE_NAME)
+    since = state.updated_at if state is not None else None
+    changed = standing_may_have_changed(since, now)
+    queued = 0
+    last_id = 0
+    while True:
+        groups = list(
+            session.scalars(
+                select(Group)
+                .where(Group.status == GroupStatus.ACTIVE, Group.id > last_id, changed)
+                .order_by(Group.id)
+                .limit(REQUEUE_BATCH)
+            )
+        )
+        if not groups:
+            break
+        queue_reindex(session, groups)
+        queued += len(groups)
+        last_id = groups[-1].id
+        session.commit()  # short transactions; a pass cut short is simply done again
+    if state is None:
+        state = SyncState(name=STANDING_STATE_NAME, last_seq=0)
+        session.add(state)
+    state.updated_at = now
+    session.commit()
+    log.info(
+        "event=standing_requeued groups=%d since=%s", queued, since.isoformat() if since else "-"
+    )
+    return queued

@@ -34,6 +34,7 @@ SOURCES_INTERVAL = 30.0  # seconds between looks for a partner source whose refr
 MAIL_INTERVAL = 15.0  # seconds between looks for queued e-mail that is due
 FRESHNESS_INTERVAL = 3600.0  # seconds between passes of the yearly-confirmation cycle
 WEBHOOKS_INTERVAL = 2.0  # seconds between passes over partner webhook subscriptions
+STANDING_INTERVAL = 86400.0  # a day: listings whose search standing changed with time
 
 
 @dataclass
@@ -192,6 +193,16 @@ def ask_groups(app: Flask) -> bool:
     return freshness.run_cycle(db.session(), settings)
 
 
+def requeue_standing(app: Flask) -> bool:
+    """The standing job: queue for the index the listings whose standing changed with time
+    (turned out of date) since its last pass (indexer/sync.py)."""
+    from clearinghouse.extensions import db
+    from indexer.sync import requeue_changed_standing
+
+    requeue_changed_standing(db.session())
+    return False
+
+
 def deliver_webhooks(app: Flask) -> bool:
     """The webhooks job: POST each subscription's pending changes; True when more wait."""
     from clearinghouse.extensions import db
@@ -210,7 +221,7 @@ def deliver_webhooks(app: Flask) -> bool:
 def default_worker(app: Flask) -> Worker:
     """The worker with every job the clearinghouse runs: outbox → search index (and its
     fallback, each on its own position), sources, queued e-mail, the groups' yearly
-    confirmations and partner webhooks."""
+    confirmations, partner webhooks and the daily standing pass."""
     worker = Worker(app)
     # Retried every few seconds at most while the engine is down: once it is back, it must
     # catch up quickly, as searches go back to it as soon as it answers.
@@ -228,6 +239,7 @@ def default_worker(app: Flask) -> Worker:
     worker.add("mail", send_mail, every=MAIL_INTERVAL, max_backoff=600)
     worker.add("freshness", ask_groups, every=FRESHNESS_INTERVAL, max_backoff=3600)
     worker.add("webhooks", deliver_webhooks, every=WEBHOOKS_INTERVAL, max_backoff=300)
+    worker.add("standing", requeue_standing, every=STANDING_INTERVAL, max_backoff=3600)
     return worker
 
 

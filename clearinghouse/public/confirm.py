@@ -10,7 +10,9 @@ says so, never an error.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import render_template, request
@@ -140,17 +142,37 @@ def _normal(value: Any) -> Any:
     return value
 
 
-def _lookup(token: str, purpose: str = "answer") -> tuple[FreshnessRequest | None, Any]:
-    """The request a link belongs to, or the page to answer with instead."""
-    found = freshness.look_up(db.session, token, purpose, now=utcnow())
-    if found.problem:
-        log.info("event=freshness_link_refused problem=%s", found.problem)
-        request_row = found.link.request if found.link is not None else None
-        page = render_template(
-            "public/confirm/problem.html", problem=found.problem, request_row=request_row
-        )
-        return None, (page, PROBLEM_STATUS[found.problem])
-    return found.request, None
+AnswerView = Callable[[str, FreshnessRequest], Any]
+
+
+def with_request(purpose: str = "answer") -> Callable[[AnswerView], Callable[[str], Any]]:
+    """The view gets the request its link belongs to; a forged, expired or used link gets
+    the page that says so instead (the one look-up every confirm route starts with)."""
+
+    def decorate(view: AnswerView) -> Callable[[str], Any]:
+        @functools.wraps(view)
+        def looked_up(token: str) -> Any:
+            found = freshness.look_up(db.session, token, purpose, now=utcnow())
+            if not found.problem:
+                return view(token, found.request)
+            log.info("event=freshness_link_refused problem=%s", found.problem)
+            request_row = found.link.request if found.link is not None else None
+            page = render_template(
+                "public/confirm/problem.html", problem=found.problem, request_row=request_row
+            )
+            return page, PROBLEM_STATUS[found.problem]
+
+        return looked_up
+
+    return decorate
+
+
+def _listing_page(template: str, request_row: FreshnessRequest, **context: Any) -> str:
+    """A confirm page about the request's listing: the group and what the public sees of it."""
+    group = request_row.group
+    return render_template(
+        template, group=group, listing=freshness.listing_summary(group), **context
+    )
 
 
 def _done(request_row: FreshnessRequest, answer: str) -> str:
@@ -159,45 +181,27 @@ def _done(request_row: FreshnessRequest, answer: str) -> str:
 
 @bp.route(f"{CONFIRM_PREFIX}/<token>")
 @limiter.limit(CONFIRM_LIMIT)
-def confirm_overview(token: str) -> Any:
-    request_row, problem = _lookup(token)
-    if request_row is None:
-        return problem
-    group = request_row.group
-    return render_template(
-        "public/confirm/overview.html",
-        token=token,
-        group=group,
-        listing=freshness.listing_summary(group),
-    )
+@with_request()
+def confirm_overview(token: str, request_row: FreshnessRequest) -> Any:
+    return _listing_page("public/confirm/overview.html", request_row, token=token)
 
 
 @bp.route(f"{CONFIRM_PREFIX}/<token>/still-right", methods=["GET", "POST"])
 @limiter.limit(CONFIRM_LIMIT)
-def confirm_still_right(token: str) -> Any:
-    request_row, problem = _lookup(token)
-    if request_row is None:
-        return problem
+@with_request()
+def confirm_still_right(token: str, request_row: FreshnessRequest) -> Any:
     form = AnswerForm()
     if form.validate_on_submit():
         freshness.confirm(db.session, request_row, now=utcnow())
         db.session.commit()
         return _done(request_row, "confirmed")
-    group = request_row.group
-    return render_template(
-        "public/confirm/still_right.html",
-        form=form,
-        group=group,
-        listing=freshness.listing_summary(group),
-    )
+    return _listing_page("public/confirm/still_right.html", request_row, form=form)
 
 
 @bp.route(f"{CONFIRM_PREFIX}/<token>/changed", methods=["GET", "POST"])
 @limiter.limit(CONFIRM_LIMIT)
-def confirm_changed(token: str) -> Any:
-    request_row, problem = _lookup(token)
-    if request_row is None:
-        return problem
+@with_request()
+def confirm_changed(token: str, request_row: FreshnessRequest) -> Any:
     group = request_row.group
     form = ChangedForm() if request.method == "POST" else ChangedForm.for_group(group)
     summary: list[tuple[str, str, str]] = []
@@ -229,10 +233,8 @@ def confirm_changed(token: str) -> Any:
 
 @bp.route(f"{CONFIRM_PREFIX}/<token>/stopped", methods=["GET", "POST"])
 @limiter.limit(CONFIRM_LIMIT)
-def confirm_stopped(token: str) -> Any:
-    request_row, problem = _lookup(token)
-    if request_row is None:
-        return problem
+@with_request()
+def confirm_stopped(token: str, request_row: FreshnessRequest) -> Any:
     form = StoppedForm()
     if form.validate_on_submit():
         note = (form.note.data or "").strip()[:1000]
@@ -245,10 +247,8 @@ def confirm_stopped(token: str) -> Any:
 @bp.route(f"{CONFIRM_PREFIX}/<token>/stop-emails", methods=["GET", "POST"])
 @csrf.exempt  # checked below, except for the mail program's one-click POST (RFC 8058)
 @limiter.limit(CONFIRM_LIMIT)
-def confirm_stop_emails(token: str) -> Any:
-    request_row, problem = _lookup(token, "stop")
-    if request_row is None:
-        return problem
+@with_request("stop")
+def confirm_stop_emails(token: str, request_row: FreshnessRequest) -> Any:
     if request.method == "POST":
         one_click = request.form.get("List-Unsubscribe") == "One-Click"
         if not one_click:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
-from clearinghouse import schedule, vocab
+from clearinghouse import freshness, schedule, vocab
 from clearinghouse.models import Group, Location, Meeting
 from clearinghouse.schedule import Rule
 from clearinghouse.taxonomy import NationalResource
@@ -309,8 +309,7 @@ def checked_note(group: Group, now: datetime | None = None) -> CheckedNote:
         moment, text = verified, "Checked by our staff on"
     else:
         return CheckedNote("", "", "", True)
-    stale = now - moment > timedelta(days=2 * 365)
-    if stale:
+    if freshness.is_stale(group, now):
         return CheckedNote("", "", "", True)
     return CheckedNote(text, _day(moment), moment.date().isoformat(), False)
 

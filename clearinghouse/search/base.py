@@ -158,6 +158,9 @@ class ListingDoc:
     region: str
     updated_at: str  # ISO 8601, UTC
     name_sort: str
+    # The first sort key of every order: 0 normal, 1 may be out of date, 2 temporarily closed
+    # (documents.standing_of).
+    standing: int = 0
 
     @property
     def has_place(self) -> bool:

@@ -61,14 +61,15 @@ def _schema(table: str, stamp: str) -> list[str]:
             lon double precision,
             remote boolean NOT NULL,
             service_area text[] NOT NULL,
+            standing smallint NOT NULL DEFAULT 0,
             {facets}
             words tsvector NOT NULL
         )""",
         f"COMMENT ON TABLE {table} IS '{SCHEMA_COMMENT}'",
         f"CREATE INDEX ix_{stamp}_words ON {table} USING gin (words)",
         f"CREATE INDEX ix_{stamp}_place ON {table} (lat, lon) WHERE lat IS NOT NULL",
-        f"CREATE INDEX ix_{stamp}_name ON {table} (name_sort, id)",
-        f"CREATE INDEX ix_{stamp}_updated ON {table} (updated_at DESC, id)",
+        f"CREATE INDEX ix_{stamp}_name ON {table} (standing, name_sort, id)",
+        f"CREATE INDEX ix_{stamp}_updated ON {table} (standing, updated_at DESC, id)",
         *(
             f"CREATE INDEX ix_{stamp}_{column} ON {table} USING gin ({column})"
             for column in FACET_COLUMNS.values()
@@ -89,6 +90,7 @@ def _upsert_sql(table: str) -> str:
             "lon",
             "remote",
             "service_area",
+            "standing",
             *FACET_COLUMNS.values(),
             "words",
         )
@@ -102,8 +104,8 @@ def _upsert_sql(table: str) -> str:
     )
     return (
         f"INSERT INTO {table} (id, uuid, updated_at, name_sort, lat, lon, remote, service_area,"
-        f" {columns}, words) VALUES (:id, :uuid, :updated_at, :name_sort, :lat, :lon, :remote,"
-        f" CAST(:service_area AS text[]), {values}, {words})"
+        f" standing, {columns}, words) VALUES (:id, :uuid, :updated_at, :name_sort, :lat, :lon,"
+        f" :remote, CAST(:service_area AS text[]), :standing, {values}, {words})"
         f" ON CONFLICT (id) DO UPDATE SET {updates}"
     )
 
@@ -118,6 +120,7 @@ def _row(doc: ListingDoc) -> dict[str, Any]:
         "lon": doc.lon if doc.has_place else None,
         "remote": "online" in doc.attendance or "phone" in doc.attendance,
         "service_area": list(doc.service_area),
+        "standing": doc.standing,
         "name": stems(doc.name),
         "concern_text": stems(doc.concern_text),
         "organization": stems(doc.organization),
@@ -211,6 +214,13 @@ class DatabaseBackend:
                     conn.execute(text(f"DROP TABLE {self.table}"))
                 for statement in _schema(self.table, secrets.token_hex(4)):
                     conn.execute(text(statement))
+            # Added after v1: in place (no rewrite), normal until the standing job requeues.
+            conn.execute(
+                text(
+                    f"ALTER TABLE {self.table}"
+                    " ADD COLUMN IF NOT EXISTS standing smallint NOT NULL DEFAULT 0"
+                )
+            )
         self._schema_ready = True
 
     def close(self) -> None:

@@ -110,14 +110,15 @@ class SearchStatements:
         return f"WHERE {' AND '.join(clauses)}" if clauses else ""
 
     def order(self) -> str:
+        """The requested order, after the listing's standing (documents.standing_of)."""
         query = self.query
         if query.sort == "distance" and query.near is not None:
-            return "distance, id"
+            return "standing, distance, id"
         if query.sort == "updated":
-            return "updated_at DESC, id"
+            return "standing, updated_at DESC, id"
         if query.sort == "relevance" and self.text is not None:
-            return "score DESC, name_sort, id"
-        return "name_sort, id"
+            return "standing, score DESC, name_sort, id"
+        return "standing, name_sort, id"
 
     # -- statements -----------------------------------------------------------------------
 
@@ -172,7 +173,7 @@ class SearchStatements:
         if self.text is not None:
             clauses.append("words @@ to_tsquery('simple', :tsq)")
         clauses += self.selections()
-        order = "score DESC, name_sort, id" if self.text is not None else "name_sort, id"
+        order = "standing, " + ("score DESC, name_sort, id" if self.text else "name_sort, id")
         return (
             f"SELECT id, {self.score} AS score, count(*) OVER () FROM {self.table}"
             f" {self.where(clauses)} ORDER BY {order} LIMIT {ONLINE_LIMIT}"

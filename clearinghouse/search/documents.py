@@ -1,8 +1,19 @@
-"""The one function from a group to a search document, shared by both engines."""
+"""The one function from a group to a search document, shared by every engine.
+
+Besides what a group is, a document carries its `standing`, which every engine sorts by
+first, whatever the order asked for: 0 a listing in good standing, 1 one that nobody has
+confirmed or checked within two years (it may be out of date), 2 a group that is
+temporarily closed.  Standing changes with time alone, so the worker's daily `standing`
+job (indexer/sync.py `requeue_changed_standing`) queues the listings whose standing
+changed since the last pass.
+"""
 
 from __future__ import annotations
 
-from clearinghouse.models import Group
+from datetime import datetime
+
+from clearinghouse import freshness
+from clearinghouse.models import Group, utcnow
 from clearinghouse.schedule import weekday_codes
 from clearinghouse.search.base import ListingDoc
 from clearinghouse.taxonomy import Taxonomy
@@ -16,7 +27,29 @@ ATTENDANCE_MATCHES = {
 }
 
 
-def build_document(group: Group, taxonomy: Taxonomy) -> ListingDoc:
+STANDING_NORMAL = 0
+STANDING_STALE = 1  # neither confirmed by the group nor checked by staff within two years
+STANDING_CLOSED = 2  # temporarily closed (schedules: plugged in by `standing_of`)
+
+
+def standing_of(group: Group, now: datetime, *, demote_stale: bool = True) -> int:
+    """Where the group ranks among matches: every engine orders by this before anything else.
+
+    The one place that decides; the temporarily-closed case (STANDING_CLOSED) goes here, and
+    its change with time into `indexer/sync.py`'s `standing_may_have_changed`.
+    """
+    if demote_stale and freshness.is_stale(group, now):
+        return STANDING_STALE
+    return STANDING_NORMAL
+
+
+def build_document(
+    group: Group,
+    taxonomy: Taxonomy,
+    *,
+    now: datetime | None = None,
+    demote_stale: bool = True,
+) -> ListingDoc:
     own = [concern.slug for concern in group.concerns]
     concerns: list[str] = []
     for slug in own:
@@ -66,4 +99,5 @@ def build_document(group: Group, taxonomy: Taxonomy) -> ListingDoc:
         region=location.region if location else "",
         updated_at=group.updated_at.isoformat(timespec="microseconds"),
         name_sort=group.name.casefold(),
+        standing=standing_of(group, now or utcnow(), demote_stale=demote_stale),
     )

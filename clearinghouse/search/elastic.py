@@ -212,7 +212,20 @@ class ElasticBackend:
                 body = build.index_body(self.shards, self.replicas)
                 self.client.indices.create(index=name, aliases={self.alias: {}}, **body)
                 log.info("event=es_index_created index=%s alias=%s", name, self.alias)
+            else:
+                self._add_new_fields()
         self._index_ready = True
+
+    def _add_new_fields(self) -> None:
+        """Bring an index made by an older version up to the current mapping, in place.
+
+        Adding a field is a change Elasticsearch makes to a live index (the strict mapping
+        refuses documents with a field it does not know, so this must come before the first
+        write); the documents already there lack the field until they are next written. A
+        change to an existing field's type is refused here and needs `index rebuild`.
+        """
+        properties = build.index_body()["mappings"]["properties"]
+        self.client.indices.put_mapping(index=self.alias, properties=properties)
 
     def rebuild(self, docs: Iterable[ListingDoc]) -> int:
         """Load a fresh timestamped index, then move the alias to it in one atomic step."""

@@ -89,6 +89,7 @@ def index_body(shards: int = 1, replicas: int = 0, loading: bool = False) -> dic
         "remote": {"type": "boolean"},
         "name_sort": keyword,
         "updated_at": {"type": "date_nanos"},
+        "standing": {"type": "byte"},
     }
     settings: dict[str, Any] = {
         "number_of_shards": shards,
@@ -115,6 +116,7 @@ def document(doc: ListingDoc) -> dict[str, Any]:
         "uuid": doc.uuid,
         "name_sort": doc.name_sort,
         "updated_at": doc.updated_at,
+        "standing": doc.standing,
         "location": {"lat": doc.lat, "lon": doc.lon} if doc.has_place else None,
         "service_area": list(doc.service_area),
         "region": doc.region,
@@ -237,21 +239,30 @@ def geo_filter(query: SearchQuery) -> dict[str, Any]:
     }
 
 
+# Every order's first key (documents.standing_of); a document indexed before the field
+# existed counts as normal until the standing job or a rebuild rewrites it.
+STANDING_SORT: dict[str, Any] = {"standing": {"order": "asc", "missing": 0}}
+
+
 def sort_clause(query: SearchQuery) -> list[dict[str, Any]]:
     """The requested order, with the group id last so pages never overlap or skip."""
     tiebreak = {"id": {"order": "asc"}}
     if query.sort == "distance":
         if query.near is None:
-            return [tiebreak]
+            return [STANDING_SORT, tiebreak]
         point = {"lat": query.near.lat, "lon": query.near.lon}
         distance = {"location": point, "order": "asc", "unit": "mi", "distance_type": "arc"}
-        return [{"_geo_distance": distance}, tiebreak]
+        return [STANDING_SORT, {"_geo_distance": distance}, tiebreak]
     if query.sort == "updated":
-        return [{"updated_at": {"order": "desc"}}, tiebreak]
+        return [STANDING_SORT, {"updated_at": {"order": "desc"}}, tiebreak]
     return relevance_sort(query) if query.sort == "relevance" else NAME_SORT
 
 
-NAME_SORT: list[dict[str, Any]] = [{"name_sort": {"order": "asc"}}, {"id": {"order": "asc"}}]
+NAME_SORT: list[dict[str, Any]] = [
+    STANDING_SORT,
+    {"name_sort": {"order": "asc"}},
+    {"id": {"order": "asc"}},
+]
 
 
 def relevance_sort(query: SearchQuery) -> list[dict[str, Any]]:
@@ -260,10 +271,15 @@ def relevance_sort(query: SearchQuery) -> list[dict[str, Any]]:
     if not search_words(query.q):
         return NAME_SORT
     if query.near is None:
-        return [{"_score": {"order": "desc"}}, *NAME_SORT]
+        return [STANDING_SORT, {"_score": {"order": "desc"}}, *NAME_SORT[1:]]
     point = {"lat": query.near.lat, "lon": query.near.lon}
     distance = {"location": point, "order": "asc", "unit": "mi", "distance_type": "arc"}
-    return [{"_score": {"order": "desc"}}, {"_geo_distance": distance}, *NAME_SORT]
+    return [
+        STANDING_SORT,
+        {"_score": {"order": "desc"}},
+        {"_geo_distance": distance},
+        *NAME_SORT[1:],
+    ]
 
 
 def scope(query: SearchQuery, scored: bool = True) -> dict[str, Any]:

@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 TABLES = ("docs", "terms", "fv", "fts", "geo")
 BATCH = 2000
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
+# Older layouts brought up to date in place (no rebuild): version -> its DDL.
+UPGRADES = {"3": "ALTER TABLE docs ADD COLUMN standing INTEGER NOT NULL DEFAULT 0"}
 KEEP_CHANGES = 20_000
 VOCABULARY_SECONDS = 300.0  # a word new to the index is corrected toward at most this late
 
@@ -58,7 +60,8 @@ def _schema(suffix: str, stamp: str) -> list[str]:
             lat REAL,
             lon REAL,
             remote INTEGER NOT NULL,
-            service_area TEXT NOT NULL
+            service_area TEXT NOT NULL,
+            standing INTEGER NOT NULL DEFAULT 0
         )""",
         f"CREATE INDEX ix_docs_name_{stamp} ON docs{s} (name_sort, id)",
         f"CREATE INDEX ix_docs_updated_{stamp} ON docs{s} (updated_at, id)",
@@ -166,7 +169,12 @@ class EmbeddedBackend:
                 (secrets.token_hex(8),),
             )
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if row is None or row[0] != SCHEMA_VERSION:
+            if row is not None and row[0] in UPGRADES:
+                # Documents keep standing 0 until the worker's standing job requeues them.
+                conn.execute(UPGRADES[row[0]])
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
+                log.info("event=embedded_index_upgraded path=%s to=%s", self.path, SCHEMA_VERSION)
+            elif row is None or row[0] != SCHEMA_VERSION:
                 if row is not None:
                     log.warning(
                         "event=embedded_index_reset path=%s reason=schema_changed"
@@ -339,7 +347,7 @@ def _insert(
     s = suffix
     conn.executemany(
         f"INSERT INTO docs{s} (id, uuid, updated_at, name_sort, has_place, lat, lon, remote,"
-        " service_area) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " service_area, standing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 doc.id,
@@ -351,6 +359,7 @@ def _insert(
                 doc.lon,
                 int("online" in doc.attendance or "phone" in doc.attendance),
                 f",{','.join(doc.service_area)}," if doc.service_area else "",
+                doc.standing,
             )
             for doc in docs
         ],

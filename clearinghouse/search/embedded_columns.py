@@ -67,6 +67,7 @@ class DocInfo:
     terms: tuple[int, ...]
     lat: float | None = None
     lon: float | None = None
+    standing: int = 0
 
 
 @dataclass
@@ -83,6 +84,7 @@ class Columns:
     term_names: dict[int, tuple[str, str]] = field(default_factory=dict)
     term_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     docs: dict[int, DocInfo] = field(default_factory=dict)
+    standing: dict[int, int] = field(default_factory=dict)  # standing > 0 -> its documents
     _name_order: list[int] | None = None
     _name_rank: dict[int, int] | None = None
     _updated_rank: dict[int, int] | None = None
@@ -90,6 +92,15 @@ class Columns:
     @property
     def count(self) -> int:
         return len(self.docs)
+
+    def tiers(self, bits: int) -> list[int]:
+        """`bits` split by standing, in rank order (normal first): every sort's first key."""
+        demoted = 0
+        for below in self.standing.values():
+            demoted |= below
+        tiers = [bits & ~demoted]
+        tiers += [bits & self.standing[value] for value in sorted(self.standing)]
+        return [tier for tier in tiers if tier]
 
     def name_order(self) -> list[int]:
         """Every document id by (name, id); computed once per snapshot, on first need."""
@@ -157,17 +168,17 @@ def _terms(conn: sqlite3.Connection) -> dict[int, tuple[str, str]]:
     }
 
 
-_Row = tuple[str, str, str, bool, float | None, float | None]
+_Row = tuple[str, str, str, bool, float | None, float | None, int]
 
 
 def _doc_rows(
     conn: sqlite3.Connection, where: str = "", params: Iterable[int] = ()
 ) -> dict[int, _Row]:
     return {
-        row[0]: (row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+        row[0]: (row[1], row[2], row[3], bool(row[4]), row[5], row[6], int(row[7]))
         for row in conn.execute(
             "SELECT id, name_sort, updated_at, service_area, has_place = 0 AND remote = 1,"
-            f" lat, lon FROM docs {where}",
+            f" lat, lon, standing FROM docs {where}",
             list(params),
         )
     }
@@ -192,8 +203,13 @@ def _load(conn: sqlite3.Connection, epoch: str, seq: int) -> Columns:
         for region in _regions(row[2]):
             regions[region].append(id_)
     columns.serves = {region: bitset(ids) for region, ids in regions.items()}
+    standings: dict[int, list[int]] = defaultdict(list)
+    for id_, row in rows.items():
+        if row[6]:
+            standings[row[6]].append(id_)
+    columns.standing = {value: bitset(ids) for value, ids in standings.items()}
     columns.docs = {
-        id_: DocInfo(row[0], row[1], row[2], tuple(per_doc.get(id_, ())), row[4], row[5])
+        id_: DocInfo(row[0], row[1], row[2], tuple(per_doc.get(id_, ())), row[4], row[5], row[6])
         for id_, row in rows.items()
     }
     return columns
@@ -238,6 +254,7 @@ def _patch(conn: sqlite3.Connection, old: Columns, seq: int) -> Columns | None:
         term_names=names,
         term_ids={name: id_ for id_, name in names.items()},
         docs=dict(old.docs),
+        standing=dict(old.standing),
     )
     bits = columns.term_bits
     for doc in changed:
@@ -250,6 +267,8 @@ def _patch(conn: sqlite3.Connection, old: Columns, seq: int) -> Columns | None:
         columns.everything &= ~mask
         columns.online &= ~mask
         columns.anywhere &= ~mask
+        if previous is not None and previous.standing:
+            columns.standing[previous.standing] &= ~mask
         row = rows.get(doc)
         if row is None:
             continue
@@ -263,5 +282,7 @@ def _patch(conn: sqlite3.Connection, old: Columns, seq: int) -> Columns | None:
             columns.anywhere |= mask
         for region in _regions(row[2]):
             columns.serves[region] = columns.serves.get(region, 0) | mask
-        columns.docs[doc] = DocInfo(row[0], row[1], row[2], terms, row[4], row[5])
+        if row[6]:
+            columns.standing[row[6]] = columns.standing.get(row[6], 0) | mask
+        columns.docs[doc] = DocInfo(row[0], row[1], row[2], terms, row[4], row[5], row[6])
     return columns

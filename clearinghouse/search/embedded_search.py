@@ -3,7 +3,8 @@
 Text (FTS5 MATCH, bm25 weighted toward names and concerns) and place (R*Tree box, then the
 exact haversine distance) are found by SQL; facet filters (OR within a facet, AND across),
 disjunctive counts (each selected facet counted without its own filter) and ordering run
-on the in-memory bitset columns of `embedded_columns`.
+on the in-memory bitset columns of `embedded_columns`.  Every order puts the documents of
+better standing first (`documents.standing_of`): each standing is ordered in turn.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ class EmbeddedSearch:
         for bits in filters.values():
             matching &= bits
         total = matching.bit_count()
-        page = self._page(matching, total) if total > self.query.offset else ()
+        page = self._page(matching) if total > self.query.offset else ()
         facets = self._facets(base, matching, filters)
         online: tuple[Hit, ...] = ()
         online_total = 0
@@ -241,27 +242,40 @@ class EmbeddedSearch:
                 facets[facet][value] = count
         return facets
 
-    def _page(self, matching: int, total: int) -> tuple[Hit, ...]:
+    def _page(self, matching: int) -> tuple[Hit, ...]:
+        """The page: each standing's documents (normal first) in the requested order."""
+        query = self.query
+        skip, wanted = query.offset, query.per_page
+        ids: list[int] = []
+        for tier in self.columns.tiers(matching):
+            count = tier.bit_count()
+            if count <= skip:  # the whole tier lies before the page
+                skip -= count
+                continue
+            ids += self._ordered(tier, count, skip + wanted - len(ids))[skip:]
+            skip = 0
+            if len(ids) >= wanted:
+                break
+        return self._hits(ids[:wanted])
+
+    def _ordered(self, matching: int, total: int, wanted: int) -> list[int]:
+        """The first `wanted` of `matching` (`total` documents) in the requested order."""
         query, docs = self.query, self.columns.docs
-        wanted = query.offset + query.per_page
         members = Members(matching)
         hits = self.hits
         by_name = query.sort == "name" or (query.sort == "relevance" and self.match is None)
         if by_name and total * 8 >= len(docs):
             # Dense: walk the names in order and stop once the page is full.
-            top = list(islice((i for i in self.columns.name_order() if i in members), wanted))
-            return self._hits(top[query.offset :])
+            return list(islice((i for i in self.columns.name_order() if i in members), wanted))
         if query.sort == "relevance" and self.match is not None and hits is not None:
-            return self._hits(self._best_scored(members, wanted)[query.offset :])
+            return self._best_scored(members, wanted)
         candidates = members.filter(hits) if hits is not None else ids_of(matching)
         # Ranks in name and update order are precomputed per snapshot and break ties by id.
         if query.sort == "distance" and hits is not None:
-            top = heapq.nsmallest(wanted, candidates, key=lambda i: (hits[i][1] or 0.0, i))
-        elif query.sort == "updated":
-            top = heapq.nsmallest(wanted, candidates, key=self.columns.updated_rank().__getitem__)
-        else:
-            top = heapq.nsmallest(wanted, candidates, key=self.columns.name_rank().__getitem__)
-        return self._hits(top[query.offset :])
+            return heapq.nsmallest(wanted, candidates, key=lambda i: (hits[i][1] or 0.0, i))
+        if query.sort == "updated":
+            return heapq.nsmallest(wanted, candidates, key=self.columns.updated_rank().__getitem__)
+        return heapq.nsmallest(wanted, candidates, key=self.columns.name_rank().__getitem__)
 
     def _best_scored(self, members: Members, wanted: int) -> list[int]:
         """The `wanted` best matching documents by score, ties by name.
@@ -303,12 +317,18 @@ class EmbeddedSearch:
         total = bits.bit_count()
         if not total:
             return (), 0
-        scores, members = self.text_scores, Members(bits)
-        if self.match is None and total * 50 >= columns.count:
-            top = list(islice((i for i in columns.name_order() if i in members), ONLINE_LIMIT))
-        else:
-            rank = columns.name_rank()
-            top = heapq.nsmallest(
-                ONLINE_LIMIT, ids_of(bits), key=lambda i: (-scores.get(i, 0.0), rank[i])
-            )
-        return tuple(Hit(id=i, score=scores.get(i, 0.0)) for i in top), total
+        top: list[int] = []
+        for tier in columns.tiers(bits):
+            top += self._online_order(tier, ONLINE_LIMIT - len(top))
+            if len(top) >= ONLINE_LIMIT:
+                break
+        return tuple(Hit(id=i, score=self.text_scores.get(i, 0.0)) for i in top), total
+
+    def _online_order(self, bits: int, wanted: int) -> list[int]:
+        """The first `wanted` of one standing's online groups: best match, then by name."""
+        columns, scores = self.columns, self.text_scores
+        if self.match is None and bits.bit_count() * 50 >= columns.count:
+            members = Members(bits)
+            return list(islice((i for i in columns.name_order() if i in members), wanted))
+        rank = columns.name_rank()
+        return heapq.nsmallest(wanted, ids_of(bits), key=lambda i: (-scores.get(i, 0.0), rank[i]))

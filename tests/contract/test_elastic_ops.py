@@ -159,10 +159,39 @@ def test_mapping_is_strict_and_explicit(make_backend: MakeBackend) -> None:
         assert properties[field]["type"] == "keyword"
     for field in ("audience", "accessibility", "service_area", "region", "name_sort"):
         assert properties[field]["type"] == "keyword"
+    assert properties["standing"]["type"] == "byte"
     settings = backend.client.indices.get_settings(index=index)[index]["settings"]["index"]
     assert (settings["number_of_shards"], settings["number_of_replicas"]) == ("1", "0")
     with pytest.raises(BadRequestError, match="strict_dynamic_mapping"):
         backend.client.index(index=backend.alias, id="x", document={"surprise": 1})
+
+
+def test_an_index_from_before_standing_gains_the_field_in_place(
+    make_backend: MakeBackend,
+) -> None:
+    """A live index made by the previous version (no `standing` in its strict mapping) takes
+    the field on the first write, without a rebuild; its old documents rank as normal."""
+    from clearinghouse.search import elastic_query as build
+
+    backend = make_backend()
+    body = build.index_body()
+    del body["mappings"]["properties"]["standing"]
+    old_index = f"{backend.alias}-20250101000000000000"
+    backend.client.indices.create(index=old_index, aliases={backend.alias: {}}, **body)
+    old_doc = build.document(listing_doc(1))
+    del old_doc["standing"]
+    backend.client.index(index=backend.alias, id="1", document=old_doc, refresh=True)
+    with pytest.raises(BadRequestError, match="strict_dynamic_mapping"):
+        backend.client.index(index=backend.alias, id="2", document=build.document(listing_doc(2)))
+
+    backend.upsert([listing_doc(2, standing=1), listing_doc(3)])
+
+    assert aliased_indices(backend) == [old_index]
+    mapping = backend.client.indices.get_mapping(index=old_index)[old_index]["mappings"]
+    assert mapping["properties"]["standing"]["type"] == "byte"
+    assert mapping["dynamic"] == "strict"
+    ordered = backend.search(SearchQuery(sort="name")).hits
+    assert [hit.id for hit in ordered] == [1, 3, 2]  # 1 has no standing yet: normal
 
 
 def test_english_stems_and_misspellings_find_the_group(make_backend: MakeBackend) -> None:

@@ -115,6 +115,36 @@ def test_writes_by_another_process_are_seen(tmp_path: Path) -> None:
     syncer.close()
 
 
+def test_standing_changes_reach_a_reader_that_already_has_columns(tmp_path: Path) -> None:
+    path = str(tmp_path / "index.db")
+    server, syncer = EmbeddedBackend(path), EmbeddedBackend(path)
+    syncer.upsert([doc(1, "Alder"), doc(2, "Birch"), doc(3, "Cedar")])
+    assert [hit.id for hit in server.search(query(("sort", "name"))).hits] == [1, 2, 3]
+    syncer.upsert([doc(1, "Alder", standing=1)])  # patched into the reader's columns
+    assert [hit.id for hit in server.search(query(("sort", "name"))).hits] == [2, 3, 1]
+    syncer.upsert([doc(1, "Alder"), doc(3, "Cedar", standing=2)])
+    assert [hit.id for hit in server.search(query(("sort", "name"))).hits] == [1, 2, 3]
+    server.close()
+    syncer.close()
+
+
+def test_an_index_from_before_standing_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = str(tmp_path / "index.db")
+    old = EmbeddedBackend(path)
+    old.upsert([doc(1), doc(2)])
+    old.close()
+    with sqlite3.connect(path) as conn:  # the previous layout: schema 3, no standing column
+        conn.execute("ALTER TABLE docs DROP COLUMN standing")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
+    conn.close()
+
+    upgraded = EmbeddedBackend(path)
+    assert set(upgraded.indexed()) == {1, 2}  # kept: no rebuild needed
+    upgraded.upsert([doc(1, standing=1)])
+    assert [hit.id for hit in upgraded.search(query(("sort", "name"))).hits] == [2, 1]
+    upgraded.close()
+
+
 def test_a_reader_behind_the_pruned_change_log_reloads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

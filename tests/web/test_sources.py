@@ -384,6 +384,7 @@ def test_the_worker_refreshes_due_sources_and_skips_paused_ones(
         "mail",
         "freshness",
         "webhooks",
+        "standing",
     ]
 
     worker.run_due()

@@ -1,0 +1,121 @@
+"""The worker's daily standing job: it queues for the index exactly the listings whose
+search standing changed with time since its last pass, on a clock the test controls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from clearinghouse.extensions import db
+from clearinghouse.models import Group, Outbox, SyncState
+from clearinghouse.search.documents import STANDING_NORMAL, STANDING_STALE, build_document
+from clearinghouse.taxonomy import Taxonomy
+from indexer.sync import STANDING_STATE_NAME, requeue_changed_standing
+from indexer.worker import default_worker
+
+NOW = datetime(2026, 6, 1, 9, 0)
+
+
+def _queued_since(seq: int) -> list[int]:
+    rows = db.session.scalars(select(Outbox.group_id).where(Outbox.seq > seq).order_by(Outbox.seq))
+    return [row for row in rows if row is not None]
+
+
+def _high_water() -> int:
+    return db.session.scalar(select(func.max(Outbox.seq))) or 0
+
+
+def test_each_pass_queues_only_the_listings_that_turned_stale_since_the_last(
+    app: Flask, make_group: Callable[..., Group], taxonomy: Taxonomy
+) -> None:
+    turning = make_group(name="Turning Stale Circle")
+    turning.verified_at = NOW - timedelta(days=730) + timedelta(days=2)  # stale in 2 days
+    fresh = make_group(name="Fresh Circle")
+    fresh.verified_at = NOW - timedelta(days=100)
+    old = make_group(name="Long Unchecked Circle")
+    old.verified_at = NOW - timedelta(days=900)
+    never = make_group(name="Never Checked Circle")
+    confirmed = make_group(name="Group Confirmed Circle")
+    confirmed.verified_at = NOW - timedelta(days=900)
+    confirmed.confirmed_at = NOW - timedelta(days=730) + timedelta(days=5)  # stale in 5 days
+    archived = make_group(status="archived", name="Archived Circle")
+    archived.verified_at = NOW - timedelta(days=900)
+    db.session.commit()
+
+    # The first pass: documents indexed before standing existed say "normal" for everyone,
+    # so every listing stale now is queued once.
+    start = mark = _high_water()
+    assert requeue_changed_standing(db.session, now=NOW) == 2
+    assert sorted(_queued_since(mark)) == sorted([old.id, never.id])
+    assert db.session.get(SyncState, STANDING_STATE_NAME).updated_at == NOW  # type: ignore[union-attr]
+
+    mark = _high_water()
+    assert requeue_changed_standing(db.session, now=NOW + timedelta(hours=6)) == 0
+    assert _queued_since(mark) == []
+
+    mark = _high_water()
+    assert requeue_changed_standing(db.session, now=NOW + timedelta(days=3)) == 1
+    assert _queued_since(mark) == [turning.id]
+    assert build_document(turning, taxonomy, now=NOW + timedelta(days=3)).standing == (
+        STANDING_STALE
+    )
+    assert build_document(confirmed, taxonomy, now=NOW + timedelta(days=3)).standing == (
+        STANDING_NORMAL
+    )
+
+    # The worker was down for a week: the next pass covers the whole gap.
+    mark = _high_water()
+    assert requeue_changed_standing(db.session, now=NOW + timedelta(days=10)) == 1
+    assert _queued_since(mark) == [confirmed.id]
+    assert fresh.id not in _queued_since(start)
+    assert archived.id not in _queued_since(start)
+
+
+def test_the_worker_runs_the_standing_job_and_the_outbox_applies_it(
+    app: Flask, make_group: Callable[..., Group], taxonomy: Taxonomy
+) -> None:
+    from clearinghouse.search import get_backend
+    from indexer.sync import sync
+    from tests.contract.conftest import parse
+
+    stale = make_group(name="Aspen Circle")
+    stale.verified_at = datetime.now() - timedelta(days=1000)
+    fresh = make_group(name="Birch Circle")
+    fresh.verified_at = datetime.now() - timedelta(days=10)
+    db.session.commit()
+    # An index built before standing existed: every document ranks as normal.
+    app.config["DEMOTE_STALE"] = False
+    sync(db.session, get_backend(app), taxonomy)
+    app.config["DEMOTE_STALE"] = True
+
+    def by_name() -> list[int]:
+        return [hit.id for hit in get_backend(app).search(parse(("sort", "name"))).hits]
+
+    assert by_name() == [stale.id, fresh.id]
+    worker = default_worker(app)
+    assert "standing" in [job.name for job in worker.jobs]
+    worker.run_due()  # every job is due at start; the standing job queues the stale listing
+    for job in worker.jobs:
+        job.due = 0.0
+    worker.run_due()  # the outbox job applies it
+    assert by_name() == [fresh.id, stale.id]
+
+
+def test_switching_demotion_off_ranks_stale_listings_as_any_other(
+    app: Flask, make_group: Callable[..., Group], taxonomy: Taxonomy
+) -> None:
+    from clearinghouse.search import get_backend
+    from indexer.sync import sync
+    from tests.contract.conftest import parse
+
+    stale = make_group(name="Aspen Circle")
+    fresh = make_group(name="Birch Circle")
+    fresh.verified_at = datetime.now() - timedelta(days=10)
+    db.session.commit()
+    app.config["DEMOTE_STALE"] = False
+    sync(db.session, get_backend(app), taxonomy)
+    order = [hit.id for hit in get_backend(app).search(parse(("sort", "name"))).hits]
+    assert order == [stale.id, fresh.id]
