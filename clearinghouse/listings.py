@@ -654,6 +654,8 @@ def _repeat(
         check.error(f"{name}.interval", "only weekly meetings can repeat every few weeks")
         return 1, None
     if interval > 1 and anchor is None:
+        if item.get("anchor") not in (None, ""):
+            return interval, None  # given but not a date: that error says it
         check.error(
             f"{name}.anchor",
             "every other week needs a date it meets on (YYYY-MM-DD), to know which weeks",
