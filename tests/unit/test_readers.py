@@ -266,8 +266,18 @@ def test_attendance_from_place_and_conference_link() -> None:
     assert groups["serenity-seekers"]["attendance"] == "in-person"
 
 
-def test_temporarily_closed_without_a_link_is_inactive() -> None:
-    assert by_external_id(feed_records())["downtown-noon"]["status"] == "inactive"
+def test_temporarily_closed_without_a_link_stays_listed_as_closed_until_further_notice() -> None:
+    closed = by_external_id(feed_records())["downtown-noon"]
+    assert closed["status"] is None  # still listed (labelled, sorted after open groups)
+    assert closed["closure"] == {"until": None, "reason": "Location Temporarily Closed"}
+    item = {"name": "Noon", "day": 1, "time": "12:00", "types": ["O", "TC"], "city": "Chicago"}
+    online, _warnings, _slug = meeting_guide.meeting_record(
+        {**item, "conference_url": "https://zoom.us/j/1"}
+    )
+    # TC with a link: the place is closed and the group meets online, not closed.
+    assert online["closure"] is None and online["attendance"] == "online"
+    closed, _warnings, _slug = meeting_guide.meeting_record(item)
+    assert closed["closure"] == {"until": None, "reason": "Location Temporarily Closed"}
 
 
 def test_unreadable_meeting_rows_carry_their_row_and_field() -> None:

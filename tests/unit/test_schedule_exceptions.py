@@ -97,9 +97,9 @@ def test_every_other_week_matches_counting_weeks_by_hand(anchor: date, start: da
     expected = []
     day = start.astimezone(ZoneInfo("America/Chicago")).date()
     while len(expected) < 60:
-        if day.weekday() in (0, 3) and ((day - anchor_monday).days // 7) % 2 == 0:
-            if datetime.combine(day, time(18), ZoneInfo("America/Chicago")) > start:
-                expected.append(day)
+        meets = day.weekday() in (0, 3) and ((day - anchor_monday).days // 7) % 2 == 0
+        if meets and datetime.combine(day, time(18), ZoneInfo("America/Chicago")) > start:
+            expected.append(day)
         day += timedelta(days=1)
     assert days == expected
 
