@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from tests.api_support import MEETING_GUIDE_TYPES, api_headers, get_json, index_
 from tests.conftest import sample_record
 from tests.staff_support import admin_client, editor_client, listing_form_data, post
 from tests.web.test_api_openapi import validate
+from tests.web.test_hsds import assert_valid
 
 __all__ = ["admin_client", "api_headers", "editor_client"]  # fixtures
 
@@ -223,84 +225,101 @@ def test_closed_groups_stay_findable_and_their_cards_say_so(
 # -- outputs -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Biweekly:
+    """Every other Tuesday from the next one (t0), closed until t0 + 4 weeks, then a cancelled
+    meeting at t0 + 6 weeks (its own) and t0 + 8 weeks (the whole group's)."""
+
+    group: Group
+    t0: date
+
+    def week(self, n: int) -> date:
+        return self.t0 + timedelta(weeks=n)
+
+
 @pytest.fixture
-def biweekly(make_group: Callable[..., Group]) -> Group:
-    """Every other Tuesday from 2026-12-01, a cancelled day, closed until 2099-01-13."""
-    return make_group(
+def biweekly(make_group: Callable[..., Group]) -> Biweekly:
+    t0 = next_tuesdays(1)[0]
+    week = Biweekly(None, t0).week  # type: ignore[arg-type]
+    group = make_group(
         meetings=[
             weekly_tuesday(
                 interval="2",
-                anchor="2026-12-01",
-                cancellations=[{"date": "2098-12-22", "reason": "Holiday"}],
+                anchor=t0.isoformat(),
+                cancellations=[{"date": week(6).isoformat(), "reason": "Holiday"}],
             )
         ],
-        cancellations="2098-12-08 Election",
-        closure={"until": "2099-01-13", "reason": "Renovation"},
+        cancellations=f"{week(8).isoformat()} Election",
+        closure={"until": week(4).isoformat(), "reason": "Renovation"},
     )
+    return Biweekly(group, t0)
 
 
 def test_calendar_file_has_interval_anchor_and_exdates(
-    client: FlaskClient, biweekly: Group
+    client: FlaskClient, biweekly: Biweekly
 ) -> None:
-    calendar = Calendar.from_ical(client.get(f"/groups/{biweekly.slug}.ics").data)
+    calendar = Calendar.from_ical(client.get(f"/groups/{biweekly.group.slug}.ics").data)
     (event,) = calendar.walk("VEVENT")
     rule = event["RRULE"]
     assert rule["FREQ"] == ["WEEKLY"] and rule["INTERVAL"] == [2] and rule["BYDAY"] == ["TU"]
     start = event.decoded("DTSTART")
-    assert start.date() == date(2026, 12, 1) and start.time() == time(19)
+    assert start.date() == biweekly.t0 and start.time() == time(19)
     assert str(start.tzinfo) == CHICAGO
-    exdates = {
-        moment.dt.date()
-        for prop in (event["EXDATE"] if isinstance(event["EXDATE"], list) else [event["EXDATE"]])
-        for moment in prop.dts
-    }
-    assert {date(2098, 12, 8), date(2098, 12, 22)} <= exdates  # the cancelled days
-    # Every meeting from now until the closure ends, and none after it.
-    closed = {day for day in exdates if day.year < 2098}
-    assert closed and min(closed) >= datetime.now(UTC).date() - timedelta(days=1)
-    assert all((day - date(2026, 12, 1)).days % 14 == 0 for day in exdates)
-    assert max(exdates) < date(2099, 1, 13)
-    assert "Temporarily closed until January 13, 2099: Renovation" in str(event["DESCRIPTION"])
+    props = event["EXDATE"] if isinstance(event["EXDATE"], list) else [event["EXDATE"]]
+    exdates = [moment.dt for prop in props for moment in prop.dts]
+    # The two meetings while closed, then the two cancelled ones; none in between.
+    assert sorted(moment.date() for moment in exdates) == [
+        biweekly.week(0),
+        biweekly.week(2),
+        biweekly.week(6),
+        biweekly.week(8),
+    ]
+    assert {(moment.time(), str(moment.tzinfo)) for moment in exdates} == {(time(19), CHICAGO)}
+    until = long_date(biweekly.week(4))
+    assert f"Temporarily closed until {until}: Renovation" in str(event["DESCRIPTION"])
 
 
 def test_api_json_carries_interval_anchor_cancellations_and_closure(
-    client: FlaskClient, api_headers: dict[str, str], biweekly: Group
+    client: FlaskClient, api_headers: dict[str, str], biweekly: Biweekly
 ) -> None:
-    body = get_json(client, f"/api/v1/groups/{biweekly.uuid}", api_headers)
+    body = get_json(client, f"/api/v1/groups/{biweekly.group.uuid}", api_headers)
     (meeting,) = body["meetings"]
-    assert (meeting["interval"], meeting["anchor"]) == (2, "2026-12-01")
+    assert (meeting["interval"], meeting["anchor"]) == (2, biweekly.t0.isoformat())
     assert meeting["text"] == "Every other Tuesday, 7:00–8:00 pm Central"
-    assert meeting["cancellations"] == [{"date": "2098-12-22", "reason": "Holiday"}]
-    assert body["cancellations"] == [{"date": "2098-12-08", "reason": "Election"}]
-    assert body["closure"] == {"until": "2099-01-13", "reason": "Renovation"}
+    assert meeting["cancellations"] == [{"date": biweekly.week(6).isoformat(), "reason": "Holiday"}]
+    assert body["cancellations"] == [{"date": biweekly.week(8).isoformat(), "reason": "Election"}]
+    assert body["closure"] == {"until": biweekly.week(4).isoformat(), "reason": "Renovation"}
     document = client.get("/api/v1/openapi.json").get_json()
     validate(document, {"$ref": "#/components/schemas/Group"}, body)
 
 
 def test_hsds_service_is_temporarily_closed_with_interval_and_valid_from(
-    client: FlaskClient, api_headers: dict[str, str], biweekly: Group
+    client: FlaskClient, api_headers: dict[str, str], biweekly: Biweekly
 ) -> None:
-    service = get_json(client, f"/hsds/services/{biweekly.uuid}", api_headers)
+    service = get_json(client, f"/hsds/services/{biweekly.group.uuid}", api_headers)
     assert service["status"] == "temporarily closed"
     (rule,) = service["schedules"]
-    assert (rule["freq"], rule["interval"], rule["dtstart"]) == ("WEEKLY", 2, "2026-12-01")
-    assert rule["valid_from"] == "2099-01-13"
-    assert "Temporarily closed until January 13, 2099: Renovation." in rule["notes"]
-    assert "No meeting on Tuesday, December 8, 2098 (Election)." in rule["notes"]
-    from tests.web.test_hsds import assert_valid
-
+    assert (rule["freq"], rule["interval"], rule["dtstart"]) == (
+        "WEEKLY",
+        2,
+        biweekly.t0.isoformat(),
+    )
+    assert rule["valid_from"] == biweekly.week(4).isoformat()
+    assert f"Temporarily closed until {long_date(biweekly.week(4))}: Renovation." in rule["notes"]
+    election = biweekly.week(8)
+    assert f"No meeting on Tuesday, {long_date(election)} (Election)." in rule["notes"]
     assert_valid("compiled/service.json", service)
 
 
 def test_meeting_guide_marks_closed_groups_tc_and_words_every_other_week(
-    client: FlaskClient, api_headers: dict[str, str], biweekly: Group, make_group: Any
+    client: FlaskClient, api_headers: dict[str, str], biweekly: Biweekly, make_group: Any
 ) -> None:
     make_group(name="Open Circle")
     feed = get_json(client, "/api/v1/meeting-guide.json", api_headers)
     by_name = {entry["name"]: entry for entry in feed}
-    closed = by_name[biweekly.name]
+    closed = by_name[biweekly.group.name]
     assert "TC" in closed["types"] and "TC" in load_json(MEETING_GUIDE_TYPES)
-    assert "Meets every other week, counting from December 1, 2026." in closed["notes"]
+    assert f"Meets every other week, counting from {long_date(biweekly.t0)}." in closed["notes"]
     assert "TC" not in by_name["Open Circle"]["types"]
 
 
