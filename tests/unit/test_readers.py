@@ -392,6 +392,29 @@ def test_hsds_monthly_schedules_virtual_places_and_fees(taxonomy: Taxonomy) -> N
     assert online.cost == "fee"
 
 
+def test_hsds_every_other_week_and_temporarily_closed_are_read(
+    taxonomy: Taxonomy, tmp_path: Path
+) -> None:
+    document = json.loads((DATA / "hsds-services.json").read_text())
+    service = document["contents"][0]
+    service["status"] = "temporarily closed"
+    schedules = [
+        s for place in service.get("service_at_locations", []) for s in place.get("schedules", [])
+    ] or service.get("schedules", [])
+    assert schedules, "the sample service has schedules"
+    for rule in schedules:
+        rule.update(freq="WEEKLY", byday="TU", interval=2, dtstart="2026-12-01")
+        rule["valid_from"] = "2099-01-12"
+    path = tmp_path / "closed.json"
+    path.write_text(json.dumps({**document, "contents": [service]}))
+    raw = records(path, "hsds")[0]
+    data = validate_listing(raw.record or {}, taxonomy).data
+    assert data is not None, raw
+    assert (data.meetings[0].interval, str(data.meetings[0].anchor)) == (2, "2026-12-01")
+    assert data.closure is not None and str(data.closure.until) == "2099-01-12"
+    assert data.status is None  # still listed, labelled closed
+
+
 def test_the_official_hsds_examples_are_read() -> None:
     examples = STANDARDS / "hsds-3.0" / "examples"
     [full] = records(examples / "service_full.json", "hsds")
