@@ -24,6 +24,7 @@ from tests.conftest import sample_record
 from tests.staff_support import admin_client, editor_client, listing_form_data, post
 from tests.web.test_api_openapi import validate
 from tests.web.test_hsds import assert_valid
+from tests.web.test_public_reach import pdf_text
 
 __all__ = ["admin_client", "api_headers", "editor_client"]  # fixtures
 
@@ -220,6 +221,17 @@ def test_closed_groups_stay_findable_and_their_cards_say_so(
     assert "Next meeting:" not in closed_card
     open_card = text.split("Open Grief Circle", 1)[1].split("</li>", 1)[0]
     assert "Temporarily closed" not in open_card and "Next meeting:" in open_card
+
+
+def test_a_printed_list_says_a_group_is_closed(
+    client: FlaskClient, make_group: Callable[..., Group]
+) -> None:
+    make_group(name="Closed Grief Circle", closure={"until": "2099-01-12", "reason": "Flooded"})
+    index_all()
+    response = client.get("/search.pdf?q=grief")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = " ".join(pdf_text(response.data).split())
+    assert "Temporarily closed until January 12, 2099: Flooded" in text
 
 
 # -- outputs -------------------------------------------------------------------------------
