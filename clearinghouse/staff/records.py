@@ -37,6 +37,7 @@ _NESTED_ALIASES = {
     "online_notes": ("online", "notes"),
 }
 _NESTED = ("contact", "online", "location", "private_contact")
+_OWN_SCHEDULE_STATE = frozenset({"closure", "cancellations"})
 
 # Rows of a diff: (key in the flattened record, label), in reading order.
 FIELD_LABELS: tuple[tuple[str, str], ...] = (
@@ -170,6 +171,8 @@ def fill_missing(keep: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str,
     result = copy.deepcopy(dict(keep))
     for key, value in other.items():
         current = result.get(key)
+        if key in _OWN_SCHEDULE_STATE:
+            continue  # the kept group's own: a duplicate's closure says nothing about it
         if key == "concerns":
             result[key] = list(dict.fromkeys([*as_list(current), *as_list(value)]))
         elif key in _NESTED and isinstance(value, Mapping):
