@@ -30,6 +30,7 @@ from flask import render_template
 from sqlalchemy import exists, func, or_, select
 
 from clearinghouse import flags, mail, schedule, store
+from clearinghouse.groups import rule_of
 from clearinghouse.models import (
     AuditEvent,
     ChangeRequest,
@@ -311,19 +312,7 @@ def listing_summary(group: Group) -> dict[str, Any]:
             )
             if part
         ]
-    rules = [
-        schedule.describe(
-            schedule.Rule(
-                meeting.freq,
-                tuple(meeting.byday or ()),
-                meeting.start,
-                meeting.end,
-                meeting.timezone,
-                meeting.note,
-            )
-        )
-        for meeting in group.meetings
-    ]
+    rules = [schedule.describe(rule_of(meeting)) for meeting in group.meetings]
     join = [part for part in (group.online_url, group.online_phone, group.online_notes) if part]
     contact = [part for part in (group.contact_phone, group.contact_email, group.website) if part]
     return {"name": group.name, "schedule": rules, "place": place, "join": join, "contact": contact}

@@ -12,17 +12,18 @@ as plain values, shared by the public JSON (`serialize`), the console's raw reco
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
-from datetime import time
+from collections.abc import Collection, Iterable, Mapping
+from datetime import date, time
 from typing import Any
 
 from flask import url_for
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from clearinghouse import flags
-from clearinghouse.listings import LocationData, MeetingData
+from clearinghouse import flags, schedule
+from clearinghouse.listings import ListingData, LocationData, MeetingData
 from clearinghouse.models import DbSession, Group, GroupStatus, Location, Meeting
+from clearinghouse.schedule import Cancellation, Closure, Rule
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +118,76 @@ def schedule_values(meeting: Meeting | MeetingData) -> dict[str, Any]:
         "start": hhmm(meeting.start),
         "end": hhmm(meeting.end),
         "timezone": meeting.timezone,
+        "interval": meeting.interval or 1,
+        "anchor": meeting.anchor.isoformat() if meeting.anchor else None,
     }
 
 
 def meeting_values(meeting: Meeting | MeetingData) -> dict[str, Any]:
-    """A schedule rule as plain values, its note included (records and the audit log)."""
-    return {**schedule_values(meeting), "note": meeting.note}
+    """A schedule rule as plain values, its note and cancelled days included."""
+    return {
+        **schedule_values(meeting),
+        "note": meeting.note,
+        "cancellations": cancellation_values(meeting.cancellations),
+    }
+
+
+def cancellation_values(
+    items: Iterable[Cancellation | Mapping[str, Any]] | None,
+) -> list[dict[str, str]]:
+    """Days with no meeting as [{"date": "2026-12-24", "reason": "…"}], in date order."""
+    return [
+        {"date": item.day.isoformat(), "reason": item.reason} for item in cancellations_of(items)
+    ]
+
+
+def cancellations_of(
+    items: Iterable[Cancellation | Mapping[str, Any]] | None,
+) -> list[Cancellation]:
+    """Stored days with no meeting (JSON objects) or validated ones, as values in date order."""
+    found = []
+    for item in items or ():
+        if isinstance(item, Cancellation):
+            found.append(item)
+        elif isinstance(item, Mapping) and item.get("date"):
+            found.append(
+                Cancellation(date.fromisoformat(str(item["date"])), str(item.get("reason") or ""))
+            )
+    return sorted(found, key=lambda cancellation: cancellation.day)
+
+
+def closure_values(group: Group | ListingData) -> dict[str, Any] | None:
+    """Temporarily closed as {"until": "2027-01-10" or None, "reason": "…"}, else None."""
+    closure = group.closure if isinstance(group, ListingData) else schedule.closure_of(group)
+    if closure is None:
+        return None
+    return {"until": closure.until.isoformat() if closure.until else None, "reason": closure.reason}
+
+
+def rule_of(meeting: Meeting) -> Rule:
+    """A stored meeting as a schedule rule, with its group's cancelled days and closure.
+
+    The one way from a row to a `Rule`: every next date, .ics and label reads through it,
+    so a cancelled day or a closure is skipped everywhere.
+    """
+    group = meeting.group
+    days = cancellations_of(meeting.cancellations)
+    closure: Closure | None = None
+    if group is not None:
+        days += cancellations_of(group.cancellations)
+        closure = schedule.closure_of(group)
+    return Rule(
+        meeting.freq,
+        tuple(meeting.byday or ()),
+        meeting.start,
+        meeting.end,
+        meeting.timezone,
+        meeting.note,
+        interval=meeting.interval or 1,
+        anchor=meeting.anchor,
+        cancelled=frozenset(cancellation.day for cancellation in days),
+        closure=closure,
+    )
 
 
 def contact_values(group: Group) -> dict[str, Any]:

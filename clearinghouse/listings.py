@@ -17,13 +17,14 @@ from clearinghouse import schedule
 from clearinghouse.geo import country_code, region_code
 from clearinghouse.inputs import clean_record, parse_timestamp
 from clearinghouse.markup import TooMuchMarkup, strip_markup
-from clearinghouse.schedule import ScheduleError
+from clearinghouse.schedule import Cancellation, Closure, ScheduleError
 from clearinghouse.taxonomy import Taxonomy
 from clearinghouse.vocab import (
     ACCESSIBILITY,
     AUDIENCES,
     COSTS,
     FREQUENCIES,
+    ICAL_DAYS,
     ISO_639_1,
     LANGUAGE_NAMES,
     STATUSES,
@@ -114,9 +115,22 @@ class MeetingData:
     end: time | None
     timezone: str | None
     note: str = ""
+    interval: int = 1
+    anchor: date | None = None
+    cancellations: tuple[Cancellation, ...] = ()
 
     def rule(self) -> schedule.Rule:
-        return schedule.Rule(self.freq, self.byday, self.start, self.end, self.timezone, self.note)
+        return schedule.Rule(
+            self.freq,
+            self.byday,
+            self.start,
+            self.end,
+            self.timezone,
+            self.note,
+            interval=self.interval,
+            anchor=self.anchor,
+            cancelled=frozenset(c.day for c in self.cancellations),
+        )
 
 
 @dataclass(frozen=True)
@@ -150,6 +164,8 @@ class ListingData:
     private_notes: str = ""
     location: LocationData | None = None
     meetings: tuple[MeetingData, ...] = ()
+    closure: Closure | None = None  # temporarily closed
+    cancellations: tuple[Cancellation, ...] = ()  # days the whole group does not meet
     status: str | None = None
     verified_at: datetime | None = None
     slug: str | None = None
@@ -385,6 +401,8 @@ def validate_listing(
         private_notes=check.text("private_contact.notes", private.get("notes"), 5000),
         location=location,
         meetings=meetings,
+        closure=_closure(check, raw.get("closure")),
+        cancellations=_cancellations(check, "cancellations", raw.get("cancellations")),
         status=_status(check, raw.get("status")),
         verified_at=_timestamp(check, "verified_at", raw.get("verified_at")),
         slug=_slug_value(raw.get("slug")),
@@ -611,8 +629,88 @@ def _meetings(
             check.error(f"{name}.timezone", f"{tz!r} is not an IANA time zone")
             continue
         note = check.text(f"{name}.note", item.get("note") or item.get("notes"), 300)
-        meetings.append(MeetingData(freq, byday, start, end, tz, note))
+        interval, anchor = _repeat(check, name, item, freq, byday)
+        cancelled = _cancellations(check, f"{name}.cancellations", item.get("cancellations"))
+        meetings.append(MeetingData(freq, byday, start, end, tz, note, interval, anchor, cancelled))
     return tuple(meetings)
+
+
+def _repeat(
+    check: _Checker, name: str, item: Mapping[str, Any], freq: str, byday: tuple[str, ...]
+) -> tuple[int, date | None]:
+    """(every how many weeks, a day it meets): every other week needs a day to count from."""
+    value = item.get("interval")
+    text = "" if value is None or isinstance(value, bool) else str(value).strip()
+    if isinstance(value, bool) or (text and not text.isdigit()):
+        check.error(f"{name}.interval", f"{_shown(value)} is not a number of weeks (1 or 2)")
+        return 1, None
+    interval = int(text[:3]) if text else 1
+    anchor = _schedule_date(check, f"{name}.anchor", item.get("anchor"))
+    if interval not in schedule.INTERVALS:
+        allowed = ", ".join(str(n) for n in schedule.INTERVALS)
+        check.error(f"{name}.interval", f"{text!r} weeks is not allowed; use one of {allowed}")
+        return 1, None
+    if interval > 1 and freq != "weekly":
+        check.error(f"{name}.interval", "only weekly meetings can repeat every few weeks")
+        return 1, None
+    if interval > 1 and anchor is None:
+        if item.get("anchor") not in (None, ""):
+            return interval, None  # given but not a date: that error says it
+        check.error(
+            f"{name}.anchor",
+            "every other week needs a date it meets on (YYYY-MM-DD), to know which weeks",
+        )
+        return interval, None
+    if interval > 1 and anchor is not None and ICAL_DAYS[anchor.weekday()] not in byday:
+        check.error(
+            f"{name}.anchor",
+            f"{anchor.isoformat()} is a {anchor:%A}; give a date it meets on "
+            f"({', '.join(schedule.DAYS_BY_CODE[code] for code in byday)})",
+        )
+        return interval, None
+    return interval, anchor if interval > 1 else None  # weekly: every week, no anchor needed
+
+
+def _schedule_date(check: _Checker, name: str, value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return schedule.parse_date(str(value))
+    except ScheduleError as error:
+        check.error(name, str(error))
+        return None
+
+
+def _cancellations(check: _Checker, name: str, value: Any) -> tuple[Cancellation, ...]:
+    """Days with no meeting ("2026-12-24 Christmas Eve"); see `schedule.parse_cancellations`."""
+    if isinstance(value, (list, tuple)):
+        value = [dict(item) if isinstance(item, Mapping) else item for item in value]
+    try:
+        found = schedule.parse_cancellations(value)
+    except ScheduleError as error:
+        check.error(name, str(error))
+        return ()
+    cleaned = []
+    for cancellation in found:
+        reason = check.text(name, cancellation.reason, schedule.REASON_LIMIT)
+        cleaned.append(Cancellation(cancellation.day, reason))
+    return tuple(cleaned)
+
+
+def _closure(check: _Checker, value: Any) -> Closure | None:
+    """Temporarily closed: {"until": "YYYY-MM-DD" or null (until further notice), "reason"}."""
+    if value is None or value == "" or value is False:
+        return None
+    if value is True:
+        return Closure(None)
+    if not isinstance(value, Mapping):
+        check.error("closure", 'must be {"until": "YYYY-MM-DD" or null, "reason": "…"}')
+        return None
+    until = _schedule_date(check, "closure.until", value.get("until"))
+    reason = check.text("closure.reason", value.get("reason"), schedule.REASON_LIMIT)
+    return Closure(until, reason)
 
 
 def _time_or_none(value: Any) -> time | None:

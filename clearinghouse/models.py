@@ -150,6 +150,13 @@ class Group(Base):
     unknown_concerns: Mapped[list[str]] = mapped_column(JSON, default=list)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     content_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Temporarily closed (still listed, labelled, no meetings) until `closed_until`, the day
+    # meetings start again, or until further notice (None); see `schedule.closed_on`.
+    temporarily_closed: Mapped[bool] = mapped_column(default=False)
+    closed_until: Mapped[date | None] = mapped_column()
+    closed_reason: Mapped[str] = mapped_column(String(300), default="")
+    # Days the whole group does not meet: [{"date": "2026-12-24", "reason": "Christmas Eve"}].
+    cancellations: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -206,6 +213,11 @@ class Meeting(Base):
     end: Mapped[time | None] = mapped_column()
     timezone: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(String(300), default="")
+    # Weekly rules may meet every `interval` weeks, counted from the week of `anchor`.
+    interval: Mapped[int] = mapped_column(default=1)
+    anchor: Mapped[date | None] = mapped_column()
+    # Days this rule does not meet, as on Group.cancellations.
+    cancellations: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
 
     group: Mapped[Group] = relationship(back_populates="meetings")
 

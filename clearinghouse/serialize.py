@@ -9,9 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from clearinghouse.groups import contact_values, location_values, online_values, schedule_values
+from clearinghouse.groups import (
+    cancellation_values,
+    closure_values,
+    contact_values,
+    location_values,
+    online_values,
+    rule_of,
+    schedule_values,
+)
 from clearinghouse.models import Group, Meeting
-from clearinghouse.schedule import Rule, describe
+from clearinghouse.schedule import describe
 from clearinghouse.search.base import KM_PER_MI
 
 
@@ -20,16 +28,13 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def meeting_json(meeting: Meeting) -> dict[str, Any]:
-    """A schedule rule as public JSON: the shared schedule values and the rule in words."""
-    rule = Rule(
-        meeting.freq,
-        tuple(meeting.byday),
-        meeting.start,
-        meeting.end,
-        meeting.timezone,
-        meeting.note,
-    )
-    return {**schedule_values(meeting), "text": describe(rule)}
+    """A schedule rule as public JSON: the shared schedule values, the rule in words and the
+    days it does not meet."""
+    return {
+        **schedule_values(meeting),
+        "text": describe(rule_of(meeting)),
+        "cancellations": cancellation_values(meeting.cancellations),
+    }
 
 
 def group_json(group: Group, *, url: str, distance_mi: float | None = None) -> dict[str, Any]:
@@ -77,6 +82,8 @@ def group_body(group: Group) -> dict[str, Any]:
         "online": online_values(group) if has_online else None,
         "service_area": list(group.service_area or []),
         "meetings": [meeting_json(m) for m in group.meetings],
+        "closure": closure_values(group),
+        "cancellations": cancellation_values(group.cancellations),
         "contact": contact_values(group),
         "verified_at": _iso(group.verified_at),
         "updated_at": _iso(group.updated_at),

@@ -20,6 +20,8 @@ from sqlalchemy import CursorResult, select, text, update
 from clearinghouse import flags
 from clearinghouse.groups import (
     LOCATION_FIELDS,
+    cancellation_values,
+    closure_values,
     location_values,
     meeting_values,
 )
@@ -89,6 +91,8 @@ def snapshot(group: Group) -> dict[str, Any]:
     values["concerns"] = sorted(concern.slug for concern in group.concerns)
     values["location"] = location_values(group.location)
     values["meetings"] = [meeting_values(meeting) for meeting in group.meetings]
+    values["closure"] = closure_values(group)
+    values["cancellations"] = cancellation_values(group.cancellations)
     values["status"] = group.status
     values["verified_at"] = group.verified_at.isoformat() if group.verified_at else None
     return values
@@ -102,6 +106,8 @@ def data_snapshot(data: ListingData) -> dict[str, Any]:
     values["concerns"] = sorted(data.concerns)
     values["location"] = location_values(data.location)
     values["meetings"] = [meeting_values(meeting) for meeting in data.meetings]
+    values["closure"] = closure_values(data)
+    values["cancellations"] = cancellation_values(data.cancellations)
     return values
 
 
@@ -216,6 +222,11 @@ def _fill(lookups: _Lookups, group: Group, data: ListingData) -> None:
     group.concerns = lookups.concerns(data.concerns)
     _apply_location(group, data.location)
     group.meetings = [_meeting_row(index, meeting) for index, meeting in enumerate(data.meetings)]
+    closure = data.closure
+    group.temporarily_closed = closure is not None
+    group.closed_until = closure.until if closure is not None else None
+    group.closed_reason = closure.reason if closure is not None else ""
+    group.cancellations = cancellation_values(data.cancellations)
     group.flags = _flags(group, data, contact_changed=group.private_contact_email != contact_before)
     group.updated_at = utcnow()
 
@@ -412,6 +423,9 @@ def _meeting_row(index: int, meeting: MeetingData) -> Meeting:
         end=meeting.end,
         timezone=meeting.timezone,
         note=meeting.note,
+        interval=meeting.interval,
+        anchor=meeting.anchor,
+        cancellations=cancellation_values(meeting.cancellations),
     )
 
 

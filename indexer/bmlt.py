@@ -169,7 +169,12 @@ def meeting_record(
         "online": online if has_online else None,
         "location": location,
         "meetings": [_meeting(values)],
-        "status": "inactive" if _inactive(values, worlds, has_online) else None,
+        "status": "inactive" if values.get("published", "1") == "0" else None,
+        # TC with a link: the place is closed and it meets online.  Without one, the meeting
+        # is temporarily closed: still listed and labelled, until further notice.
+        "closure": {"until": None, "reason": "Temporarily closed"}
+        if "TC" in worlds and not has_online
+        else None,
         "external_id": values.get("id_bigint", ""),
     }
     if worlds & {"OPEN", "CLOSED"}:
@@ -271,10 +276,6 @@ def _attendance(
     if (venue == "3" or "HY" in worlds or online["url"]) and location is not None:
         return "hybrid" if online["url"] or online["phone"] else "in-person"
     return "in-person"
-
-
-def _inactive(values: Mapping[str, str], worlds: set[str], has_online: bool) -> bool:
-    return values.get("published", "1") == "0" or ("TC" in worlds and not has_online)
 
 
 def _meeting(values: Mapping[str, str]) -> dict[str, Any]:

@@ -41,7 +41,9 @@ _ACCESS_WORDS = {
     "asl": "asl",
     "fragrance": "fragrance-free",
 }
-_STATUS = {"inactive": "inactive", "defunct": "archived", "temporarily closed": "inactive"}
+_STATUS = {"inactive": "inactive", "defunct": "archived"}
+# A temporarily closed service stays listed, labelled closed (until its schedules' valid_from).
+_TEMPORARILY_CLOSED = "temporarily closed"
 # Attribute terms coded "facet:value", as our HSDS export writes them.
 _FACETS = tuple(spec.name for spec in FACETS if spec.hsds_attribute)
 _COSTS = ("free", "donation", "fee")
@@ -144,6 +146,7 @@ def service_record(
         "meetings": _schedules(schedules, warnings),
         "service_area": _service_area(service),
         "status": _STATUS.get(str(service.get("status") or "").lower()),
+        "closure": _closure(service, schedules),
     }
     tags = [*facets.get("accessibility", []), *_accessibility(location)]
     record["accessibility"] = list(dict.fromkeys(tags))
@@ -316,9 +319,35 @@ def _schedules(schedules: list[Mapping[str, Any]], warnings: list[str]) -> list[
         elif freq == "monthly" and not any(day[:1] in "-12345" for day in byday):
             warnings.append("schedules: a monthly rule without an ordinal day was read as weekly")
             rule["freq"] = "weekly"
+        elif freq == "weekly":
+            rule.update(_every_few_weeks(schedule, warnings))
         if rule not in rules:
             rules.append(rule)
     return rules
+
+
+def _every_few_weeks(schedule: Mapping[str, Any], warnings: list[str]) -> dict[str, Any]:
+    """`interval` 2 with the `dtstart` it counts from → every other week from that day."""
+    interval = str(schedule.get("interval") or "1").strip()
+    if interval in ("", "1", "1.0"):
+        return {}
+    start = str(schedule.get("dtstart") or "").strip()[:10]
+    if not start:
+        warnings.append(
+            f"schedules: every {interval} weeks without a dtstart to count from was read as weekly"
+        )
+        return {}
+    return {"interval": interval.removesuffix(".0"), "anchor": start}
+
+
+def _closure(
+    service: Mapping[str, Any], schedules: list[Mapping[str, Any]]
+) -> dict[str, Any] | None:
+    """A "temporarily closed" service: closed until its schedules are valid again, if said."""
+    if str(service.get("status") or "").strip().lower() != _TEMPORARILY_CLOSED:
+        return None
+    starts = sorted(str(s.get("valid_from") or "")[:10] for s in schedules if s.get("valid_from"))
+    return {"until": starts[-1] if starts else None, "reason": ""}
 
 
 def _clock(value: Any) -> str:

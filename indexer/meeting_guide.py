@@ -28,6 +28,7 @@ from clearinghouse.meeting_guide_vocab import (
     DAY_CODES,
     LANGUAGES,
     OPEN,
+    TEMPORARILY_CLOSED,
     TYPE_NAMES,
 )
 from clearinghouse.schedule import ScheduleError, parse_day
@@ -43,7 +44,7 @@ from indexer.reader_base import (
 )
 
 # Type codes that shape the listing's fields rather than its description.
-_STRUCTURAL = {*OPEN, *AUDIENCE, *ACCESSIBILITY, *LANGUAGES, "ONL", "HY", "TC"}
+_STRUCTURAL = {*OPEN, *AUDIENCE, *ACCESSIBILITY, *LANGUAGES, "ONL", "HY", TEMPORARILY_CLOSED}
 # The 12 Step Meeting List template writes type names, some of them its own.
 CODES_BY_NAME = {name.lower(): code for code, name in TYPE_NAMES.items()} | {
     "temporary closure": "TC",
@@ -170,8 +171,11 @@ def meeting_record(item: Any) -> tuple[dict[str, Any], list[str], str]:
     }
     has_online = bool(online["url"] or online["phone"])
     option = _text(item.get("attendance_option")).lower()
-    closed_place = "TC" in codes or option == "online"
-    status = "inactive" if option == "inactive" or ("TC" in codes and not has_online) else None
+    closed_place = TEMPORARILY_CLOSED in codes or option == "online"
+    status = "inactive" if option == "inactive" else None
+    # TC with a link: the place is closed and the group meets online.  Without one, the
+    # group is temporarily closed: still listed, labelled, with no end date (the spec has none).
+    closed = TEMPORARILY_CLOSED in codes and not has_online and option != "inactive"
     record: dict[str, Any] = {
         "name": item.get("name"),
         "description": _description(item, codes),
@@ -193,6 +197,7 @@ def meeting_record(item: Any) -> tuple[dict[str, Any], list[str], str]:
         "location": location,
         "meetings": _meetings(item),
         "status": status,
+        "closure": {"until": None, "reason": TYPE_NAMES[TEMPORARILY_CLOSED]} if closed else None,
         "verified_at": _date(item.get("verified_at")),
     }
     if any(code in OPEN for code in codes):

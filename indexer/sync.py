@@ -240,20 +240,25 @@ def standing_may_have_changed(since: datetime | None, now: datetime) -> Any:
     A listing turns stale when its last check passes FRESH_FOR: those whose last check lies
     in (since − FRESH_FOR, now − FRESH_FOR].  Nothing turns fresh with time alone (a
     confirmation or a check is a write, queued then).  With no `since` (the first pass,
-    over documents indexed before standing existed), every stale listing.  The
-    temporarily-closed case adds its own condition here (a closure starting or ending
-    between `since` and `now`).
+    over documents indexed before standing existed), every stale or closed listing.  A
+    closure starts with a write (queued then) and ends on its `closed_until` day: those
+    ending in (since, now].
     """
     cutoff = now - FRESH_FOR
     checked = _last_checked()
     if since is None:
-        return or_(checked.is_(None), checked <= cutoff)
+        return or_(checked.is_(None), checked <= cutoff, Group.temporarily_closed)
     floor = since - FRESH_FOR
     # The first clause narrows by the plain columns; the second is the exact rule.
     in_window = or_(
         Group.confirmed_at.between(floor, cutoff), Group.verified_at.between(floor, cutoff)
     )
-    return and_(in_window, checked > floor, checked <= cutoff)
+    reopened = and_(
+        Group.temporarily_closed,
+        Group.closed_until > since.date(),
+        Group.closed_until <= now.date(),
+    )
+    return or_(and_(in_window, checked > floor, checked <= cutoff), reopened)
 
 
 def requeue_changed_standing(session: DbSession, *, now: datetime | None = None) -> int:

@@ -8,17 +8,28 @@ monthly rule; "by arrangement" schedules have no day and are left out.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from clearinghouse.groups import cancellations_of, rule_of
 from clearinghouse.meeting_guide_vocab import (
     ACCESSIBILITY_TYPES,
     AUDIENCE_TYPES,
     DAY_NUMBERS,
     LANGUAGE_TYPES,
     OPEN_TYPES,
+    TEMPORARILY_CLOSED,
 )
 from clearinghouse.models import Group, Meeting
-from clearinghouse.schedule import DAYS_BY_CODE, ORDINAL_WORDS, match_byday
+from clearinghouse.schedule import (
+    DAYS_BY_CODE,
+    ORDINAL_WORDS,
+    cancellation_text,
+    closed_on,
+    closure_text,
+    long_date,
+    match_byday,
+)
 
 
 def meeting_types(group: Group) -> list[str]:
@@ -32,6 +43,8 @@ def meeting_types(group: Group) -> list[str]:
     codes += [
         ACCESSIBILITY_TYPES[tag] for tag in group.accessibility or [] if tag in ACCESSIBILITY_TYPES
     ]
+    if closed_on(group, datetime.now(UTC).date()):
+        codes.append(TEMPORARILY_CLOSED)
     return list(dict.fromkeys(codes))
 
 
@@ -70,6 +83,14 @@ def _when(meeting: Meeting, day: str, ordinal: str | None, group: Group) -> dict
     notes: list[str] = []
     if ordinal:
         notes.append(f"Meets on the {ORDINAL_WORDS[ordinal]} {DAYS_BY_CODE[day]} of the month.")
+    rule = rule_of(meeting)
+    if rule.interval > 1 and rule.anchor is not None:  # the format has no interval
+        every = "every other week" if rule.interval == 2 else f"every {rule.interval} weeks"
+        notes.append(f"Meets {every}, counting from {long_date(rule.anchor)}.")
+    if rule.closure is not None:
+        notes.append(closure_text(rule.closure) + ".")
+    days = cancellations_of(meeting.cancellations) + cancellations_of(group.cancellations)
+    notes += [cancellation_text(item) + "." for item in sorted(days, key=lambda c: c.day)]
     if meeting.note:
         notes.append(meeting.note)
     return {

@@ -23,6 +23,16 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"oneOf": [{"type": "null"}, schema]}
 
 
+CANCELLATIONS: dict[str, Any] = {
+    "type": "array",
+    "items": _object(
+        {
+            "date": {"type": "string", "format": "date", "description": "No meeting that day"},
+            "reason": {"type": "string"},
+        }
+    ),
+}
+
 GROUP = _object(
     {
         "id": {"type": "string", "format": "uuid"},
@@ -86,9 +96,45 @@ GROUP = _object(
                     "start": STRING_OR_NULL,
                     "end": STRING_OR_NULL,
                     "timezone": STRING_OR_NULL,
+                    "interval": {
+                        "type": "integer",
+                        "description": "Weekly rules: every this many weeks (2: every other week)",
+                    },
+                    "anchor": {
+                        **STRING_OR_NULL,
+                        "description": (
+                            "A date it meets (YYYY-MM-DD): the weeks are counted from it when "
+                            "interval is over 1; null otherwise"
+                        ),
+                    },
                     "text": {"type": "string"},
+                    "cancellations": CANCELLATIONS,
                 }
             ),
+        },
+        "closure": _nullable(
+            {
+                **_object(
+                    {
+                        "until": {
+                            **STRING_OR_NULL,
+                            "description": (
+                                "The day meetings start again (YYYY-MM-DD); null: until "
+                                "further notice"
+                            ),
+                        },
+                        "reason": {"type": "string"},
+                    }
+                ),
+                "description": (
+                    "Temporarily closed: still listed, no meetings before `until`; null when "
+                    "open. A closure whose `until` has passed is over"
+                ),
+            }
+        ),
+        "cancellations": {
+            **CANCELLATIONS,
+            "description": "Days the whole group does not meet",
         },
         "contact": _object(
             {"phone": STRING_OR_NULL, "email": STRING_OR_NULL, "website": STRING_OR_NULL}

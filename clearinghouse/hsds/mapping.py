@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from clearinghouse import geo, schedule, vocab
+from clearinghouse.groups import cancellations_of, rule_of
 from clearinghouse.models import Group, Meeting, Organization
 from clearinghouse.search.facets import FACETS
 from clearinghouse.taxonomy import ConcernTerm, Taxonomy
@@ -151,7 +153,7 @@ def service_list_json(group: Group, url: str) -> dict[str, Any]:
             "description": group.description,
             "url": group.website or url,
             "email": group.contact_email or None,
-            "status": "active",
+            "status": service_status(group),
             "fees_description": _fees(group),
             "eligibility_description": _eligibility(group),
             "application_process": (
@@ -166,13 +168,19 @@ def service_list_json(group: Group, url: str) -> dict[str, Any]:
     )
 
 
+def service_status(group: Group) -> str:
+    """HSDS service status: "temporarily closed" while a closure lasts, else "active"."""
+    closed = schedule.closed_on(group, datetime.now(ZoneInfo("UTC")).date())
+    return "temporarily closed" if closed else "active"
+
+
 def service_minimal_json(group: Group) -> dict[str, Any]:
     """Just enough to tell what changed (HSDS `minimal`): id, name, status, last_modified."""
     return _clean(
         {
             "id": group.uuid,
             "name": group.name,
-            "status": "active",
+            "status": service_status(group),
             "last_modified": iso(group.updated_at),
         }
     )
@@ -283,9 +291,7 @@ def _clock(value: Any, offset: float | None) -> str | None:
 def _schedule(group: Group, index: int, meeting: Meeting) -> dict[str, Any]:
     zone = meeting.timezone or (group.location.timezone if group.location else None)
     offset = utc_offset_hours(zone)
-    rule = schedule.Rule(
-        meeting.freq, tuple(meeting.byday), meeting.start, meeting.end, zone, meeting.note
-    )
+    rule = replace(rule_of(meeting), timezone=zone)
     description = schedule.describe(rule)
     if zone:
         description += f" (time zone {zone})"
@@ -294,13 +300,15 @@ def _schedule(group: Group, index: int, meeting: Meeting) -> dict[str, Any]:
         "service_id": group.uuid,
         "description": description,
         "attending_type": group.attendance,
-        "notes": meeting.note or None,
+        "notes": _schedule_notes(group, meeting) or None,
     }
     if meeting.freq in ("weekly", "monthly") and meeting.byday:
         data.update(
             {
                 "freq": meeting.freq.upper(),
-                "interval": 1,
+                "interval": rule.interval,
+                # iCalendar needs the first date when counting every other week.
+                "dtstart": rule.anchor.isoformat() if rule.interval > 1 and rule.anchor else None,
                 "byday": ",".join(meeting.byday),
                 "wkst": "MO",
                 "opens_at": _clock(meeting.start, offset),
@@ -308,7 +316,21 @@ def _schedule(group: Group, index: int, meeting: Meeting) -> dict[str, Any]:
                 "timezone": offset,
             }
         )
+    if rule.closure is not None and rule.closure.until is not None:
+        data["valid_from"] = rule.closure.until.isoformat()  # meetings start again that day
     return _clean(data)
+
+
+def _schedule_notes(group: Group, meeting: Meeting) -> str:
+    """The rule's note, a closure and the days with no meeting, in words (HSDS has no
+    field for exceptions)."""
+    closure = schedule.closure_of(group)
+    lines = [schedule.closure_text(closure) + "."] if closure is not None else []
+    if meeting.note:
+        lines.append(meeting.note)
+    days = cancellations_of(meeting.cancellations) + cancellations_of(group.cancellations)
+    lines += [schedule.cancellation_text(day) + "." for day in sorted(days, key=lambda c: c.day)]
+    return " ".join(lines)
 
 
 def _service_at_locations(group: Group) -> list[dict[str, Any]]:

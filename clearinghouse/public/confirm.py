@@ -127,11 +127,17 @@ def suggested_changes(group: Group, raw: dict[str, Any]) -> dict[str, Any]:
         changes["location"] = (
             {**after, "lat": None, "lon": None, "approximate": False} if after else None
         )
-    if proposed["meetings"] != current["meetings"][:1] or (
-        len(current["meetings"]) > 1 and proposed["meetings"] != current["meetings"][:1]
-    ):
+    if _covered(proposed["meetings"]) != _covered(current["meetings"][:1]):
         changes["meetings"] = proposed["meetings"]
     return changes
+
+
+# What the form says of a rule: every other week and cancelled days are for staff to enter.
+_MEETING_KEYS = ("freq", "byday", "start", "end", "timezone", "note")
+
+
+def _covered(meetings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{key: meeting.get(key) for key in _MEETING_KEYS} for meeting in meetings]
 
 
 def _normal(value: Any) -> Any:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from icalendar import Calendar, Event, vRecur
 
 from clearinghouse import schedule
+from clearinghouse.groups import cancellations_of, rule_of
 from clearinghouse.models import Group, Meeting
-from clearinghouse.public.present import address_lines, has_place, rule_of
+from clearinghouse.public.present import address_lines, has_place
 
 PRODID = "-//Self-help Group Clearinghouse//Public site//EN"
 
@@ -35,10 +36,14 @@ def _event(group: Group, meeting: Meeting, *, page_url: str, now: datetime) -> E
     rule = rule_of(meeting)
     if rule.freq == "arrangement" or not rule.byday:
         return None
-    first = schedule.occurrences(rule, now, 1)
+    series = rule.series()  # the pattern; cancelled days and a closure become EXDATEs
+    first = schedule.occurrences(series, now, 1)
     if not first:
         return None
     start = first[0]
+    if rule.interval > 1 and rule.anchor is not None:
+        # Every other week counts from the anchor's week: DTSTART on the anchor says which.
+        start = datetime.combine(rule.anchor, rule.start or time(0), tzinfo=start.tzinfo)
     event = Event()
     event.add("uid", f"{group.uuid}-{meeting.position}@clearinghouse")
     event.add("dtstamp", now.astimezone(UTC))
@@ -56,6 +61,17 @@ def _event(group: Group, meeting: Meeting, *, page_url: str, now: datetime) -> E
         else:
             event.add("duration", timedelta(hours=1))
     event.add("rrule", _recurrence(rule))
+    skipped = _skipped(rule, now)
+    if skipped:
+        event.add(
+            "exdate",
+            [
+                day if rule.start is None else datetime.combine(day, rule.start, start.tzinfo)
+                for day in skipped
+            ],
+        )
+    if rule.closure is not None and rule.closure.until is None:
+        event.add("status", "TENTATIVE")  # closed until further notice: no date to skip to
     event.add("description", _description(group, meeting, page_url))
     event.add("url", page_url)
     location = _location_text(group)
@@ -67,8 +83,27 @@ def _event(group: Group, meeting: Meeting, *, page_url: str, now: datetime) -> E
     return event
 
 
+# The most dates a closure adds as EXDATEs (over a year of meetings on several days a week).
+_MOST_CLOSED_DATES = 400
+
+
+def _skipped(rule: schedule.Rule, now: datetime) -> list[date]:
+    """The days the pattern gives but the group does not meet: cancelled, or while closed."""
+    days = set(rule.cancelled)
+    closure = rule.closure
+    if closure is not None and closure.until is not None:
+        for moment in schedule.occurrences(rule.series(), now, _MOST_CLOSED_DATES):
+            if not closure.covers(moment.date()):
+                break
+            days.add(moment.date())
+    return sorted(days)
+
+
 def _recurrence(rule: schedule.Rule) -> vRecur:
-    return vRecur({"FREQ": rule.freq.upper(), "BYDAY": list(rule.byday)})
+    recurrence = vRecur({"FREQ": rule.freq.upper(), "BYDAY": list(rule.byday)})
+    if rule.interval > 1:
+        recurrence.update({"INTERVAL": rule.interval, "WKST": "MO"})
+    return recurrence
 
 
 def _location_text(group: Group) -> str:
@@ -82,7 +117,12 @@ def _location_text(group: Group) -> str:
 
 
 def _description(group: Group, meeting: Meeting, page_url: str) -> str:
-    lines = [schedule.describe(rule_of(meeting))]
+    rule = rule_of(meeting)
+    lines = [schedule.describe(rule)]
+    if rule.closure is not None:
+        lines.insert(0, schedule.closure_text(rule.closure))
+    days = cancellations_of(meeting.cancellations) + cancellations_of(group.cancellations)
+    lines += [schedule.cancellation_text(day) for day in sorted(days, key=lambda c: c.day)]
     if group.online_url:
         lines.append(f"Join online: {group.online_url}")
     if group.online_phone:

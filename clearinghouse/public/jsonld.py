@@ -6,11 +6,14 @@ close the script element.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from clearinghouse import vocab
+from clearinghouse.groups import cancellations_of
 from clearinghouse.models import Group, Meeting
 from clearinghouse.public.present import has_place
+from clearinghouse.schedule import closed_on
 
 _ATTENDANCE_MODE = {
     "in-person": "https://schema.org/OfflineEventAttendanceMode",
@@ -36,7 +39,10 @@ def group_jsonld(group: Group, *, page_url: str) -> dict[str, Any]:
         "name": group.name,
         "url": page_url,
         "eventAttendanceMode": _ATTENDANCE_MODE.get(group.attendance),
-        "eventStatus": "https://schema.org/EventScheduled",
+        # Closed for now: the series is postponed (it resumes), not cancelled.
+        "eventStatus": "https://schema.org/EventPostponed"
+        if closed_on(group, datetime.now(UTC).date())
+        else "https://schema.org/EventScheduled",
         "isAccessibleForFree": group.cost in ("free", "donation"),
         "inLanguage": list(group.languages or []),
         "about": [concern.label for concern in group.concerns],
@@ -64,7 +70,7 @@ def _schedule(meeting: Meeting) -> dict[str, Any]:
     days = [_SCHEMA_DAYS[token[-2:]] for token in meeting.byday or [] if token[-2:] in _SCHEMA_DAYS]
     item: dict[str, Any] = {
         "@type": "Schedule",
-        "repeatFrequency": "P1W" if meeting.freq == "weekly" else "P1M",
+        "repeatFrequency": f"P{meeting.interval or 1}W" if meeting.freq == "weekly" else "P1M",
         "byDay": days,
     }
     if meeting.freq == "monthly":
@@ -77,6 +83,13 @@ def _schedule(meeting: Meeting) -> dict[str, Any]:
         item["endTime"] = meeting.end.strftime("%H:%M:%S")
     if meeting.timezone:
         item["scheduleTimezone"] = meeting.timezone
+    if meeting.anchor is not None and (meeting.interval or 1) > 1:
+        item["startDate"] = meeting.anchor.isoformat()  # which weeks, for every other week
+    skipped = cancellations_of(meeting.cancellations) + cancellations_of(
+        meeting.group.cancellations
+    )
+    if skipped:
+        item["exceptDate"] = sorted(day.day.isoformat() for day in skipped)
     return item
 
 

@@ -8,29 +8,49 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import quote, urlencode
 
 from clearinghouse import freshness, schedule, vocab
-from clearinghouse.models import Group, Location, Meeting
+from clearinghouse.groups import cancellations_of, rule_of
+from clearinghouse.models import Group, Location
 from clearinghouse.schedule import Rule
 from clearinghouse.taxonomy import NationalResource
-
-
-def rule_of(meeting: Meeting) -> Rule:
-    return Rule(
-        meeting.freq,
-        tuple(meeting.byday or ()),
-        meeting.start,
-        meeting.end,
-        meeting.timezone,
-        meeting.note,
-    )
 
 
 def schedule_lines(group: Group) -> list[str]:
     """One plain-language line per meeting rule: "2nd and 4th Tuesdays, 7:00–8:30 pm Central"."""
     return [schedule.describe(rule_of(meeting)) for meeting in group.meetings]
+
+
+@dataclass(frozen=True)
+class ScheduleNotices:
+    """What is different from the usual schedule, worded for the page and the cards."""
+
+    closed: str  # "Temporarily closed until January 10, 2027: renovation", or ""
+    cancelled: tuple[str, ...]  # "No meeting on Thursday, December 24, 2026 (Christmas Eve)"
+
+
+def schedule_notices(group: Group, today: date | None = None) -> ScheduleNotices:
+    """The closure in force and the cancelled days still to come (past ones are not shown)."""
+    today = today or datetime.now(UTC).date()
+    closure = schedule.closure_of(group)
+    closed = schedule.closure_text(closure, today) if closure is not None else ""
+    lines = [
+        (item.day, schedule.cancellation_text(item))
+        for item in cancellations_of(group.cancellations)
+        if item.day >= today
+    ]
+    several = len(group.meetings) > 1
+    for meeting in group.meetings:
+        for item in cancellations_of(meeting.cancellations):
+            if item.day >= today:
+                text = schedule.cancellation_text(item)
+                if several:
+                    text += f" — {schedule.describe(rule_of(meeting))}"
+                lines.append((item.day, text))
+    lines.sort(key=lambda line: line[0])
+    return ScheduleNotices(closed, tuple(text for _day, text in lines))
 
 
 @dataclass(frozen=True)

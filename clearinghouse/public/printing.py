@@ -87,7 +87,9 @@ def printed_group(group: Group) -> PrintedGroup:
         town=", ".join(p for p in (location.city, location.region) if p) if location else "",
         address=tuple(present.address_lines(location)) if location else (),
         approximate=bool(location and location.approximate),
-        schedule=tuple(present.schedule_lines(group)),
+        # A closure first ("Temporarily closed until …"): the list may be read for months.
+        schedule=tuple(line for line in (present.schedule_notices(group).closed,) if line)
+        + tuple(present.schedule_lines(group)),
         join=tuple(join),
         contact=tuple(contact),
         meets_in_person=location is not None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -18,7 +19,7 @@ from clearinghouse.models import Group, SyncState
 from clearinghouse.public import present
 from clearinghouse.public.exports import search_export_url
 from clearinghouse.public.printing import LEGEND, printed_by_slug
-from clearinghouse.schedule import Rule
+from clearinghouse.schedule import Closure, Rule
 from clearinghouse.search.base import SORTS, Hit, SearchQuery, SearchUnavailable
 from clearinghouse.search.facets import BY_NAME, FACETS
 from clearinghouse.search.service import Facet, FacetValue, Suggestions
@@ -69,6 +70,7 @@ class CardFacts:
     lat: float | None
     lon: float | None
     approximate: bool
+    closure: Closure | None = None  # temporarily closed (labelled while it lasts)
 
 
 def card_facts(group: Group) -> CardFacts:
@@ -87,6 +89,7 @@ def card_facts(group: Group) -> CardFacts:
         lat=location.lat if location is not None else None,
         lon=location.lon if location is not None else None,
         approximate=bool(location and location.approximate),
+        closure=schedule.closure_of(group),
     )
 
 
@@ -104,6 +107,7 @@ class Card:
     distance: str
     next_meeting: present.NextMeeting | None
     tz: str = ""  # the reader's zone for the group page link, "" when unknown or not needed
+    closed: str = ""  # "Temporarily closed until January 10, 2027: renovation", or ""
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,7 @@ def cards_for(unit: str, *pages: tuple[Hit, ...], viewer_tz: str | None = None) 
     Groups joined from anywhere show their next meeting in `viewer_tz` too.
     """
     facts = versioned.built("card", card_facts, {hit.id for hits in pages for hit in hits})
+    today = datetime.now(UTC).date()
     cards = []
     for hits in pages:
         shown = []
@@ -173,6 +178,7 @@ def cards_for(unit: str, *pages: tuple[Hit, ...], viewer_tz: str | None = None) 
                     distance=present.distance_text(hit.distance_mi, unit),
                     next_meeting=upcoming[0] if upcoming else None,
                     tz=(viewer_tz or "") if group.joinable_anywhere else "",
+                    closed=schedule.closure_text(group.closure, today) if group.closure else "",
                 )
             )
         cards.append(shown)

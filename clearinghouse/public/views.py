@@ -67,6 +67,7 @@ def group_page(slug: str) -> str:
         facts=present.group_facts(group),
         checked=present.checked_note(group),
         schedule_lines=present.schedule_lines(group),
+        notices=present.schedule_notices(group),
         # Online and phone groups read in the reader's zone too: `tz` from a search or the browser.
         next_meetings=present.next_meetings(
             group, count=4, viewer_tz=schedule.viewer_zone(request.args.get("tz"))

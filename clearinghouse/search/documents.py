@@ -14,7 +14,7 @@ from datetime import datetime
 
 from clearinghouse import freshness
 from clearinghouse.models import Group, utcnow
-from clearinghouse.schedule import weekday_codes
+from clearinghouse.schedule import closed_on, weekday_codes
 from clearinghouse.search.base import ListingDoc
 from clearinghouse.taxonomy import Taxonomy
 from clearinghouse.vocab import DAY_FROM_ICAL, time_of_day
@@ -29,15 +29,18 @@ ATTENDANCE_MATCHES = {
 
 STANDING_NORMAL = 0
 STANDING_STALE = 1  # neither confirmed by the group nor checked by staff within two years
-STANDING_CLOSED = 2  # temporarily closed (schedules: plugged in by `standing_of`)
+STANDING_CLOSED = 2  # temporarily closed today (`schedule.closed_on`): after open groups
 
 
 def standing_of(group: Group, now: datetime, *, demote_stale: bool = True) -> int:
     """Where the group ranks among matches: every engine orders by this before anything else.
 
-    The one place that decides; the temporarily-closed case (STANDING_CLOSED) goes here, and
-    its change with time into `indexer/sync.py`'s `standing_may_have_changed`.
+    The one place that decides; how it changes with time alone is `indexer/sync.py`'s
+    `standing_may_have_changed`.  A closure is judged on the UTC day: it may lift a few hours
+    early or late in the group's own zone, which moves a rank, never a label or a date.
     """
+    if closed_on(group, now.date()):
+        return STANDING_CLOSED
     if demote_stale and freshness.is_stale(group, now):
         return STANDING_STALE
     return STANDING_NORMAL

@@ -30,6 +30,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from clearinghouse.geo import CA_PROVINCES, US_STATES
 from clearinghouse.listings import FieldError, as_list
 from clearinghouse.models import GroupStatus
+from clearinghouse.schedule import INTERVALS
 from clearinghouse.vocab import (
     ACCESSIBILITY,
     ATTENDANCE,
@@ -60,6 +61,11 @@ IMPORT_FORMAT_PAIRS = [
 ]
 
 
+INTERVAL_PAIRS = [
+    (str(n), "every week" if n == 1 else "every other week" if n == 2 else f"every {n} weeks")
+    for n in INTERVALS
+]
+
 # Schedule rows a form takes (a posted form with more rows keeps only the first ones).
 MAX_RULES = 200
 
@@ -77,10 +83,24 @@ class MeetingForm(Form):
     start = StringField("Starts", render_kw={"placeholder": "19:00"})
     end = StringField("Ends", render_kw={"placeholder": "20:30"})
     note = StringField("Note")
+    interval = SelectField("Every", choices=options(INTERVAL_PAIRS), default="1")
+    anchor = StringField(
+        "A date it meets (every other week)", render_kw={"placeholder": "2026-12-01"}
+    )
+    cancellations = StringField(
+        "No meeting on", render_kw={"placeholder": "2026-12-24 Christmas Eve; 2026-12-31"}
+    )
 
     def is_blank(self) -> bool:
         """A weekly row with nothing typed is an unused spare row."""
-        typed = (self.byday.data, self.start.data, self.end.data, self.note.data)
+        typed = (
+            self.byday.data,
+            self.start.data,
+            self.end.data,
+            self.note.data,
+            self.anchor.data,
+            self.cancellations.data,
+        )
         return self.freq.data != "arrangement" and not any((v or "").strip() for v in typed)
 
 
@@ -119,6 +139,16 @@ class ListingForm(FlaskForm):
     location_lon = StringField("Longitude")
     timezone = SelectField("Time zone", choices=options(TIMEZONE_PAIRS))
     meetings = FieldList(FormField(MeetingForm), min_entries=1, max_entries=MAX_RULES)
+    closure = BooleanField("Temporarily closed (still listed, labelled, no meetings shown)")
+    closure_until = StringField(
+        "Closed until (the date meetings start again; blank for until further notice)",
+        render_kw={"placeholder": "2027-01-10"},
+    )
+    closure_reason = StringField("Why it is closed (shown to the public)")
+    cancellations = TextAreaField(
+        "No meeting on (the whole group; one date a line, then the reason)",
+        render_kw={"placeholder": "2026-12-24 Christmas Eve"},
+    )
     private_contact_name = StringField("Leader name (private)")
     private_contact_phone = StringField("Leader phone (private)")
     private_contact_email = StringField("Leader email (private)")
@@ -188,9 +218,14 @@ class ListingForm(FlaskForm):
                     "end": row.end.data,
                     "note": row.note.data,
                     "timezone": self.timezone.data or None,
+                    "interval": row.interval.data,
+                    "anchor": row.anchor.data,
+                    "cancellations": row.cancellations.data,
                 }
                 for row in self.meeting_rows()
             ],
+            "closure": self._closure(),
+            "cancellations": self.cancellations.data,
             "private_contact": {
                 "name": self.private_contact_name.data,
                 "phone": self.private_contact_phone.data,
@@ -201,6 +236,13 @@ class ListingForm(FlaskForm):
         if include_status:
             record["status"] = self.status.data
         return record
+
+    def _closure(self) -> dict[str, Any] | None:
+        """Closed when ticked, or when a date or a reason was typed (surely meant)."""
+        until, reason = (self.closure_until.data or "").strip(), self.closure_reason.data or ""
+        if not (self.closure.data or until or reason.strip()):
+            return None
+        return {"until": until or None, "reason": reason}
 
     def meeting_rows(self) -> list[MeetingForm]:
         return [entry.form for entry in self.meetings if not entry.form.is_blank()]
@@ -255,6 +297,7 @@ class ListingForm(FlaskForm):
             part("online"),
             part("private_contact"),
         )
+        closure = part("closure")
         raw_meetings = record.get("meetings")
         meetings = (
             [m for m in raw_meetings if isinstance(m, Mapping)]
@@ -307,15 +350,33 @@ class ListingForm(FlaskForm):
                     "start": text(m.get("start")),
                     "end": text(m.get("end")),
                     "note": text(m.get("note")),
+                    "interval": text(m.get("interval") or 1),
+                    "anchor": text(m.get("anchor")),
+                    "cancellations": cancellations_text(m.get("cancellations"), "; "),
                 }
                 for m in meetings
             ],
+            "closure": bool(record.get("closure")),
+            "closure_until": text(closure.get("until")),
+            "closure_reason": text(closure.get("reason")),
+            "cancellations": cancellations_text(record.get("cancellations"), "\n"),
             "private_contact_name": text(private.get("name")),
             "private_contact_phone": text(private.get("phone")),
             "private_contact_email": text(private.get("email")),
             "private_contact_notes": text(private.get("notes")),
             "status": text(record.get("status")) or GroupStatus.ACTIVE.value,
         }
+
+
+def cancellations_text(value: Any, separator: str) -> str:
+    """Stored days with no meeting as the text a form shows: "2026-12-24 Christmas Eve"."""
+    if isinstance(value, str):
+        return value
+    lines = []
+    for item in value if isinstance(value, (list, tuple)) else []:
+        if isinstance(item, Mapping):
+            lines.append(f"{item.get('date') or ''} {item.get('reason') or ''}".strip())
+    return separator.join(lines)
 
 
 def listing_form(record: Mapping[str, Any] | None = None, spare_rows: int = 2) -> ListingForm:

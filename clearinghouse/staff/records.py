@@ -13,6 +13,8 @@ from typing import Any
 
 from clearinghouse import schedule
 from clearinghouse.groups import (
+    cancellation_values,
+    closure_values,
     contact_values,
     location_values,
     meeting_values,
@@ -35,6 +37,7 @@ _NESTED_ALIASES = {
     "online_notes": ("online", "notes"),
 }
 _NESTED = ("contact", "online", "location", "private_contact")
+_OWN_SCHEDULE_STATE = frozenset({"closure", "cancellations"})
 
 # Rows of a diff: (key in the flattened record, label), in reading order.
 FIELD_LABELS: tuple[tuple[str, str], ...] = (
@@ -68,6 +71,8 @@ FIELD_LABELS: tuple[tuple[str, str], ...] = (
     ("location.lon", "Longitude"),
     ("location.notes", "Location notes"),
     ("meetings", "Schedule"),
+    ("closure", "Temporarily closed"),
+    ("cancellations", "No meeting on (whole group)"),
     ("private_contact.name", "Private contact name"),
     ("private_contact.phone", "Private contact phone"),
     ("private_contact.email", "Private contact email"),
@@ -97,6 +102,8 @@ def group_record(group: Group) -> dict[str, Any]:
         "private_contact": private_contact_values(group),
         "location": location_values(group.location),
         "meetings": [meeting_values(meeting) for meeting in group.meetings],
+        "closure": closure_values(group),
+        "cancellations": cancellation_values(group.cancellations),
     }
 
 
@@ -164,6 +171,8 @@ def fill_missing(keep: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str,
     result = copy.deepcopy(dict(keep))
     for key, value in other.items():
         current = result.get(key)
+        if key in _OWN_SCHEDULE_STATE:
+            continue  # the kept group's own: a duplicate's closure says nothing about it
         if key == "concerns":
             result[key] = list(dict.fromkeys([*as_list(current), *as_list(value)]))
         elif key in _NESTED and isinstance(value, Mapping):
@@ -234,8 +243,17 @@ def describe_meetings(meetings: Any) -> str:
                 schedule.parse_time(str(item["end"])) if item.get("end") else None,
                 item.get("timezone") or None,
                 str(item.get("note") or ""),
+                interval=int(str(item.get("interval") or 1)),
             )
-            lines.append(schedule.describe(rule))
+            line = schedule.describe(rule)
+            cancelled = [
+                str(c.get("date"))
+                for c in as_list(item.get("cancellations"))
+                if isinstance(c, Mapping)
+            ]
+            if cancelled:
+                line += f"; no meeting on {', '.join(cancelled)}"
+            lines.append(line)
         except (ScheduleError, KeyError, TypeError, ValueError):
             lines.append(display(item))
     return "; ".join(lines)

@@ -82,6 +82,9 @@ def seed_records() -> list[dict[str, Any]]:
             meetings=[
                 {"freq": "monthly", "byday": ["2TU", "4TU"], "start": "19:00", "end": "20:30"}
             ],
+            # Closed and with a cancelled day: the labels are checked for accessibility too.
+            closure={"until": "2099-01-13", "reason": "Kitchen renovation"},
+            cancellations="2098-12-24 Christmas Eve",
         )
     )
     for number, (attendance, extra) in enumerate(

@@ -209,6 +209,8 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
         "/search?near=99950&concern=grief-loss",  # empty results
         "GROUP",
         "/suggest",
+        "/search?q=monthly+widows+supper",  # a temporarily closed group's card
+        "CLOSED GROUP",
     ],
 )
 def test_no_serious_accessibility_violations(
@@ -218,6 +220,14 @@ def test_no_serious_accessibility_violations(
         page.goto(live_server.url + "/search?near=60614")
         page.locator("#results-list .card__title a").first.click()
         page.wait_for_load_state()
+    elif path == "CLOSED GROUP":
+        page.goto(live_server.url + "/search?q=monthly+widows+supper")
+        page.get_by_role("link", name="Monthly Widows Supper").first.click()
+        page.wait_for_load_state()
+        expect(page.locator("[data-closed]")).to_contain_text(
+            "Temporarily closed until January 13, 2099: Kitchen renovation"
+        )
+        expect(page.locator("[data-cancelled]")).to_contain_text("(Christmas Eve)")
     else:
         page.goto(live_server.url + path)
     violations = axe_violations(page)

@@ -3,7 +3,7 @@ fresh ones, in every order, on a "today" the test controls (documents are built 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +12,12 @@ from flask import Flask
 from clearinghouse.extensions import db
 from clearinghouse.models import Group
 from clearinghouse.search.base import SearchBackend
-from clearinghouse.search.documents import STANDING_NORMAL, STANDING_STALE, build_document
+from clearinghouse.search.documents import (
+    STANDING_CLOSED,
+    STANDING_NORMAL,
+    STANDING_STALE,
+    build_document,
+)
 from clearinghouse.taxonomy import Taxonomy
 from tests.contract.conftest import ENGINES, parse, store_listing
 from tests.contract.search_corpus import CHICAGO, listing
@@ -159,4 +164,33 @@ def test_without_demotion_stale_listings_rank_as_any_other(
         "cedar",
         "dogwood",
         "elm",
+    ]
+
+
+def test_temporarily_closed_groups_come_after_open_ones_until_they_reopen(
+    app: Flask, taxonomy: Taxonomy, fresh_backend: SearchBackend
+) -> None:
+    groups = _store(taxonomy)
+    birch = groups["birch"]
+    birch.temporarily_closed = True
+    birch.closed_until = date(2026, 7, 1)
+    birch.closed_reason = "The hall is being repainted"
+    db.session.commit()
+    assert build_document(birch, taxonomy, now=TODAY).standing == STANDING_CLOSED
+    _index(fresh_backend, groups, taxonomy, TODAY)
+    # Still found, labelled elsewhere: after the open ones, the stale included.
+    assert _order(fresh_backend, groups, *NEAR, ("sort", "distance")) == [
+        "dogwood",
+        "elm",
+        "aspen",
+        "cedar",
+        "birch",
+    ]
+    assert _order(fresh_backend, groups, ("q", "birch")) == ["birch"]
+    reopened = datetime(2026, 7, 1, 12, 0)  # meetings start again on closed_until
+    assert build_document(birch, taxonomy, now=reopened).standing == STANDING_NORMAL
+    _index(fresh_backend, groups, taxonomy, reopened)
+    assert _order(fresh_backend, groups, *NEAR, ("sort", "distance")) == [
+        *FRESH_PLACED,
+        *STALE_PLACED,
     ]

@@ -148,6 +148,22 @@ def test_a_virtual_meeting_keeps_its_link_and_phone_not_its_place() -> None:
     assert record["meetings"][0]["byday"] == ["SA"]
 
 
+def test_temporarily_closed_without_a_link_stays_listed_as_closed() -> None:
+    formats = bmlt.catalogue([{"key_string": "TC", "name_string": "Closed", "world_id": "TC"}])
+    meeting = {
+        "id_bigint": "9", "meeting_name": "Paused", "weekday_tinyint": "2",
+        "start_time": "19:00:00", "formats": "TC", "location_street": "Weg 1",
+        "location_municipality": "Berlin", "latitude": "52.5", "longitude": "13.4",
+    }  # fmt: skip
+    closed, _ = bmlt.meeting_record(meeting, formats)
+    assert closed["status"] is None
+    assert closed["closure"] == {"until": None, "reason": "Temporarily closed"}
+    online, _ = bmlt.meeting_record(
+        {**meeting, "virtual_meeting_link": "https://zoom.us/j/1"}, formats
+    )
+    assert online["closure"] is None  # it can still be joined
+
+
 @pytest.mark.parametrize(
     ("day", "reason"),
     [("0", "'0' is not a day (1 = Sunday … 7 = Saturday)"), ("", "'' is not a day (1 = Sunday …")],

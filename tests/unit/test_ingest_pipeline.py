@@ -112,7 +112,9 @@ def test_feed_groups_are_stored_with_their_meetings_and_status(store_app: Flask)
     assert [meeting.byday for meeting in seekers.meetings] == [["MO"], ["TH"]]
     assert [concern.slug for concern in seekers.concerns] == ["alcohol"]
     assert seekers.location is not None and seekers.location.city == "Chicago"
-    assert groups["downtown-noon"].status == "inactive"
+    closed = groups["downtown-noon"]  # Meeting Guide TC without a link
+    assert closed.status == "active" and closed.temporarily_closed
+    assert (closed.closed_until, closed.closed_reason) == (None, "Location Temporarily Closed")
     assert groups["lunch-bunch-online"].attendance == "online"
     assert groups["lunch-bunch-online"].location is None
 

@@ -266,8 +266,18 @@ def test_attendance_from_place_and_conference_link() -> None:
     assert groups["serenity-seekers"]["attendance"] == "in-person"
 
 
-def test_temporarily_closed_without_a_link_is_inactive() -> None:
-    assert by_external_id(feed_records())["downtown-noon"]["status"] == "inactive"
+def test_temporarily_closed_without_a_link_stays_listed_as_closed_until_further_notice() -> None:
+    closed = by_external_id(feed_records())["downtown-noon"]
+    assert closed["status"] is None  # still listed (labelled, sorted after open groups)
+    assert closed["closure"] == {"until": None, "reason": "Location Temporarily Closed"}
+    item = {"name": "Noon", "day": 1, "time": "12:00", "types": ["O", "TC"], "city": "Chicago"}
+    online, _warnings, _slug = meeting_guide.meeting_record(
+        {**item, "conference_url": "https://zoom.us/j/1"}
+    )
+    # TC with a link: the place is closed and the group meets online, not closed.
+    assert online["closure"] is None and online["attendance"] == "online"
+    closed, _warnings, _slug = meeting_guide.meeting_record(item)
+    assert closed["closure"] == {"until": None, "reason": "Location Temporarily Closed"}
 
 
 def test_unreadable_meeting_rows_carry_their_row_and_field() -> None:
@@ -380,6 +390,29 @@ def test_hsds_monthly_schedules_virtual_places_and_fees(taxonomy: Taxonomy) -> N
     assert online.attendance == "online" and online.location is None
     assert online.online_url == "https://meet.example.org/caregivers"
     assert online.cost == "fee"
+
+
+def test_hsds_every_other_week_and_temporarily_closed_are_read(
+    taxonomy: Taxonomy, tmp_path: Path
+) -> None:
+    document = json.loads((DATA / "hsds-services.json").read_text())
+    service = document["contents"][0]
+    service["status"] = "temporarily closed"
+    schedules = [
+        s for place in service.get("service_at_locations", []) for s in place.get("schedules", [])
+    ] or service.get("schedules", [])
+    assert schedules, "the sample service has schedules"
+    for rule in schedules:
+        rule.update(freq="WEEKLY", byday="TU", interval=2, dtstart="2026-12-01")
+        rule["valid_from"] = "2099-01-12"
+    path = tmp_path / "closed.json"
+    path.write_text(json.dumps({**document, "contents": [service]}))
+    raw = records(path, "hsds")[0]
+    data = validate_listing(raw.record or {}, taxonomy).data
+    assert data is not None, raw
+    assert (data.meetings[0].interval, str(data.meetings[0].anchor)) == (2, "2026-12-01")
+    assert data.closure is not None and str(data.closure.until) == "2099-01-12"
+    assert data.status is None  # still listed, labelled closed
 
 
 def test_the_official_hsds_examples_are_read() -> None:

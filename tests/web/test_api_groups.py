@@ -276,7 +276,10 @@ def test_each_meeting_is_given_in_fields_and_in_words(
             "start": "19:00",
             "end": "20:30",
             "timezone": "America/Chicago",
+            "interval": 1,
+            "anchor": None,
             "text": "Tuesdays and Thursdays, 7:00–8:30 pm Central",
+            "cancellations": [],
         },
         {
             "freq": "monthly",
@@ -284,7 +287,10 @@ def test_each_meeting_is_given_in_fields_and_in_words(
             "start": "10:00",
             "end": None,
             "timezone": "America/Chicago",
+            "interval": 1,
+            "anchor": None,
             "text": "2nd Saturday of the month, 10:00 am Central (bring a friend)",
+            "cancellations": [],
         },
     ]
 

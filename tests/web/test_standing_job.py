@@ -74,6 +74,25 @@ def test_each_pass_queues_only_the_listings_that_turned_stale_since_the_last(
     assert archived.id not in _queued_since(start)
 
 
+def test_a_pass_queues_the_closures_that_ended_since_the_last(
+    app: Flask, make_group: Callable[..., Group]
+) -> None:
+    ending = make_group(name="Reopening Circle")
+    ending.temporarily_closed, ending.closed_until = True, (NOW + timedelta(days=2)).date()
+    open_ended = make_group(name="Closed For Now Circle")
+    open_ended.temporarily_closed = True
+    for group in (ending, open_ended):
+        group.verified_at = NOW - timedelta(days=30)
+    db.session.commit()
+    mark = _high_water()
+    assert requeue_changed_standing(db.session, now=NOW) == 2  # first pass: every closed one
+    assert sorted(_queued_since(mark)) == sorted([ending.id, open_ended.id])
+    mark = _high_water()
+    assert requeue_changed_standing(db.session, now=NOW + timedelta(days=1)) == 0
+    assert requeue_changed_standing(db.session, now=NOW + timedelta(days=3)) == 1
+    assert _queued_since(mark) == [ending.id]
+
+
 def test_the_worker_runs_the_standing_job_and_the_outbox_applies_it(
     app: Flask, make_group: Callable[..., Group], taxonomy: Taxonomy
 ) -> None:
