@@ -88,8 +88,9 @@ def last_checked(group: Group) -> datetime | None:
 
 def is_stale(group: Group, now: datetime) -> bool:
     """Neither confirmed by the group nor checked by staff within FRESH_FOR: the group page
-    says it may be out of date, and searches rank it below fresh listings."""
-    checked = last_checked(group)
+    says it may be out of date, and searches rank it below fresh listings.  A listing nobody
+    has checked yet is judged from when it was listed (a new listing is not out of date)."""
+    checked = last_checked(group) or group.created_at
     return checked is None or now - checked > FRESH_FOR
 
 

@@ -224,9 +224,10 @@ def demote_stale() -> bool:
 
 
 def _last_checked() -> Any:
-    """SQL: the newer of the group's confirmation and the staff's check (NULL: never)."""
+    """SQL: `freshness.last_checked`, falling back to when the listing was made."""
     confirmed, verified = Group.confirmed_at, Group.verified_at
     return case(
+        (verified.is_(None) & confirmed.is_(None), Group.created_at),
         (verified.is_(None), confirmed),
         (confirmed.is_(None), verified),
         (confirmed > verified, confirmed),
@@ -234,24 +235,23 @@ def _last_checked() -> Any:
     )
 
 
-def standing_may_have_changed(since: datetime | None, now: datetime) -> Any:
+def standing_may_have_changed(since: datetime, now: datetime) -> Any:
     """SQL: the groups whose `documents.standing_of` at `now` may differ from at `since`.
 
     A listing turns stale when its last check passes FRESH_FOR: those whose last check lies
     in (since − FRESH_FOR, now − FRESH_FOR].  Nothing turns fresh with time alone (a
-    confirmation or a check is a write, queued then).  With no `since` (the first pass,
-    over documents indexed before standing existed), every stale or closed listing.  A
-    closure starts with a write (queued then) and ends on its `closed_until` day: those
-    ending in (since, now].
+    confirmation or a check is a write, queued then).  A listing nobody has checked yet is
+    judged from when it was listed.  A closure starts with a write (queued then) and ends on
+    its `closed_until` day: those ending in (since, now].
     """
     cutoff = now - FRESH_FOR
     checked = _last_checked()
-    if since is None:
-        return or_(checked.is_(None), checked <= cutoff, Group.temporarily_closed)
     floor = since - FRESH_FOR
     # The first clause narrows by the plain columns; the second is the exact rule.
     in_window = or_(
-        Group.confirmed_at.between(floor, cutoff), Group.verified_at.between(floor, cutoff)
+        Group.confirmed_at.between(floor, cutoff),
+        Group.verified_at.between(floor, cutoff),
+        Group.created_at.between(floor, cutoff),
     )
     reopened = and_(
         Group.temporarily_closed,
@@ -267,7 +267,14 @@ def requeue_changed_standing(session: DbSession, *, now: datetime | None = None)
     the pass only once it is complete."""
     now = now or utcnow()
     state = session.get(SyncState, STANDING_STATE_NAME)
-    since = state.updated_at if state is not None else None
+    if state is None:
+        # The first pass only starts the clock: documents are built with their standing of
+        # the day, and an index from before standing existed takes one `index rebuild`
+        # (requeueing every stale listing would flood the partner change feed instead).
+        session.add(SyncState(name=STANDING_STATE_NAME, last_seq=0, updated_at=now))
+        session.commit()
+        return 0
+    since = state.updated_at
     changed = standing_may_have_changed(since, now)
     queued = 0
     last_id = 0
@@ -286,12 +293,7 @@ def requeue_changed_standing(session: DbSession, *, now: datetime | None = None)
         queued += len(groups)
         last_id = groups[-1].id
         session.commit()  # short transactions; a pass cut short is simply done again
-    if state is None:
-        state = SyncState(name=STANDING_STATE_NAME, last_seq=0)
-        session.add(state)
     state.updated_at = now
     session.commit()
-    log.info(
-        "event=standing_requeued groups=%d since=%s", queued, since.isoformat() if since else "-"
-    )
+    log.info("event=standing_requeued groups=%d since=%s", queued, since.isoformat())
     return queued

@@ -25,6 +25,7 @@ from tests.contract.search_corpus import CHICAGO, listing
 TODAY = datetime(2026, 6, 1, 12, 0)
 FRESH = "2025-09-01T00:00:00"  # within two years of TODAY
 STALE = "2024-05-01T00:00:00"  # two years and a month before TODAY
+LISTED = datetime(2023, 1, 1)  # when every listing was made (never checked since: stale)
 
 # The database engine is not in the shared ENGINES yet (tests/contract/conftest.py); standing
 # is plain ordering, which it does, so it runs here too.
@@ -56,6 +57,7 @@ def _store(taxonomy: Taxonomy) -> dict[str, Group]:
         if checked and not checked.startswith("confirmed "):
             record["verified_at"] = checked
         group = store_listing(record, taxonomy)
+        group.created_at = LISTED
         if checked and checked.startswith("confirmed "):
             group.confirmed_at = datetime.fromisoformat(checked.removeprefix("confirmed "))
         groups[key] = group

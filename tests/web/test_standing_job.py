@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from clearinghouse.extensions import db
-from clearinghouse.models import Group, Outbox, SyncState
+from clearinghouse.models import Group, Outbox, SyncState, utcnow
 from clearinghouse.search.documents import STANDING_NORMAL, STANDING_STALE, build_document
 from clearinghouse.taxonomy import Taxonomy
 from indexer.sync import STANDING_STATE_NAME, requeue_changed_standing
@@ -37,7 +37,10 @@ def test_each_pass_queues_only_the_listings_that_turned_stale_since_the_last(
     fresh.verified_at = NOW - timedelta(days=100)
     old = make_group(name="Long Unchecked Circle")
     old.verified_at = NOW - timedelta(days=900)
-    never = make_group(name="Never Checked Circle")
+    never = make_group(name="Never Checked Circle")  # listed long ago: stale, indexed so
+    never.created_at = NOW - timedelta(days=900)
+    listed = make_group(name="Listed Lately Circle")  # never checked: judged from its listing
+    listed.created_at = NOW - timedelta(days=730) + timedelta(days=7)  # stale in 7 days
     confirmed = make_group(name="Group Confirmed Circle")
     confirmed.verified_at = NOW - timedelta(days=900)
     confirmed.confirmed_at = NOW - timedelta(days=730) + timedelta(days=5)  # stale in 5 days
@@ -45,11 +48,10 @@ def test_each_pass_queues_only_the_listings_that_turned_stale_since_the_last(
     archived.verified_at = NOW - timedelta(days=900)
     db.session.commit()
 
-    # The first pass: documents indexed before standing existed say "normal" for everyone,
-    # so every listing stale now is queued once.
+    # The first pass starts the clock: documents are built with the day's standing already.
     start = mark = _high_water()
-    assert requeue_changed_standing(db.session, now=NOW) == 2
-    assert sorted(_queued_since(mark)) == sorted([old.id, never.id])
+    assert requeue_changed_standing(db.session, now=NOW) == 0
+    assert _queued_since(mark) == []
     assert db.session.get(SyncState, STANDING_STATE_NAME).updated_at == NOW  # type: ignore[union-attr]
 
     mark = _high_water()
@@ -68,10 +70,13 @@ def test_each_pass_queues_only_the_listings_that_turned_stale_since_the_last(
 
     # The worker was down for a week: the next pass covers the whole gap.
     mark = _high_water()
-    assert requeue_changed_standing(db.session, now=NOW + timedelta(days=10)) == 1
-    assert _queued_since(mark) == [confirmed.id]
-    assert fresh.id not in _queued_since(start)
-    assert archived.id not in _queued_since(start)
+    assert requeue_changed_standing(db.session, now=NOW + timedelta(days=10)) == 2
+    assert sorted(_queued_since(mark)) == sorted([listed.id, confirmed.id])
+    assert build_document(listed, taxonomy, now=NOW + timedelta(days=6)).standing == (
+        STANDING_NORMAL
+    )
+    # Never: the fresh one, the long-stale ones (indexed stale already), the archived one.
+    assert sorted(_queued_since(start)) == sorted([turning.id, listed.id, confirmed.id])
 
 
 def test_a_pass_queues_the_closures_that_ended_since_the_last(
@@ -84,9 +89,7 @@ def test_a_pass_queues_the_closures_that_ended_since_the_last(
     for group in (ending, open_ended):
         group.verified_at = NOW - timedelta(days=30)
     db.session.commit()
-    mark = _high_water()
-    assert requeue_changed_standing(db.session, now=NOW) == 2  # first pass: every closed one
-    assert sorted(_queued_since(mark)) == sorted([ending.id, open_ended.id])
+    assert requeue_changed_standing(db.session, now=NOW) == 0  # the first pass starts the clock
     mark = _high_water()
     assert requeue_changed_standing(db.session, now=NOW + timedelta(days=1)) == 0
     assert requeue_changed_standing(db.session, now=NOW + timedelta(days=3)) == 1
@@ -101,12 +104,15 @@ def test_the_worker_runs_the_standing_job_and_the_outbox_applies_it(
     from tests.contract.conftest import parse
 
     stale = make_group(name="Aspen Circle")
-    stale.verified_at = datetime.now() - timedelta(days=1000)
+    stale.verified_at = utcnow() - timedelta(days=731)  # turned stale yesterday
     fresh = make_group(name="Birch Circle")
-    fresh.verified_at = datetime.now() - timedelta(days=10)
+    fresh.verified_at = utcnow() - timedelta(days=10)
+    # The standing job last ran three days ago, when both were fresh and indexed so.
+    db.session.add(
+        SyncState(name=STANDING_STATE_NAME, last_seq=0, updated_at=utcnow() - timedelta(days=3))
+    )
     db.session.commit()
-    # An index built before standing existed: every document ranks as normal.
-    app.config["DEMOTE_STALE"] = False
+    app.config["DEMOTE_STALE"] = False  # indexes both as normal, as they were then
     sync(db.session, get_backend(app), taxonomy)
     app.config["DEMOTE_STALE"] = True
 
@@ -116,7 +122,7 @@ def test_the_worker_runs_the_standing_job_and_the_outbox_applies_it(
     assert by_name() == [stale.id, fresh.id]
     worker = default_worker(app)
     assert "standing" in [job.name for job in worker.jobs]
-    worker.run_due()  # every job is due at start; the standing job queues the stale listing
+    worker.run_due()  # every job is due at start; the standing job queues Aspen
     for job in worker.jobs:
         job.due = 0.0
     worker.run_due()  # the outbox job applies it
