@@ -38,13 +38,14 @@ from clearinghouse.search.base import (
     SearchUnavailable,
 )
 from clearinghouse.search.database_sql import FACET_COLUMNS, SearchStatements, tsquery
+from clearinghouse.search.database_when import WHEN_COLUMNS, WHEN_DDL, WHEN_VALUES, when_row
 from clearinghouse.search.elastic_query import stems
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 BATCH = 1000
-SCHEMA_COMMENT = "clearinghouse search documents v1"
+SCHEMA_COMMENT = "clearinghouse search documents v2"  # v2: meet_* (database_when.py)
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 
 
@@ -62,6 +63,7 @@ def _schema(table: str, stamp: str) -> list[str]:
             remote boolean NOT NULL,
             service_area text[] NOT NULL,
             {facets}
+            {WHEN_DDL}
             words tsvector NOT NULL
         )""",
         f"COMMENT ON TABLE {table} IS '{SCHEMA_COMMENT}'",
@@ -90,6 +92,7 @@ def _upsert_sql(table: str) -> str:
             "remote",
             "service_area",
             *FACET_COLUMNS.values(),
+            *WHEN_COLUMNS,
             "words",
         )
     )
@@ -102,8 +105,9 @@ def _upsert_sql(table: str) -> str:
     )
     return (
         f"INSERT INTO {table} (id, uuid, updated_at, name_sort, lat, lon, remote, service_area,"
-        f" {columns}, words) VALUES (:id, :uuid, :updated_at, :name_sort, :lat, :lon, :remote,"
-        f" CAST(:service_area AS text[]), {values}, {words})"
+        f" {columns}, {', '.join(WHEN_COLUMNS)}, words) VALUES (:id, :uuid, :updated_at,"
+        f" :name_sort, :lat, :lon, :remote, CAST(:service_area AS text[]), {values},"
+        f" {WHEN_VALUES}, {words})"
         f" ON CONFLICT (id) DO UPDATE SET {updates}"
     )
 
@@ -122,6 +126,7 @@ def _row(doc: ListingDoc) -> dict[str, Any]:
         "concern_text": stems(doc.concern_text),
         "organization": stems(doc.organization),
         "description": stems(doc.description),
+        **when_row(doc),
     }
     for facet, column in FACET_COLUMNS.items():
         row[column] = list(dict.fromkeys(doc.facet_values(facet)))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from clearinghouse.models import Group
-from clearinghouse.schedule import weekday_codes
+from clearinghouse.schedule import Rule, weekday_codes
 from clearinghouse.search.base import ListingDoc
+from clearinghouse.search.when import meeting_slots
 from clearinghouse.taxonomy import Taxonomy
 from clearinghouse.vocab import DAY_FROM_ICAL, time_of_day
 
@@ -36,6 +37,9 @@ def build_document(group: Group, taxonomy: Taxonomy) -> ListingDoc:
         days.update(DAY_FROM_ICAL[code] for code in weekday_codes(meeting.byday))
         if meeting.start is not None:
             times.add(time_of_day(meeting.start.hour))
+    meet_zone, meet_slots = meeting_slots(
+        Rule(m.freq, tuple(m.byday or ()), m.start, m.end, m.timezone) for m in group.meetings
+    )
     location = group.location
     # Online- and phone-only groups are listed apart from place searches, whatever their address.
     has_place = (
@@ -66,4 +70,6 @@ def build_document(group: Group, taxonomy: Taxonomy) -> ListingDoc:
         region=location.region if location else "",
         updated_at=group.updated_at.isoformat(timespec="microseconds"),
         name_sort=group.name.casefold(),
+        meet_zone=meet_zone,
+        meet_slots=meet_slots,
     )

@@ -212,6 +212,10 @@ class ElasticBackend:
                 body = build.index_body(self.shards, self.replicas)
                 self.client.indices.create(index=name, aliases={self.alias: {}}, **body)
                 log.info("event=es_index_created index=%s alias=%s", name, self.alias)
+            else:
+                # Fields added since the index was built (adding is allowed; documents gain
+                # them as they are next written, or all at once by `index rebuild`).
+                self.client.indices.put_mapping(index=self.alias, properties=build.WHEN_PROPERTIES)
         self._index_ready = True
 
     def rebuild(self, docs: Iterable[ListingDoc]) -> int:

@@ -28,6 +28,7 @@ from clearinghouse.search.embedded_search import (
 from clearinghouse.search.facets import FACETS
 from clearinghouse.search.query import search_words
 from clearinghouse.search.understanding import Clause, Understood, plain
+from clearinghouse.search.when import NO_MEETING, WEEK, clock, soonest_plan, when_plan
 
 # The searchable text fields and their weights: the embedded engine's bm25 column weights.
 TEXT_FIELDS = {"name": 10.0, "concern_text": 5.0, "organization": 2.0, "description": 1.0}
@@ -64,6 +65,16 @@ def stems(text: str) -> str:
     return " ".join(_STEMMER.stemWords(words(text)))
 
 
+# When a group meets (search/when.py): its zone, its weekly slots as ranges (for the "When"
+# filter) and the same slots as start * SLOT_BASE + end (doc values for "Soonest first").
+SLOT_BASE = 16384  # more than the minutes in a week
+WHEN_PROPERTIES: dict[str, Any] = {
+    "meet_zone": {"type": "keyword"},
+    "meet_slots": {"type": "integer_range"},
+    "meet_keys": {"type": "integer"},
+}
+
+
 def index_body(shards: int = 1, replicas: int = 0, loading: bool = False) -> dict[str, Any]:
     """Settings and the strict mapping; `loading` turns refresh off for a bulk build."""
     # Stems only (the store keeps the text); no positions, as nothing matches phrases.
@@ -89,6 +100,7 @@ def index_body(shards: int = 1, replicas: int = 0, loading: bool = False) -> dic
         "remote": {"type": "boolean"},
         "name_sort": keyword,
         "updated_at": {"type": "date_nanos"},
+        **WHEN_PROPERTIES,
     }
     settings: dict[str, Any] = {
         "number_of_shards": shards,
@@ -125,6 +137,9 @@ def document(doc: ListingDoc) -> dict[str, Any]:
         "organization_terms": stems(doc.organization),
         "description_terms": stems(doc.description),
         **{field: getattr(doc, field) for field in FACET_FIELDS.values()},
+        "meet_zone": doc.meet_zone,
+        "meet_slots": [{"gte": start, "lt": end} for start, end in doc.meet_slots],
+        "meet_keys": [start * SLOT_BASE + end for start, end in doc.meet_slots],
     }
 
 
@@ -237,9 +252,67 @@ def geo_filter(query: SearchQuery) -> dict[str, Any]:
     }
 
 
+def when_filter(query: SearchQuery) -> dict[str, Any]:
+    """Groups with a meeting in the query's window, each zone's window in its own minutes."""
+    plan = when_plan(query.starts_within, clock(query.now), query.viewer_tz)
+    options = []
+    for window in plan:
+        zone = {"terms": {"meet_zone": list(window.zones)}}
+        if window.remote == window.in_person:
+            options.append({"bool": {"filter": [zone, _slots_in(window.remote)]}})
+            continue
+        for remote in (True, False):
+            kind = {"term": {"remote": remote}}
+            options.append({"bool": {"filter": [zone, kind, _slots_in(window.ranges(remote))]}})
+    return {"bool": {"should": options, "minimum_should_match": 1}}
+
+
+def _slots_in(ranges: tuple[tuple[int, int], ...]) -> dict[str, Any]:
+    found = [
+        {"range": {"meet_slots": {"gte": lo, "lt": hi, "relation": "intersects"}}}
+        for lo, hi in ranges
+    ]
+    return {"bool": {"should": found, "minimum_should_match": 1}}
+
+
+# Minutes until a group's next meeting starts (0 while one is in progress), as
+# `when.soonest_key` computes it; params.now maps each zone to its minute of the week now.
+SOONEST_SCRIPT = """
+long best = ((Number) params.none).longValue();
+if (doc['meet_keys'].size() == 0 || doc['meet_zone'].size() == 0) { return best; }
+def minute = params.now.get(doc['meet_zone'].value);
+if (minute == null) { return best; }
+long now = ((Number) minute).longValue();
+long base = ((Number) params.base).longValue();
+long week = ((Number) params.week).longValue();
+for (def key : doc['meet_keys']) {
+  long k = ((Number) key).longValue();
+  long start = k / base;
+  long end = k % base;
+  long distance = (start <= now && now < end) ? 0 : Math.floorMod(start - now, week);
+  if (distance < best) { best = distance; }
+}
+return best;
+"""
+
+
+def soonest_sort(query: SearchQuery) -> list[dict[str, Any]]:
+    plan = soonest_plan(clock(query.now), query.viewer_tz)
+    minutes = {zone: zone_now.minute for zone_now in plan for zone in zone_now.zones}
+    script = {
+        "lang": "painless",
+        "source": SOONEST_SCRIPT,
+        "params": {"now": minutes, "base": SLOT_BASE, "week": WEEK, "none": NO_MEETING},
+    }
+    soonest = {"type": "number", "script": script, "order": "asc"}
+    return [{"_script": soonest}, *NAME_SORT]
+
+
 def sort_clause(query: SearchQuery) -> list[dict[str, Any]]:
     """The requested order, with the group id last so pages never overlap or skip."""
     tiebreak = {"id": {"order": "asc"}}
+    if query.sort == "soonest":
+        return soonest_sort(query)
     if query.sort == "distance":
         if query.near is None:
             return [tiebreak]
@@ -270,6 +343,8 @@ def scope(query: SearchQuery, scored: bool = True) -> dict[str, Any]:
     """The text and the place: what every count and hit is within."""
     text = text_query(query)
     filters = [geo_filter(query)] if query.near is not None else []
+    if query.starts_within:
+        filters.append(when_filter(query))
     if text is None:
         return {"bool": {"filter": filters}} if filters else {"match_all": {}}
     if not scored:
@@ -343,6 +418,8 @@ def online_body(query: SearchQuery) -> dict[str, Any]:
         {"bool": {"should": area, "minimum_should_match": 1}},
         *facet_filters(query),
     ]
+    if query.starts_within:
+        filters.append(when_filter(query))
     return {
         "query": {
             "bool": {
@@ -351,7 +428,7 @@ def online_body(query: SearchQuery) -> dict[str, Any]:
                 "filter": filters,
             }
         },
-        "sort": relevance_sort(query),
+        "sort": soonest_sort(query) if query.sort == "soonest" else relevance_sort(query),
         "track_scores": True,
         "track_total_hits": True,
         "size": ONLINE_LIMIT,

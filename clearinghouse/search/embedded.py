@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 TABLES = ("docs", "terms", "fv", "fts", "geo")
 BATCH = 2000
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 KEEP_CHANGES = 20_000
 VOCABULARY_SECONDS = 300.0  # a word new to the index is corrected toward at most this late
 
@@ -58,7 +58,9 @@ def _schema(suffix: str, stamp: str) -> list[str]:
             lat REAL,
             lon REAL,
             remote INTEGER NOT NULL,
-            service_area TEXT NOT NULL
+            service_area TEXT NOT NULL,
+            meet_zone TEXT NOT NULL DEFAULT '',
+            meet_slots TEXT NOT NULL DEFAULT ''
         )""",
         f"CREATE INDEX ix_docs_name_{stamp} ON docs{s} (name_sort, id)",
         f"CREATE INDEX ix_docs_updated_{stamp} ON docs{s} (updated_at, id)",
@@ -339,7 +341,7 @@ def _insert(
     s = suffix
     conn.executemany(
         f"INSERT INTO docs{s} (id, uuid, updated_at, name_sort, has_place, lat, lon, remote,"
-        " service_area) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " service_area, meet_zone, meet_slots) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 doc.id,
@@ -351,6 +353,8 @@ def _insert(
                 doc.lon,
                 int("online" in doc.attendance or "phone" in doc.attendance),
                 f",{','.join(doc.service_area)}," if doc.service_area else "",
+                doc.meet_zone,
+                ",".join(f"{start}-{end}" for start, end in doc.meet_slots),
             )
             for doc in docs
         ],

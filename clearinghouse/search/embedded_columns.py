@@ -67,6 +67,19 @@ class DocInfo:
     terms: tuple[int, ...]
     lat: float | None = None
     lon: float | None = None
+    remote: bool = False  # joined online or by phone (search/when.py reads its clock)
+    meet_zone: str = ""
+    meet_slots: tuple[tuple[int, int], ...] = ()
+
+
+def _slots(text: str) -> tuple[tuple[int, int], ...]:
+    """ "1140-1200,2580-2640" as slots."""
+    slots = []
+    for part in text.split(","):
+        if part:
+            start, end = part.split("-")
+            slots.append((int(start), int(end)))
+    return tuple(slots)
 
 
 @dataclass
@@ -157,20 +170,24 @@ def _terms(conn: sqlite3.Connection) -> dict[int, tuple[str, str]]:
     }
 
 
-_Row = tuple[str, str, str, bool, float | None, float | None]
+_Row = tuple[str, str, str, bool, float | None, float | None, bool, str, str]
 
 
 def _doc_rows(
     conn: sqlite3.Connection, where: str = "", params: Iterable[int] = ()
 ) -> dict[int, _Row]:
     return {
-        row[0]: (row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+        row[0]: (row[1], row[2], row[3], bool(row[4]), row[5], row[6], bool(row[7]), row[8], row[9])
         for row in conn.execute(
             "SELECT id, name_sort, updated_at, service_area, has_place = 0 AND remote = 1,"
-            f" lat, lon FROM docs {where}",
+            f" lat, lon, remote, meet_zone, meet_slots FROM docs {where}",
             list(params),
         )
     }
+
+
+def _info(row: _Row, terms: tuple[int, ...]) -> DocInfo:
+    return DocInfo(row[0], row[1], row[2], terms, row[4], row[5], row[6], row[7], _slots(row[8]))
 
 
 def _load(conn: sqlite3.Connection, epoch: str, seq: int) -> Columns:
@@ -192,10 +209,7 @@ def _load(conn: sqlite3.Connection, epoch: str, seq: int) -> Columns:
         for region in _regions(row[2]):
             regions[region].append(id_)
     columns.serves = {region: bitset(ids) for region, ids in regions.items()}
-    columns.docs = {
-        id_: DocInfo(row[0], row[1], row[2], tuple(per_doc.get(id_, ())), row[4], row[5])
-        for id_, row in rows.items()
-    }
+    columns.docs = {id_: _info(row, tuple(per_doc.get(id_, ()))) for id_, row in rows.items()}
     return columns
 
 
@@ -263,5 +277,5 @@ def _patch(conn: sqlite3.Connection, old: Columns, seq: int) -> Columns | None:
             columns.anywhere |= mask
         for region in _regions(row[2]):
             columns.serves[region] = columns.serves.get(region, 0) | mask
-        columns.docs[doc] = DocInfo(row[0], row[1], row[2], terms, row[4], row[5])
+        columns.docs[doc] = _info(row, terms)
     return columns
