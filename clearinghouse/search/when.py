@@ -207,14 +207,15 @@ def _minute(now: datetime) -> datetime:
 @lru_cache(maxsize=64)
 def _when_plan(starts_within: str, now: datetime, viewer: str) -> tuple[ZoneWindow, ...]:
     grouped: dict[tuple[Ranges, Ranges], list[str]] = {}
-    remote_window = _absolute_window(starts_within, now, viewer) if viewer else None
+    # "now" and "3h" are the same real minutes on every clock; today and a weekday are the
+    # searcher's, when known, for groups joined from anywhere.
+    absolute = viewer and starts_within not in ("now", "3h")
+    remote_window = _absolute_window(starts_within, now, viewer) if absolute else None
     for zone in _all_zones():
         own = zone or viewer or "UTC"
         in_person = _local_window(starts_within, now, own)
         if zone == FLOATING or remote_window is None:
             remote = in_person
-        elif starts_within in ("now", "3h"):
-            remote = in_person  # an absolute window reads the same on every clock
         else:
             remote = _local_ranges(remote_window, own)
         grouped.setdefault((remote, in_person), []).append(zone)
@@ -234,11 +235,12 @@ def _soonest_plan(now: datetime, viewer: str) -> tuple[ZoneNow, ...]:
 
 def _local_window(starts_within: str, now: datetime, zone: str) -> Ranges:
     """The window in `zone`'s own minutes of the week."""
+    if starts_within in ("now", "3h"):
+        # Real minutes from now (inclusive), read on this zone's clock: across a daylight-
+        # saving change the clock moves by more or less than the window.
+        ahead = SOON_MINUTES if starts_within == "now" else NEXT_HOURS * 60
+        return _local_ranges((now, now + timedelta(minutes=ahead + 1)), zone)
     minute = _week_minute(now, zone)
-    if starts_within == "now":
-        return _ranges(minute, minute + SOON_MINUTES + 1)
-    if starts_within == "3h":
-        return _ranges(minute, minute + NEXT_HOURS * 60 + 1)
     if starts_within == "today":
         return _ranges(minute, (minute // DAY + 1) * DAY)
     day = tuple(DAYS).index(starts_within)
