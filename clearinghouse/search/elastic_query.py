@@ -28,7 +28,13 @@ from clearinghouse.search.embedded_search import (
 from clearinghouse.search.facets import FACETS
 from clearinghouse.search.query import search_words
 from clearinghouse.search.understanding import Clause, Understood, plain
-from clearinghouse.search.when import NO_MEETING, WEEK, clock, soonest_plan, when_plan
+from clearinghouse.search.when import (
+    clock,
+    daylight_zones,
+    utc_slots,
+    week_minute_utc,
+    when_plan,
+)
 
 # The searchable text fields and their weights: the embedded engine's bm25 column weights.
 TEXT_FIELDS = {"name": 10.0, "concern_text": 5.0, "organization": 2.0, "description": 1.0}
@@ -65,13 +71,22 @@ def stems(text: str) -> str:
     return " ".join(_STEMMER.stemWords(words(text)))
 
 
-# When a group meets (search/when.py): its zone, its weekly slots as ranges (for the "When"
-# filter) and the same slots as start * SLOT_BASE + end (doc values for "Soonest first").
-SLOT_BASE = 16384  # more than the minutes in a week
+# When a group meets (search/when.py): its zone and weekly slots in local minutes as ranges
+# (the "When" filter), and as nested UTC slots under each of the zone's offsets ("Soonest
+# first": the runnable distribution has no scripting, so the order is made of plain sorts).
 WHEN_PROPERTIES: dict[str, Any] = {
     "meet_zone": {"type": "keyword"},
     "meet_slots": {"type": "integer_range"},
-    "meet_keys": {"type": "integer"},
+    "meet": {
+        "type": "nested",
+        "properties": {
+            "zone": {"type": "keyword"},
+            "dst": {"type": "boolean"},
+            "start": {"type": "integer"},
+            "end": {"type": "integer"},
+            "on": {"type": "integer"},  # always 1: sorts the groups meeting now together
+        },
+    },
 }
 
 
@@ -139,7 +154,10 @@ def document(doc: ListingDoc) -> dict[str, Any]:
         **{field: getattr(doc, field) for field in FACET_FIELDS.values()},
         "meet_zone": doc.meet_zone,
         "meet_slots": [{"gte": start, "lt": end} for start, end in doc.meet_slots],
-        "meet_keys": [start * SLOT_BASE + end for start, end in doc.meet_slots],
+        "meet": [
+            {"zone": doc.meet_zone, "dst": slot.dst, "start": slot.start, "end": slot.end, "on": 1}
+            for slot in utc_slots(doc.meet_zone, doc.meet_slots)
+        ],
     }
 
 
@@ -275,37 +293,84 @@ def _slots_in(ranges: tuple[tuple[int, int], ...]) -> dict[str, Any]:
     return {"bool": {"should": found, "minimum_should_match": 1}}
 
 
-# Minutes until a group's next meeting starts (0 while one is in progress), as
-# `when.soonest_key` computes it; params.now maps each zone to its minute of the week now.
-SOONEST_SCRIPT = """
-long best = ((Number) params.none).longValue();
-if (doc['meet_keys'].size() == 0 || doc['meet_zone'].size() == 0) { return best; }
-def minute = params.now.get(doc['meet_zone'].value);
-if (minute == null) { return best; }
-long now = ((Number) minute).longValue();
-long base = ((Number) params.base).longValue();
-long week = ((Number) params.week).longValue();
-for (def key : doc['meet_keys']) {
-  long k = ((Number) key).longValue();
-  long start = k / base;
-  long end = k % base;
-  long distance = (start <= now && now < end) ? 0 : Math.floorMod(start - now, week);
-  if (distance < best) { best = distance; }
-}
-return best;
-"""
+def _current_slots(query: SearchQuery) -> tuple[int, dict[str, Any]]:
+    """Now in UTC minutes of the week, and a nested filter for the slots under the offset
+    each zone has now."""
+    now = clock(query.now)
+    daylight = list(daylight_zones(now))
+    on_daylight = [{"terms": {"meet.zone": daylight}}, {"term": {"meet.dst": True}}]
+    on_standard = {
+        "bool": {
+            "filter": [{"term": {"meet.dst": False}}],
+            "must_not": [{"terms": {"meet.zone": daylight}}],
+        }
+    }
+    options = [{"bool": {"filter": on_daylight}}, on_standard]
+    return week_minute_utc(now), {"bool": {"should": options, "minimum_should_match": 1}}
+
+
+def meeting_now(query: SearchQuery) -> dict[str, Any]:
+    """Groups with a meeting in progress."""
+    minute, current = _current_slots(query)
+    on = [
+        current,
+        {"range": {"meet.start": {"lte": minute}}},
+        {"range": {"meet.end": {"gt": minute}}},
+    ]
+    return {"nested": {"path": "meet", "query": {"bool": {"filter": on}}}}
 
 
 def soonest_sort(query: SearchQuery) -> list[dict[str, Any]]:
-    plan = soonest_plan(clock(query.now), query.viewer_tz)
-    minutes = {zone: zone_now.minute for zone_now in plan for zone in zone_now.zones}
-    script = {
-        "lang": "painless",
-        "source": SOONEST_SCRIPT,
-        "params": {"now": minutes, "base": SLOT_BASE, "week": WEEK, "none": NO_MEETING},
-    }
-    soonest = {"type": "number", "script": script, "order": "asc"}
-    return [{"_script": soonest}, *NAME_SORT]
+    """Groups not meeting now, by their next start later in the (UTC) week, then by their
+    first start of the next week; ties by name.  With `meeting_now` first (`soonest_split`),
+    this is `when.soonest_key`'s order without scripts, which the runnable distribution lacks.
+    Meetings with no zone are read as UTC here (the other engines read them on the
+    searcher's clock).
+    """
+    minute, current = _current_slots(query)
+
+    def nested(*conditions: dict[str, Any]) -> dict[str, Any]:
+        wanted = {"bool": {"filter": [current, *conditions]}}
+        order = {"order": "asc", "mode": "min", "missing": "_last"}
+        return {"meet.start": order | {"nested": {"path": "meet", "filter": wanted}}}
+
+    return [nested({"range": {"meet.start": {"gte": minute}}}), nested(), *NAME_SORT]
+
+
+def soonest_split(body: dict[str, Any], query: SearchQuery) -> list[dict[str, Any]]:
+    """A search body as two: the groups meeting now (by name), then the rest, soonest first."""
+    now = meeting_now(query)
+    on = {"bool": {"must": [body["query"]], "filter": [now]}}
+    rest = {"bool": {"must": [body["query"]], "must_not": [now]}}
+    return [
+        body | {"query": on, "sort": NAME_SORT},
+        body | {"query": rest, "sort": soonest_sort(query)},
+    ]
+
+
+def hits_bodies(query: SearchQuery, offset: int, size: int) -> list[dict[str, Any]]:
+    """The bodies whose hits, one after the other, make the page (`read_hits`)."""
+    if query.sort != "soonest":
+        return [hits_body(query, offset, size)]
+    return soonest_split(hits_body(query, 0, offset + size), query)
+
+
+def online_bodies(query: SearchQuery) -> list[dict[str, Any]]:
+    if query.sort != "soonest":
+        return [online_body(query)]
+    return soonest_split(online_body(query), query)
+
+
+def read_hits(
+    responses: list[dict[str, Any]], query: SearchQuery | None, offset: int, size: int
+) -> tuple[tuple[Hit, ...], int]:
+    """The page's hits and the total from `hits_bodies`' or `online_bodies`' answers."""
+    if len(responses) == 1:
+        found = responses[0]["hits"]
+        return tuple(read_hit(hit, query) for hit in found["hits"]), found["total"]["value"]
+    hits = [read_hit(hit, query) for response in responses for hit in response["hits"]["hits"]]
+    total = sum(response["hits"]["total"]["value"] for response in responses)
+    return tuple(hits[offset : offset + size]), total
 
 
 def sort_clause(query: SearchQuery) -> list[dict[str, Any]]:
@@ -428,7 +493,7 @@ def online_body(query: SearchQuery) -> dict[str, Any]:
                 "filter": filters,
             }
         },
-        "sort": soonest_sort(query) if query.sort == "soonest" else relevance_sort(query),
+        "sort": relevance_sort(query),
         "track_scores": True,
         "track_total_hits": True,
         "size": ONLINE_LIMIT,

@@ -126,6 +126,54 @@ def _wrapped(start: int, end: int) -> list[Slot]:
     return [(start, WEEK), (0, end - WEEK)]
 
 
+@dataclass(frozen=True)
+class UtcSlot:
+    """A slot in UTC minutes of the week under one of its zone's offsets (`dst`: the
+    daylight-saving one); for an engine that can only compare indexed values (Elasticsearch's
+    soonest sort), which picks each zone's offset in force at search time by `daylight_zones`."""
+
+    dst: bool
+    start: int
+    end: int
+
+
+def utc_slots(zone: str, slots: Ranges, now: datetime | None = None) -> tuple[UtcSlot, ...]:
+    """The slots in UTC under each of the zone's offsets this year (FLOATING: read as UTC)."""
+    regimes = _regimes(zone, clock(now).year)
+    found: list[UtcSlot] = []
+    for dst, offset in regimes:
+        for start, end in slots:
+            utc = (start - offset) % WEEK
+            found.extend(UtcSlot(dst, s, e) for s, e in _wrapped(utc, utc + end - start))
+    return tuple(dict.fromkeys(found))
+
+
+@lru_cache(maxsize=1024)
+def _regimes(zone: str, year: int) -> tuple[tuple[bool, int], ...]:
+    """(daylight saving?, offset in minutes) of a zone in January and July of `year`."""
+    if zone == FLOATING:
+        return ((False, 0),)
+    found: dict[bool, int] = {}
+    for month in (1, 7):
+        local = datetime(year, month, 15, 12, tzinfo=UTC).astimezone(ZoneInfo(zone))
+        found.setdefault(bool(local.dst()), round(local.utcoffset().total_seconds() / 60))  # type: ignore[union-attr]
+    return tuple(found.items())
+
+
+def daylight_zones(now: datetime) -> tuple[str, ...]:
+    """The zones on daylight-saving time at `now`."""
+    return _daylight_zones(_minute(now))
+
+
+@lru_cache(maxsize=8)
+def _daylight_zones(now: datetime) -> tuple[str, ...]:
+    return tuple(zone for zone in _all_zones() if zone and now.astimezone(ZoneInfo(zone)).dst())
+
+
+def week_minute_utc(now: datetime) -> int:
+    return _week_minute(_minute(now), "UTC")
+
+
 # -- search time -----------------------------------------------------------------------------
 
 

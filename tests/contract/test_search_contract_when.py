@@ -28,7 +28,7 @@ from clearinghouse.search.query import parse_search_args
 from clearinghouse.taxonomy import default_taxonomy
 from indexer.sync import sync
 from tests.conftest import app_config
-from tests.contract.conftest import make_backend, store_listing
+from tests.contract.conftest import ENGINES, make_backend, store_listing
 from tests.contract.search_corpus import CHICAGO, offset
 
 CENTRAL = ZoneInfo("America/Chicago")
@@ -79,6 +79,22 @@ WHEN_CORPUS = {
         "By Arrangement Circle", "online", {"freq": "arrangement", "note": "call us"}
     ),
 }
+
+
+def _engine_names() -> set[str]:
+    return {str(getattr(engine, "values", (engine,))[0]) for engine in ENGINES}
+
+
+# The database engine answers "When" and "Soonest first" too; until it joins ENGINES (for
+# the whole contract), this module runs it here as well.
+WHEN_ENGINES = [*ENGINES]
+if "database" not in _engine_names():
+    WHEN_ENGINES.append(pytest.param("database", marks=pytest.mark.postgres))
+
+
+@pytest.fixture(scope="module", params=WHEN_ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @dataclass
