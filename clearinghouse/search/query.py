@@ -103,8 +103,13 @@ def parse_search_args(args: Args, taxonomy: Taxonomy, now: datetime | None = Non
         starts_within=starts_within,
         # A `tz` that is not a real zone is ignored, never an error (as on the results page).
         viewer_tz=viewer_zone(near.timezone if near else None, _one(args, "tz")),
-        now=(now or datetime.now(UTC)) if timed else None,
+        now=(now or current_time()) if timed else None,
     )
+
+
+def current_time() -> datetime:
+    """The moment a search is made (one place to read the clock, and to set it in tests)."""
+    return datetime.now(UTC)
 
 
 def _starts_within(text: str) -> str:
