@@ -68,6 +68,9 @@ WHEN_CORPUS = {
     "sun_early": group("Chicago Sunday Early", "in-person", meeting("SU", "00:15", CHI)),
     "sun_five": group("Chicago Sunday Five", "in-person", meeting("SU", "05:00", CHI)),
     "sun_nine": group("Chicago Sunday Nine", "in-person", meeting("SU", "09:00", CHI)),
+    # Sunday 23:40 – Monday 00:40: runs across the end of the week (which starts on Monday).
+    "sun_late": group("Chicago Sunday Late", "in-person", meeting("SU", "23:40", CHI, "00:40")),
+    "mon_early": group("Chicago Monday Early", "in-person", meeting("MO", "00:20", CHI)),
     # Tuesday 20:00–21:00 New York = 19:00–20:00 Chicago.
     "online_ny": group("Online Eastern Tuesday", "online", meeting("TU", "20:00", NYC, "21:00")),
     # Tuesday 21:00 Los Angeles = 23:00 Chicago = Wednesday 00:00 New York.
@@ -206,14 +209,18 @@ def test_the_week_wraps_from_saturday_night_to_sunday_morning(when_corpus: WhenC
         "sun_early",
         "sun_five",
         "sun_nine",
+        "sun_late",
     }
-    # Soonest first from Saturday 23:50: in progress, 25 minutes, 5 h, 9 h, Monday noon,
-    # the three Tuesday 19:00s by name, Tuesday 23:00, and the group with no set time last.
+    # Soonest first from Saturday 23:50: in progress, 25 minutes, 5 h, 9 h, Sunday 23:40,
+    # Monday 00:20, Monday noon, the three Tuesday 19:00s by name, Tuesday 23:00, and the
+    # group with no set time last.
     assert when_corpus.ordered(saturday_2350, ("sort", "soonest")) == [
         "sat_late",
         "sun_early",
         "sun_five",
         "sun_nine",
+        "sun_late",
+        "mon_early",
         "phone_mon",
         "tue7",
         "online_az",
@@ -221,6 +228,24 @@ def test_the_week_wraps_from_saturday_night_to_sunday_morning(when_corpus: WhenC
         "online_la",
         "arranged",
     ]
+
+
+def test_the_week_wraps_from_sunday_night_to_monday_morning(when_corpus: WhenCorpus) -> None:
+    # Indexed weeks start on Monday 00:00, so this is where the minutes wrap round.
+    sunday_2350 = chicago(2026, 12, 6, 23, 50)
+    assert when_corpus.keys(sunday_2350, ("starts_within", "now")) == {"sun_late", "mon_early"}
+    monday_0030 = chicago(2026, 12, 7, 0, 30)
+    assert when_corpus.keys(monday_0030, ("starts_within", "now")) == {"sun_late", "mon_early"}
+    assert when_corpus.keys(monday_0030, ("starts_within", "3h")) == {"sun_late", "mon_early"}
+    assert when_corpus.keys(sunday_2350, ("starts_within", "mon"), ("tz", CHI)) == {
+        "sun_late",
+        "mon_early",
+        "phone_mon",
+    }
+    # From Sunday 23:50: on now, then 30 minutes, ... and Sunday's own groups last but one.
+    order = when_corpus.ordered(sunday_2350, ("sort", "soonest"))
+    assert order[:3] == ["sun_late", "mon_early", "phone_mon"]
+    assert order[-5:] == ["sat_late", "sun_early", "sun_five", "sun_nine", "arranged"]
 
 
 def test_soonest_first_starts_from_now_and_wraps_round_the_week(when_corpus: WhenCorpus) -> None:
@@ -232,6 +257,8 @@ def test_soonest_first_starts_from_now_and_wraps_round_the_week(when_corpus: Whe
         "sun_early",
         "sun_five",
         "sun_nine",
+        "sun_late",
+        "mon_early",
         "phone_mon",
         "online_az",
         "online_ny",
