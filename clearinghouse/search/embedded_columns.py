@@ -99,6 +99,9 @@ class Columns:
     _name_order: list[int] | None = None
     _name_rank: dict[int, int] | None = None
     _updated_rank: dict[int, int] | None = None
+    # "When" answers on this snapshot, by (starts_within, minute, searcher's zone): searches
+    # within the same minute share one pass over the documents.
+    when_bits: dict[tuple[object, ...], int] = field(default_factory=dict)
 
     @property
     def count(self) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import math
 import sqlite3
+from datetime import UTC
 from itertools import islice
 
 from clearinghouse.search.base import Hit, SearchQuery, SearchResult
@@ -217,20 +218,29 @@ class EmbeddedSearch:
     # -- when it meets (search/when.py) ---------------------------------------------------
 
     def _when_bits(self) -> int:
-        """Documents with a meeting in the query's window (each zone's own window)."""
+        """Documents with a meeting in the query's window (each zone's own window); searches
+        in the same minute on the same snapshot share the answer."""
         query = self.query
-        plan = when_plan(query.starts_within, clock(query.now), query.viewer_tz)
+        moment = clock(query.now).astimezone(UTC).replace(second=0, microsecond=0)
+        key = (query.starts_within, moment, query.viewer_tz)
+        cached = self.columns.when_bits.get(key)
+        if cached is not None:
+            return cached
+        plan = when_plan(query.starts_within, moment, query.viewer_tz)
         windows = {zone: window for window in plan for zone in window.zones}
         found = []
         for id_, info in self.columns.docs.items():
             window = windows.get(info.meet_zone)
             if (
-                window
-                and info.meet_slots
+                info.meet_slots
+                and window
                 and slot_matches(info.meet_slots, window.ranges(info.remote))
             ):
                 found.append(id_)
-        return bitset(found)
+        if len(self.columns.when_bits) >= 32:
+            self.columns.when_bits.clear()
+        self.columns.when_bits[key] = bits = bitset(found)
+        return bits
 
     def _soonest(self) -> dict[str, int]:
         """Each zone's minute of the week now, for `soonest_key`."""

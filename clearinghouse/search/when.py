@@ -155,7 +155,7 @@ def _regimes(zone: str, year: int) -> tuple[tuple[bool, int], ...]:
         return ((False, 0),)
     found: dict[bool, int] = {}
     for month in (1, 7):
-        local = datetime(year, month, 15, 12, tzinfo=UTC).astimezone(ZoneInfo(zone))
+        local = datetime(year, month, 15, 12, tzinfo=UTC).astimezone(_tz(zone))
         found.setdefault(bool(local.dst()), round(local.utcoffset().total_seconds() / 60))  # type: ignore[union-attr]
     return tuple(found.items())
 
@@ -167,7 +167,7 @@ def daylight_zones(now: datetime) -> tuple[str, ...]:
 
 @lru_cache(maxsize=8)
 def _daylight_zones(now: datetime) -> tuple[str, ...]:
-    return tuple(zone for zone in _all_zones() if zone and now.astimezone(ZoneInfo(zone)).dst())
+    return tuple(zone for zone in _all_zones() if zone and now.astimezone(_tz(zone)).dst())
 
 
 def week_minute_utc(now: datetime) -> int:
@@ -297,7 +297,7 @@ def _local_window(starts_within: str, now: datetime, zone: str) -> Ranges:
 
 def _absolute_window(starts_within: str, now: datetime, viewer: str) -> tuple[datetime, datetime]:
     """Today (from now) or the next such weekday, on the searcher's clock, as UTC instants."""
-    local = now.astimezone(ZoneInfo(viewer))
+    local = now.astimezone(_tz(viewer))
     midnight = datetime.combine(local.date(), time(0), tzinfo=local.tzinfo)
     if starts_within == "today":
         return now, _instant(midnight + timedelta(days=1))
@@ -325,10 +325,16 @@ def _ranges(lo: int, hi: int) -> Ranges:
 
 
 def _week_minute(moment: datetime, zone: str) -> int:
-    local = moment.astimezone(ZoneInfo(zone))
+    local = moment.astimezone(_tz(zone))
     return local.weekday() * DAY + local.hour * 60 + local.minute
 
 
+@cache
+def _tz(zone: str) -> ZoneInfo:
+    # ZoneInfo keeps only a few zones strongly: hundreds would be read from disk every time.
+    return ZoneInfo(zone)
+
+
 def _utc_offset(zone: str, moment: datetime) -> int:
-    offset = moment.astimezone(ZoneInfo(zone)).utcoffset()
+    offset = moment.astimezone(_tz(zone)).utcoffset()
     return round(offset.total_seconds() / 60) if offset else 0
