@@ -213,6 +213,11 @@ def valid_timezone(name: str) -> bool:
     return isinstance(name, str) and name in _zone_names()
 
 
+def zone_names() -> frozenset[str]:
+    """Every IANA zone name this system knows."""
+    return _zone_names()
+
+
 @cache
 def _zone_names() -> frozenset[str]:
     # The set of names, not ZoneInfo(name): that opens a file named by the value, and a

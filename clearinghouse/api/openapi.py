@@ -22,6 +22,7 @@ from clearinghouse.api.schemas import (
 )
 from clearinghouse.search.base import KM_PER_MI, MAX_PER_PAGE, MAX_RADIUS_MI, SORTS
 from clearinghouse.search.facets import FACETS, FacetSpec
+from clearinghouse.search.when import DESCRIBES_WHEN, STARTS_WITHIN
 
 MAX_RADIUS_KM = math.floor(MAX_RADIUS_MI * KM_PER_MI)
 
@@ -177,10 +178,23 @@ def search_parameters() -> list[dict[str, Any]]:
         _query("unit", _choices(["mi", "km"]), "Unit of radius and distances; default mi"),
         *facets,
         _query(
+            "starts_within",
+            _choices(list(STARTS_WITHIN)),
+            "When: " + DESCRIBES_WHEN + "; a meeting with no end time is taken to last an hour"
+            " (weekday names such as Tuesday are accepted too)",
+        ),
+        _query(
+            "tz",
+            {"type": "string", "examples": ["America/New_York"]},
+            "The searcher's IANA time zone, for starts_within and next_meeting.viewer_start when"
+            " no place is given (a place's own zone wins); an unknown zone is ignored",
+        ),
+        _query(
             "sort",
             _choices(list(SORTS)),
             "Default relevance (nearer first among equals), or distance with a place and no "
-            "words (distance needs a place)",
+            "words (distance needs a place); soonest: meeting now first, then by how soon the "
+            "next meeting starts (groups with no set weekly time last)",
         ),
         _query(
             "exact",

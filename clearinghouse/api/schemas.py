@@ -142,8 +142,25 @@ GROUP = _object(
         "verified_at": STRING_OR_NULL,
         "updated_at": STRING_OR_NULL,
         "distance": _object({"mi": {"type": "number"}, "km": {"type": "number"}}),
+        "next_meeting": _nullable(
+            {
+                **_object(
+                    {
+                        "start": {"type": "string"},
+                        "timezone": STRING_OR_NULL,
+                        "viewer_start": STRING_OR_NULL,
+                    }
+                ),
+                "description": (
+                    "The next meeting (search results and a single group): `start` in the "
+                    "group's zone, ISO 8601 with its offset (a date alone when the meeting has "
+                    "no set time); `viewer_start` the same moment in the searcher's zone (the "
+                    "place searched, else `tz`) for groups joined online or by phone"
+                ),
+            }
+        ),
     },
-    optional=("distance",),
+    optional=("distance", "next_meeting"),
 )
 
 PROBLEM = {

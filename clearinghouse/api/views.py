@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,6 +31,8 @@ from clearinghouse.api.openapi import openapi_document
 from clearinghouse.extensions import db
 from clearinghouse.groups import public_url
 from clearinghouse.models import Group, GroupStatus, Location, group_concerns
+from clearinghouse.public import present
+from clearinghouse.public.results import card_facts
 from clearinghouse.search import service
 from clearinghouse.search.base import Hit, SearchQuery, SearchUnavailable
 from clearinghouse.search.facets import FACET_NAMES
@@ -53,6 +56,8 @@ SEARCH_PARAMS = (
     "unit",
     *FACET_NAMES,
     "sort",
+    "starts_within",
+    "tz",
     "exact",
     "page",
     "per_page",
@@ -77,7 +82,8 @@ def groups() -> Response:
     except QueryError as error:
         bad_param(error.param, error.message)
     try:
-        page = service.search_page(query, _hits_json)
+        hydrate = partial(_hits_json, now=query.now, viewer_tz=query.viewer_tz)
+        page = service.search_page(query, hydrate)
     except SearchUnavailable:
         log.warning("event=api_search_unavailable")
         raise ApiProblem(
@@ -111,17 +117,28 @@ def groups() -> Response:
     return response
 
 
-def _hits_json(*pages: tuple[Hit, ...]) -> list[list[dict[str, Any]]]:
-    """Each list of hits as public JSON (with its page URL and distance), in rank order."""
-    bodies = versioned.built("json", group_body, {hit.id for hits in pages for hit in hits})
+def _hits_json(
+    *pages: tuple[Hit, ...], now: datetime | None = None, viewer_tz: str | None = None
+) -> list[list[dict[str, Any]]]:
+    """Each list of hits as public JSON (with its page URL, distance and next meeting)."""
+    ids = {hit.id for hits in pages for hit in hits}
+    bodies = versioned.built("json", group_body, ids)
+    facts = versioned.built("card", card_facts, ids)
     return [
         [
             placed(body, url=public_url(body["slug"]), distance_mi=hit.distance_mi)
+            | {"next_meeting": _next_meeting(facts.get(hit.id), now, viewer_tz)}
             for hit in hits
             if (body := bodies.get(hit.id)) is not None
         ]
         for hits in pages
     ]
+
+
+def _next_meeting(facts: Any, now: datetime | None, viewer_tz: str | None) -> dict[str, Any] | None:
+    if facts is None:
+        return None
+    return present.next_meeting_json(facts.rules, facts.joinable_anywhere, now, viewer_tz)
 
 
 def _meta(query: SearchQuery, total: int, degraded: bool = False) -> dict[str, Any]:
@@ -163,7 +180,12 @@ def group(group_id: str) -> Response:
     check_params(())
     found = public_group_or_404(group_id)
     _latest([found])
-    return json_response(group_json(found, url=public_url(found.slug)))
+    rules = [present.rule_of(meeting) for meeting in found.meetings]
+    joinable = present.joinable_anywhere(found.attendance)
+    return json_response(
+        group_json(found, url=public_url(found.slug))
+        | {"next_meeting": present.next_meeting_json(rules, joinable)}
+    )
 
 
 @bp.get("/concerns")

@@ -93,7 +93,9 @@ def embed() -> Response:
         query = parse_search_args(args, taxonomy)
         page = search_page(
             query,
-            partial(cards_for, query.unit, viewer_tz=reader_zone(query, request.args)),
+            partial(
+                cards_for, query.unit, viewer_tz=reader_zone(query, request.args), now=query.now
+            ),
             taxonomy,
         )
         pairs = [(k, v) for k, v in canonical_args(query) if k != "per_page"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from typing import Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 from clearinghouse import freshness, schedule, vocab
 from clearinghouse.groups import cancellations_of, rule_of
@@ -135,6 +137,28 @@ def next_of_rules(
         )
         for start, rule in found[:count]
     ]
+
+
+def next_meeting_json(
+    rules: Iterable[Rule], joinable: bool, now: datetime | None = None, viewer_tz: str | None = None
+) -> dict[str, Any] | None:
+    """The next meeting as API JSON: its start in the group's zone (ISO 8601 with offset),
+    the zone, and, for a group joined from anywhere, the same start in the searcher's zone."""
+    upcoming = next_of_rules(rules, count=1, now=now)
+    if not upcoming:
+        return None
+    meeting = upcoming[0]
+    aware = meeting.start.tzinfo is not None
+    seen = None
+    if joinable and aware and meeting.has_time and schedule.viewer_zone(viewer_tz):
+        seen = meeting.start.astimezone(ZoneInfo(viewer_tz or "UTC")).isoformat()
+    return {
+        "start": meeting.start.isoformat()
+        if meeting.has_time
+        else meeting.start.date().isoformat(),
+        "timezone": getattr(meeting.start.tzinfo, "key", None) if aware else None,
+        "viewer_start": seen,
+    }
 
 
 def has_place(group: Group) -> bool:

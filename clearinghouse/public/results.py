@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -23,6 +23,7 @@ from clearinghouse.schedule import Closure, Rule
 from clearinghouse.search.base import SORTS, Hit, SearchQuery, SearchUnavailable
 from clearinghouse.search.facets import BY_NAME, FACETS
 from clearinghouse.search.service import Facet, FacetValue, Suggestions
+from clearinghouse.search.when import WHEN_LABELS
 from clearinghouse.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ SORT_LABELS = {
     "distance": "Nearest first",
     "name": "Name (A–Z)",
     "updated": "Recently updated",
+    "soonest": "Soonest first",
 }
 RADIUS_CHOICES = (5, 10, 25, 50, 100)
 # What each parameter is called on the page, for error messages that name it.
@@ -43,11 +45,12 @@ PARAM_LABELS = {
     "radius": "Within",
     "unit": "Distance unit",
     "sort": "Sort by",
+    "starts_within": "When",
     "page": "Page",
     "per_page": "Results per page",
 } | {spec.name: spec.public_label for spec in FACETS}
 # Parameters a person sets in the search form itself, kept when filters are cleared.
-WHERE_AND_WHAT = ("q", "near", "lat", "lon", "radius", "unit")
+WHERE_AND_WHAT = ("q", "near", "lat", "lon", "radius", "unit", "tz")
 # A facet with more values than FOLD_AFTER shows the first FIRST_VALUES, the rest under "More".
 FIRST_VALUES = 6
 FOLD_AFTER = 8
@@ -155,10 +158,13 @@ def reader_zone(query: SearchQuery, args: Mapping[str, str]) -> str | None:
     return schedule.viewer_zone(query.near.timezone if query.near else None, args.get("tz"))
 
 
-def cards_for(unit: str, *pages: tuple[Hit, ...], viewer_tz: str | None = None) -> list[list[Card]]:
+def cards_for(
+    unit: str, *pages: tuple[Hit, ...], viewer_tz: str | None = None, now: datetime | None = None
+) -> list[list[Card]]:
     """Each list of hits as result cards, in rank order (a hydrate for `service.search_page`).
 
-    Groups joined from anywhere show their next meeting in `viewer_tz` too.
+    Groups joined from anywhere show their next meeting in `viewer_tz` too; `now` is the
+    search's moment (so "When" and the next meeting shown agree), else the clock.
     """
     facts = versioned.built("card", card_facts, {hit.id for hits in pages for hit in hits})
     today = datetime.now(UTC).date()
@@ -169,7 +175,7 @@ def cards_for(unit: str, *pages: tuple[Hit, ...], viewer_tz: str | None = None) 
             group = facts.get(hit.id)
             if group is None:
                 continue
-            upcoming = present.next_of_rules(group.rules, count=1)
+            upcoming = present.next_of_rules(group.rules, count=1, now=now)
             if group.joinable_anywhere:
                 upcoming = present.seen_from(upcoming, viewer_tz)
             shown.append(
@@ -186,12 +192,19 @@ def cards_for(unit: str, *pages: tuple[Hit, ...], viewer_tz: str | None = None) 
 
 
 def chips_for(query: SearchQuery, page: Any) -> list[Chip]:
-    from clearinghouse.search.query import args_without
+    from clearinghouse.search.query import args_without, query_to_args
 
     labels = {
         (facet.name, value.value): value.label for facet in page.facets for value in facet.values
     }
     chips = []
+    if query.starts_within:
+        chips.append(
+            Chip(
+                label=f"When: {WHEN_LABELS[query.starts_within]}",
+                remove_url=search_url(query_to_args(replace(query, starts_within="", page=1))),
+            )
+        )
     for spec in FACETS:
         for value in query.selected(spec.name):
             value_label = labels.get((spec.name, value), value)
@@ -329,7 +342,7 @@ def render_search(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, i
         log.info("event=search_rejected param=%s", error.param)
         return _error_page(args, error.param, error.message, 400)
     try:
-        hydrate = partial(cards_for, query.unit, viewer_tz=reader_zone(query, args))
+        hydrate = partial(cards_for, query.unit, viewer_tz=reader_zone(query, args), now=query.now)
         page = search_page(query, hydrate, taxonomy)
     except SearchUnavailable:
         log.warning("event=search_unavailable")
@@ -366,6 +379,7 @@ def render_search(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, i
             s: SORT_LABELS.get(s, s) for s in SORTS if s != "distance" or query.near is not None
         },
         "radius_choices": RADIUS_CHOICES,
+        "when_labels": WHEN_LABELS,
         "national": present.helplines(_national(page, query, taxonomy)),
         "wider_links": wider_links(query, page.suggestions),
         "reading": page.reading,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Protocol
 
 from clearinghouse.geo import Place
 from clearinghouse.search.facets import BY_NAME
 
-SORTS = ("relevance", "distance", "name", "updated")
+SORTS = ("relevance", "distance", "name", "updated", "soonest")
 MAX_RADIUS_MI = 500.0
 MAX_PER_PAGE = 100
 KM_PER_MI = 1.609344
@@ -100,6 +101,13 @@ class SearchQuery:
     # None: every word of q required of the text.
     understood: Understood | None = None
     exact: bool = False  # search the words as typed: no spelling correction
+    # The "When" filter (a value of `when.STARTS_WITHIN`), "" for any time; see search/when.py.
+    starts_within: str = ""
+    # The searcher's zone: the place searched, else the browser's `tz`; None when unknown.
+    viewer_tz: str | None = None
+    # The moment "now" means for starts_within and sort=soonest (aware); set by the parser
+    # when either is asked for (tests pass their own), else None.
+    now: datetime | None = None
 
     @property
     def radius_mi(self) -> float:
@@ -161,6 +169,10 @@ class ListingDoc:
     # The first sort key of every order: 0 normal, 1 may be out of date, 2 temporarily closed
     # (documents.standing_of).
     standing: int = 0
+    # When it meets (search/when.py): the zone of its times ("" none given) and its weekly
+    # meetings as [start, end) local minutes of the week.
+    meet_zone: str = ""
+    meet_slots: tuple[tuple[int, int], ...] = ()
 
     @property
     def has_place(self) -> bool:

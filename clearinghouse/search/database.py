@@ -38,13 +38,14 @@ from clearinghouse.search.base import (
     SearchUnavailable,
 )
 from clearinghouse.search.database_sql import FACET_COLUMNS, SearchStatements, tsquery
+from clearinghouse.search.database_when import WHEN_COLUMNS, WHEN_DDL, WHEN_VALUES, when_row
 from clearinghouse.search.elastic_query import stems
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 BATCH = 1000
-SCHEMA_COMMENT = "clearinghouse search documents v1"
+SCHEMA_COMMENT = "clearinghouse search documents v2"  # v2: meet_* (database_when.py)
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 
 
@@ -63,6 +64,7 @@ def _schema(table: str, stamp: str) -> list[str]:
             service_area text[] NOT NULL,
             standing smallint NOT NULL DEFAULT 0,
             {facets}
+            {WHEN_DDL}
             words tsvector NOT NULL
         )""",
         f"COMMENT ON TABLE {table} IS '{SCHEMA_COMMENT}'",
@@ -92,6 +94,7 @@ def _upsert_sql(table: str) -> str:
             "service_area",
             "standing",
             *FACET_COLUMNS.values(),
+            *WHEN_COLUMNS,
             "words",
         )
     )
@@ -104,8 +107,9 @@ def _upsert_sql(table: str) -> str:
     )
     return (
         f"INSERT INTO {table} (id, uuid, updated_at, name_sort, lat, lon, remote, service_area,"
-        f" standing, {columns}, words) VALUES (:id, :uuid, :updated_at, :name_sort, :lat, :lon,"
-        f" :remote, CAST(:service_area AS text[]), :standing, {values}, {words})"
+        f" standing, {columns}, {', '.join(WHEN_COLUMNS)}, words) VALUES (:id, :uuid,"
+        f" :updated_at, :name_sort, :lat, :lon, :remote, CAST(:service_area AS text[]),"
+        f" :standing, {values}, {WHEN_VALUES}, {words})"
         f" ON CONFLICT (id) DO UPDATE SET {updates}"
     )
 
@@ -125,6 +129,7 @@ def _row(doc: ListingDoc) -> dict[str, Any]:
         "concern_text": stems(doc.concern_text),
         "organization": stems(doc.organization),
         "description": stems(doc.description),
+        **when_row(doc),
     }
     for facet, column in FACET_COLUMNS.items():
         row[column] = list(dict.fromkeys(doc.facet_values(facet)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from clearinghouse.search.base import SearchQuery
+from clearinghouse.search.database_when import soonest_key, when_clause
 from clearinghouse.search.elastic_query import MAX_WORD_CHARS, stem
 from clearinghouse.search.embedded_search import EARTH_RADIUS_MI, ONLINE_LIMIT, bounding_box
 from clearinghouse.search.facets import FACETS
@@ -70,6 +71,7 @@ class SearchStatements:
                 max_lon=max_lon,
                 region=query.near.region or None,
             )
+        self.when = when_clause(query, self.params) if query.starts_within else None
 
     # -- pieces ---------------------------------------------------------------------------
 
@@ -100,6 +102,8 @@ class SearchStatements:
                 "lon BETWEEN :min_lon AND :max_lon",
                 f"{self.distance} <= :radius",
             ]
+        if self.when is not None:
+            clauses.append(self.when)
         return clauses
 
     def selections(self, skip: str | None = None) -> list[str]:
@@ -116,6 +120,8 @@ class SearchStatements:
             return "standing, distance, id"
         if query.sort == "updated":
             return "standing, updated_at DESC, id"
+        if query.sort == "soonest":
+            return f"standing, {soonest_key(query, self.params)}, name_sort, id"
         if query.sort == "relevance" and self.text is not None:
             return "standing, score DESC, name_sort, id"
         return "standing, name_sort, id"
@@ -173,7 +179,11 @@ class SearchStatements:
         if self.text is not None:
             clauses.append("words @@ to_tsquery('simple', :tsq)")
         clauses += self.selections()
+        if self.when is not None:
+            clauses.append(self.when)
         order = "standing, " + ("score DESC, name_sort, id" if self.text else "name_sort, id")
+        if self.query.sort == "soonest":
+            order = self.order()
         return (
             f"SELECT id, {self.score} AS score, count(*) OVER () FROM {self.table}"
             f" {self.where(clauses)} ORDER BY {order} LIMIT {ONLINE_LIMIT}"

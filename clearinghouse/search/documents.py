@@ -14,8 +14,9 @@ from datetime import datetime
 
 from clearinghouse import freshness
 from clearinghouse.models import Group, utcnow
-from clearinghouse.schedule import closed_on, weekday_codes
+from clearinghouse.schedule import Rule, closed_on, weekday_codes
 from clearinghouse.search.base import ListingDoc
+from clearinghouse.search.when import meeting_slots
 from clearinghouse.taxonomy import Taxonomy
 from clearinghouse.vocab import DAY_FROM_ICAL, time_of_day
 
@@ -72,6 +73,9 @@ def build_document(
         days.update(DAY_FROM_ICAL[code] for code in weekday_codes(meeting.byday))
         if meeting.start is not None:
             times.add(time_of_day(meeting.start.hour))
+    meet_zone, meet_slots = meeting_slots(
+        Rule(m.freq, tuple(m.byday or ()), m.start, m.end, m.timezone) for m in group.meetings
+    )
     location = group.location
     # Online- and phone-only groups are listed apart from place searches, whatever their address.
     has_place = (
@@ -103,4 +107,6 @@ def build_document(
         updated_at=group.updated_at.isoformat(timespec="microseconds"),
         name_sort=group.name.casefold(),
         standing=standing_of(group, now or utcnow(), demote_stale=demote_stale),
+        meet_zone=meet_zone,
+        meet_slots=meet_slots,
     )

@@ -110,9 +110,9 @@ class ElasticBackend:
 
     def _search(self, query: SearchQuery, offset: int, size: int) -> SearchResult:
         """One round trip: the page, the facet counts and (with a place) the online list."""
-        bodies = [build.hits_body(query, offset, size), build.facets_body(query)]
-        if query.near is not None:
-            bodies.append(build.online_body(query))
+        hits_bodies = build.hits_bodies(query, offset, size)
+        online_bodies = build.online_bodies(query) if query.near is not None else []
+        bodies = [*hits_bodies, build.facets_body(query), *online_bodies]
         searches: list[dict[str, Any]] = []
         for body in bodies:
             searches += [{}, body]
@@ -123,21 +123,21 @@ class ElasticBackend:
             _raise_for(response)
         if any(_missing_index(response) for response in responses):
             return build.empty_result()
-        main = responses[0]
-        hits = tuple(build.read_hit(hit, query) for hit in main["hits"]["hits"])
+        split = len(hits_bodies)
+        hits, total = build.read_hits(responses[:split], query, offset, size)
         online: tuple[Hit, ...] = ()
         online_total = 0
         if query.near is not None:
-            online = tuple(build.read_hit(hit, None) for hit in responses[2]["hits"]["hits"])
-            online_total = responses[2]["hits"]["total"]["value"]
+            online, online_total = build.read_hits(
+                responses[split + 1 :], None, 0, build.ONLINE_LIMIT
+            )
         log.debug(
-            "event=es_search total=%d took_ms=%.1f",
-            main["hits"]["total"]["value"], (time.perf_counter() - started) * 1000,
-        )  # fmt: skip
+            "event=es_search total=%d took_ms=%.1f", total, (time.perf_counter() - started) * 1000
+        )
         return SearchResult(
             hits=hits,
-            total=main["hits"]["total"]["value"],
-            facets=build.read_facets(responses[1]["aggregations"]),
+            total=total,
+            facets=build.read_facets(responses[split]["aggregations"]),
             online=online,
             online_total=online_total,
         )

@@ -28,6 +28,13 @@ from clearinghouse.search.embedded_search import (
 from clearinghouse.search.facets import FACETS
 from clearinghouse.search.query import search_words
 from clearinghouse.search.understanding import Clause, Understood, plain
+from clearinghouse.search.when import (
+    clock,
+    daylight_zones,
+    utc_slots,
+    week_minute_utc,
+    when_plan,
+)
 
 # The searchable text fields and their weights: the embedded engine's bm25 column weights.
 TEXT_FIELDS = {"name": 10.0, "concern_text": 5.0, "organization": 2.0, "description": 1.0}
@@ -64,6 +71,25 @@ def stems(text: str) -> str:
     return " ".join(_STEMMER.stemWords(words(text)))
 
 
+# When a group meets (search/when.py): its zone and weekly slots in local minutes as ranges
+# (the "When" filter), and as nested UTC slots under each of the zone's offsets ("Soonest
+# first": the runnable distribution has no scripting, so the order is made of plain sorts).
+WHEN_PROPERTIES: dict[str, Any] = {
+    "meet_zone": {"type": "keyword"},
+    "meet_slots": {"type": "integer_range"},
+    "meet": {
+        "type": "nested",
+        "properties": {
+            "zone": {"type": "keyword"},
+            "dst": {"type": "boolean"},
+            "start": {"type": "integer"},
+            "end": {"type": "integer"},
+            "on": {"type": "integer"},  # always 1: sorts the groups meeting now together
+        },
+    },
+}
+
+
 def index_body(shards: int = 1, replicas: int = 0, loading: bool = False) -> dict[str, Any]:
     """Settings and the strict mapping; `loading` turns refresh off for a bulk build."""
     # Stems only (the store keeps the text); no positions, as nothing matches phrases.
@@ -90,6 +116,7 @@ def index_body(shards: int = 1, replicas: int = 0, loading: bool = False) -> dic
         "name_sort": keyword,
         "updated_at": {"type": "date_nanos"},
         "standing": {"type": "byte"},
+        **WHEN_PROPERTIES,
     }
     settings: dict[str, Any] = {
         "number_of_shards": shards,
@@ -127,6 +154,12 @@ def document(doc: ListingDoc) -> dict[str, Any]:
         "organization_terms": stems(doc.organization),
         "description_terms": stems(doc.description),
         **{field: getattr(doc, field) for field in FACET_FIELDS.values()},
+        "meet_zone": doc.meet_zone,
+        "meet_slots": [{"gte": start, "lt": end} for start, end in doc.meet_slots],
+        "meet": [
+            {"zone": doc.meet_zone, "dst": slot.dst, "start": slot.start, "end": slot.end, "on": 1}
+            for slot in utc_slots(doc.meet_zone, doc.meet_slots)
+        ],
     }
 
 
@@ -244,9 +277,120 @@ def geo_filter(query: SearchQuery) -> dict[str, Any]:
 STANDING_SORT: dict[str, Any] = {"standing": {"order": "asc", "missing": 0}}
 
 
+def when_filter(query: SearchQuery) -> dict[str, Any]:
+    """Groups with a meeting in the query's window, each zone's window in its own minutes."""
+    plan = when_plan(query.starts_within, clock(query.now), query.viewer_tz)
+    options = []
+    for window in plan:
+        zone = {"terms": {"meet_zone": list(window.zones)}}
+        if window.remote == window.in_person:
+            options.append({"bool": {"filter": [zone, _slots_in(window.remote)]}})
+            continue
+        for remote in (True, False):
+            kind = {"term": {"remote": remote}}
+            options.append({"bool": {"filter": [zone, kind, _slots_in(window.ranges(remote))]}})
+    return {"bool": {"should": options, "minimum_should_match": 1}}
+
+
+def _slots_in(ranges: tuple[tuple[int, int], ...]) -> dict[str, Any]:
+    found = [
+        {"range": {"meet_slots": {"gte": lo, "lt": hi, "relation": "intersects"}}}
+        for lo, hi in ranges
+    ]
+    return {"bool": {"should": found, "minimum_should_match": 1}}
+
+
+def _current_slots(query: SearchQuery) -> tuple[int, dict[str, Any]]:
+    """Now in UTC minutes of the week, and a nested filter for the slots under the offset
+    each zone has now."""
+    now = clock(query.now)
+    daylight = list(daylight_zones(now))
+    on_daylight = [{"terms": {"meet.zone": daylight}}, {"term": {"meet.dst": True}}]
+    on_standard = {
+        "bool": {
+            "filter": [{"term": {"meet.dst": False}}],
+            "must_not": [{"terms": {"meet.zone": daylight}}],
+        }
+    }
+    options = [{"bool": {"filter": on_daylight}}, on_standard]
+    return week_minute_utc(now), {"bool": {"should": options, "minimum_should_match": 1}}
+
+
+def meeting_now(query: SearchQuery) -> dict[str, Any]:
+    """Groups with a meeting in progress."""
+    minute, current = _current_slots(query)
+    on = [
+        current,
+        {"range": {"meet.start": {"lte": minute}}},
+        {"range": {"meet.end": {"gt": minute}}},
+    ]
+    return {"nested": {"path": "meet", "query": {"bool": {"filter": on}}}}
+
+
+def soonest_sort(query: SearchQuery) -> list[dict[str, Any]]:
+    """Groups not meeting now, by their next start later in the (UTC) week, then by their
+    first start of the next week; ties by name.  With `meeting_now` first (`soonest_split`),
+    this is `when.soonest_key`'s order without scripts, which the runnable distribution lacks.
+    Meetings with no zone are read as UTC here (the other engines read them on the
+    searcher's clock).
+    """
+    minute, current = _current_slots(query)
+
+    def nested(*conditions: dict[str, Any]) -> dict[str, Any]:
+        wanted = {"bool": {"filter": [current, *conditions]}}
+        order = {"order": "asc", "mode": "min", "missing": "_last"}
+        return {"meet.start": order | {"nested": {"path": "meet", "filter": wanted}}}
+
+    soonest = [nested({"range": {"meet.start": {"gte": minute}}}), nested()]
+    return [STANDING_SORT, *soonest, *NAME_SORT[1:]]
+
+
+def soonest_split(body: dict[str, Any], query: SearchQuery) -> list[dict[str, Any]]:
+    """A search body as two: the groups meeting now (by name), then the rest, soonest first."""
+    now = meeting_now(query)
+    on = {"bool": {"must": [body["query"]], "filter": [now]}}
+    rest = {"bool": {"must": [body["query"]], "must_not": [now]}}
+    return [
+        body | {"query": on, "sort": NAME_SORT},
+        body | {"query": rest, "sort": soonest_sort(query)},
+    ]
+
+
+def hits_bodies(query: SearchQuery, offset: int, size: int) -> list[dict[str, Any]]:
+    """The bodies whose hits, one after the other, make the page (`read_hits`)."""
+    if query.sort != "soonest":
+        return [hits_body(query, offset, size)]
+    return soonest_split(hits_body(query, 0, offset + size), query)
+
+
+def online_bodies(query: SearchQuery) -> list[dict[str, Any]]:
+    if query.sort != "soonest":
+        return [online_body(query)]
+    return soonest_split(online_body(query), query)
+
+
+def read_hits(
+    responses: list[dict[str, Any]], query: SearchQuery | None, offset: int, size: int
+) -> tuple[tuple[Hit, ...], int]:
+    """The page's hits and the total from `hits_bodies`' or `online_bodies`' answers."""
+    if len(responses) == 1:
+        found = responses[0]["hits"]
+        return tuple(read_hit(hit, query) for hit in found["hits"]), found["total"]["value"]
+    # Both parts are in standing order first (its value leads each hit's sort values), so a
+    # stable sort by standing interleaves them as one order: meeting now, then the rest,
+    # within each standing.
+    found = [hit for response in responses for hit in response["hits"]["hits"]]
+    found.sort(key=lambda hit: hit["sort"][0] if hit.get("sort") else 0)
+    hits = [read_hit(hit, query) for hit in found]
+    total = sum(response["hits"]["total"]["value"] for response in responses)
+    return tuple(hits[offset : offset + size]), total
+
+
 def sort_clause(query: SearchQuery) -> list[dict[str, Any]]:
     """The requested order, with the group id last so pages never overlap or skip."""
     tiebreak = {"id": {"order": "asc"}}
+    if query.sort == "soonest":
+        return soonest_sort(query)
     if query.sort == "distance":
         if query.near is None:
             return [STANDING_SORT, tiebreak]
@@ -286,6 +430,8 @@ def scope(query: SearchQuery, scored: bool = True) -> dict[str, Any]:
     """The text and the place: what every count and hit is within."""
     text = text_query(query)
     filters = [geo_filter(query)] if query.near is not None else []
+    if query.starts_within:
+        filters.append(when_filter(query))
     if text is None:
         return {"bool": {"filter": filters}} if filters else {"match_all": {}}
     if not scored:
@@ -359,6 +505,8 @@ def online_body(query: SearchQuery) -> dict[str, Any]:
         {"bool": {"should": area, "minimum_should_match": 1}},
         *facet_filters(query),
     ]
+    if query.starts_within:
+        filters.append(when_filter(query))
     return {
         "query": {
             "bool": {

@@ -41,8 +41,15 @@ T = TypeVar("T")
 TABLES = ("docs", "terms", "fv", "fts", "geo")
 BATCH = 2000
 SCHEMA_VERSION = "4"
-# Older layouts brought up to date in place (no rebuild): version -> its DDL.
-UPGRADES = {"3": "ALTER TABLE docs ADD COLUMN standing INTEGER NOT NULL DEFAULT 0"}
+# Older layouts brought up to date in place (no rebuild): version -> its DDL.  Documents
+# gain the new values as they are next written, or all at once by `index rebuild`.
+UPGRADES = {
+    "3": (
+        "ALTER TABLE docs ADD COLUMN standing INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE docs ADD COLUMN meet_zone TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE docs ADD COLUMN meet_slots TEXT NOT NULL DEFAULT ''",
+    )
+}
 KEEP_CHANGES = 20_000
 VOCABULARY_SECONDS = 300.0  # a word new to the index is corrected toward at most this late
 
@@ -61,7 +68,9 @@ def _schema(suffix: str, stamp: str) -> list[str]:
             lon REAL,
             remote INTEGER NOT NULL,
             service_area TEXT NOT NULL,
-            standing INTEGER NOT NULL DEFAULT 0
+            standing INTEGER NOT NULL DEFAULT 0,
+            meet_zone TEXT NOT NULL DEFAULT '',
+            meet_slots TEXT NOT NULL DEFAULT ''
         )""",
         f"CREATE INDEX ix_docs_name_{stamp} ON docs{s} (name_sort, id)",
         f"CREATE INDEX ix_docs_updated_{stamp} ON docs{s} (updated_at, id)",
@@ -171,7 +180,8 @@ class EmbeddedBackend:
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             if row is not None and row[0] in UPGRADES:
                 # Documents keep standing 0 until the worker's standing job requeues them.
-                conn.execute(UPGRADES[row[0]])
+                for statement in UPGRADES[row[0]]:
+                    conn.execute(statement)
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
                 log.info("event=embedded_index_upgraded path=%s to=%s", self.path, SCHEMA_VERSION)
             elif row is None or row[0] != SCHEMA_VERSION:
@@ -347,7 +357,8 @@ def _insert(
     s = suffix
     conn.executemany(
         f"INSERT INTO docs{s} (id, uuid, updated_at, name_sort, has_place, lat, lon, remote,"
-        " service_area, standing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " service_area, standing, meet_zone, meet_slots)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 doc.id,
@@ -360,6 +371,8 @@ def _insert(
                 int("online" in doc.attendance or "phone" in doc.attendance),
                 f",{','.join(doc.service_area)}," if doc.service_area else "",
                 doc.standing,
+                doc.meet_zone,
+                ",".join(f"{start}-{end}" for start, end in doc.meet_slots),
             )
             for doc in docs
         ],

@@ -68,6 +68,19 @@ class DocInfo:
     lat: float | None = None
     lon: float | None = None
     standing: int = 0
+    remote: bool = False  # joined online or by phone (search/when.py reads its clock)
+    meet_zone: str = ""
+    meet_slots: tuple[tuple[int, int], ...] = ()
+
+
+def _slots(text: str) -> tuple[tuple[int, int], ...]:
+    """ "1140-1200,2580-2640" as slots."""
+    slots = []
+    for part in text.split(","):
+        if part:
+            start, end = part.split("-")
+            slots.append((int(start), int(end)))
+    return tuple(slots)
 
 
 @dataclass
@@ -88,6 +101,9 @@ class Columns:
     _name_order: list[int] | None = None
     _name_rank: dict[int, int] | None = None
     _updated_rank: dict[int, int] | None = None
+    # "When" answers on this snapshot, by (starts_within, minute, searcher's zone): searches
+    # within the same minute share one pass over the documents.
+    when_bits: dict[tuple[object, ...], int] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
@@ -168,20 +184,37 @@ def _terms(conn: sqlite3.Connection) -> dict[int, tuple[str, str]]:
     }
 
 
-_Row = tuple[str, str, str, bool, float | None, float | None, int]
+_Row = tuple[str, str, str, bool, float | None, float | None, int, bool, str, str]
 
 
 def _doc_rows(
     conn: sqlite3.Connection, where: str = "", params: Iterable[int] = ()
 ) -> dict[int, _Row]:
     return {
-        row[0]: (row[1], row[2], row[3], bool(row[4]), row[5], row[6], int(row[7]))
+        row[0]: (
+            row[1],
+            row[2],
+            row[3],
+            bool(row[4]),
+            row[5],
+            row[6],
+            int(row[7]),
+            bool(row[8]),
+            row[9],
+            row[10],
+        )
         for row in conn.execute(
             "SELECT id, name_sort, updated_at, service_area, has_place = 0 AND remote = 1,"
-            f" lat, lon, standing FROM docs {where}",
+            f" lat, lon, standing, remote, meet_zone, meet_slots FROM docs {where}",
             list(params),
         )
     }
+
+
+def _info(row: _Row, terms: tuple[int, ...]) -> DocInfo:
+    return DocInfo(
+        row[0], row[1], row[2], terms, row[4], row[5], row[6], row[7], row[8], _slots(row[9])
+    )
 
 
 def _load(conn: sqlite3.Connection, epoch: str, seq: int) -> Columns:
@@ -208,10 +241,7 @@ def _load(conn: sqlite3.Connection, epoch: str, seq: int) -> Columns:
         if row[6]:
             standings[row[6]].append(id_)
     columns.standing = {value: bitset(ids) for value, ids in standings.items()}
-    columns.docs = {
-        id_: DocInfo(row[0], row[1], row[2], tuple(per_doc.get(id_, ())), row[4], row[5], row[6])
-        for id_, row in rows.items()
-    }
+    columns.docs = {id_: _info(row, tuple(per_doc.get(id_, ()))) for id_, row in rows.items()}
     return columns
 
 
@@ -284,5 +314,5 @@ def _patch(conn: sqlite3.Connection, old: Columns, seq: int) -> Columns | None:
             columns.serves[region] = columns.serves.get(region, 0) | mask
         if row[6]:
             columns.standing[row[6]] = columns.standing.get(row[6], 0) | mask
-        columns.docs[doc] = DocInfo(row[0], row[1], row[2], terms, row[4], row[5], row[6])
+        columns.docs[doc] = _info(row, terms)
     return columns

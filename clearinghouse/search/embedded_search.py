@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import math
 import sqlite3
+from datetime import UTC
 from itertools import islice
 
 from clearinghouse.search.base import Hit, SearchQuery, SearchResult
@@ -19,6 +20,14 @@ from clearinghouse.search.embedded_columns import Columns, Members, bitset, ids_
 from clearinghouse.search.facets import FACET_NAMES
 from clearinghouse.search.query import search_words
 from clearinghouse.search.understanding import Clause, plain
+from clearinghouse.search.when import (
+    NO_MEETING,
+    clock,
+    slot_matches,
+    soonest_key,
+    soonest_plan,
+    when_plan,
+)
 
 # bm25 weights for the FTS columns: name, description, organization, concern_text.
 BM25_WEIGHTS = (10.0, 1.0, 2.0, 5.0)
@@ -75,6 +84,7 @@ class EmbeddedSearch:
         self.place = query.near
         self.text_scores: dict[int, float] = {}
         self.hits: dict[int, tuple[float, float | None]] | None = None
+        self.when_bits: int | None = None
 
     def run(self) -> SearchResult:
         if self.match is not None:
@@ -86,6 +96,9 @@ class EmbeddedSearch:
         base = self.columns.everything
         if self.hits is not None:
             base &= bitset(self.hits)
+        if self.query.starts_within:
+            self.when_bits = self._when_bits()
+            base &= self.when_bits
         filters = {
             facet: self._filter_bits(facet) for facet in FACET_NAMES if self.query.selected(facet)
         }
@@ -203,6 +216,50 @@ class EmbeddedSearch:
             return {id_: (0.0, dist) for id_, dist in rows}
         return {id_: (scores[id_], dist) for id_, dist in rows}
 
+    # -- when it meets (search/when.py) ---------------------------------------------------
+
+    def _when_bits(self) -> int:
+        """Documents with a meeting in the query's window (each zone's own window); searches
+        in the same minute on the same snapshot share the answer."""
+        query = self.query
+        moment = clock(query.now).astimezone(UTC).replace(second=0, microsecond=0)
+        key = (query.starts_within, moment, query.viewer_tz)
+        cached = self.columns.when_bits.get(key)
+        if cached is not None:
+            return cached
+        plan = when_plan(query.starts_within, moment, query.viewer_tz)
+        windows = {zone: window for window in plan for zone in window.zones}
+        found = []
+        for id_, info in self.columns.docs.items():
+            window = windows.get(info.meet_zone)
+            if (
+                info.meet_slots
+                and window
+                and slot_matches(info.meet_slots, window.ranges(info.remote))
+            ):
+                found.append(id_)
+        if len(self.columns.when_bits) >= 32:
+            self.columns.when_bits.clear()
+        self.columns.when_bits[key] = bits = bitset(found)
+        return bits
+
+    def _soonest(self) -> dict[str, int]:
+        """Each zone's minute of the week now, for `soonest_key`."""
+        plan = soonest_plan(clock(self.query.now), self.query.viewer_tz)
+        return {zone: zone_now.minute for zone_now in plan for zone in zone_now.zones}
+
+    def _soonest_order(self, candidates: list[int], wanted: int) -> list[int]:
+        """The `wanted` documents whose next meeting starts soonest, ties by name."""
+        minutes, docs, rank = self._soonest(), self.columns.docs, self.columns.name_rank()
+
+        def key(id_: int) -> tuple[int, int]:
+            info = docs[id_]
+            minute = minutes.get(info.meet_zone)
+            soon = NO_MEETING if minute is None else soonest_key(info.meet_slots, minute)
+            return soon, rank[id_]
+
+        return heapq.nsmallest(wanted, candidates, key=key)
+
     # -- filters, counts, ordering (columns) ---------------------------------------------
 
     def _filter_bits(self, facet: str) -> int:
@@ -273,6 +330,8 @@ class EmbeddedSearch:
         # Ranks in name and update order are precomputed per snapshot and break ties by id.
         if query.sort == "distance" and hits is not None:
             return heapq.nsmallest(wanted, candidates, key=lambda i: (hits[i][1] or 0.0, i))
+        if query.sort == "soonest":
+            return self._soonest_order(candidates, wanted)
         if query.sort == "updated":
             return heapq.nsmallest(wanted, candidates, key=self.columns.updated_rank().__getitem__)
         return heapq.nsmallest(wanted, candidates, key=self.columns.name_rank().__getitem__)
@@ -314,6 +373,8 @@ class EmbeddedSearch:
             bits &= bitset(self.text_scores)
         for facet_bits in filters.values():
             bits &= facet_bits
+        if self.when_bits is not None:
+            bits &= self.when_bits
         total = bits.bit_count()
         if not total:
             return (), 0
@@ -327,6 +388,8 @@ class EmbeddedSearch:
     def _online_order(self, bits: int, wanted: int) -> list[int]:
         """The first `wanted` of one standing's online groups: best match, then by name."""
         columns, scores = self.columns, self.text_scores
+        if self.query.sort == "soonest":
+            return self._soonest_order(ids_of(bits), wanted)
         if self.match is None and bits.bit_count() * 50 >= columns.count:
             members = Members(bits)
             return list(islice((i for i in columns.name_order() if i in members), wanted))

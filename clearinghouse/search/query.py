@@ -13,9 +13,11 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from clearinghouse.geo import AmbiguousPlace, Place, PlaceError, point_place, resolve_place
+from clearinghouse.schedule import viewer_zone
 from clearinghouse.search.base import (
     KM_PER_MI,
     MAX_PER_PAGE,
@@ -23,7 +25,8 @@ from clearinghouse.search.base import (
     SORTS,
     SearchQuery,
 )
-from clearinghouse.search.facets import BY_NAME, FACET_NAMES
+from clearinghouse.search.facets import BY_NAME, DAY_WORDS, FACET_NAMES
+from clearinghouse.search.when import DESCRIBES_WHEN, STARTS_WITHIN
 from clearinghouse.taxonomy import Taxonomy
 
 MAX_Q_CHARS: Final = 500
@@ -62,8 +65,11 @@ class QueryError(ValueError):
         self.message = message
 
 
-def parse_search_args(args: Args, taxonomy: Taxonomy) -> SearchQuery:
-    """Validate request arguments (a werkzeug MultiDict or a plain mapping) into a SearchQuery."""
+def parse_search_args(args: Args, taxonomy: Taxonomy, now: datetime | None = None) -> SearchQuery:
+    """Validate request arguments (a werkzeug MultiDict or a plain mapping) into a SearchQuery.
+
+    `now` is the moment "When" and "Soonest first" are worked out for (default: the clock).
+    """
     q = _q(_values(args, "q"))
     near, near_text = _place(args)
     unit = _choice(args, "unit", UNITS, "mi")
@@ -80,6 +86,8 @@ def parse_search_args(args: Args, taxonomy: Taxonomy) -> SearchQuery:
         raise QueryError("sort", "sort=distance needs a place: give near, or lat and lon")
     per_page = _integer(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
     page = _integer(args, "page", 1, 1, MAX_RESULT_WINDOW // per_page)
+    starts_within = _starts_within(_one(args, "starts_within"))
+    timed = bool(starts_within) or sort == "soonest"
     return SearchQuery(
         q=q,
         near=near,
@@ -92,7 +100,27 @@ def parse_search_args(args: Args, taxonomy: Taxonomy) -> SearchQuery:
         page=page,
         per_page=per_page,
         exact=_choice(args, "exact", ("0", "1"), "0") == "1",
+        starts_within=starts_within,
+        # A `tz` that is not a real zone is ignored, never an error (as on the results page).
+        viewer_tz=viewer_zone(near.timezone if near else None, _one(args, "tz")),
+        now=(now or current_time()) if timed else None,
     )
+
+
+def current_time() -> datetime:
+    """The moment a search is made (one place to read the clock, and to set it in tests)."""
+    return datetime.now(UTC)
+
+
+def _starts_within(text: str) -> str:
+    """A "When" value: now, 3h, today or a weekday (any case; day names too)."""
+    value = text.lower().replace(" ", "")
+    if not value:
+        return ""
+    value = DAY_WORDS.get(value, value)
+    if value not in STARTS_WITHIN:
+        raise QueryError("starts_within", f"{_show(text)} is not allowed; use {DESCRIBES_WHEN}")
+    return value
 
 
 def _default_sort(q: str, near: Place | None) -> str:
@@ -132,6 +160,8 @@ def query_to_args(query: SearchQuery) -> list[tuple[str, str]]:
         args.append(("unit", query.unit))
     for facet in FACET_NAMES:
         args += [(facet, value) for value in query.selected(facet)]
+    if query.starts_within:
+        args.append(("starts_within", query.starts_within))
     if query.sort != _default_sort(query.q, query.near):
         args.append(("sort", query.sort))
     if query.exact:
@@ -140,6 +170,8 @@ def query_to_args(query: SearchQuery) -> list[tuple[str, str]]:
         args.append(("page", str(query.page)))
     if query.per_page != DEFAULT_PER_PAGE:
         args.append(("per_page", str(query.per_page)))
+    if query.viewer_tz and (query.near is None or query.viewer_tz != query.near.timezone):
+        args.append(("tz", query.viewer_tz))
     return args
 
 
