@@ -1,4 +1,4 @@
-"""The Elasticsearch client of the server's major: `elasticsearch8` for 8.x, `elasticsearch9` for 9.x.
+"""The Elasticsearch client of the server's major: `elasticsearch8` on 8.x, `elasticsearch9` on 9.x.
 
 Elastic's Python clients speak their own major's REST API (`compatible-with=N` headers): a
 9.x client is refused by an 8.x server, and an 8.x client reaches a 9.x server only through

@@ -45,7 +45,10 @@ from tests.services.elastic import ES_MAJORS
 # tests/integration/test_search_outage.py.
 ENGINES = [
     "embedded",
-    *(pytest.param(f"elasticsearch-{major}", marks=pytest.mark.elasticsearch) for major in ES_MAJORS),
+    *(
+        pytest.param(f"elasticsearch-{major}", marks=pytest.mark.elasticsearch)
+        for major in ES_MAJORS
+    ),
 ]
 
 
@@ -68,7 +71,8 @@ def make_backend(engine: str, request: pytest.FixtureRequest, folder: Path) -> S
     major = int(engine.removeprefix("elasticsearch-"))
     url = request.getfixturevalue("elasticsearch_servers").url(major)
     elastic = ElasticBackend(url, f"contract-{uuid.uuid4().hex[:12]}", refresh=True)
-    assert elastic.major == major, "the client of the server's major"
+    client_package = type(elastic.client).__module__.split(".")[0]
+    assert (elastic.major, client_package) == (major, f"elasticsearch{major}"), "majors matched"
     return elastic
 
 

@@ -44,6 +44,7 @@ def elasticsearch_major(request: pytest.FixtureRequest) -> int:
     """Every test here runs on each major (tests/services/elastic.py)."""
     return int(request.param)
 
+
 MakeBackend = Callable[..., ElasticBackend]
 WAIT_SECONDS = 60  # a bound on waiting for the other thread, never an assertion about speed
 

@@ -37,7 +37,6 @@ from tests.services.common import (
     version_key,
 )
 
-
 ES_MAJORS = tuple(
     int(major) for major in os.environ.get("CLEARINGHOUSE_TEST_ES_MAJORS", "8,9").split(",")
 )
@@ -71,7 +70,9 @@ def find_java_home(major: int = DEFAULT_MAJOR) -> Path:
     if env := os.environ.get(variable):
         return Path(env)
     if major != 8:
-        raise ServiceUnavailable(f"Elasticsearch {major} needs a JDK of 21 or later: set {variable}")
+        raise ServiceUnavailable(
+            f"Elasticsearch {major} needs a JDK of 21 or later: set {variable}"
+        )
     java = shutil.which("java")
     if java is None:
         raise ServiceUnavailable("no `java` on PATH")
