@@ -100,8 +100,10 @@ class ElasticBackend:
             with self._connecting, self._reachable("connect"):
                 if self._connected is None:
                     several = len(self.nodes) > 1
+                    # Within the search budget: the first request may be a search.
                     self._connected = elastic_client.connect(
                         self.nodes,
+                        probe_timeout=self.search_timeout or self.timeout,
                         request_timeout=self.timeout,
                         max_retries=len(self.nodes) if several else 0,
                         retry_on_timeout=several,

@@ -6,7 +6,8 @@ its compatibility mode.  Both clients are installed under their versioned packag
 `connect` asks the cluster its version once, then builds the client of the same major, so the
 same code runs on either server and nothing is configured.  The probe goes through the 8.x
 client, which both majors answer.  Everything that differs between the majors (which client,
-its error classes, its bulk helper) is read from the `Client` returned here.
+its bulk helper) is read from the `Client` returned here; the error classes both share, from
+`elastic_transport`.
 """
 
 from __future__ import annotations
@@ -29,19 +30,18 @@ class UnsupportedElasticsearch(RuntimeError):
 
 @dataclass(frozen=True)
 class Client:
-    """A connected client with the error classes and bulk helper of its own package."""
+    """A connected client with the bulk helper of its own package."""
 
     major: int
     version: str
     client: Elasticsearch
-    api_error: type[Exception]
-    not_found: type[Exception]
     streaming_bulk: Callable[..., Any]
 
 
-def connect(nodes: list[str], **options: Any) -> Client:
-    """Ask the cluster its version, then build the client of its major with `options`."""
-    version = server_version(nodes, request_timeout=options.get("request_timeout", 10.0))
+def connect(nodes: list[str], probe_timeout: float = 10.0, **options: Any) -> Client:
+    """Ask the cluster its version (within `probe_timeout` seconds), then build the client of
+    its major with `options`."""
+    version = server_version(nodes, request_timeout=probe_timeout)
     major = int(version.split(".", 1)[0])
     if major not in SUPPORTED_MAJORS:
         raise UnsupportedElasticsearch(
@@ -54,8 +54,6 @@ def connect(nodes: list[str], **options: Any) -> Client:
         major=major,
         version=version,
         client=package.Elasticsearch(nodes, **options),
-        api_error=package.ApiError,
-        not_found=package.NotFoundError,
         streaming_bulk=helpers.streaming_bulk,
     )
 

@@ -57,7 +57,7 @@ def test_the_client_is_of_the_servers_major(node_of: str, package: str) -> None:
     try:
         assert connected.major == int(package[-1])
         assert type(connected.client).__module__.split(".")[0] == package
-        assert connected.api_error.__module__.split(".")[0] == package
+        assert connected.streaming_bulk.__module__.split(".")[0] == package
     finally:
         connected.client.close()
 
