@@ -158,9 +158,9 @@ def index_elasticsearch(folder: Path, listings: int, es_url: str) -> None:
 
 
 def drop_elasticsearch(folder: Path, listings: int, es_url: str) -> None:
-    from elasticsearch import Elasticsearch
+    from clearinghouse.search.elastic_client import client_for
 
-    client = Elasticsearch(es_url)
+    client = client_for(es_url)
     names = list(client.indices.get_alias(index=f"{config(folder, listings)['ES_INDEX']}-*"))
     if names:
         client.indices.delete(index=",".join(names))

@@ -179,9 +179,9 @@ def index_size_mb(config: dict[str, Any]) -> float | None:
         files = [base, *(base.with_name(base.name + s) for s in ("-wal", "-shm"))]
         return round(sum(f.stat().st_size for f in files if f.exists()) / 2**20, 1)
     if engine == "elasticsearch":
-        from elasticsearch import Elasticsearch
+        from clearinghouse.search.elastic_client import client_for
 
-        client = Elasticsearch(config["ES_URL"])
+        client = client_for(config["ES_URL"])
         stats = client.indices.stats(index=config["ES_INDEX"], metric="store")
         client.close()
         return round(stats["_all"]["primaries"]["store"]["size_in_bytes"] / 2**20, 1)
@@ -191,18 +191,18 @@ def index_size_mb(config: dict[str, Any]) -> float | None:
 def elastic_heap_mb(config: dict[str, Any]) -> float | None:
     if config["SEARCH_ENGINE"] != "elasticsearch":
         return None
-    from elasticsearch import Elasticsearch
+    from clearinghouse.search.elastic_client import client_for
 
-    client = Elasticsearch(config["ES_URL"])
+    client = client_for(config["ES_URL"])
     nodes = client.nodes.stats(metric="jvm")["nodes"].values()
     client.close()
     return round(sum(n["jvm"]["mem"]["heap_used_in_bytes"] for n in nodes) / 2**20, 1)
 
 
 def drop_elastic(config: dict[str, Any]) -> None:
-    from elasticsearch import Elasticsearch
+    from clearinghouse.search.elastic_client import client_for
 
-    client = Elasticsearch(config["ES_URL"])
+    client = client_for(config["ES_URL"])
     names = list(client.indices.get_alias(index=f"{config['ES_INDEX']}-*"))
     if names:
         client.indices.delete(index=",".join(names))

@@ -3,28 +3,34 @@
 Searches and writes go through the alias (`CLEARINGHOUSE_ES_INDEX`).  `rebuild` loads a fresh
 `<alias>-<timestamp>` index and then moves the alias in one atomic `update_aliases` call, so
 searches answer from the old index until the new one is complete.  Connection failures raise
-`SearchUnavailable`: the outbox keeps its rows and the next sync applies them.
+`SearchUnavailable`: the outbox keeps its rows and the next sync applies them.  The client is
+built at the first request, of the cluster's major (Elasticsearch 8 or 9: `elastic_client`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, NotFoundError
-from elasticsearch.helpers import streaming_bulk
+from elastic_transport import ApiError, ConnectionError, ConnectionTimeout
 
+from clearinghouse.search import elastic_client
 from clearinghouse.search import elastic_query as build
 from clearinghouse.search.base import Hit, ListingDoc, SearchQuery, SearchResult, SearchUnavailable
+
+if TYPE_CHECKING:
+    from elasticsearch8 import Elasticsearch
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +44,8 @@ class SearchWindowTooDeep(ValueError):
 
 
 class ElasticBackend:
-    """`SearchBackend` on Elasticsearch 8.x; `refresh=True` makes writes visible at once (tests)."""
+    """`SearchBackend` on Elasticsearch 8.x or 9.x; `refresh=True` makes writes visible at once
+    (tests)."""
 
     name = "elasticsearch"
 
@@ -74,25 +81,61 @@ class ElasticBackend:
         # Searches fail fast rather than pile up; bulk writes get longer and may retry.  With
         # several nodes a request that finds its node dead (refused, reset, timed out) is sent
         # to the next one, so losing a node fails no search.
-        several = len(self.nodes) > 1
-        self.client = Elasticsearch(
-            self.nodes,
-            request_timeout=timeout,
-            max_retries=len(self.nodes) if several else 0,
-            retry_on_timeout=several,
-        )
-        self._writer = self.client.options(
-            request_timeout=max(timeout, 60.0), max_retries=2, retry_on_timeout=True
-        )
-        # Searches and pings within their own budget (a fallback answers when it runs out);
-        # index management keeps `timeout`.
-        self._searcher = (
-            self.client.options(request_timeout=search_timeout) if search_timeout else self.client
-        )
+        self.timeout = timeout
+        self.search_timeout = search_timeout
+        self._connected: elastic_client.Client | None = None
+        self._connecting = threading.Lock()
         # The client logs every request at INFO: at hundreds of searches a second, too much.
         logging.getLogger("elastic_transport.transport").setLevel(logging.WARNING)
         self._index_ready = False
         self._index_pattern = re.compile(re.escape(alias) + r"-\d{20}")
+
+    # -- connecting --------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> elastic_client.Client:
+        """The client of the cluster's major, built at the first request (the app starts even
+        while Elasticsearch is down; a failed attempt is made again at the next request)."""
+        if self._connected is None:
+            with self._connecting, self._reachable("connect"):
+                if self._connected is None:
+                    several = len(self.nodes) > 1
+                    # Within the search budget: the first request may be a search.
+                    self._connected = elastic_client.connect(
+                        self.nodes,
+                        probe_timeout=self.search_timeout or self.timeout,
+                        request_timeout=self.timeout,
+                        max_retries=len(self.nodes) if several else 0,
+                        retry_on_timeout=several,
+                    )
+                    log.info(
+                        "event=es_connected version=%s client=elasticsearch%d",
+                        self._connected.version, self._connected.major,
+                    )  # fmt: skip
+        return self._connected
+
+    @property
+    def major(self) -> int:
+        """The cluster's major version (8 or 9)."""
+        return self.connected.major
+
+    @property
+    def client(self) -> Elasticsearch:
+        return self.connected.client
+
+    @functools.cached_property
+    def _writer(self) -> Elasticsearch:
+        return self.client.options(
+            request_timeout=max(self.timeout, 60.0), max_retries=2, retry_on_timeout=True
+        )
+
+    @functools.cached_property
+    def _searcher(self) -> Elasticsearch:
+        """Searches and pings within their own budget (a fallback answers when it runs out);
+        index management keeps `timeout`."""
+        if self.search_timeout:
+            return self.client.options(request_timeout=self.search_timeout)
+        return self.client
 
     # -- searching ---------------------------------------------------------------------------
 
@@ -180,7 +223,7 @@ class ElasticBackend:
         done = 0
         failures: list[dict[str, Any]] = []
         with self._reachable(action):
-            for ok, item in streaming_bulk(
+            for ok, item in self.connected.streaming_bulk(
                 self._writer,
                 actions,
                 chunk_size=self.chunk_size,
@@ -289,8 +332,10 @@ class ElasticBackend:
     def _aliased_indices(self) -> list[str]:
         try:
             return sorted(self.client.indices.get_alias(name=self.alias).keys())
-        except NotFoundError:
-            return []
+        except ApiError as exc:
+            if exc.meta.status == 404:
+                return []
+            raise
 
     def _refuse_plain_index(self) -> None:
         if self.client.indices.exists(index=self.alias) and not self.client.indices.exists_alias(
@@ -314,8 +359,10 @@ class ElasticBackend:
         with self._reachable("indexed"):
             try:
                 self.client.indices.refresh(index=self.alias)
-            except NotFoundError:
-                return found
+            except ApiError as exc:
+                if exc.meta.status == 404:
+                    return found
+                raise
             while True:
                 response = self.client.search(
                     index=self.alias,
@@ -337,12 +384,15 @@ class ElasticBackend:
         with self._reachable("count"):
             try:
                 return int(self.client.count(index=self.alias)["count"])
-            except NotFoundError:
-                return 0
+            except ApiError as exc:
+                if exc.meta.status == 404:
+                    return 0
+                raise
 
     def close(self) -> None:
         """Close the client's connections (the indices stay)."""
-        self.client.close()
+        if self._connected is not None:
+            self._connected.client.close()
 
     def ping(self) -> bool:
         # Cluster health, not `GET /`: the minimal distribution answers that with 405.

@@ -35,13 +35,21 @@ from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 from indexer.sync import sync
 from tests.conftest import app_config
 from tests.contract.search_corpus import CHICAGO, CORPUS
+from tests.services.elastic import ES_MAJORS
 
-# Every engine runs the whole suite; Elasticsearch is a real node (tests/services/elastic.py).
+# Every engine runs the whole suite; Elasticsearch is a real node of each major, 8 and 9
+# (tests/services/elastic.py), as `elasticsearch-8` and `elasticsearch-9`.
 # The database engine (clearinghouse/search/database.py) is not in this list yet: it predates
 # the words' understanding (SearchQuery.understood) and matches q's words alone; its own
 # tests are tests/unit/test_search_fallback.py, tests/web/test_search_degraded.py and
 # tests/integration/test_search_outage.py.
-ENGINES = ["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)]
+ENGINES = [
+    "embedded",
+    *(
+        pytest.param(f"elasticsearch-{major}", marks=pytest.mark.elasticsearch)
+        for major in ES_MAJORS
+    ),
+]
 
 
 def make_backend(engine: str, request: pytest.FixtureRequest, folder: Path) -> SearchBackend:
@@ -60,9 +68,12 @@ def make_backend(engine: str, request: pytest.FixtureRequest, folder: Path) -> S
         return database
     from clearinghouse.search.elastic import ElasticBackend
 
-    url = request.getfixturevalue("elasticsearch_url")
-    backend: SearchBackend = ElasticBackend(url, f"contract-{uuid.uuid4().hex[:12]}", refresh=True)
-    return backend
+    major = int(engine.removeprefix("elasticsearch-"))
+    url = request.getfixturevalue("elasticsearch_servers").url(major)
+    elastic = ElasticBackend(url, f"contract-{uuid.uuid4().hex[:12]}", refresh=True)
+    client_package = type(elastic.client).__module__.split(".")[0]
+    assert (elastic.major, client_package) == (major, f"elasticsearch{major}"), "majors matched"
+    return elastic
 
 
 def store_listing(record: dict[str, Any], taxonomy: Taxonomy, status: str = "active") -> Group:

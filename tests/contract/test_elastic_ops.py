@@ -1,7 +1,8 @@
 """What only the Elasticsearch engine does: alias rebuilds, a strict mapping, and outages.
 
-These run against a real Elasticsearch (the managed node from tests/services/elastic.py, or
-$CLEARINGHOUSE_ES_URL); the shared contract suite covers search answers on both engines.
+These run against a real Elasticsearch of each major, 8 and 9 (the managed nodes from
+tests/services/elastic.py, or $CLEARINGHOUSE_ES_URL); the shared contract suite covers search
+answers on every engine.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from elasticsearch import BadRequestError, Elasticsearch
+from elastic_transport import ApiError
 from flask import Flask
 from sqlalchemy import select
 
@@ -27,14 +28,22 @@ from clearinghouse.listings import ListingData, validate_listing
 from clearinghouse.models import Group, Outbox, SyncState
 from clearinghouse.search.base import ListingDoc, SearchQuery, SearchResult, SearchUnavailable
 from clearinghouse.search.elastic import ElasticBackend
+from clearinghouse.search.elastic_client import client_for
 from clearinghouse.store import apply_listing, delete_group, set_status
 from clearinghouse.taxonomy import Taxonomy
 from indexer import sync as index_sync
 from tests.conftest import sample_record
 from tests.services.common import free_port
-from tests.services.elastic import ElasticsearchServer
+from tests.services.elastic import ES_MAJORS, ElasticsearchServer
 
 pytestmark = pytest.mark.elasticsearch
+
+
+@pytest.fixture(scope="module", params=ES_MAJORS, ids=lambda major: f"es{major}")
+def elasticsearch_major(request: pytest.FixtureRequest) -> int:
+    """Every test here runs on each major (tests/services/elastic.py)."""
+    return int(request.param)
+
 
 MakeBackend = Callable[..., ElasticBackend]
 WAIT_SECONDS = 60  # a bound on waiting for the other thread, never an assertion about speed
@@ -53,7 +62,7 @@ def make_backend(elasticsearch_url: str) -> Iterator[MakeBackend]:
         return ElasticBackend(url or elasticsearch_url, alias, **options)
 
     yield make
-    client = Elasticsearch(elasticsearch_url, request_timeout=30)
+    client = client_for(elasticsearch_url, request_timeout=30)
     for alias in aliases:
         names = list(client.indices.get_alias(index=f"{alias}-*", allow_no_indices=True))
         if names:  # by name: the cluster may refuse wildcard deletes
@@ -162,8 +171,9 @@ def test_mapping_is_strict_and_explicit(make_backend: MakeBackend) -> None:
     assert properties["standing"]["type"] == "byte"
     settings = backend.client.indices.get_settings(index=index)[index]["settings"]["index"]
     assert (settings["number_of_shards"], settings["number_of_replicas"]) == ("1", "0")
-    with pytest.raises(BadRequestError, match="strict_dynamic_mapping"):
+    with pytest.raises(ApiError, match="strict_dynamic_mapping") as refused:
         backend.client.index(index=backend.alias, id="x", document={"surprise": 1})
+    assert refused.value.meta.status == 400
 
 
 def test_an_index_from_before_standing_gains_the_field_in_place(

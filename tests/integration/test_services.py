@@ -5,11 +5,17 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from elasticsearch import Elasticsearch
 from playwright.sync_api import Page
 from sqlalchemy import create_engine, text
 
-from tests.services.elastic import ElasticsearchServer
+from clearinghouse.search.elastic_client import client_for
+from tests.services.elastic import ES_MAJORS, ElasticsearchServer
+
+
+@pytest.fixture(scope="module", params=ES_MAJORS, ids=lambda major: f"es{major}")
+def elasticsearch_major(request: pytest.FixtureRequest) -> int:
+    """The Elasticsearch tests here run on each major (tests/services/elastic.py)."""
+    return int(request.param)
 
 
 @pytest.mark.postgres
@@ -27,7 +33,7 @@ def test_postgres_answers(postgres_url: str) -> None:
 @pytest.mark.elasticsearch
 def test_elasticsearch_indexes_and_searches(elasticsearch_url: str) -> None:
     index = f"test-services-{uuid.uuid4().hex}"
-    with Elasticsearch(elasticsearch_url) as es:
+    with client_for(elasticsearch_url) as es:
         es.indices.create(index=index, mappings={"properties": {"name": {"type": "text"}}})
         try:
             es.index(index=index, id="1", document={"name": "Grief support for parents"})
@@ -45,13 +51,13 @@ def test_elasticsearch_survives_kill_and_restart(
     if elasticsearch_server is None:
         pytest.xfail("CLEARINGHOUSE_ES_URL points at an external cluster we must not kill")
     index = f"test-services-{uuid.uuid4().hex}"
-    with Elasticsearch(elasticsearch_server.url) as es:
+    with client_for(elasticsearch_server.url) as es:
         es.index(index=index, id="1", document={"name": "kept"}, refresh=True)
     port = elasticsearch_server.port
     elasticsearch_server.kill()
     elasticsearch_server.start()
     assert elasticsearch_server.port == port
-    with Elasticsearch(elasticsearch_server.url) as es:
+    with client_for(elasticsearch_server.url) as es:
         es.cluster.health(index=index, wait_for_status="yellow", timeout="60s")
         assert es.get(index=index, id="1")["_source"] == {"name": "kept"}
         es.indices.delete(index=index)

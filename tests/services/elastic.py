@@ -1,5 +1,12 @@
-"""Elasticsearch for the tests: a single node (the `elasticsearch_server`/`_url` fixtures)
-and a cluster of several nodes on loopback (`ElasticsearchCluster`)."""
+"""Elasticsearch for the tests: single nodes of each major (the `elasticsearch_servers` pool
+and the `elasticsearch_server`/`_url` fixtures) and a cluster of several nodes on loopback
+(`ElasticsearchCluster`).
+
+Every major in `ES_MAJORS` (8 and 9; $CLEARINGHOUSE_TEST_ES_MAJORS narrows it, e.g. `9`) has
+its node: 8 is Elastic's integ-test distribution on the machine's JDK, 9 a node assembled from
+the server's jars (tests/services/es9node/) on a JDK of 21 or later.  The first major is the
+default one, which tests that do not choose get.
+"""
 
 from __future__ import annotations
 
@@ -30,28 +37,42 @@ from tests.services.common import (
     version_key,
 )
 
+ES_MAJORS = tuple(
+    int(major) for major in os.environ.get("CLEARINGHOUSE_TEST_ES_MAJORS", "8,9").split(",")
+)
+DEFAULT_MAJOR = ES_MAJORS[0]
+# What scripts/test exports for each major: (home, JDK).
+_HOME_VARIABLES = {
+    8: ("CLEARINGHOUSE_TEST_ES_HOME", "CLEARINGHOUSE_TEST_ES_JAVA_HOME"),
+    9: ("CLEARINGHOUSE_TEST_ES9_HOME", "CLEARINGHOUSE_TEST_ES9_JAVA_HOME"),
+}
 
-def find_es_home() -> Path:
-    """$CLEARINGHOUSE_TEST_ES_HOME, else the newest elasticsearch-* in the cache dir."""
-    if env := os.environ.get("CLEARINGHOUSE_TEST_ES_HOME"):
+
+def find_es_home(major: int = DEFAULT_MAJOR) -> Path:
+    """$CLEARINGHOUSE_TEST_ES[9]_HOME, else the newest elasticsearch-<major>.* in the cache dir."""
+    variable = _HOME_VARIABLES[major][0]
+    if env := os.environ.get(variable):
         candidates = [env]
     else:
-        found = glob.glob(str(cache_dir() / "elasticsearch-*"))
+        found = glob.glob(str(cache_dir() / f"elasticsearch-{major}.*"))
         candidates = sorted((p for p in found if os.path.isdir(p)), key=version_key)
     for candidate in reversed(candidates):
         if os.access(os.path.join(candidate, "bin", "elasticsearch"), os.X_OK):
             return Path(candidate)
-    if "CLEARINGHOUSE_TEST_ES_HOME" in os.environ:
-        raise ServiceUnavailable(
-            f"no bin/elasticsearch in CLEARINGHOUSE_TEST_ES_HOME={candidates[0]}"
-        )
-    raise ServiceUnavailable(f"no elasticsearch-* unpacked under {cache_dir()}")
+    if variable in os.environ:
+        raise ServiceUnavailable(f"no bin/elasticsearch in {variable}={candidates[0]}")
+    raise ServiceUnavailable(f"no elasticsearch-{major}.* under {cache_dir()}")
 
 
-def find_java_home() -> Path:
-    """$CLEARINGHOUSE_TEST_ES_JAVA_HOME, else the JDK behind the `java` on PATH."""
-    if env := os.environ.get("CLEARINGHOUSE_TEST_ES_JAVA_HOME"):
+def find_java_home(major: int = DEFAULT_MAJOR) -> Path:
+    """$CLEARINGHOUSE_TEST_ES[9]_JAVA_HOME, else (for 8) the JDK behind the `java` on PATH."""
+    variable = _HOME_VARIABLES[major][1]
+    if env := os.environ.get(variable):
         return Path(env)
+    if major != 8:
+        raise ServiceUnavailable(
+            f"Elasticsearch {major} needs a JDK of 21 or later: set {variable}"
+        )
     java = shutil.which("java")
     if java is None:
         raise ServiceUnavailable("no `java` on PATH")
@@ -72,11 +93,13 @@ class ElasticsearchServer:
         java_home: Path | None = None,
         heap: str = "512m",
         *,
+        major: int = DEFAULT_MAJOR,
         node_name: str = "test-node",
         cluster: ClusterSettings | None = None,
     ) -> None:
-        self.home = home or find_es_home()
-        self.java_home = java_home or find_java_home()
+        self.major = major
+        self.home = home or find_es_home(major)
+        self.java_home = java_home or find_java_home(major)
         self.run_as = RunAs(
             os_user or os.environ.get("CLEARINGHOUSE_TEST_ES_USER", "clearinghouse-es")
         )
@@ -272,25 +295,76 @@ class ElasticsearchCluster:
             node.close()
 
 
+class ElasticsearchServers:
+    """The session's managed nodes, one per major, each started when first asked for.
+
+    With $CLEARINGHOUSE_ES_URL set none is started: that cluster serves the one major it runs
+    (set $CLEARINGHOUSE_TEST_ES_MAJORS to it).
+    """
+
+    def __init__(self) -> None:
+        self.external = os.environ.get("CLEARINGHOUSE_ES_URL") or None
+        self._servers: dict[int, ElasticsearchServer] = {}
+
+    def server(self, major: int) -> ElasticsearchServer | None:
+        """The managed node of `major`, or None for an external cluster of that major."""
+        if self.external is not None:
+            self._check_external(major)
+            return None
+        if major not in self._servers:
+            self._servers[major] = start_or_fail(
+                f"Elasticsearch {major}", lambda: ElasticsearchServer(major=major).start()
+            )
+        return self._servers[major]
+
+    def url(self, major: int) -> str:
+        server = self.server(major)
+        return server.url if server is not None else str(self.external)
+
+    def _check_external(self, major: int) -> None:
+        from clearinghouse.search.elastic_client import server_version
+
+        version = server_version([node.strip() for node in str(self.external).split(",")])
+        if not version.startswith(f"{major}."):
+            pytest.fail(
+                f"CLEARINGHOUSE_ES_URL runs Elasticsearch {version}, not {major}: "
+                f"set CLEARINGHOUSE_TEST_ES_MAJORS={version.split('.')[0]}",
+                pytrace=False,
+            )
+
+    def close(self) -> None:
+        for server in self._servers.values():
+            server.close()
+
+
 @pytest.fixture(scope="session")
-def elasticsearch_server() -> Iterator[ElasticsearchServer | None]:
-    """The session's managed Elasticsearch node, or None when $CLEARINGHOUSE_ES_URL is set.
+def elasticsearch_servers() -> Iterator[ElasticsearchServers]:
+    servers = ElasticsearchServers()
+    try:
+        yield servers
+    finally:
+        servers.close()
+
+
+@pytest.fixture(scope="module")
+def elasticsearch_major() -> int:
+    """The major the module's Elasticsearch tests run on; a module overrides this fixture
+    with `params=ES_MAJORS` to run on each (tests/contract/test_elastic_ops.py)."""
+    return DEFAULT_MAJOR
+
+
+@pytest.fixture(scope="module")
+def elasticsearch_server(
+    elasticsearch_servers: ElasticsearchServers, elasticsearch_major: int
+) -> ElasticsearchServer | None:
+    """The managed Elasticsearch node, or None when $CLEARINGHOUSE_ES_URL is set.
 
     Tests that stop or kill it must start() it again before they finish.
     """
-    if os.environ.get("CLEARINGHOUSE_ES_URL"):
-        yield None
-        return
-    server = start_or_fail("Elasticsearch", lambda: ElasticsearchServer().start())
-    try:
-        yield server
-    finally:
-        server.close()
+    return elasticsearch_servers.server(elasticsearch_major)
 
 
-@pytest.fixture(scope="session")
-def elasticsearch_url(elasticsearch_server: ElasticsearchServer | None) -> str:
+@pytest.fixture(scope="module")
+def elasticsearch_url(elasticsearch_servers: ElasticsearchServers, elasticsearch_major: int) -> str:
     """Base URL of the Elasticsearch the tests use: $CLEARINGHOUSE_ES_URL or the managed node."""
-    if elasticsearch_server is None:
-        return os.environ["CLEARINGHOUSE_ES_URL"]
-    return elasticsearch_server.url
+    return elasticsearch_servers.url(elasticsearch_major)
