@@ -15,19 +15,20 @@ from sqlalchemy import select
 
 from clearinghouse import versioned, vocab
 from clearinghouse.extensions import db
+from clearinghouse.i18n import N_
 from clearinghouse.models import Group
 from clearinghouse.public import present
 
 # What the abbreviations and words on a printed list mean (shown as its legend).
 LEGEND = (
-    ("In person", "meets at the address shown."),
-    ("Online", "join from anywhere with the link shown."),
-    ("By phone", "call the number shown to join."),
-    ("Hybrid", "meet in person, or join online or by phone."),
-    ("Peer-led", "run by members who share the concern; no one is in charge as an expert."),
-    ("Professional-expert", "a professional leads the group or provides information."),
-    ("Times", "are the group's own local time (the zone is named where known)."),
-    ("Approx.", "the address is only known to the ZIP code or town: ask the group."),
+    (N_("In person"), N_("meets at the address shown.")),
+    (N_("Online"), N_("join from anywhere with the link shown.")),
+    (N_("By phone"), N_("call the number shown to join.")),
+    (N_("Hybrid"), N_("meet in person, or join online or by phone.")),
+    (N_("Peer-led"), N_("run by members who share the concern; no one is in charge as an expert.")),
+    (N_("Professional-expert"), N_("a professional leads the group or provides information.")),
+    (N_("Times"), N_("are the group's own local time (the zone is named where known).")),
+    (N_("Approx."), N_("the address is only known to the ZIP code or town: ask the group.")),
 )
 
 

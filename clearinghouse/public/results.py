@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -12,8 +13,9 @@ from urllib.parse import urlencode
 from flask import current_app, render_template, url_for
 from werkzeug.datastructures import MultiDict
 
-from clearinghouse import schedule, versioned, vocab
+from clearinghouse import i18n, schedule, versioned, vocab
 from clearinghouse.extensions import db
+from clearinghouse.i18n import N_, gettext, ngettext, translated
 from clearinghouse.models import Group, SyncState
 from clearinghouse.public import present
 from clearinghouse.public.exports import search_export_url
@@ -27,23 +29,23 @@ from clearinghouse.taxonomy import Taxonomy
 log = logging.getLogger(__name__)
 
 SORT_LABELS = {
-    "relevance": "Best match",
-    "distance": "Nearest first",
-    "name": "Name (A–Z)",
-    "updated": "Recently updated",
+    "relevance": N_("Best match"),
+    "distance": N_("Nearest first"),
+    "name": N_("Name (A–Z)"),
+    "updated": N_("Recently updated"),
 }
 RADIUS_CHOICES = (5, 10, 25, 50, 100)
 # What each parameter is called on the page, for error messages that name it.
 PARAM_LABELS = {
-    "q": "What",
-    "near": "Where",
-    "lat": "Your location",
-    "lon": "Your location",
-    "radius": "Within",
-    "unit": "Distance unit",
-    "sort": "Sort by",
-    "page": "Page",
-    "per_page": "Results per page",
+    "q": N_("What"),
+    "near": N_("Where"),
+    "lat": N_("Your location"),
+    "lon": N_("Your location"),
+    "radius": N_("Within"),
+    "unit": N_("Distance unit"),
+    "sort": N_("Sort by"),
+    "page": N_("Page"),
+    "per_page": N_("Results per page"),
 } | {spec.name: spec.public_label for spec in FACETS}
 # Parameters a person sets in the search form itself, kept when filters are cleared.
 WHERE_AND_WHAT = ("q", "near", "lat", "lon", "radius", "unit")
@@ -76,12 +78,12 @@ def card_facts(group: Group) -> CardFacts:
     return CardFacts(
         slug=group.slug,
         name=group.name,
-        concerns=tuple(concern.label for concern in group.concerns),
+        concerns=tuple(i18n.concern_label(c.slug, c.label) for c in group.concerns),
         rules=tuple(present.rule_of(meeting) for meeting in group.meetings),
-        attendance=vocab.label(vocab.ATTENDANCE, group.attendance),
+        attendance=translated(vocab.label(vocab.ATTENDANCE, group.attendance)),
         place=_town(location.city, location.region) if location is not None else "",
-        format=vocab.label(vocab.FORMATS, group.format),
-        cost=vocab.label(vocab.COSTS, group.cost),
+        format=translated(vocab.label(vocab.FORMATS, group.format)),
+        cost=translated(vocab.label(vocab.COSTS, group.cost)),
         languages=tuple(present.language_names(group.languages or [])),
         joinable_anywhere=present.joinable_anywhere(group.attendance),
         lat=location.lat if location is not None else None,
@@ -114,7 +116,8 @@ class Chip:
 
 def search_url(args: Iterable[tuple[str, str]]) -> str:
     pairs = [(key, value) for key, value in args if value not in ("", None)]
-    return url_for("public.search") + ("?" + urlencode(pairs) if pairs else "")
+    pairs += i18n.link_args()
+    return url_for("public.search", lang=None) + ("?" + urlencode(pairs) if pairs else "")
 
 
 def canonical_args(query: SearchQuery) -> list[tuple[str, str]]:
@@ -156,7 +159,10 @@ def cards_for(unit: str, *pages: tuple[Hit, ...], viewer_tz: str | None = None) 
 
     Groups joined from anywhere show their next meeting in `viewer_tz` too.
     """
-    facts = versioned.built("card", card_facts, {hit.id for hits in pages for hit in hits})
+    # Cards carry words, so each language keeps its own cache of them.
+    facts = versioned.built(
+        f"card-{i18n.current_language()}", card_facts, {hit.id for hits in pages for hit in hits}
+    )
     cards = []
     for hits in pages:
         shown = []
@@ -188,10 +194,10 @@ def chips_for(query: SearchQuery, page: Any) -> list[Chip]:
     chips = []
     for spec in FACETS:
         for value in query.selected(spec.name):
-            value_label = labels.get((spec.name, value), value)
+            value_label = shown_value(spec.name, value, labels.get((spec.name, value), value))
             chips.append(
                 Chip(
-                    label=f"{spec.public_label}: {value_label}",
+                    label=f"{gettext(spec.public_label)}: {value_label}",
                     remove_url=search_url(args_without(query, spec.name, value)),
                 )
             )
@@ -214,13 +220,15 @@ class Summary:
 def summary(query: SearchQuery, total: int) -> Summary:
     distance = f"{_number(query.radius)} {_unit_words(query.unit)}" if query.near else ""
     point = query.near is not None and query.near.kind == "point"
-    heading = f"{total} group{'' if total == 1 else 's'}" if total else "No groups found"
-    if query.near:
-        heading += f" within {distance} of {query.near_text or 'your location'}"
+    heading = place_heading(query, total, distance)
     if query.q:
-        heading += f" for “{query.q}”"
+        heading += " " + gettext("for “%(q)s”", q=query.q)
+    if query.near:
+        title = gettext("Groups near %(place)s", place=query.near_text or gettext("you"))
+    else:
+        title = gettext("Search results")
     return Summary(
-        title=f"Groups near {query.near_text or 'you'}" if query.near else "Search results",
+        title=title,
         heading=heading,
         distance=distance,
         near=query.near_text if query.near and not point else "",
@@ -230,13 +238,36 @@ def summary(query: SearchQuery, total: int) -> Summary:
     )
 
 
+def place_heading(query: SearchQuery, total: int, distance: str) -> str:
+    """ "2 groups within 25 miles of 60614" (the embed's heading, and the start of the page's)."""
+    heading = (
+        ngettext("%(num)d group", "%(num)d groups", total) if total else gettext("No groups found")
+    )
+    if query.near:
+        heading += " " + gettext(
+            "within %(distance)s of %(place)s",
+            distance=distance,
+            place=query.near_text or gettext("your location"),
+        )
+    return heading
+
+
+def shown_value(facet: str, value: str, label: str) -> str:
+    """A facet value's label in the reader's language (concerns and languages by name)."""
+    if facet == "concern":
+        return i18n.concern_label(value, label)
+    if facet == "language":
+        return i18n.language_name(value, vocab.LANGUAGES)
+    return translated(label)
+
+
 def _number(value: float) -> str:
     """A radius as people write it: 25, 12.5."""
     return str(round(value, 1)).removesuffix(".0")
 
 
 def _unit_words(unit: str) -> str:
-    return "miles" if unit == "mi" else "km"
+    return gettext("miles") if unit == "mi" else "km"
 
 
 @dataclass(frozen=True)
@@ -253,13 +284,15 @@ def wider_links(query: SearchQuery, suggestions: Suggestions | None) -> list[Lin
     links = []
     for option in wider:
         radius = round(option.radius)
-        groups = f"{option.count} group{'' if option.count == 1 else 's'}"
+        groups = ngettext("%(num)d group", "%(num)d groups", option.count)
         url = search_url(replaced(pairs, "radius", str(radius)))
-        links.append(Link(url, f"Within {radius} {units} ({groups})"))
+        links.append(
+            Link(url, gettext("Within %(distance)s", distance=f"{radius} {units}") + f" ({groups})")
+        )
     if wider and not any(option.count for option in wider) and query.radius_mi < 500:
         farthest = 500 if query.unit == "mi" else 800
         url = search_url(replaced(pairs, "radius", str(farthest)))
-        links.append(Link(url, f"within {farthest} {units}"))
+        links.append(Link(url, gettext("within %(distance)s", distance=f"{farthest} {units}")))
     return links
 
 
@@ -282,13 +315,18 @@ def facet_boxes(facets: list[Facet]) -> list[FacetBox]:
             continue
         fold = FIRST_VALUES if len(facet.values) > FOLD_AFTER else len(facet.values)
         rest = facet.values[fold:]
+        values = [
+            dataclasses.replace(value, label=shown_value(facet.name, value.value, value.label))
+            for value in facet.values
+        ]
+        legend = gettext(BY_NAME[facet.name].public_label)
         boxes.append(
             FacetBox(
                 name=facet.name,
-                legend=BY_NAME[facet.name].public_label,
-                more_label=facet.label.lower(),
-                first=facet.values[:fold],
-                rest=rest,
+                legend=legend,
+                more_label=legend.lower(),
+                first=values[:fold],
+                rest=values[fold:],
                 rest_open=any(value.selected for value in rest),
             )
         )
@@ -327,7 +365,7 @@ def render_search(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, i
         page = search_page(query, hydrate, taxonomy)
     except SearchUnavailable:
         log.warning("event=search_unavailable")
-        message = "Search is not available right now. Please try again in a few minutes."
+        message = gettext("Search is not available right now. Please try again in a few minutes.")
         return _error_page(args, None, message, 503)
     if query.near is not None and page.total == 0:
         record_miss(query)
@@ -357,7 +395,9 @@ def render_search(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, i
             + [("attendance", "online"), ("attendance", "phone")]
         ),
         "sort_labels": {
-            s: SORT_LABELS.get(s, s) for s in SORTS if s != "distance" or query.near is not None
+            s: gettext(SORT_LABELS.get(s, s))
+            for s in SORTS
+            if s != "distance" or query.near is not None
         },
         "radius_choices": RADIUS_CHOICES,
         "national": present.helplines(_national(page, query, taxonomy)),
@@ -396,12 +436,12 @@ def _error_page(
             chips=[],
             error={
                 "param": param,
-                "label": PARAM_LABELS.get(param, param) if param else "",
+                "label": gettext(PARAM_LABELS.get(param, param)) if param else "",
                 "message": message,
             },
             typed={name: args.get(name, "")[:200] for name in ("q", "near", "radius")},
             radius_choices=RADIUS_CHOICES,
-            sort_labels={s: SORT_LABELS.get(s, s) for s in SORTS},
+            sort_labels={s: gettext(SORT_LABELS.get(s, s)) for s in SORTS},
             tile_url="",
         ),
         status,
