@@ -26,14 +26,14 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
-from flask import Flask, Response, has_request_context, request, url_for
-from flask_babel import Babel, Domain, get_locale
+from flask import Flask, Response, has_app_context, has_request_context, request, url_for
+from flask_babel import Babel, Domain, force_locale, get_locale
 from flask_babel import gettext as gettext
 from flask_babel import lazy_gettext as lazy_gettext
 from flask_babel import ngettext as ngettext
 from werkzeug.utils import cached_property
 
-from clearinghouse.taxonomy import default_taxonomy
+from clearinghouse.taxonomy import ConcernTerm, default_taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,9 @@ ENGLISH_ONLY_ENDPOINTS = frozenset(
     {"public.search_atom", "public.search_pdf", "public.embed_script", "public.embed_theme"}
 )
 NO_COOKIE_ENDPOINTS = frozenset({"public.embed"})  # framed on other sites: no cookie at all
+
+
+__all__ = ["force_locale", "gettext", "lazy_gettext", "ngettext"]
 
 
 def N_(text: str) -> str:
@@ -104,7 +107,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.context_processor(lambda: {"language": language_links()})
     app.jinja_env.globals.update(
-        concern_label=concern_label, concern_description=concern_description
+        concern_label=concern_label,
+        concern_description=concern_description,
+        concern_synonyms=concern_synonyms,
     )
     app.after_request(remember_choice)
     app.url_defaults(add_language_to_links)
@@ -142,8 +147,8 @@ def request_language() -> str:
 
 
 def current_language() -> str:
-    """ "en" or "es" for this request; English outside a request."""
-    locale = get_locale() if has_request_context() else None
+    """ "en" or "es" for this request (or inside `force_locale`, e-mail); else English."""
+    locale = get_locale() if has_app_context() else None
     return str(locale.language) if locale is not None else DEFAULT_LANGUAGE
 
 
@@ -256,6 +261,13 @@ def concern_description(slug: str, english: str) -> str:
         return english
     term = default_taxonomy().get(slug)
     return (term.description_es if term is not None else "") or english
+
+
+def concern_synonyms(term: ConcernTerm) -> tuple[str, ...]:
+    """The lay words a concern is found by, in the reader's language."""
+    if current_language() == DEFAULT_LANGUAGE:
+        return tuple(s for s in term.synonyms if s not in term.spanish_words)
+    return tuple(s for s in term.spanish_words if s != term.label_es)
 
 
 def translated(text: str) -> str:

@@ -87,6 +87,7 @@ class ConcernTerm:
     national: tuple[NationalResource, ...] = ()
     label_es: str = ""
     description_es: str = ""
+    spanish_words: tuple[str, ...] = ()  # the Spanish label and synonyms (also in `synonyms`)
 
     @property
     def is_parent(self) -> bool:
@@ -198,6 +199,7 @@ class Taxonomy:
                     synonyms=term.synonyms + tuple(s for s in extra if s not in term.synonyms),
                     label_es=label,
                     description_es=str(entry.get("description", "")),
+                    spanish_words=extra,
                 )
             )
         return Taxonomy(terms)

@@ -237,3 +237,10 @@ def test_spanish_words_find_the_same_groups_as_english_ones(
         return set(re.findall(r'data-url="/groups/([^"?]+)', page))
 
     assert slugs("grief") == slugs("duelo") == {grief_group.slug}
+
+
+def test_a_concern_page_lists_the_lay_words_of_its_language(client: FlaskClient) -> None:
+    spanish = html(client.get("/concerns/grief-loss?lang=es"))
+    assert "También se busca como: duelo, luto" in spanish
+    english = html(client.get("/concerns/grief-loss?lang=en"))
+    assert "Also searched as: grief" in english and "luto" not in english
