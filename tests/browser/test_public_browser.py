@@ -209,17 +209,23 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
         "/search?near=99950&concern=grief-loss",  # empty results
         "GROUP",
         "/suggest",
+        "/concerns",
+        "/about",
+        "/start-a-group",
+        "/groups/no-such-group",  # the error page
     ],
 )
+@pytest.mark.parametrize("language", ["en", "es"])
 def test_no_serious_accessibility_violations(
-    page: Page, live_server: LiveServer, path: str
+    page: Page, live_server: LiveServer, path: str, language: str
 ) -> None:
     if path == "GROUP":
-        page.goto(live_server.url + "/search?near=60614")
+        page.goto(live_server.url + f"/search?near=60614&lang={language}")
         page.locator("#results-list .card__title a").first.click()
         page.wait_for_load_state()
     else:
-        page.goto(live_server.url + path)
+        page.goto(live_server.url + path + ("&" if "?" in path else "?") + f"lang={language}")
+    assert page.locator("html").get_attribute("lang") == language
     violations = axe_violations(page)
     summary = [
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"][:3]]}
@@ -228,14 +234,18 @@ def test_no_serious_accessibility_violations(
     assert violations == [], json.dumps(summary, indent=1)
 
 
+@pytest.mark.parametrize(
+    ("language", "name_label", "send"),
+    [("en", "Group name", "Send for review"), ("es", "Nombre del grupo", "Enviar para revisión")],
+)
 def test_suggest_form_with_errors_has_no_serious_accessibility_violations(
-    page: Page, live_server: LiveServer
+    page: Page, live_server: LiveServer, language: str, name_label: str, send: str
 ) -> None:
-    page.goto(live_server.url + "/suggest")
-    page.get_by_label("Group name").fill("A group")
-    page.get_by_role("button", name="Send for review").click()
+    page.goto(live_server.url + f"/suggest?lang={language}")
+    page.get_by_label(name_label).fill("A group")
+    page.get_by_role("button", name=send).click()
     expect(page.locator(".error-summary")).to_be_visible()
-    expect(page.get_by_label("Group name")).to_have_value("A group")
+    expect(page.get_by_label(name_label)).to_have_value("A group")
     assert axe_violations(page) == []
 
 
