@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -240,6 +241,28 @@ def language_name(code: str, english: Mapping[str, str]) -> str:
         return english.get(code, code)
     name = Locale.parse(shown).languages.get(code)
     return name[:1].upper() + name[1:] if name else english.get(code, code)
+
+
+MessagePatterns = tuple[tuple["re.Pattern[str]", str], ...]
+_SLOT = re.compile(r"%\\\((\w+)\\\)s")  # "%(value)s" once escaped by re.escape
+
+
+def message_patterns(msgids: Iterable[str]) -> MessagePatterns:
+    """Matchers for messages worded elsewhere with values in them: each `%(name)s` matches
+    any text, so "'x' is not a number" is found to be "%(value)s is not a number"."""
+    return tuple(
+        (re.compile("^" + _SLOT.sub(r"(?P<\1>.+?)", re.escape(msgid)) + "$", re.S), msgid)
+        for msgid in msgids
+    )
+
+
+def localized_message(message: str, patterns: MessagePatterns) -> str:
+    """A message from a layer that words it in English, in the reader's language."""
+    for pattern, msgid in patterns:
+        found = pattern.match(message)
+        if found:
+            return gettext(msgid, **found.groupdict())
+    return gettext(message)
 
 
 def link_args() -> list[tuple[str, str]]:

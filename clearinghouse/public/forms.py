@@ -7,7 +7,6 @@ put each validation error back on the field a person typed into.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -24,7 +23,13 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 
 from clearinghouse import vocab
-from clearinghouse.i18n import N_, current_language, gettext
+from clearinghouse.i18n import (
+    N_,
+    current_language,
+    gettext,
+    localized_message,
+    message_patterns,
+)
 from clearinghouse.i18n import lazy_gettext as _l
 from clearinghouse.listings import FieldError, as_list, email_problem
 
@@ -266,28 +271,12 @@ FORM_MESSAGES = (
     N_("%(value)s is not a known value and was left out"),
     N_("is %(value)s characters long; at most %(limit)s are allowed"),
 )
-_FORM_PATTERNS = tuple(
-    (
-        re.compile(
-            "^"
-            + re.escape(msgid)
-            .replace(re.escape("%(value)s"), "(?P<value>.+?)")
-            .replace(re.escape("%(limit)s"), "(?P<limit>[0-9,]+)")
-            + "$"
-        ),
-        msgid,
-    )
-    for msgid in FORM_MESSAGES
-)
+_FORM_PATTERNS = message_patterns(FORM_MESSAGES)
 
 
 def localized(message: str) -> str:
     """A validation message in the visitor's language (as written when it has no translation)."""
-    for pattern, msgid in _FORM_PATTERNS:
-        found = pattern.match(message)
-        if found:
-            return gettext(msgid, **found.groupdict())
-    return gettext(message)
+    return localized_message(message, _FORM_PATTERNS)
 
 
 def _sentence(message: str) -> str:

@@ -15,7 +15,14 @@ from werkzeug.datastructures import MultiDict
 
 from clearinghouse import i18n, schedule, versioned, vocab
 from clearinghouse.extensions import db
-from clearinghouse.i18n import N_, gettext, ngettext, translated
+from clearinghouse.i18n import (
+    N_,
+    gettext,
+    localized_message,
+    message_patterns,
+    ngettext,
+    translated,
+)
 from clearinghouse.models import Group, SyncState
 from clearinghouse.public import present
 from clearinghouse.public.exports import search_export_url
@@ -47,6 +54,42 @@ PARAM_LABELS = {
     "page": N_("Page"),
     "per_page": N_("Results per page"),
 } | {spec.name: spec.public_label for spec in FACETS}
+# The search errors a person meets (worded by search/query.py and geo.py for pages and API
+# alike); `%(…)s` stands for the values in them.
+SEARCH_MESSAGES = message_patterns(
+    (
+        N_(
+            "We couldn't find “%(place)s”. Try a US ZIP code (60614), a city and state "
+            "(Springfield, IL), a state (Illinois), or a Canadian city or postal code "
+            "(Toronto, ON or M5V)."
+        ),
+        N_(
+            "Enter a place. Try a US ZIP code (60614), a city and state (Springfield, IL), "
+            "a state (Illinois), or a Canadian city or postal code (Toronto, ON or M5V)."
+        ),
+        N_(
+            "We couldn't find “%(place)s”: “%(region)s” isn't a US state or Canadian province. "
+            "Try a US ZIP code (60614), a city and state (Springfield, IL), a state (Illinois), "
+            "or a Canadian city or postal code (Toronto, ON or M5V)."
+        ),
+        N_(
+            "“%(place)s” isn't a ZIP or postal code we know. Check it, or try a city and state "
+            "(Springfield, IL)."
+        ),
+        N_("We couldn't find “%(place)s” in %(region)s. Check the spelling, or try a ZIP code."),
+        N_("“%(place)s” matches several places: %(places)s — add the state."),
+        N_("“%(place)s” matches several places: %(places)s — add the state or province."),
+        N_("%(value)s is not allowed; use one of: %(allowed)s"),
+        N_("%(value)s is not allowed; use %(allowed)s"),
+        N_("%(value)s is not a number"),
+        N_("%(value)s is not a whole number"),
+        N_("%(value)s is out of range; use more than 0 and at most %(limit)s"),
+        N_("%(value)s is out of range; use %(low)s to %(high)s"),
+        N_("give one value, not several (%(values)s)"),
+        N_("give both lat and lon (decimal degrees), or neither"),
+        N_("sort=distance needs a place: give near, or lat and lon"),
+    )
+)
 # Parameters a person sets in the search form itself, kept when filters are cleared.
 WHERE_AND_WHAT = ("q", "near", "lat", "lon", "radius", "unit")
 # A facet with more values than FOLD_AFTER shows the first FIRST_VALUES, the rest under "More".
@@ -437,7 +480,7 @@ def _error_page(
             error={
                 "param": param,
                 "label": gettext(PARAM_LABELS.get(param, param)) if param else "",
-                "message": message,
+                "message": localized_message(message, SEARCH_MESSAGES),
             },
             typed={name: args.get(name, "")[:200] for name in ("q", "near", "radius")},
             radius_choices=RADIUS_CHOICES,

@@ -244,3 +244,11 @@ def test_a_concern_page_lists_the_lay_words_of_its_language(client: FlaskClient)
     assert "También se busca como: duelo, luto" in spanish
     english = html(client.get("/concerns/grief-loss?lang=en"))
     assert "Also searched as: grief" in english and "luto" not in english
+
+
+def test_search_errors_in_spanish_name_the_value(client: FlaskClient) -> None:
+    page = html(client.get("/search?near=Nowhereville&lang=es"))
+    assert "Hay un problema con “Dónde”" in page
+    assert "No encontramos “Nowhereville”. Pruebe con un código postal de EE. UU." in page
+    radius = html(client.get("/search?near=60614&radius=banana&lang=es"))
+    assert "'banana' no es un número" in radius or "“banana” no es un número" in radius
