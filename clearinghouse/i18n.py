@@ -154,9 +154,15 @@ def current_language() -> str:
 
 
 def remember_choice(response: Response) -> Response:
-    """An explicit `?lang=` on a main-site page is remembered for the next visit (a cookie)."""
-    if not translated_request() or request.endpoint in NO_COOKIE_ENDPOINTS:
+    """An explicit `?lang=` on a main-site page is remembered for the next visit (a cookie);
+    the answer varies with the browser's language (and, off `/embed`, with that cookie)."""
+    if not translated_request():
         return response
+    # A shared cache must not hand one reader's language to another.
+    response.vary.add("Accept-Language")
+    if request.endpoint in NO_COOKIE_ENDPOINTS:
+        return response
+    response.vary.add("Cookie")
     chosen = explicit_choice()
     if chosen and request.cookies.get(COOKIE) != chosen and response.status_code < 400:
         response.set_cookie(

@@ -81,6 +81,12 @@ def test_an_explicit_choice_beats_accept_language_and_is_remembered(client: Flas
     assert '<html lang="en">' in html(client.get("/about", headers=SPANISH))
 
 
+def test_pages_say_they_vary_by_language_for_caches(client: FlaskClient) -> None:
+    vary = client.get("/").headers["Vary"]
+    assert "Accept-Language" in vary and "Cookie" in vary
+    assert "Cookie" not in client.get("/embed").headers.get("Vary", "")
+
+
 def test_an_unknown_language_is_ignored_not_an_error(client: FlaskClient) -> None:
     response = client.get("/search?lang=xx", headers=ENGLISH)
     assert response.status_code == 200
