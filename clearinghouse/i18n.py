@@ -51,6 +51,7 @@ TRANSLATED_BLUEPRINTS = frozenset({"public"})
 ENGLISH_ONLY_ENDPOINTS = frozenset(
     {"public.search_atom", "public.search_pdf", "public.embed_script", "public.embed_theme"}
 )
+ENGLISH_ONLY_PATHS = ("/api/", "/hsds/", "/staff")
 NO_COOKIE_ENDPOINTS = frozenset({"public.embed"})  # framed on other sites: no cookie at all
 
 
@@ -120,9 +121,12 @@ def init_app(app: Flask) -> None:
 
 def translated_request() -> bool:
     """Whether this request's page is one the visitor reads in their language."""
+    if not has_request_context():
+        return False
+    if request.url_rule is None:  # no such address: the public "not found" page
+        return not request.path.startswith(ENGLISH_ONLY_PATHS)
     return (
-        has_request_context()
-        and request.blueprint in TRANSLATED_BLUEPRINTS
+        request.blueprint in TRANSLATED_BLUEPRINTS
         and request.endpoint not in ENGLISH_ONLY_ENDPOINTS
     )
 
@@ -218,8 +222,12 @@ def page_url(language: str | None) -> str:
     args = [(k, v) for k, v in request.args.items(multi=True) if k != PARAM]
     if language is not None:
         args.append((PARAM, language))
-    endpoint = request.endpoint or "public.home"
-    base = url_for(endpoint, **(request.view_args or {}), _external=True, **{PARAM: None})
+    if request.endpoint is None:
+        base = request.base_url
+    else:
+        base = url_for(
+            request.endpoint, **(request.view_args or {}), _external=True, **{PARAM: None}
+        )
     return base + ("?" + urlencode(args) if args else "")
 
 
