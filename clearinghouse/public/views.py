@@ -17,7 +17,7 @@ from flask import (
 
 from clearinghouse import groups, schedule
 from clearinghouse.extensions import db
-from clearinghouse.i18n import N_
+from clearinghouse.i18n import N_, concern_label
 from clearinghouse.models import Group
 from clearinghouse.public import bp, present
 from clearinghouse.public.ics import group_calendar
@@ -128,8 +128,8 @@ def suggestions(tax: Taxonomy, text: str, limit: int = SUGGEST_LIMIT) -> list[di
         found.append(
             {
                 "slug": found_term.slug,
-                "label": found_term.label,
-                "parent": parent.label if parent else "",
+                "label": concern_label(found_term.slug, found_term.label),
+                "parent": concern_label(parent.slug, parent.label) if parent else "",
             }
         )
     return found

@@ -28,7 +28,8 @@
         var text = input.value.trim();
         if (text.length < 2 || text === last) return;
         last = text;
-        fetch(input.dataset.suggestUrl + "?q=" + encodeURIComponent(text), {
+        var url = input.dataset.suggestUrl;
+        fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + "q=" + encodeURIComponent(text), {
           headers: { Accept: "application/json" }
         })
           .then(function (response) { return response.ok ? response.json() : []; })

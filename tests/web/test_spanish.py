@@ -262,3 +262,13 @@ def test_search_errors_in_spanish_name_the_value(client: FlaskClient) -> None:
     assert "No encontramos “Nowhereville”. Pruebe con un código postal de EE. UU." in page
     radius = html(client.get("/search?near=60614&radius=banana&lang=es"))
     assert "'banana' no es un número" in radius or "“banana” no es un número" in radius
+
+
+def test_concern_suggestions_answer_in_the_pages_language(client: FlaskClient) -> None:
+    page = html(client.get("/?lang=es"))
+    url = re.search(r'data-suggest-url="([^"]+)"', page)
+    assert url and url[1] == "/concerns/suggest?lang=es"
+    spanish = client.get(url[1] + "&q=duel").get_json()
+    assert spanish[0] == {"slug": "grief-loss", "label": "Duelo y pérdida", "parent": ""}
+    english = client.get("/concerns/suggest?q=duelo&lang=en").get_json()
+    assert english[0]["label"] == "Grief & Loss"
