@@ -6,9 +6,9 @@ cookie on the main site), else the browser's `Accept-Language`, else English.  T
 the APIs, HSDS and feeds stay English (their words are part of a contract).
 
 Catalogs are gettext `.po` files kept in `clearinghouse/translations/` (package data, so the
-wheel carries them).  They are compiled in memory the first time a process needs one and
-whenever the file changes: no `.mo` is built, committed or left to go stale, and nothing has
-to be run after installing or editing a catalog.
+wheel carries them).  Each process compiles them in memory when the app starts (and, in debug
+mode, again whenever the file changes): no `.mo` is built, committed or left to go stale, and
+nothing has to be run after installing or editing a catalog.
 """
 
 from __future__ import annotations
@@ -27,8 +27,17 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
-from flask import Flask, Response, has_app_context, has_request_context, request, url_for
-from flask_babel import Babel, Domain, force_locale, get_locale
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    has_app_context,
+    has_request_context,
+    request,
+    url_for,
+)
+from flask_babel import Babel, Domain, get_locale
+from flask_babel import force_locale as force_locale
 from flask_babel import gettext as gettext
 from flask_babel import lazy_gettext as lazy_gettext
 from flask_babel import ngettext as ngettext
@@ -55,9 +64,6 @@ ENGLISH_ONLY_PATHS = ("/api/", "/hsds/", "/staff")
 NO_COOKIE_ENDPOINTS = frozenset({"public.embed"})  # framed on other sites: no cookie at all
 
 
-__all__ = ["force_locale", "gettext", "lazy_gettext", "ngettext"]
-
-
 def N_(text: str) -> str:
     """Marks a string for the catalog where it is defined; it is translated where shown."""
     return text
@@ -68,11 +74,23 @@ def catalog_path(language: str) -> Path:
 
 
 def compiled(language: str) -> NullTranslations:
-    """The language's catalog compiled from its .po (cached until the file changes)."""
-    path = catalog_path(language)
+    """The language's catalog compiled from its .po: once per process (per edit in debug)."""
+    if has_app_context() and current_app.debug:
+        return _compiled_as_of(language, _stamp(catalog_path(language)))
+    return _compiled_as_of(language, 0)
+
+
+def _stamp(path: Path) -> int:
     try:
-        stamp = path.stat().st_mtime_ns
+        return path.stat().st_mtime_ns
     except FileNotFoundError:
+        return -1
+
+
+@functools.cache
+def _compiled_as_of(language: str, stamp: int) -> NullTranslations:
+    path = catalog_path(language)
+    if not path.is_file():
         return NullTranslations()
     return _compile(path, language, stamp)
 
