@@ -135,3 +135,18 @@ def test_spanish_walk_from_search_to_calendar_shows_no_english(
     page.wait_for_url(re.compile(r"lang=en"))
     page.goto(live_server.url + "/about")
     assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_online_times_read_in_the_browsers_zone_in_spanish(
+    chromium_browser: Browser, live_server: LiveServer
+) -> None:
+    context = chromium_browser.new_context(timezone_id="Pacific/Auckland")
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/search?attendance=online&lang=es")
+        labelled = page.locator("time + .your-time")
+        expect(labelled.first).to_contain_text("en su hora")
+        expect(labelled.first).to_have_text(re.compile(r"\(\w+ \d+:\d\d [ap]\. m\. en su hora\)"))
+        assert visible_english(page) == []
+    finally:
+        context.close()
