@@ -41,7 +41,7 @@ def configure_logging(app: Flask) -> None:
 
 
 def init_extensions(app: Flask) -> None:
-    from clearinghouse import search
+    from clearinghouse import i18n, search
     from clearinghouse.database import configure_sqlite
 
     db.init_app(app)
@@ -50,6 +50,7 @@ def init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    i18n.init_app(app)
     search.init_app(app)
 
 

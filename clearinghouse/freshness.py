@@ -29,8 +29,9 @@ from typing import Any
 from flask import render_template
 from sqlalchemy import exists, func, or_, select
 
-from clearinghouse import flags, mail, schedule, store
+from clearinghouse import flags, i18n, mail, schedule, schedule_es, store
 from clearinghouse.groups import rule_of
+from clearinghouse.i18n import force_locale, gettext
 from clearinghouse.models import (
     AuditEvent,
     ChangeRequest,
@@ -94,12 +95,23 @@ def is_stale(group: Group, now: datetime) -> bool:
     return checked is None or now - checked > FRESH_FOR
 
 
-def confirm_url(base_url: str, token: str, answer: str = "") -> str:
-    return f"{base_url}{CONFIRM_PREFIX}/{token}" + (f"/{answer}" if answer else "")
+def confirm_url(base_url: str, token: str, answer: str = "", language: str = "en") -> str:
+    path = f"{base_url}{CONFIRM_PREFIX}/{token}" + (f"/{answer}" if answer else "")
+    return path + _language_query(language)
 
 
-def stop_url(base_url: str, token: str) -> str:
-    return f"{base_url}{CONFIRM_PREFIX}/{token}/stop-emails"
+def stop_url(base_url: str, token: str, language: str = "en") -> str:
+    return f"{base_url}{CONFIRM_PREFIX}/{token}/stop-emails" + _language_query(language)
+
+
+def _language_query(language: str) -> str:
+    return f"?{i18n.PARAM}={language}" if language != i18n.DEFAULT_LANGUAGE else ""
+
+
+def mail_language(group: Group) -> str:
+    """The language a group is written to in: Spanish when Spanish is its (first) language."""
+    first = (group.languages or [i18n.DEFAULT_LANGUAGE])[0]
+    return first if first in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
 
 
 # ------------------------------------------------------------------- the cycle
@@ -271,23 +283,35 @@ def _send(
     answer_token = _new_link(session, request, "answer", now + settings.link_lifetime, now)
     stop_token = _new_link(session, request, "stop", now + STOP_LINK_LIFETIME, now)
     base = settings.base_url
-    context = {
-        "group": group,
-        "listing": listing_summary(group),
-        "reminder": reminder,
-        "expires_on": (now + settings.link_lifetime).strftime("%B %-d, %Y"),
-        "links": {answer: confirm_url(base, answer_token, answer) for answer in ANSWERS},
-        "overview_url": confirm_url(base, answer_token),
-        "stop_url": stop_url(base, stop_token),
-    }
-    subject = ("Reminder: " if reminder else "") + f"Is our listing for {group.name} still right?"
+    language = mail_language(group)
+    expires = now + settings.link_lifetime
+    with force_locale(language):
+        context = {
+            "group": group,
+            "language": language,
+            "listing": listing_summary(group),
+            "reminder": reminder,
+            "expires_on": schedule_es.long_date(expires)
+            if language == "es"
+            else expires.strftime("%B %-d, %Y"),
+            "links": {a: confirm_url(base, answer_token, a, language) for a in ANSWERS},
+            "overview_url": confirm_url(base, answer_token, language=language),
+            "stop_url": stop_url(base, stop_token, language),
+        }
+        subject = (
+            gettext("Reminder: Is our listing for %(name)s still right?", name=group.name)
+            if reminder
+            else gettext("Is our listing for %(name)s still right?", name=group.name)
+        )
+        text = render_template("mail/freshness_request.txt", **context)
+        html = render_template("mail/freshness_request.html", **context)
     return mail.queue_message(
         session,
         kind=KIND_REMINDER if reminder else KIND_REQUEST,
         to=request.address,
         subject=subject,
-        text=render_template("mail/freshness_request.txt", **context),
-        html=render_template("mail/freshness_request.html", **context),
+        text=text,
+        html=html,
         headers={
             # RFC 2369 and RFC 8058: the mail program's own one-click "unsubscribe".
             "List-Unsubscribe": f"<{context['stop_url']}>",
@@ -313,7 +337,8 @@ def listing_summary(group: Group) -> dict[str, Any]:
             )
             if part
         ]
-    rules = [schedule.describe(rule_of(meeting)) for meeting in group.meetings]
+    describe = schedule_es.describe if i18n.current_language() == "es" else schedule.describe
+    rules = [describe(rule_of(meeting)) for meeting in group.meetings]
     join = [part for part in (group.online_url, group.online_phone, group.online_notes) if part]
     contact = [part for part in (group.contact_phone, group.contact_email, group.website) if part]
     return {"name": group.name, "schedule": rules, "place": place, "join": join, "contact": contact}

@@ -1,6 +1,7 @@
 """The concern taxonomy: a two-level list of what people seek support for, with lay synonyms.
 
-Pure Python (no database, no Flask): loaded from ``seed_data/concerns.json`` and used by the
+Pure Python (no database, no Flask): loaded from ``seed_data/concerns.json`` (with the Spanish
+labels, descriptions and lay synonyms of ``concerns_es.json`` beside it) and used by the
 query parser (concern expansion), the document builder (synonyms in search text), imports
 (mapping a feed's concern names to slugs) and the "no group near you" page (national resources).
 """
@@ -12,7 +13,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,11 @@ class ConcernTerm:
     label: str
     description: str
     parent: str | None
-    synonyms: tuple[str, ...] = ()
+    synonyms: tuple[str, ...] = ()  # English and Spanish lay words alike
     national: tuple[NationalResource, ...] = ()
+    label_es: str = ""
+    description_es: str = ""
+    spanish_words: tuple[str, ...] = ()  # the Spanish label and synonyms (also in `synonyms`)
 
     @property
     def is_parent(self) -> bool:
@@ -159,9 +163,46 @@ class Taxonomy:
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}: not valid JSON: {exc}") from exc
         try:
-            return cls.from_data(data)
+            taxonomy = cls.from_data(data)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from exc
+        spanish = spanish_path(path)
+        if not spanish.is_file():
+            return taxonomy
+        try:
+            return taxonomy.with_spanish(json.loads(spanish.read_text(encoding="utf-8")))
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{spanish}: {exc}") from exc
+
+    def with_spanish(self, data: object) -> Taxonomy:
+        """This taxonomy with each concern's Spanish label, description and lay synonyms.
+
+        `data` maps a slug to {"label", "description", "synonyms"}; the Spanish label and
+        synonyms are matched like the English ones, so "duelo" finds what "grief" finds.
+        """
+        if not isinstance(data, dict):
+            raise ValueError("the Spanish concerns must be a JSON object keyed by slug")
+        unknown = sorted(set(data) - set(self._terms) - {"about"})
+        if unknown:
+            raise ValueError(f"unknown concern slugs: {', '.join(unknown)}")
+        terms = []
+        for term in self._terms.values():
+            entry = data.get(term.slug) or {}
+            label = entry.get("label", "")
+            synonyms = entry.get("synonyms", [])
+            if not isinstance(label, str) or not isinstance(synonyms, list):
+                raise ValueError(f"{term.slug!r}: 'label' must be text and 'synonyms' a list")
+            extra = tuple(s for s in [label, *synonyms] if isinstance(s, str) and s.strip())
+            terms.append(
+                replace(
+                    term,
+                    synonyms=term.synonyms + tuple(s for s in extra if s not in term.synonyms),
+                    label_es=label,
+                    description_es=str(entry.get("description", "")),
+                    spanish_words=extra,
+                )
+            )
+        return Taxonomy(terms)
 
     @classmethod
     def from_data(cls, data: object) -> Taxonomy:
@@ -398,6 +439,11 @@ def _parse_national(raw: Any, where: str) -> tuple[NationalResource, ...]:
             raise ValueError(f"{item_where}: 'phone' must be a non-empty string or absent")
         resources.append(NationalResource(name=name.strip(), url=url, phone=phone))
     return tuple(resources)
+
+
+def spanish_path(path: Path) -> Path:
+    """Where the Spanish words of a taxonomy file are kept: concerns.json -> concerns_es.json."""
+    return path.with_name(f"{path.stem}_es{path.suffix}")
 
 
 @functools.cache

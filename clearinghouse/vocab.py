@@ -4,54 +4,60 @@ from __future__ import annotations
 
 from clearinghouse.models import GroupStatus
 
+
+def N_(text: str) -> str:
+    """Marks a label for the Spanish catalog; public pages show it through i18n.translated."""
+    return text
+
+
 FORMATS = {
-    "peer-led": "Peer-led",
-    "professional-expert": "Professional-expert",
+    "peer-led": N_("Peer-led"),
+    "professional-expert": N_("Professional-expert"),
 }
 ATTENDANCE = {
-    "in-person": "In person",
-    "online": "Online",
-    "phone": "By phone",
-    "hybrid": "In person and online",
+    "in-person": N_("In person"),
+    "online": N_("Online"),
+    "phone": N_("By phone"),
+    "hybrid": N_("In person and online"),
 }
-COSTS = {"free": "Free", "donation": "Donation", "fee": "Fee"}
+COSTS = {"free": N_("Free"), "donation": N_("Donation"), "fee": N_("Fee")}
 STATUSES = tuple(status.value for status in GroupStatus)
 ROLES = ("admin", "editor")
 FREQUENCIES = ("weekly", "monthly", "arrangement")
 
 AUDIENCES = {
-    "women": "Women",
-    "men": "Men",
-    "teens": "Teens",
-    "young-adults": "Young adults",
-    "seniors": "Seniors",
-    "lgbtq": "LGBTQ+",
-    "veterans": "Veterans",
-    "parents": "Parents",
-    "families": "Families",
-    "caregivers": "Caregivers",
-    "children": "Children",
-    "people-of-color": "People of color",
-    "newcomers": "Newcomers",
+    "women": N_("Women"),
+    "men": N_("Men"),
+    "teens": N_("Teens"),
+    "young-adults": N_("Young adults"),
+    "seniors": N_("Seniors"),
+    "lgbtq": N_("LGBTQ+"),
+    "veterans": N_("Veterans"),
+    "parents": N_("Parents"),
+    "families": N_("Families"),
+    "caregivers": N_("Caregivers"),
+    "children": N_("Children"),
+    "people-of-color": N_("People of color"),
+    "newcomers": N_("Newcomers"),
 }
 ACCESSIBILITY = {
-    "wheelchair": "Wheelchair accessible",
-    "asl": "ASL interpreted",
-    "hearing-loop": "Hearing loop",
-    "fragrance-free": "Fragrance free",
-    "childcare": "Childcare available",
-    "parking": "Parking",
-    "transit": "Near public transit",
-    "captions": "Captions online",
+    "wheelchair": N_("Wheelchair accessible"),
+    "asl": N_("ASL interpreted"),
+    "hearing-loop": N_("Hearing loop"),
+    "fragrance-free": N_("Fragrance free"),
+    "childcare": N_("Childcare available"),
+    "parking": N_("Parking"),
+    "transit": N_("Near public transit"),
+    "captions": N_("Captions online"),
 }
 DAYS = {
-    "mon": "Monday",
-    "tue": "Tuesday",
-    "wed": "Wednesday",
-    "thu": "Thursday",
-    "fri": "Friday",
-    "sat": "Saturday",
-    "sun": "Sunday",
+    "mon": N_("Monday"),
+    "tue": N_("Tuesday"),
+    "wed": N_("Wednesday"),
+    "thu": N_("Thursday"),
+    "fri": N_("Friday"),
+    "sat": N_("Saturday"),
+    "sun": N_("Sunday"),
 }
 # iCalendar day codes in the same order as DAYS.
 ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -59,25 +65,25 @@ DAY_FROM_ICAL = dict(zip(ICAL_DAYS, DAYS, strict=True))
 
 # The time zones forms offer (public and staff alike); any other IANA zone is still valid.
 TIMEZONES = {
-    "America/New_York": "Eastern",
-    "America/Chicago": "Central",
-    "America/Denver": "Mountain",
-    "America/Phoenix": "Arizona",
-    "America/Los_Angeles": "Pacific",
-    "America/Anchorage": "Alaska",
-    "Pacific/Honolulu": "Hawaii",
-    "America/Halifax": "Atlantic",
-    "America/St_Johns": "Newfoundland",
-    "America/Regina": "Saskatchewan",
-    "America/Puerto_Rico": "Puerto Rico",
+    "America/New_York": N_("Eastern"),
+    "America/Chicago": N_("Central"),
+    "America/Denver": N_("Mountain"),
+    "America/Phoenix": N_("Arizona"),
+    "America/Los_Angeles": N_("Pacific"),
+    "America/Anchorage": N_("Alaska"),
+    "Pacific/Honolulu": N_("Hawaii"),
+    "America/Halifax": N_("Atlantic"),
+    "America/St_Johns": N_("Newfoundland"),
+    "America/Regina": N_("Saskatchewan"),
+    "America/Puerto_Rico": N_("Puerto Rico"),
 }
 
 # Parts of the day by local start time: [start, end) in hours.
 TIMES_OF_DAY = {
-    "morning": ("Morning (before noon)", 5, 12),
-    "afternoon": ("Afternoon (noon–5 pm)", 12, 17),
-    "evening": ("Evening (5–9 pm)", 17, 21),
-    "night": ("Night (9 pm and later)", 21, 29),
+    "morning": (N_("Morning (before noon)"), 5, 12),
+    "afternoon": (N_("Afternoon (noon–5 pm)"), 12, 17),
+    "evening": (N_("Evening (5–9 pm)"), 17, 21),
+    "night": (N_("Night (9 pm and later)"), 21, 29),
 }
 
 
@@ -164,6 +170,24 @@ LANGUAGE_NAMES = {name.lower(): code for code, name in LANGUAGES.items()} | {
     "creole": "ht",
     "kreyol": "ht",
     "filipino": "tl",
+    # Spanish names, as the Spanish form invites people to type them.
+    "inglés": "en",
+    "ingles": "en",
+    "francés": "fr",
+    "chino": "zh",
+    "vietnamita": "vi",
+    "coreano": "ko",
+    "tagalo": "tl",
+    "árabe": "ar",
+    "arabe": "ar",
+    "ruso": "ru",
+    "portugués": "pt",
+    "portugues": "pt",
+    "criollo haitiano": "ht",
+    "alemán": "de",
+    "aleman": "de",
+    "italiano": "it",
+    "polaco": "pl",
 }
 
 

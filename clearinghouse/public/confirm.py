@@ -24,6 +24,7 @@ from wtforms.validators import ValidationError
 from clearinghouse import freshness, groups, store
 from clearinghouse.extensions import csrf, db, limiter
 from clearinghouse.freshness import CONFIRM_PREFIX
+from clearinghouse.i18n import lazy_gettext as _l
 from clearinghouse.listings import validate_listing
 from clearinghouse.models import FreshnessRequest, Group, utcnow
 from clearinghouse.public import bp
@@ -64,7 +65,7 @@ class AnswerForm(FlaskForm):
 
 
 class StoppedForm(FlaskForm):
-    note = TextAreaField("Moved to, or replaced by (optional)")
+    note = TextAreaField(_l("Moved to, or replaced by (optional)"))
 
 
 class ChangedForm(NewGroupForm):

@@ -15,8 +15,17 @@ from functools import partial
 
 from flask import Response, render_template, request
 
+from clearinghouse import i18n
+from clearinghouse.i18n import gettext
 from clearinghouse.public import bp
-from clearinghouse.public.results import canonical_args, cards_for, reader_zone
+from clearinghouse.public.results import (
+    _number,
+    _unit_words,
+    canonical_args,
+    cards_for,
+    place_heading,
+    reader_zone,
+)
 from clearinghouse.resources import resource_dir
 from clearinghouse.search.base import SearchUnavailable
 from clearinghouse.search.query import QueryError, parse_search_args
@@ -99,9 +108,14 @@ def embed() -> Response:
             taxonomy,
         )
         pairs = [(k, v) for k, v in canonical_args(query) if k != "per_page"]
-        context.update(query=query, page=page, cards=page.groups, pairs=pairs)
+        pairs += i18n.link_args()
+        distance = f"{_number(query.radius)} {_unit_words(query.unit)}" if query.near else ""
+        heading = place_heading(query, page.total, distance)
+        context.update(query=query, page=page, cards=page.groups, pairs=pairs, heading=heading)
         context["concern_labels"] = [
-            term.label for slug in query.selected("concern") if (term := taxonomy.get(slug))
+            i18n.concern_label(term.slug, term.label)
+            for slug in query.selected("concern")
+            if (term := taxonomy.get(slug))
         ]
     except QueryError as error:
         log.info("event=embed_rejected param=%s", error.param)
@@ -109,7 +123,7 @@ def embed() -> Response:
         status = 400
     except SearchUnavailable:
         log.warning("event=search_unavailable page=embed")
-        context["error"] = "Search is not available right now. Please try again soon."
+        context["error"] = gettext("Search is not available right now. Please try again soon.")
         status = 503
     typed = {name: args.get(name, "")[:200] for name in ("q", "near", "concern")}
     context["accent"] = (accent_colour(args.get("accent")) or "").lstrip("#")

@@ -11,26 +11,29 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from clearinghouse.database import is_database_busy
 from clearinghouse.extensions import db
+from clearinghouse.i18n import N_, gettext
 from clearinghouse.public import bp
 
 log = logging.getLogger(__name__)
 
 TITLES = {
-    400: "Something in that request didn't look right",
-    403: "That isn't available",
-    404: "We couldn't find that page",
-    405: "That page can't be used that way",
-    429: "Too many tries",
-    500: "Something went wrong on our side",
-    503: "We're not available right now",
+    400: N_("Something in that request didn't look right"),
+    403: N_("That isn't available"),
+    404: N_("We couldn't find that page"),
+    405: N_("That page can't be used that way"),
+    429: N_("Too many tries"),
+    500: N_("Something went wrong on our side"),
+    503: N_("We're not available right now"),
 }
 MESSAGES = {
-    400: "Please go back and check what you entered.",
-    404: "The page may have moved, or the group may no longer be listed.",
-    429: "You've sent several forms in a short time. Please wait a while and try again.",
-    500: "We've noted the problem. Please try again in a moment.",
-    503: "The directory is busy for a moment (nothing you sent was lost or half-saved). "
-    "Please try again in a few seconds.",
+    400: N_("Please go back and check what you entered."),
+    404: N_("The page may have moved, or the group may no longer be listed."),
+    429: N_("You've sent several forms in a short time. Please wait a while and try again."),
+    500: N_("We've noted the problem. Please try again in a moment."),
+    503: N_(
+        "The directory is busy for a moment (nothing you sent was lost or half-saved). "
+        "Please try again in a few seconds."
+    ),
 }
 RETRY_AFTER_SECONDS = 5
 API_BLUEPRINTS = ("api", "hsds")
@@ -45,8 +48,8 @@ def _wants_json() -> bool:
 
 
 def error_response(status: int, detail: str | None = None) -> tuple[str | Response, int]:
-    title = TITLES.get(status, "Something went wrong")
-    message = detail or MESSAGES.get(status, "")
+    title = gettext(TITLES.get(status, N_("Something went wrong")))
+    message = gettext(detail or MESSAGES.get(status, ""))
     if _wants_json():
         return jsonify({"title": title, "status": status, "detail": message}), status
     try:
@@ -105,8 +108,10 @@ def csrf_error(error: CSRFError) -> tuple[str | Response, int]:
     log.info("event=csrf_refused path=%s", request.path)
     return error_response(
         400,
-        "This form had expired or was sent from somewhere else. "
-        "Please reload the page and send it again — what you typed may need re-entering.",
+        N_(
+            "This form had expired or was sent from somewhere else. "
+            "Please reload the page and send it again — what you typed may need re-entering."
+        ),
     )
 
 

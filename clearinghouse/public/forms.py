@@ -23,17 +23,30 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 
 from clearinghouse import vocab
+from clearinghouse.i18n import (
+    N_,
+    current_language,
+    gettext,
+    localized_message,
+    message_patterns,
+)
+from clearinghouse.i18n import lazy_gettext as _l
 from clearinghouse.listings import FieldError, as_list, email_problem
 
 
 def options(pairs: Any) -> list[SelectChoice]:
-    """WTForms choices from (value, label) pairs."""
-    return [SelectChoice(str(value), str(label)) for value, label in pairs]
+    """WTForms choices from (value, label) pairs, labels read in the visitor's language."""
+    return [SelectChoice(str(value), _l(str(label))) for value, label in pairs]
 
 
-TIMEZONES = [("", "Same as the meeting place"), *vocab.TIMEZONES.items()]
+TIMEZONES = [("", N_("Same as the meeting place")), *vocab.TIMEZONES.items()]
 DAY_CHOICES = list(zip(vocab.ICAL_DAYS, vocab.DAYS.values(), strict=True))
-WEEKS = [("1", "1st"), ("2", "2nd"), ("3", "3rd"), ("4", "4th"), ("-1", "Last")]
+WEEKS = [("1", N_("1st")), ("2", N_("2nd")), ("3", N_("3rd")), ("4", N_("4th")), ("-1", N_("Last"))]
+
+
+def default_language_names() -> str:
+    """What the languages field starts as: the language the visitor reads the form in."""
+    return "Español" if current_language() == "es" else "English"
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -49,71 +62,73 @@ class MultiCheckboxField(SelectMultipleField):
 class SpamCheckMixin:
     """A honeypot: a field hidden from people (CSS and aria-hidden) that bots fill in."""
 
-    homepage = StringField("Leave this field empty")
+    homepage = StringField(_l("Leave this field empty"))
 
     def is_spam(self) -> bool:
         return bool((self.homepage.data or "").strip())
 
 
 class NewGroupForm(SpamCheckMixin, FlaskForm):
-    name = StringField("Group name")
-    concerns = StringField("What is the group for?")
-    description = TextAreaField("What happens at the group?")
-    organization = StringField("Organization it belongs to (if any)")
+    name = StringField(_l("Group name"))
+    concerns = StringField(_l("What is the group for?"))
+    description = TextAreaField(_l("What happens at the group?"))
+    organization = StringField(_l("Organization it belongs to (if any)"))
     format = RadioField(
-        "Who leads it?",
+        _l("Who leads it?"),
         choices=options(list(vocab.FORMATS.items())),
         default="peer-led",
     )
     attendance = RadioField(
-        "How do people take part?",
+        _l("How do people take part?"),
         choices=options(list(vocab.ATTENDANCE.items())),
         default="in-person",
     )
     open = RadioField(
-        "Can newcomers just come?",
-        choices=options([("yes", "Yes, anyone can come"), ("no", "No, people register first")]),
+        _l("Can newcomers just come?"),
+        choices=options(
+            [("yes", N_("Yes, anyone can come")), ("no", N_("No, people register first"))]
+        ),
         default="yes",
     )
-    time_limited = BooleanField("It runs for a fixed number of sessions")
-    cost = RadioField("Cost", choices=options(list(vocab.COSTS.items())), default="free")
-    cost_note = StringField("About the cost (optional)")
-    languages = StringField("Languages", default="English")
+    time_limited = BooleanField(_l("It runs for a fixed number of sessions"))
+    cost = RadioField(_l("Cost"), choices=options(list(vocab.COSTS.items())), default="free")
+    cost_note = StringField(_l("About the cost (optional)"))
+    languages = StringField(_l("Languages"), default=lambda: default_language_names())
     audience = MultiCheckboxField(
-        "Who is it for? (optional)", choices=options(list(vocab.AUDIENCES.items()))
+        _l("Who is it for? (optional)"), choices=options(list(vocab.AUDIENCES.items()))
     )
     accessibility = MultiCheckboxField(
-        "Accessibility (optional)", choices=options(list(vocab.ACCESSIBILITY.items()))
+        _l("Accessibility (optional)"), choices=options(list(vocab.ACCESSIBILITY.items()))
     )
-    location_name = StringField("Name of the place (optional)")
-    address = StringField("Street address")
-    city = StringField("City or town")
-    region = StringField("State or province")
-    postal_code = StringField("ZIP or postal code")
-    online_url = StringField("Link to join online")
-    online_phone = StringField("Phone number to join by phone")
-    online_notes = TextAreaField("How to join (optional)")
+    location_name = StringField(_l("Name of the place (optional)"))
+    address = StringField(_l("Street address"))
+    city = StringField(_l("City or town"))
+    region = StringField(_l("State or province"))
+    postal_code = StringField(_l("ZIP or postal code"))
+    online_url = StringField(_l("Link to join online"))
+    online_phone = StringField(_l("Phone number to join by phone"))
+    online_notes = TextAreaField(_l("How to join (optional)"))
     meeting_freq = RadioField(
-        "How often does it meet?",
+        _l("How often does it meet?"),
         choices=options(
             [
-                ("weekly", "Every week"),
-                ("monthly", "Some weeks of the month"),
-                ("arrangement", "By arrangement"),
+                ("weekly", N_("Every week")),
+                ("monthly", N_("Some weeks of the month")),
+                ("arrangement", N_("By arrangement")),
             ]
         ),
         default="weekly",
     )
-    meeting_weeks = MultiCheckboxField("Which weeks of the month?", choices=options(WEEKS))
-    meeting_days = MultiCheckboxField("Which days?", choices=options(DAY_CHOICES))
-    meeting_start = StringField("Starts at")
-    meeting_end = StringField("Ends at")
-    meeting_timezone = SelectField("Time zone", choices=options(TIMEZONES), default="")
-    contact_phone = StringField("Public phone")
-    contact_email = StringField("Public email")
-    website = StringField("Website")
-    submitter_email = StringField("Your email (optional)")
-    message = TextAreaField("Anything else our staff should know? (optional)")
+    meeting_weeks = MultiCheckboxField(_l("Which weeks of the month?"), choices=options(WEEKS))
+    meeting_days = MultiCheckboxField(_l("Which days?"), choices=options(DAY_CHOICES))
+    meeting_start = StringField(_l("Starts at"))
+    meeting_end = StringField(_l("Ends at"))
+    meeting_timezone = SelectField(_l("Time zone"), choices=options(TIMEZONES), default="")
+    contact_phone = StringField(_l("Public phone"))
+    contact_email = StringField(_l("Public email"))
+    website = StringField(_l("Website"))
+    submitter_email = StringField(_l("Your email (optional)"))
+    message = TextAreaField(_l("Anything else our staff should know? (optional)"))
 
     def raw_listing(self) -> dict[str, Any]:
         """The submission in the project's raw listing shape (strings as typed)."""
@@ -179,11 +194,11 @@ class NewGroupForm(SpamCheckMixin, FlaskForm):
         if attendance in ("in-person", "hybrid") and not (
             (self.city.data or "").strip() or (self.postal_code.data or "").strip()
         ):
-            errors.append(FieldError("city", "give the city or ZIP code where the group meets"))
+            errors.append(FieldError("city", N_("give the city or ZIP code where the group meets")))
         if attendance in ("online", "hybrid") and not (self.online_url.data or "").strip():
-            errors.append(FieldError("online_url", "give the link people use to join online"))
+            errors.append(FieldError("online_url", N_("give the link people use to join online")))
         if attendance == "phone" and not (self.online_phone.data or "").strip():
-            errors.append(FieldError("online_phone", "give the number people call to join"))
+            errors.append(FieldError("online_phone", N_("give the number people call to join")))
         message = email_problem((self.submitter_email.data or "").strip())
         if message:
             errors.append(FieldError("submitter_email", message))
@@ -194,8 +209,9 @@ class NewGroupForm(SpamCheckMixin, FlaskForm):
         summary: list[tuple[str, str, str]] = []
         for error in errors:
             field = self._field_for(error)
-            field.errors = [*list(field.errors or []), _sentence(error.message)]
-            summary.append((field.id, str(field.label.text), _sentence(error.message)))
+            message = _sentence(localized(error.message))
+            field.errors = [*list(field.errors or []), message]
+            summary.append((field.id, str(field.label.text), message))
         return summary
 
     def _field_for(self, error: FieldError) -> Field:
@@ -238,6 +254,31 @@ FIELD_FOR_ERROR = {
 }
 
 
+# The validation messages a public form can show (clearinghouse/listings.py words them for
+# forms, imports and the API alike); `%(value)s` stands for the value quoted in the message.
+FORM_MESSAGES = (
+    N_("is required"),
+    N_("at least one concern is required"),
+    N_("at least one day is required (or freq arrangement)"),
+    N_("HTML was removed"),
+    N_("%(value)s is not an email address (for example name@example.org)"),
+    N_("%(value)s is not a phone number"),
+    N_("%(value)s is not a web address (http or https)"),
+    N_("%(value)s is not a web address"),
+    N_("%(value)s is not a time (use HH:MM, e.g. 19:00 or 7:00 pm)"),
+    N_("%(value)s is not a time: hours run 0–23 and minutes 0–59"),
+    N_("%(value)s is not a US state or Canadian province"),
+    N_("%(value)s is not a known value and was left out"),
+    N_("is %(value)s characters long; at most %(limit)s are allowed"),
+)
+_FORM_PATTERNS = message_patterns(FORM_MESSAGES)
+
+
+def localized(message: str) -> str:
+    """A validation message in the visitor's language (as written when it has no translation)."""
+    return localized_message(message, _FORM_PATTERNS)
+
+
 def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
@@ -245,16 +286,16 @@ def _sentence(message: str) -> str:
 class SuggestEditForm(SpamCheckMixin, FlaskForm):
     """What is wrong with a listing; each filled field becomes part of the payload."""
 
-    name = StringField("The group's name should be")
-    meetings = TextAreaField("When it meets (days, times)")
-    location = TextAreaField("Where it meets")
-    online = TextAreaField("How to join online or by phone")
-    contact = TextAreaField("Contact details")
-    cost = StringField("Cost")
-    description = TextAreaField("Description")
-    no_longer_meets = BooleanField("This group no longer meets")
-    message = TextAreaField("Anything else? (optional)")
-    submitter_email = StringField("Your email (optional)")
+    name = StringField(_l("The group's name should be"))
+    meetings = TextAreaField(_l("When it meets (days, times)"))
+    location = TextAreaField(_l("Where it meets"))
+    online = TextAreaField(_l("How to join online or by phone"))
+    contact = TextAreaField(_l("Contact details"))
+    cost = StringField(_l("Cost"))
+    description = TextAreaField(_l("Description"))
+    no_longer_meets = BooleanField(_l("This group no longer meets"))
+    message = TextAreaField(_l("Anything else? (optional)"))
+    submitter_email = StringField(_l("Your email (optional)"))
 
     PAYLOAD_FIELDS = ("name", "meetings", "location", "online", "contact", "cost", "description")
 
@@ -272,10 +313,10 @@ class SuggestEditForm(SpamCheckMixin, FlaskForm):
         """At least one suggestion, and a usable email if one was given."""
         ok = True
         if not self.payload() and not (self.message.data or "").strip():
-            self.name.errors = ["Tell us at least one thing that should change."]
+            self.name.errors = [gettext("Tell us at least one thing that should change.")]
             ok = False
         message = email_problem((self.submitter_email.data or "").strip())
         if message:
-            self.submitter_email.errors = [_sentence(message)]
+            self.submitter_email.errors = [_sentence(localized(message))]
             ok = False
         return ok

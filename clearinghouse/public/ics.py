@@ -7,9 +7,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from icalendar import Calendar, Event, vRecur
 
 from clearinghouse import schedule
-from clearinghouse.groups import cancellations_of, rule_of
+from clearinghouse.groups import cancellations_of
+from clearinghouse.i18n import gettext
 from clearinghouse.models import Group, Meeting
-from clearinghouse.public.present import address_lines, has_place
+from clearinghouse.public.present import (
+    address_lines,
+    cancellation_words,
+    closure_words,
+    describe,
+    has_place,
+    rule_of,
+)
 
 PRODID = "-//Self-help Group Clearinghouse//Public site//EN"
 
@@ -112,24 +120,26 @@ def _location_text(group: Group) -> str:
     if group.online_url:
         return group.online_url
     if group.online_phone:
-        return f"By phone: {group.online_phone}"
+        return gettext("By phone: %(phone)s", phone=group.online_phone)
     return ""
 
 
 def _description(group: Group, meeting: Meeting, page_url: str) -> str:
     rule = rule_of(meeting)
-    lines = [schedule.describe(rule)]
+    lines = [describe(rule)]
     if rule.closure is not None:
-        lines.insert(0, schedule.closure_text(rule.closure))
+        lines.insert(0, closure_words(rule.closure))
     days = cancellations_of(meeting.cancellations) + cancellations_of(group.cancellations)
-    lines += [schedule.cancellation_text(day) for day in sorted(days, key=lambda c: c.day)]
+    lines += [cancellation_words(day) for day in sorted(days, key=lambda c: c.day)]
     if group.online_url:
-        lines.append(f"Join online: {group.online_url}")
+        lines.append(gettext("Join online: %(url)s", url=group.online_url))
     if group.online_phone:
-        lines.append(f"Join by phone: {group.online_phone}")
+        lines.append(gettext("Join by phone: %(phone)s", phone=group.online_phone))
     if group.online_notes:
         lines.append(group.online_notes)
     if group.location is not None and group.location.approximate:
-        lines.append("The location is approximate: contact the group to confirm where it meets.")
-    lines.append(f"Details and changes: {page_url}")
+        lines.append(
+            gettext("The location is approximate: contact the group to confirm where it meets.")
+        )
+    lines.append(gettext("Details and changes: %(url)s", url=page_url))
     return "\n".join(lines)

@@ -13,8 +13,9 @@ from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from clearinghouse import freshness, schedule, vocab
+from clearinghouse import freshness, schedule, schedule_es, vocab
 from clearinghouse.groups import cancellations_of, rule_of
+from clearinghouse.i18n import N_, current_language, gettext, language_name, translated
 from clearinghouse.models import Group, Location
 from clearinghouse.schedule import Rule
 from clearinghouse.taxonomy import NationalResource
@@ -22,7 +23,28 @@ from clearinghouse.taxonomy import NationalResource
 
 def schedule_lines(group: Group) -> list[str]:
     """One plain-language line per meeting rule: "2nd and 4th Tuesdays, 7:00–8:30 pm Central"."""
-    return [schedule.describe(rule_of(meeting)) for meeting in group.meetings]
+    return [describe(rule_of(meeting)) for meeting in group.meetings]
+
+
+def spanish() -> bool:
+    return current_language() == "es"
+
+
+def describe(rule: Rule) -> str:
+    """A meeting rule in the reader's language."""
+    return schedule_es.describe(rule) if spanish() else schedule.describe(rule)
+
+
+def closure_words(closure: schedule.Closure, today: date | None = None) -> str:
+    """A temporary closure in the reader's language ("" once it is over)."""
+    language = schedule_es if spanish() else schedule
+    return language.closure_text(closure, today)
+
+
+def cancellation_words(cancellation: schedule.Cancellation) -> str:
+    """A cancelled day in the reader's language."""
+    language = schedule_es if spanish() else schedule
+    return language.cancellation_text(cancellation)
 
 
 @dataclass(frozen=True)
@@ -37,9 +59,9 @@ def schedule_notices(group: Group, today: date | None = None) -> ScheduleNotices
     """The closure in force and the cancelled days still to come (past ones are not shown)."""
     today = today or datetime.now(UTC).date()
     closure = schedule.closure_of(group)
-    closed = schedule.closure_text(closure, today) if closure is not None else ""
+    closed = closure_words(closure, today) if closure is not None else ""
     lines = [
-        (item.day, schedule.cancellation_text(item))
+        (item.day, cancellation_words(item))
         for item in cancellations_of(group.cancellations)
         if item.day >= today
     ]
@@ -47,9 +69,9 @@ def schedule_notices(group: Group, today: date | None = None) -> ScheduleNotices
     for meeting in group.meetings:
         for item in cancellations_of(meeting.cancellations):
             if item.day >= today:
-                text = schedule.cancellation_text(item)
+                text = cancellation_words(item)
                 if several:
-                    text += f" — {schedule.describe(rule_of(meeting))}"
+                    text += f" — {describe(rule_of(meeting))}"
                 lines.append((item.day, text))
     lines.sort(key=lambda line: line[0])
     return ScheduleNotices(closed, tuple(text for _day, text in lines))
@@ -73,11 +95,15 @@ class NextMeeting:
     @property
     def day_text(self) -> str:
         """ "Tuesday, November 24" """
+        if spanish():
+            return schedule_es.day_text(self.start)
         return f"{self.start:%A}, {self.start:%B} {self.start.day}"
 
     @property
     def short_day_text(self) -> str:
         """ "Tue, Nov 24" """
+        if spanish():
+            return schedule_es.short_day_text(self.start)
         return f"{self.start:%a}, {self.start:%b} {self.start.day}"
 
     @property
@@ -85,6 +111,10 @@ class NextMeeting:
         """ "7:00 pm Central time", "7:00 pm (local time)", or "" without a start time."""
         if not self.has_time:
             return ""
+        if spanish():
+            clock = schedule_es.format_time(self.start.time())
+            zone = schedule_es.zone_words(self.zone_label) if self.zone_label else "hora local"
+            return f"{clock} {zone}"
         clock = schedule.format_time(self.start.time())
         return f"{clock} {self.zone_label} time" if self.zone_label else f"{clock} (local time)"
 
@@ -110,13 +140,17 @@ def seen_from(meetings: Iterable[NextMeeting], viewer_tz: str | None) -> list[Ne
     return [
         replace(
             meeting,
-            your_time=schedule.your_time(meeting.start, viewer_tz) if meeting.has_time else "",
+            your_time=_your_time(meeting.start, viewer_tz) if meeting.has_time else "",
             convert_in_browser=viewer_tz is None
             and meeting.has_time
             and meeting.start.tzinfo is not None,
         )
         for meeting in meetings
     ]
+
+
+def _your_time(start: datetime, viewer_tz: str | None) -> str:
+    return (schedule_es if spanish() else schedule).your_time(start, viewer_tz)
 
 
 def next_of_rules(
@@ -209,17 +243,18 @@ def approximate_wording(location: Location) -> str:
     """What an approximate point means, in words a visitor understands."""
     if location.postal_code:
         area = (
-            f"ZIP code {location.postal_code}"
+            gettext("ZIP code %(code)s", code=location.postal_code)
             if location.country == "US"
-            else (f"postal area {location.postal_code}")
+            else gettext("postal area %(code)s", code=location.postal_code)
         )
     elif location.city:
         area = location.city
     else:
-        area = "the area"
-    return (
-        f"The map shows the middle of {area}, not the exact meeting place. "
-        "Contact the group to confirm where it meets."
+        area = gettext("the area")
+    return gettext(
+        "The map shows the middle of %(area)s, not the exact meeting place. "
+        "Contact the group to confirm where it meets.",
+        area=area,
     )
 
 
@@ -237,28 +272,28 @@ def distance_text(distance_mi: float | None, unit: str = "mi") -> str:
         return ""
     value = distance_mi if unit == "mi" else distance_mi * 1.609344
     if value < 0.1:
-        return f"under 0.1 {unit}"
+        return gettext("under 0.1 %(unit)s", unit=unit)
     shown = f"{value:.1f}" if value < 10 else f"{value:.0f}"
     return f"{shown} {unit}"
 
 
 def language_names(codes: list[str] | tuple[str, ...]) -> list[str]:
-    return [vocab.label(vocab.LANGUAGES, code) for code in codes]
+    return [language_name(code, vocab.LANGUAGES) for code in codes]
 
 
 def cost_text(group: Group) -> str:
-    text = vocab.label(vocab.COSTS, group.cost)
+    text = translated(vocab.label(vocab.COSTS, group.cost))
     if group.cost == "donation":
-        text = "Donation welcome"
+        text = gettext("Donation welcome")
     return f"{text} — {group.cost_note}" if group.cost_note else text
 
 
 FORMAT_EXPLAINED = {
-    "peer-led": (
+    "peer-led": N_(
         "Peer-led: run by members who share the concern themselves. "
         "No one is in charge as an expert; people help each other."
     ),
-    "professional-expert": (
+    "professional-expert": N_(
         "Professional-expert: a professional (such as a counsellor, nurse or social worker) "
         "leads the group or provides information."
     ),
@@ -307,16 +342,18 @@ class GroupFacts:
 
 def group_facts(group: Group) -> GroupFacts:
     location = group.location if has_place(group) else None
-    format_label = vocab.label(vocab.FORMATS, group.format)
+    format_label = translated(vocab.label(vocab.FORMATS, group.format))
     return GroupFacts(
         format=format_label,
-        format_explained=FORMAT_EXPLAINED.get(group.format, format_label),
-        attendance=vocab.label(vocab.ATTENDANCE, group.attendance),
+        format_explained=translated(FORMAT_EXPLAINED.get(group.format, format_label)),
+        attendance=translated(vocab.label(vocab.ATTENDANCE, group.attendance)),
         cost=cost_text(group),
-        audience=tuple(vocab.label(vocab.AUDIENCES, tag) for tag in group.audience or ()),
+        audience=tuple(
+            translated(vocab.label(vocab.AUDIENCES, tag)) for tag in group.audience or ()
+        ),
         languages=tuple(language_names(group.languages or ["en"])),
         accessibility=tuple(
-            vocab.label(vocab.ACCESSIBILITY, tag) for tag in group.accessibility or ()
+            translated(vocab.label(vocab.ACCESSIBILITY, tag)) for tag in group.accessibility or ()
         ),
         has_place=location is not None,
         address_lines=tuple(address_lines(location)) if location is not None else (),
@@ -348,9 +385,9 @@ def checked_note(group: Group, now: datetime | None = None) -> CheckedNote:
     now = now or datetime.now(UTC).replace(tzinfo=None)
     confirmed, verified = group.confirmed_at, group.verified_at
     if confirmed and (verified is None or confirmed >= verified):
-        moment, text = confirmed, "Confirmed by the group on"
+        moment, text = confirmed, gettext("Confirmed by the group on")
     elif verified:
-        moment, text = verified, "Checked by our staff on"
+        moment, text = verified, gettext("Checked by our staff on")
     else:
         return CheckedNote("", "", "", True)
     if freshness.is_stale(group, now):
@@ -358,5 +395,12 @@ def checked_note(group: Group, now: datetime | None = None) -> CheckedNote:
     return CheckedNote(text, _day(moment), moment.date().isoformat(), False)
 
 
+def long_date(moment: datetime) -> str:
+    """ "November 3, 2026" / "3 de noviembre de 2026" """
+    return _day(moment)
+
+
 def _day(moment: datetime) -> str:
+    if spanish():
+        return schedule_es.long_date(moment)
     return f"{moment:%B} {moment.day}, {moment.year}"

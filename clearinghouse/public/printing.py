@@ -13,21 +13,22 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from clearinghouse import versioned, vocab
+from clearinghouse import i18n, versioned, vocab
 from clearinghouse.extensions import db
+from clearinghouse.i18n import N_, gettext, translated
 from clearinghouse.models import Group
 from clearinghouse.public import present
 
 # What the abbreviations and words on a printed list mean (shown as its legend).
 LEGEND = (
-    ("In person", "meets at the address shown."),
-    ("Online", "join from anywhere with the link shown."),
-    ("By phone", "call the number shown to join."),
-    ("Hybrid", "meet in person, or join online or by phone."),
-    ("Peer-led", "run by members who share the concern; no one is in charge as an expert."),
-    ("Professional-expert", "a professional leads the group or provides information."),
-    ("Times", "are the group's own local time (the zone is named where known)."),
-    ("Approx.", "the address is only known to the ZIP code or town: ask the group."),
+    (N_("In person"), N_("meets at the address shown.")),
+    (N_("Online"), N_("join from anywhere with the link shown.")),
+    (N_("By phone"), N_("call the number shown to join.")),
+    (N_("Hybrid"), N_("meet in person, or join online or by phone.")),
+    (N_("Peer-led"), N_("run by members who share the concern; no one is in charge as an expert.")),
+    (N_("Professional-expert"), N_("a professional leads the group or provides information.")),
+    (N_("Times"), N_("are the group's own local time (the zone is named where known).")),
+    (N_("Approx."), N_("the address is only known to the ZIP code or town: ask the group.")),
 )
 
 
@@ -60,18 +61,18 @@ def printed_group(group: Group) -> PrintedGroup:
     location = group.location if present.has_place(group) else None
     join = []
     if group.online_url:
-        join.append(f"Online: {group.online_url}")
+        join.append(gettext("Online: %(url)s", url=group.online_url))
     if group.online_phone:
-        join.append(f"By phone: {group.online_phone}")
+        join.append(gettext("By phone: %(phone)s", phone=group.online_phone))
     if group.online_notes:
         join.append(group.online_notes)
     contact = []
     if group.contact_phone:
-        contact.append(f"Phone: {group.contact_phone}")
+        contact.append(gettext("Phone: %(phone)s", phone=group.contact_phone))
     if group.contact_email:
-        contact.append(f"Email: {group.contact_email}")
+        contact.append(gettext("Email: %(email)s", email=group.contact_email))
     if group.website:
-        contact.append(f"Website: {group.website}")
+        contact.append(gettext("Website: %(url)s", url=group.website))
     return PrintedGroup(
         id=group.id,
         uuid=group.uuid,
@@ -79,9 +80,9 @@ def printed_group(group: Group) -> PrintedGroup:
         name=group.name,
         description=group.description or "",
         organization=group.organization.name if group.organization else "",
-        concerns=tuple(concern.label for concern in group.concerns),
-        attendance=vocab.label(vocab.ATTENDANCE, group.attendance),
-        format=vocab.label(vocab.FORMATS, group.format),
+        concerns=tuple(i18n.concern_label(c.slug, c.label) for c in group.concerns),
+        attendance=translated(vocab.label(vocab.ATTENDANCE, group.attendance)),
+        format=translated(vocab.label(vocab.FORMATS, group.format)),
         cost=present.cost_text(group),
         languages=tuple(present.language_names(group.languages or [])),
         town=", ".join(p for p in (location.city, location.region) if p) if location else "",
@@ -98,8 +99,8 @@ def printed_group(group: Group) -> PrintedGroup:
 
 
 def printed(ids: Iterable[int]) -> dict[int, PrintedGroup]:
-    """The printed facts of each active group among `ids` (cached per group version)."""
-    return versioned.built("printed", printed_group, set(ids))
+    """The printed facts of each active group among `ids` (cached per version and language)."""
+    return versioned.built(f"printed-{i18n.current_language()}", printed_group, set(ids))
 
 
 def printed_by_slug(slugs: Iterable[str]) -> dict[str, PrintedGroup]:

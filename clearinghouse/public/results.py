@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -13,8 +14,16 @@ from urllib.parse import urlencode
 from flask import current_app, render_template, url_for
 from werkzeug.datastructures import MultiDict
 
-from clearinghouse import schedule, versioned, vocab
+from clearinghouse import i18n, schedule, versioned, vocab
 from clearinghouse.extensions import db
+from clearinghouse.i18n import (
+    N_,
+    gettext,
+    localized_message,
+    message_patterns,
+    ngettext,
+    translated,
+)
 from clearinghouse.models import Group, SyncState
 from clearinghouse.public import present
 from clearinghouse.public.exports import search_export_url
@@ -29,26 +38,62 @@ from clearinghouse.taxonomy import Taxonomy
 log = logging.getLogger(__name__)
 
 SORT_LABELS = {
-    "relevance": "Best match",
-    "distance": "Nearest first",
-    "name": "Name (A–Z)",
-    "updated": "Recently updated",
-    "soonest": "Soonest first",
+    "relevance": N_("Best match"),
+    "distance": N_("Nearest first"),
+    "name": N_("Name (A–Z)"),
+    "updated": N_("Recently updated"),
+    "soonest": N_("Soonest first"),
 }
 RADIUS_CHOICES = (5, 10, 25, 50, 100)
 # What each parameter is called on the page, for error messages that name it.
 PARAM_LABELS = {
-    "q": "What",
-    "near": "Where",
-    "lat": "Your location",
-    "lon": "Your location",
-    "radius": "Within",
-    "unit": "Distance unit",
-    "sort": "Sort by",
-    "starts_within": "When",
-    "page": "Page",
-    "per_page": "Results per page",
+    "q": N_("What"),
+    "near": N_("Where"),
+    "lat": N_("Your location"),
+    "lon": N_("Your location"),
+    "radius": N_("Within"),
+    "unit": N_("Distance unit"),
+    "sort": N_("Sort by"),
+    "starts_within": N_("When"),
+    "page": N_("Page"),
+    "per_page": N_("Results per page"),
 } | {spec.name: spec.public_label for spec in FACETS}
+# The search errors a person meets (worded by search/query.py and geo.py for pages and API
+# alike); `%(…)s` stands for the values in them.
+SEARCH_MESSAGES = message_patterns(
+    (
+        N_(
+            "We couldn't find “%(place)s”. Try a US ZIP code (60614), a city and state "
+            "(Springfield, IL), a state (Illinois), or a Canadian city or postal code "
+            "(Toronto, ON or M5V)."
+        ),
+        N_(
+            "Enter a place. Try a US ZIP code (60614), a city and state (Springfield, IL), "
+            "a state (Illinois), or a Canadian city or postal code (Toronto, ON or M5V)."
+        ),
+        N_(
+            "We couldn't find “%(place)s”: “%(region)s” isn't a US state or Canadian province. "
+            "Try a US ZIP code (60614), a city and state (Springfield, IL), a state (Illinois), "
+            "or a Canadian city or postal code (Toronto, ON or M5V)."
+        ),
+        N_(
+            "“%(place)s” isn't a ZIP or postal code we know. Check it, or try a city and state "
+            "(Springfield, IL)."
+        ),
+        N_("We couldn't find “%(place)s” in %(region)s. Check the spelling, or try a ZIP code."),
+        N_("“%(place)s” matches several places: %(places)s — add the state."),
+        N_("“%(place)s” matches several places: %(places)s — add the state or province."),
+        N_("%(value)s is not allowed; use one of: %(allowed)s"),
+        N_("%(value)s is not allowed; use %(allowed)s"),
+        N_("%(value)s is not a number"),
+        N_("%(value)s is not a whole number"),
+        N_("%(value)s is out of range; use more than 0 and at most %(limit)s"),
+        N_("%(value)s is out of range; use %(low)s to %(high)s"),
+        N_("give one value, not several (%(values)s)"),
+        N_("give both lat and lon (decimal degrees), or neither"),
+        N_("sort=distance needs a place: give near, or lat and lon"),
+    )
+)
 # Parameters a person sets in the search form itself, kept when filters are cleared.
 WHERE_AND_WHAT = ("q", "near", "lat", "lon", "radius", "unit", "tz")
 # A facet with more values than FOLD_AFTER shows the first FIRST_VALUES, the rest under "More".
@@ -81,12 +126,12 @@ def card_facts(group: Group) -> CardFacts:
     return CardFacts(
         slug=group.slug,
         name=group.name,
-        concerns=tuple(concern.label for concern in group.concerns),
+        concerns=tuple(i18n.concern_label(c.slug, c.label) for c in group.concerns),
         rules=tuple(present.rule_of(meeting) for meeting in group.meetings),
-        attendance=vocab.label(vocab.ATTENDANCE, group.attendance),
+        attendance=translated(vocab.label(vocab.ATTENDANCE, group.attendance)),
         place=_town(location.city, location.region) if location is not None else "",
-        format=vocab.label(vocab.FORMATS, group.format),
-        cost=vocab.label(vocab.COSTS, group.cost),
+        format=translated(vocab.label(vocab.FORMATS, group.format)),
+        cost=translated(vocab.label(vocab.COSTS, group.cost)),
         languages=tuple(present.language_names(group.languages or [])),
         joinable_anywhere=present.joinable_anywhere(group.attendance),
         lat=location.lat if location is not None else None,
@@ -121,7 +166,8 @@ class Chip:
 
 def search_url(args: Iterable[tuple[str, str]]) -> str:
     pairs = [(key, value) for key, value in args if value not in ("", None)]
-    return url_for("public.search") + ("?" + urlencode(pairs) if pairs else "")
+    pairs += i18n.link_args()
+    return url_for("public.search", lang=None) + ("?" + urlencode(pairs) if pairs else "")
 
 
 def canonical_args(query: SearchQuery) -> list[tuple[str, str]]:
@@ -166,7 +212,10 @@ def cards_for(
     Groups joined from anywhere show their next meeting in `viewer_tz` too; `now` is the
     search's moment (so "When" and the next meeting shown agree), else the clock.
     """
-    facts = versioned.built("card", card_facts, {hit.id for hits in pages for hit in hits})
+    # Cards carry words, so each language keeps its own cache of them.
+    facts = versioned.built(
+        f"card-{i18n.current_language()}", card_facts, {hit.id for hits in pages for hit in hits}
+    )
     today = datetime.now(UTC).date()
     cards = []
     for hits in pages:
@@ -184,7 +233,7 @@ def cards_for(
                     distance=present.distance_text(hit.distance_mi, unit),
                     next_meeting=upcoming[0] if upcoming else None,
                     tz=(viewer_tz or "") if group.joinable_anywhere else "",
-                    closed=schedule.closure_text(group.closure, today) if group.closure else "",
+                    closed=present.closure_words(group.closure, today) if group.closure else "",
                 )
             )
         cards.append(shown)
@@ -201,16 +250,16 @@ def chips_for(query: SearchQuery, page: Any) -> list[Chip]:
     if query.starts_within:
         chips.append(
             Chip(
-                label=f"When: {WHEN_LABELS[query.starts_within]}",
+                label=gettext("When: %(when)s", when=gettext(WHEN_LABELS[query.starts_within])),
                 remove_url=search_url(query_to_args(replace(query, starts_within="", page=1))),
             )
         )
     for spec in FACETS:
         for value in query.selected(spec.name):
-            value_label = labels.get((spec.name, value), value)
+            value_label = shown_value(spec.name, value, labels.get((spec.name, value), value))
             chips.append(
                 Chip(
-                    label=f"{spec.public_label}: {value_label}",
+                    label=f"{gettext(spec.public_label)}: {value_label}",
                     remove_url=search_url(args_without(query, spec.name, value)),
                 )
             )
@@ -233,13 +282,15 @@ class Summary:
 def summary(query: SearchQuery, total: int) -> Summary:
     distance = f"{_number(query.radius)} {_unit_words(query.unit)}" if query.near else ""
     point = query.near is not None and query.near.kind == "point"
-    heading = f"{total} group{'' if total == 1 else 's'}" if total else "No groups found"
-    if query.near:
-        heading += f" within {distance} of {query.near_text or 'your location'}"
+    heading = place_heading(query, total, distance)
     if query.q:
-        heading += f" for “{query.q}”"
+        heading += " " + gettext("for “%(q)s”", q=query.q)
+    if query.near:
+        title = gettext("Groups near %(place)s", place=query.near_text or gettext("you"))
+    else:
+        title = gettext("Search results")
     return Summary(
-        title=f"Groups near {query.near_text or 'you'}" if query.near else "Search results",
+        title=title,
         heading=heading,
         distance=distance,
         near=query.near_text if query.near and not point else "",
@@ -249,13 +300,36 @@ def summary(query: SearchQuery, total: int) -> Summary:
     )
 
 
+def place_heading(query: SearchQuery, total: int, distance: str) -> str:
+    """ "2 groups within 25 miles of 60614" (the embed's heading, and the start of the page's)."""
+    heading = (
+        ngettext("%(num)d group", "%(num)d groups", total) if total else gettext("No groups found")
+    )
+    if query.near:
+        heading += " " + gettext(
+            "within %(distance)s of %(place)s",
+            distance=distance,
+            place=query.near_text or gettext("your location"),
+        )
+    return heading
+
+
+def shown_value(facet: str, value: str, label: str) -> str:
+    """A facet value's label in the reader's language (concerns and languages by name)."""
+    if facet == "concern":
+        return i18n.concern_label(value, label)
+    if facet == "language":
+        return i18n.language_name(value, vocab.LANGUAGES)
+    return translated(label)
+
+
 def _number(value: float) -> str:
     """A radius as people write it: 25, 12.5."""
     return str(round(value, 1)).removesuffix(".0")
 
 
 def _unit_words(unit: str) -> str:
-    return "miles" if unit == "mi" else "km"
+    return gettext("miles") if unit == "mi" else "km"
 
 
 @dataclass(frozen=True)
@@ -272,13 +346,15 @@ def wider_links(query: SearchQuery, suggestions: Suggestions | None) -> list[Lin
     links = []
     for option in wider:
         radius = round(option.radius)
-        groups = f"{option.count} group{'' if option.count == 1 else 's'}"
+        groups = ngettext("%(num)d group", "%(num)d groups", option.count)
         url = search_url(replaced(pairs, "radius", str(radius)))
-        links.append(Link(url, f"Within {radius} {units} ({groups})"))
+        links.append(
+            Link(url, gettext("Within %(distance)s", distance=f"{radius} {units}") + f" ({groups})")
+        )
     if wider and not any(option.count for option in wider) and query.radius_mi < 500:
         farthest = 500 if query.unit == "mi" else 800
         url = search_url(replaced(pairs, "radius", str(farthest)))
-        links.append(Link(url, f"within {farthest} {units}"))
+        links.append(Link(url, gettext("within %(distance)s", distance=f"{farthest} {units}")))
     return links
 
 
@@ -301,13 +377,18 @@ def facet_boxes(facets: list[Facet]) -> list[FacetBox]:
             continue
         fold = FIRST_VALUES if len(facet.values) > FOLD_AFTER else len(facet.values)
         rest = facet.values[fold:]
+        values = [
+            dataclasses.replace(value, label=shown_value(facet.name, value.value, value.label))
+            for value in facet.values
+        ]
+        legend = gettext(BY_NAME[facet.name].public_label)
         boxes.append(
             FacetBox(
                 name=facet.name,
-                legend=BY_NAME[facet.name].public_label,
-                more_label=facet.label.lower(),
-                first=facet.values[:fold],
-                rest=rest,
+                legend=legend,
+                more_label=legend.lower(),
+                first=values[:fold],
+                rest=values[fold:],
                 rest_open=any(value.selected for value in rest),
             )
         )
@@ -346,7 +427,7 @@ def render_search(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, i
         page = search_page(query, hydrate, taxonomy)
     except SearchUnavailable:
         log.warning("event=search_unavailable")
-        message = "Search is not available right now. Please try again in a few minutes."
+        message = gettext("Search is not available right now. Please try again in a few minutes.")
         return _error_page(args, None, message, 503)
     if query.near is not None and page.total == 0:
         record_miss(query)
@@ -376,10 +457,12 @@ def render_search(args: MultiDict[str, str], taxonomy: Taxonomy) -> tuple[str, i
             + [("attendance", "online"), ("attendance", "phone")]
         ),
         "sort_labels": {
-            s: SORT_LABELS.get(s, s) for s in SORTS if s != "distance" or query.near is not None
+            s: gettext(SORT_LABELS.get(s, s))
+            for s in SORTS
+            if s != "distance" or query.near is not None
         },
         "radius_choices": RADIUS_CHOICES,
-        "when_labels": WHEN_LABELS,
+        "when_labels": {value: gettext(label) for value, label in WHEN_LABELS.items()},
         "national": present.helplines(_national(page, query, taxonomy)),
         "wider_links": wider_links(query, page.suggestions),
         "reading": page.reading,
@@ -416,12 +499,12 @@ def _error_page(
             chips=[],
             error={
                 "param": param,
-                "label": PARAM_LABELS.get(param, param) if param else "",
-                "message": message,
+                "label": gettext(PARAM_LABELS.get(param, param)) if param else "",
+                "message": localized_message(message, SEARCH_MESSAGES),
             },
             typed={name: args.get(name, "")[:200] for name in ("q", "near", "radius")},
             radius_choices=RADIUS_CHOICES,
-            sort_labels={s: SORT_LABELS.get(s, s) for s in SORTS},
+            sort_labels={s: gettext(SORT_LABELS.get(s, s)) for s in SORTS},
             tile_url="",
         ),
         status,

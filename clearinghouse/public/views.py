@@ -17,6 +17,7 @@ from flask import (
 
 from clearinghouse import groups, schedule
 from clearinghouse.extensions import db
+from clearinghouse.i18n import N_, concern_label
 from clearinghouse.models import Group
 from clearinghouse.public import bp, present
 from clearinghouse.public.ics import group_calendar
@@ -27,6 +28,9 @@ from clearinghouse.taxonomy import Taxonomy, default_taxonomy, normalize
 log = logging.getLogger(__name__)
 
 SUGGEST_LIMIT = 8
+
+
+bp.add_app_template_global(present.long_date, "long_date")
 
 
 @bp.route("/")
@@ -53,7 +57,7 @@ def public_group(slug: str) -> Group:
         if merged is not None:  # a duplicate merged by staff: its old address still works
             args = {**(request.view_args or {}), "slug": merged}
             abort(redirect(url_for(str(request.endpoint), **args), 301))
-        abort(404, description="We couldn't find that group. It may have stopped meeting.")
+        abort(404, description=N_("We couldn't find that group. It may have stopped meeting."))
     return group
 
 
@@ -125,8 +129,8 @@ def suggestions(tax: Taxonomy, text: str, limit: int = SUGGEST_LIMIT) -> list[di
         found.append(
             {
                 "slug": found_term.slug,
-                "label": found_term.label,
-                "parent": parent.label if parent else "",
+                "label": concern_label(found_term.slug, found_term.label),
+                "parent": concern_label(parent.slug, parent.label) if parent else "",
             }
         )
     return found
@@ -152,7 +156,7 @@ def concern(slug: str) -> str:
     tax = default_taxonomy()
     term = tax.get(slug)
     if term is None:
-        abort(404, description="We don't have a concern by that name. Try browsing the list.")
+        abort(404, description=N_("We don't have a concern by that name. Try browsing the list."))
     return render_template(
         "public/concern.html",
         term=term,

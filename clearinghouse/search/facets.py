@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from clearinghouse.i18n import N_
 from clearinghouse.vocab import (
     ACCESSIBILITY,
     ATTENDANCE,
@@ -72,43 +73,45 @@ FACETS: Final = (
         "concern",
         "concerns",
         "Concern",
-        "Topic",
+        N_("Topic"),
         help="a concern slug from /concerns (e.g. grief-loss); a parent includes its children",
     ),
-    FacetSpec("format", "format", "Format", "Led by", FORMATS, hsds_attribute=True),
+    FacetSpec("format", "format", "Format", N_("Led by"), FORMATS, hsds_attribute=True),
     FacetSpec(
         "attendance",
         "attendance",
         "Attendance",
-        "How to take part",
+        N_("How to take part"),
         ATTENDANCE,
         hsds_attribute=True,
     ),
-    FacetSpec("day", "days", "Day", "Day", DAYS, aliases=DAY_WORDS),
+    FacetSpec("day", "days", "Day", N_("Day"), DAYS, aliases=DAY_WORDS),
     FacetSpec(
         "time",
         "times",
         "Time of day",
-        "Time of day",
+        N_("Time of day"),
         {slug: label for slug, (label, _start, _end) in TIMES_OF_DAY.items()},
     ),
     FacetSpec(
         "language",
         "languages",
         "Language",
-        "Language",
+        N_("Language"),
         LANGUAGES,
         allowed=(*LANGUAGES, *_OTHER_LANGUAGES),
         aliases=LANGUAGE_NAMES,
         help="an ISO 639-1 code such as en, es, fr, or a language name",
     ),
-    FacetSpec("cost", "cost", "Cost", "Cost", COSTS, hsds_attribute=True),
-    FacetSpec("audience", "audience", "Audience", "Who it is for", AUDIENCES, hsds_attribute=True),
+    FacetSpec("cost", "cost", "Cost", N_("Cost"), COSTS, hsds_attribute=True),
+    FacetSpec(
+        "audience", "audience", "Audience", N_("Who it is for"), AUDIENCES, hsds_attribute=True
+    ),
     FacetSpec(
         "accessibility",
         "accessibility",
         "Accessibility",
-        "Accessibility",
+        N_("Accessibility"),
         ACCESSIBILITY,
         hsds_attribute=True,
     ),

@@ -13,6 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
 
+from clearinghouse.i18n import concern_label, gettext, translated
 from clearinghouse.search.base import Searcher, SearchQuery, SearchResult
 from clearinghouse.search.query import search_words
 from clearinghouse.search.understanding import Understood, correct, understand
@@ -32,9 +33,9 @@ class Reading:
 
     @property
     def labels(self) -> list[str]:
-        """What the answer is for, in words: the concerns named, else the audiences."""
-        return [label for _slug, label in self.concerns] or [
-            label for _value, label in self.audiences
+        """What the answer is for, in the reader's words: the concerns named, else the audiences."""
+        return [concern_label(slug, label) for slug, label in self.concerns] or [
+            translated(label) for _value, label in self.audiences
         ]
 
     @property
@@ -43,15 +44,21 @@ class Reading:
             return None
         words = self.corrected or self.typed
         if not self.labels:
-            return f"No group mentions every word of “{words}”; showing groups with some of them."
-        return (
-            f"No group mentions every word of “{words}”; showing groups for {_joined(self.labels)}."
+            return gettext(
+                "No group mentions every word of “%(words)s”; showing groups with some of them.",
+                words=words,
+            )
+        return gettext(
+            "No group mentions every word of “%(words)s”; showing groups for %(topics)s.",
+            words=words,
+            topics=_joined(self.labels),
         )
 
     @property
     def notice(self) -> str | None:
         """One sentence for the page and the API, when the answer is not for q exactly."""
-        parts = [f"Showing results for “{self.corrected}”."] if self.corrected else []
+        corrected = gettext("Showing results for “%(words)s”.", words=self.corrected or "")
+        parts = [corrected] if self.corrected else []
         if self.relaxed_notice:
             parts.append(self.relaxed_notice)
         return " ".join(parts) or None
@@ -146,4 +153,4 @@ def _joined(labels: list[str]) -> str:
     shown = [f"“{label}”" for label in labels[:3]]
     if len(shown) <= 1:
         return "".join(shown)
-    return ", ".join(shown[:-1]) + " and " + shown[-1]
+    return gettext("%(some)s and %(last)s", some=", ".join(shown[:-1]), last=shown[-1])

@@ -39,6 +39,7 @@ from datetime import UTC, datetime, time, timedelta
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
+from clearinghouse.i18n import N_
 from clearinghouse.schedule import Rule, match_byday, zone_names
 from clearinghouse.vocab import DAYS, ICAL_DAYS
 
@@ -52,9 +53,9 @@ NO_MEETING = WEEK  # the soonest key of a group with no timed weekly meeting: af
 
 # The values of `starts_within`, in the order the form offers them.
 WHEN_LABELS = {
-    "now": "Now (on now or starting within 30 minutes)",
-    "3h": "In the next 3 hours",
-    "today": "Today",
+    "now": N_("Now (on now or starting within 30 minutes)"),
+    "3h": N_("In the next 3 hours"),
+    "today": N_("Today"),
     **DAYS,
 }
 STARTS_WITHIN = tuple(WHEN_LABELS)

@@ -5,7 +5,8 @@
  * It adds an iframe of HOST/embed right after the script tag and sizes it to its content.
  * Height messages are accepted only from HOST's origin and only from that iframe.
  * Optional: data-q, data-near, data-concern, data-attendance, data-radius, data-title,
- * data-accent (a "#rrggbb" colour for buttons and links; ignored unless it reads on white).
+ * data-accent (a "#rrggbb" colour for buttons and links; ignored unless it reads on white),
+ * data-lang ("es" for Spanish; else the reader's browser language decides).
  */
 (function () {
   "use strict";
@@ -13,7 +14,7 @@
   if (!script || !script.src) return;
   var origin = new URL(script.src, document.baseURI).origin;
   var params = new URLSearchParams();
-  ["q", "near", "concern", "attendance", "radius", "accent"].forEach(function (name) {
+  ["q", "near", "concern", "attendance", "radius", "accent", "lang"].forEach(function (name) {
     var value = script.getAttribute("data-" + name);
     if (value) params.set(name, value);
   });

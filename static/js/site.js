@@ -28,7 +28,8 @@
         var text = input.value.trim();
         if (text.length < 2 || text === last) return;
         last = text;
-        fetch(input.dataset.suggestUrl + "?q=" + encodeURIComponent(text), {
+        var url = input.dataset.suggestUrl;
+        fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + "q=" + encodeURIComponent(text), {
           headers: { Accept: "application/json" }
         })
           .then(function (response) { return response.ok ? response.json() : []; })
@@ -47,6 +48,11 @@
   }
 
   // "Use my location": the browser's position, rounded to about 100 m, as the search point.
+  // The page's words for what this script writes, in its language (data-text-* on <body>).
+  function uiText(name, english) {
+    return document.body.getAttribute("data-text-" + name) || english;
+  }
+
   function useMyLocation() {
     var container = document.querySelector("[data-geo-container]");
     if (!container || !navigator.geolocation) return;
@@ -58,11 +64,11 @@
     var button = container.querySelector("[data-geo-button]");
     container.hidden = false;
     if (lat.value && lon.value && !near.value) {
-      near.placeholder = "Your location";
-      status.textContent = "Searching near your location.";
+      near.placeholder = uiText("your-location", "Your location");
+      status.textContent = uiText("searching-near-you", "Searching near your location.");
     }
     button.addEventListener("click", function () {
-      status.textContent = "Finding your location…";
+      status.textContent = uiText("finding-you", "Finding your location…");
       navigator.geolocation.getCurrentPosition(
         function (position) {
           lat.value = position.coords.latitude.toFixed(3);
@@ -70,11 +76,13 @@
           lat.disabled = false;
           lon.disabled = false;
           near.value = "";
-          near.placeholder = "Your location";
-          status.textContent = "Got your approximate location. Press Search to find groups near you.";
+          near.placeholder = uiText("your-location", "Your location");
+          status.textContent = uiText(
+            "found-you", "Got your approximate location. Press Search to find groups near you.");
         },
         function () {
-          status.textContent = "We couldn't get your location. Please type a ZIP code or city instead.";
+          status.textContent = uiText(
+            "not-found", "We couldn't get your location. Please type a ZIP code or city instead.");
         },
         { enableHighAccuracy: false, timeout: 10000, maximumAge: 600000 }
       );
@@ -101,7 +109,7 @@
     var body = panel.querySelector(".filters__body");
     var note = document.createElement("p");
     note.className = "hint";
-    note.textContent = "Results update as soon as you change a filter.";
+    note.textContent = uiText("filters-apply-at-once", "Results update as soon as you change a filter.");
     body.insertBefore(note, body.firstChild);
     var apply = panel.querySelector("[data-apply]");
     if (apply) apply.classList.add("visually-hidden");
@@ -181,6 +189,9 @@
         timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
         weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23"
       });
+      var weekday = new Intl.DateTimeFormat(document.documentElement.lang || "en", {
+        timeZone: zone, weekday: "short"
+      });
     } catch (e) { return; }
     document.querySelectorAll("time[data-your-time]").forEach(function (element) {
       var iso = element.getAttribute("datetime") || "";
@@ -192,11 +203,11 @@
       var clock = seen.hour + ":" + seen.minute;
       if (day === iso.slice(0, 10) && clock === iso.slice(11, 16)) return;
       var hour = parseInt(seen.hour, 10);
-      var text = (hour % 12 || 12) + ":" + seen.minute + (hour < 12 ? " am" : " pm");
-      if (day !== iso.slice(0, 10)) text = seen.weekday + " " + text;
+      var text = (hour % 12 || 12) + ":" + seen.minute + " " + (hour < 12 ? uiText("am", "am") : uiText("pm", "pm"));
+      if (day !== iso.slice(0, 10)) text = weekday.format(moment).replace(".", "") + " " + text;
       var label = document.createElement("span");
       label.className = "your-time";
-      label.textContent = " (" + text + " your time)";
+      label.textContent = " (" + uiText("your-time", "{time} your time").replace("{time}", text) + ")";
       element.removeAttribute("data-your-time");
       element.parentNode.insertBefore(label, element.nextSibling);
     });

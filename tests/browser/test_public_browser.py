@@ -211,25 +211,33 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
         "/suggest",
         "/search?q=monthly+widows+supper",  # a temporarily closed group's card
         "CLOSED GROUP",
+        "/concerns",
+        "/about",
+        "/start-a-group",
+        "/groups/no-such-group",  # the error page
     ],
 )
+@pytest.mark.parametrize("language", ["en", "es"])
 def test_no_serious_accessibility_violations(
-    page: Page, live_server: LiveServer, path: str
+    page: Page, live_server: LiveServer, path: str, language: str
 ) -> None:
     if path == "GROUP":
-        page.goto(live_server.url + "/search?near=60614")
+        page.goto(live_server.url + f"/search?near=60614&lang={language}")
         page.locator("#results-list .card__title a").first.click()
         page.wait_for_load_state()
     elif path == "CLOSED GROUP":
-        page.goto(live_server.url + "/search?q=monthly+widows+supper")
+        page.goto(live_server.url + f"/search?q=monthly+widows+supper&lang={language}")
         page.get_by_role("link", name="Monthly Widows Supper").first.click()
         page.wait_for_load_state()
-        expect(page.locator("[data-closed]")).to_contain_text(
-            "Temporarily closed until January 13, 2099: Kitchen renovation"
-        )
+        closed = {
+            "en": "Temporarily closed until January 13, 2099: Kitchen renovation",
+            "es": "Cerrado temporalmente hasta el 13 de enero de 2099: Kitchen renovation",
+        }
+        expect(page.locator("[data-closed]")).to_contain_text(closed[language])
         expect(page.locator("[data-cancelled]")).to_contain_text("(Christmas Eve)")
     else:
-        page.goto(live_server.url + path)
+        page.goto(live_server.url + path + ("&" if "?" in path else "?") + f"lang={language}")
+    assert page.locator("html").get_attribute("lang") == language
     violations = axe_violations(page)
     summary = [
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"][:3]]}
@@ -238,14 +246,18 @@ def test_no_serious_accessibility_violations(
     assert violations == [], json.dumps(summary, indent=1)
 
 
+@pytest.mark.parametrize(
+    ("language", "name_label", "send"),
+    [("en", "Group name", "Send for review"), ("es", "Nombre del grupo", "Enviar para revisión")],
+)
 def test_suggest_form_with_errors_has_no_serious_accessibility_violations(
-    page: Page, live_server: LiveServer
+    page: Page, live_server: LiveServer, language: str, name_label: str, send: str
 ) -> None:
-    page.goto(live_server.url + "/suggest")
-    page.get_by_label("Group name").fill("A group")
-    page.get_by_role("button", name="Send for review").click()
+    page.goto(live_server.url + f"/suggest?lang={language}")
+    page.get_by_label(name_label).fill("A group")
+    page.get_by_role("button", name=send).click()
     expect(page.locator(".error-summary")).to_be_visible()
-    expect(page.get_by_label("Group name")).to_have_value("A group")
+    expect(page.get_by_label(name_label)).to_have_value("A group")
     assert axe_violations(page) == []
 
 

@@ -191,7 +191,7 @@ def test_an_index_from_before_standing_gains_the_field_in_place(
     old_doc = build.document(listing_doc(1))
     del old_doc["standing"]
     backend.client.index(index=backend.alias, id="1", document=old_doc, refresh=True)
-    with pytest.raises(BadRequestError, match="strict_dynamic_mapping"):
+    with pytest.raises(ApiError, match="strict_dynamic_mapping"):
         backend.client.index(index=backend.alias, id="2", document=build.document(listing_doc(2)))
 
     backend.upsert([listing_doc(2, standing=1), listing_doc(3)])

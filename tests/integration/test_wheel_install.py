@@ -86,6 +86,7 @@ def test_wheel_carries_every_template_static_file_migration_and_seed_file(wheel:
         carried = {name.removeprefix(prefix) for name in names if name.startswith(prefix)}
         assert carried == resource_files(folder), folder
     assert "clearinghouse/py.typed" in names
+    assert "clearinghouse/translations/es/LC_MESSAGES/messages.po" in names  # compiled at start
     assert "indexer/pipeline.py" in names
     # Only the two packages: nothing lands at the top of site-packages.
     project, version = wheel.name.split("-")[:2]
@@ -194,3 +195,7 @@ def test_demo_from_the_wheel_serves_the_home_page_and_finds_a_sample_group(demo:
 
     found = get(f"{demo}/search?near={sample['location']['postal_code']}")
     assert html.escape(sample["name"], quote=False) in found
+
+    # The Spanish catalog, shipped as a .po, is compiled by the installed app itself.
+    spanish = get(f"{demo}/?lang=es")
+    assert '<html lang="es">' in spanish and "Buscar un grupo de apoyo" in spanish

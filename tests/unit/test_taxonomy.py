@@ -71,7 +71,10 @@ def test_slugs_are_unique_kebab_case(taxonomy: Taxonomy) -> None:
 def test_every_term_has_description_and_lay_synonyms(taxonomy: Taxonomy) -> None:
     for term in taxonomy:
         assert term.description.endswith("."), term.slug
-        assert 2 <= len(term.synonyms) <= 16, term.slug
+        english = [word for word in term.synonyms if word not in term.spanish_words]
+        assert 2 <= len(english) <= 16, term.slug
+        assert term.description_es.endswith("."), term.slug  # seed_data/concerns_es.json
+        assert 1 <= len(term.spanish_words) <= 12, term.slug
 
 
 def test_no_word_is_claimed_by_two_concerns(taxonomy: Taxonomy) -> None:

@@ -402,3 +402,24 @@ def test_freshness_page_counts_this_month(
     assert re.search(r"Requests sent</dt><dd>1<", page)
     assert re.search(r"Still right</dt><dd>1<", page)
     assert "100%" in page  # the only listing is now confirmed
+
+
+def test_a_spanish_speaking_group_is_asked_in_spanish(
+    app: Flask, client: FlaskClient, make_group: Callable[..., Group], mailbox: Mailbox
+) -> None:
+    group = make_group(private_contact={"email": LEADER}, languages=["es", "en"])
+    group.created_at = utcnow() - timedelta(days=800)
+    db.session.commit()
+    run_worker(app, utcnow())
+    [message] = mailbox.to(LEADER)
+    assert str(message["Subject"]) == f"¿Sigue siendo correcta nuestra ficha de {group.name}?"
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Esto es lo que ve el público:" in text and "Los martes, 7:00–8:30 p. m." in text
+    assert "Still right" not in text and "This is what people see" not in text
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert '<html lang="es">' in html and "Sigue siendo correcta</a>" in html
+    urls = LINK.findall(text)
+    assert urls and all(url.endswith("?lang=es") for url in urls)
+    page = client.get(urlsplit(urls[0]).path + "?lang=es")
+    assert page.status_code == 200
+    assert "¿Sigue siendo correcto?" in page.get_data(as_text=True)
