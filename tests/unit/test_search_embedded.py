@@ -133,8 +133,9 @@ def test_an_index_from_before_standing_is_upgraded_in_place(tmp_path: Path) -> N
     old = EmbeddedBackend(path)
     old.upsert([doc(1), doc(2)])
     old.close()
-    with sqlite3.connect(path) as conn:  # the previous layout: schema 3, no standing column
-        conn.execute("ALTER TABLE docs DROP COLUMN standing")
+    with sqlite3.connect(path) as conn:  # the previous layout: schema 3, without these columns
+        for column in ("standing", "meet_zone", "meet_slots"):
+            conn.execute(f"ALTER TABLE docs DROP COLUMN {column}")
         conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
     conn.close()
 
