@@ -12,8 +12,12 @@ fallback while Elasticsearch is down (`search/fallback.py`), from its own outbox
 
 Text is analysed in Python exactly as for Elasticsearch (`elastic_query.stems`: letters and
 digits, accents folded, Porter stems) and handed to PostgreSQL's `simple` configuration, so
-all three engines match the same words; there is no misspelling tolerance, and ranking is
-`ts_rank` with the engines' field weights (close to, not the same as, bm25).
+all three engines match the same words, and the words are matched and ranked as they were
+understood (`SearchQuery.understood`: clauses, concern and audience weights, word starts)
+as the other engines do (`database_sql`).  Like Elasticsearch it tells `read_search` which
+words it holds (`known_words`) but offers no vocabulary, so misspellings are corrected
+against the taxonomy's words alone; ranking among equals is `ts_rank` with the engines'
+field weights (close to, not the same as, bm25).
 """
 
 from __future__ import annotations
@@ -37,8 +41,8 @@ from clearinghouse.search.base import (
     SearchResult,
     SearchUnavailable,
 )
-from clearinghouse.search.database_sql import FACET_COLUMNS, SearchStatements, tsquery
-from clearinghouse.search.elastic_query import stems
+from clearinghouse.search.database_sql import FACET_COLUMNS, SearchStatements
+from clearinghouse.search.elastic_query import MAX_WORD_CHARS, stem, stems
 
 log = logging.getLogger(__name__)
 
@@ -300,6 +304,20 @@ class DatabaseBackend:
         )
         return count
 
+    def known_words(self, words: Iterable[str]) -> set[str]:
+        """The words some document holds (as their stems), so they are never "corrected"."""
+        stemmed = {word: stem(word[:MAX_WORD_CHARS]) for word in words}
+        if not stemmed:
+            return set()
+        sql = (
+            "SELECT term FROM unnest(CAST(:terms AS text[])) AS term WHERE EXISTS"
+            f" (SELECT 1 FROM {self.table}"
+            " WHERE words @@ to_tsquery('simple', quote_literal(term)))"
+        )
+        with self._read() as conn:
+            found = set(conn.scalars(text(sql), {"terms": sorted(set(stemmed.values()))}))
+        return {word for word, term in stemmed.items() if term in found}
+
     def indexed(self) -> dict[int, str]:
         with self._read() as conn:
             rows = conn.execute(text(f"SELECT id, updated_at FROM {self.table}")).all()
@@ -324,4 +342,4 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
-__all__ = ["DatabaseBackend", "tsquery"]
+__all__ = ["DatabaseBackend"]

@@ -9,13 +9,20 @@ bound parameters; only the table name and the registry's column names are spelt 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from clearinghouse.search.base import SearchQuery
+from clearinghouse.search.base import Clause, SearchQuery
 from clearinghouse.search.elastic_query import MAX_WORD_CHARS, stem
-from clearinghouse.search.embedded_search import EARTH_RADIUS_MI, ONLINE_LIMIT, bounding_box
+from clearinghouse.search.embedded_search import (
+    EARTH_RADIUS_MI,
+    ONLINE_LIMIT,
+    WEIGHT_SCORE,
+    WHOLE_WORDS_SCORE,
+    bounding_box,
+)
 from clearinghouse.search.facets import FACETS
-from clearinghouse.search.query import search_words
+from clearinghouse.search.understanding import plain
 
 # Facet name -> its text[] column (the registry's names are identifiers already).
 FACET_COLUMNS = {spec.name: f"f_{spec.name}" for spec in FACETS}
@@ -24,18 +31,23 @@ FACET_COLUMNS = {spec.name: f"f_{spec.name}" for spec in FACETS}
 RANK_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"
 
 
-def tsquery(q: str) -> str | None:
-    """A to_tsquery text for q: every word's stem required, the last one also as a prefix.
+def tsquery(words: Iterable[str], prefix: bool = False) -> str | None:
+    """A to_tsquery text requiring every word's stem; with `prefix`, the last one may also
+    be the start of a longer word ("caregiv" finds "caregivers", as FTS5's "word"* does).
 
     The words are those the other engines match (`search_words`, letters and digits only, so
     no tsquery operator or quote can get in), stemmed as the documents were.
     """
-    stemmed = [stem(word[:MAX_WORD_CHARS]) for word in search_words(q)]
-    if not stemmed:
+    terms = [f"'{stem(word[:MAX_WORD_CHARS])}'" for word in words]
+    if not terms:
         return None
-    terms = [f"'{term}'" for term in stemmed]
-    terms[-1] += ":*"  # "caregiv" finds "caregivers", as FTS5's "word"* does
+    if prefix:
+        terms[-1] += ":*"
     return " & ".join(terms)
+
+
+def _rank(match: str) -> str:
+    return f"ts_rank('{RANK_WEIGHTS}', words, {match})::float8"
 
 
 class SearchStatements:
@@ -45,9 +57,11 @@ class SearchStatements:
         self.table = table
         self.query = query
         self.params: dict[str, Any] = {}
-        self.text = tsquery(query.q)
-        if self.text is not None:
-            self.params["tsq"] = self.text
+        self.understood = query.understood or plain(query.q)
+        self.scored = query.sort == "relevance" and bool(self.understood.clauses)
+        self._clauses: list[Clause] = []  # numbered as their parameters are
+        # What the understood clauses hold for, and (ranking by relevance) how well.
+        self.match = self._match() if self.understood.clauses else None
         self.filters: dict[str, str] = {}
         for facet, column in FACET_COLUMNS.items():
             selected = query.selected(facet)
@@ -71,13 +85,72 @@ class SearchStatements:
                 region=query.near.region or None,
             )
 
-    # -- pieces ---------------------------------------------------------------------------
+    # -- the understood words -------------------------------------------------------------
+
+    def _match(self) -> str:
+        """All of the requirements, each any of its clauses (`Understood.requirements`)."""
+        requirements = []
+        for any_of in self.understood.requirements():
+            options = [self._clause_match(clause) for clause in any_of]
+            requirements.append(f"({' OR '.join(options) or 'FALSE'})")
+        return " AND ".join(requirements) or "FALSE"
+
+    def _clause_match(self, clause: Clause) -> str:
+        """A clause holds when the text has its words (the last maybe a word start) or the
+        group has one of its concerns or audiences."""
+        number = len(self._clauses)
+        self._clauses.append(clause)
+        options = []
+        whole = tsquery(clause.words)
+        if whole is not None:
+            self.params[f"whole{number}"] = whole
+            options.append(f"words @@ to_tsquery('simple', :whole{number})")
+            if clause.prefix:
+                self.params[f"start{number}"] = tsquery(clause.words, prefix=True)
+                options[-1] = f"words @@ to_tsquery('simple', :start{number})"
+        for facet, values in (("concern", clause.concerns), ("audience", clause.audiences)):
+            if values:
+                self.params[f"{facet}{number}"] = list(values)
+                options.append(f"{FACET_COLUMNS[facet]} && CAST(:{facet}{number} AS text[])")
+        return f"({' OR '.join(options) or 'FALSE'})"
 
     @property
     def score(self) -> str:
-        if self.text is None:
-            return "0.0"
-        return f"ts_rank('{RANK_WEIGHTS}', words, to_tsquery('simple', :tsq))"
+        """The embedded engine's score: each named concern's and audience's weight, then a
+        clause's words found whole over found as word starts, then (without a place, where
+        distance decides among equals) ts_rank with the engines' field weights."""
+        if not self.scored:
+            return "0.0::float8"
+        with_rank = self.query.near is None
+        parts = []
+        for number, clause in enumerate(self._clauses):
+            if f"whole{number}" not in self.params:
+                continue  # found by its concerns alone: adds nothing
+            whole = f"to_tsquery('simple', :whole{number})"
+            if not with_rank:
+                parts.append(f"CASE WHEN words @@ {whole} THEN {WHOLE_WORDS_SCORE!r} ELSE 0 END")
+                continue
+            started = ""
+            if clause.prefix:
+                start = f"to_tsquery('simple', :start{number})"
+                started = f" WHEN words @@ {start} THEN {_rank(start)}"
+            parts.append(
+                f"CASE WHEN words @@ {whole} THEN {WHOLE_WORDS_SCORE!r} + {_rank(whole)}"
+                f"{started} ELSE 0 END"
+            )
+        for facet, named in (
+            ("concern", self.understood.concern_weights),
+            ("audience", self.understood.audience_weights),
+        ):
+            for index, (value, weight) in enumerate(named):
+                self.params[f"{facet}_weight{index}"] = value
+                parts.append(
+                    f"CASE WHEN CAST(:{facet}_weight{index} AS text) = ANY({FACET_COLUMNS[facet]})"
+                    f" THEN {weight * WEIGHT_SCORE!r} ELSE 0 END"
+                )
+        return f"({' + '.join(parts) or '0'})::float8"
+
+    # -- pieces ---------------------------------------------------------------------------
 
     @property
     def distance(self) -> str:
@@ -90,10 +163,8 @@ class SearchStatements:
         )
 
     def scope(self) -> list[str]:
-        """The text and the place: what every count and hit is within."""
-        clauses = []
-        if self.text is not None:
-            clauses.append("words @@ to_tsquery('simple', :tsq)")
+        """The words and the place: what every count and hit is within."""
+        clauses = [self.match] if self.match is not None else []
         if self.query.near is not None:
             clauses += [
                 "lat BETWEEN :min_lat AND :max_lat",
@@ -110,13 +181,16 @@ class SearchStatements:
         return f"WHERE {' AND '.join(clauses)}" if clauses else ""
 
     def order(self) -> str:
+        """The requested order, the group id last so pages never overlap or skip; by
+        relevance: best first, then nearer, then by name (without words, just by name)."""
         query = self.query
         if query.sort == "distance" and query.near is not None:
             return "distance, id"
         if query.sort == "updated":
             return "updated_at DESC, id"
-        if query.sort == "relevance" and self.text is not None:
-            return "score DESC, name_sort, id"
+        if self.scored:
+            nearer = "distance, " if query.near is not None else ""
+            return f"score DESC, {nearer}name_sort, id"
         return "name_sort, id"
 
     # -- statements -----------------------------------------------------------------------
@@ -169,10 +243,10 @@ class SearchStatements:
             "lat IS NULL",
             "(cardinality(service_area) = 0 OR CAST(:region AS text) = ANY(service_area))",
         ]
-        if self.text is not None:
-            clauses.append("words @@ to_tsquery('simple', :tsq)")
+        if self.match is not None:
+            clauses.append(self.match)
         clauses += self.selections()
-        order = "score DESC, name_sort, id" if self.text is not None else "name_sort, id"
+        order = "score DESC, name_sort, id" if self.scored else "name_sort, id"
         return (
             f"SELECT id, {self.score} AS score, count(*) OVER () FROM {self.table}"
             f" {self.where(clauses)} ORDER BY {order} LIMIT {ONLINE_LIMIT}"

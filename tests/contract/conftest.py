@@ -36,12 +36,13 @@ from indexer.sync import sync
 from tests.conftest import app_config
 from tests.contract.search_corpus import CHICAGO, CORPUS
 
-# Every engine runs the whole suite; Elasticsearch is a real node (tests/services/elastic.py).
-# The database engine (clearinghouse/search/database.py) is not in this list yet: it predates
-# the words' understanding (SearchQuery.understood) and matches q's words alone; its own
-# tests are tests/unit/test_search_fallback.py, tests/web/test_search_degraded.py and
-# tests/integration/test_search_outage.py.
-ENGINES = ["embedded", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)]
+# Every engine runs the whole suite; Elasticsearch is a real node (tests/services/elastic.py),
+# the database engine a table in a real PostgreSQL (tests/services/postgres.py).
+ENGINES = [
+    "embedded",
+    pytest.param("elasticsearch", marks=pytest.mark.elasticsearch),
+    pytest.param("database", marks=pytest.mark.postgres),
+]
 
 
 def make_backend(engine: str, request: pytest.FixtureRequest, folder: Path) -> SearchBackend:
