@@ -305,10 +305,21 @@ def test_edits_deletes_and_status_changes_follow_after_sync(
     assert _ids(fresh_backend, ("q", "old name")) == set()
     assert _ids(fresh_backend, ("concern", "alcohol")) == {renamed.id}
     assert _ids(fresh_backend, ("concern", "grief-loss")) == {kept.id, pending.id}
+    # Counts follow too (the database engine keeps the whole table's counts as it writes).
+    browse, by_concern = parse(), parse(("concern", "alcohol"))
+    synced = [fresh_backend.search(query) for query in (browse, by_concern)]
+    assert synced[0].total == 3 and synced[0].facets["concern"]["grief-loss"] == 2
+    assert synced[1].total == 1  # its concern's counts are still the whole table's:
+    assert (synced[1].facets["concern"]["alcohol"], synced[1].facets["concern"]["grief-loss"]) == (
+        1,
+        2,
+    )
     # Applying the same changes again changes nothing (the outbox is idempotent).
     rebuild(db.session, fresh_backend, taxonomy)
     sync(db.session, fresh_backend, taxonomy)
     assert set(fresh_backend.indexed()) == active
+    rebuilt = [fresh_backend.search(query) for query in (browse, by_concern)]
+    assert [(r.total, r.facets) for r in rebuilt] == [(r.total, r.facets) for r in synced]
 
 
 def test_rebuild_equals_sync(app: Flask, taxonomy: Taxonomy, fresh_backend: SearchBackend) -> None:
