@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -27,39 +26,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from search_embedded import QUERIES, percentile, synthetic_docs
-from werkzeug.datastructures import MultiDict
+from engine_timing import searched_queries, timed_mix
+from search_embedded import synthetic_docs
 
-from clearinghouse.search.base import Searcher, SearchQuery
 from clearinghouse.search.database import DatabaseBackend
 from clearinghouse.search.elastic import ElasticBackend
 from clearinghouse.search.fallback import CircuitBreaker, FallbackSearch
-from clearinghouse.search.query import parse_search_args
-from clearinghouse.taxonomy import default_taxonomy
-
-
-def timed_mix(name: str, engine: Searcher, queries: dict[str, SearchQuery], runs: int) -> None:
-    """p50/p95/max per query kind and overall, after a few warm-up searches each."""
-    everything: list[float] = []
-    print(f"\n{name}")
-    print(f"{'query':16} {'total':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
-    for kind, query in queries.items():
-        for _ in range(3):
-            engine.search(query)
-        samples = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            result = engine.search(query)
-            samples.append((time.perf_counter() - started) * 1000)
-        everything += samples
-        print(
-            f"{kind:16} {result.total:>7} {statistics.median(samples):>8.1f}"
-            f" {percentile(samples, 0.95):>8.1f} {max(samples):>8.1f}"
-        )
-    print(
-        f"{'all':16} {'':>7} {statistics.median(everything):>8.1f}"
-        f" {percentile(everything, 0.95):>8.1f} {max(everything):>8.1f}"
-    )
 
 
 def load(name: str, backend: object, docs: int) -> None:
@@ -98,8 +70,7 @@ def main() -> None:
         parser.error("give --url postgresql+psycopg://…, or --start a throwaway server")
     if "elasticsearch" in options.beside and not options.es_url:
         parser.error("--beside elasticsearch needs --es-url (or CLEARINGHOUSE_ES_URL)")
-    taxonomy = default_taxonomy()
-    queries = {kind: parse_search_args(MultiDict(args), taxonomy) for kind, args in QUERIES.items()}
+    queries = searched_queries()
     print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     database = DatabaseBackend(options.url, f"bench_{os.getpid()}")
     elastic = None

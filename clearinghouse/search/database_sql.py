@@ -254,10 +254,12 @@ class SearchStatements:
         counts = ", ".join(
             [f"count(*){meeting(None)}", *(f"count(*){meeting(facet)}" for facet in selected)]
         )
-        # OFFSET 0 keeps the selections computed once per document, not once per term.
+        # OFFSET 0 keeps the selections computed once per document, not once per term
+        # (without any, the planner may count in parallel).
+        fence = " OFFSET 0" if flags else ""
         return (
             f"SELECT term, {counts} FROM (SELECT terms{flags} FROM {self.table}"
-            f" {self.where(clauses)} OFFSET 0) AS matching, unnest(matching.terms) AS term"
+            f" {self.where(clauses)}{fence}) AS matching, unnest(matching.terms) AS term"
             " GROUP BY term"
         )
 
