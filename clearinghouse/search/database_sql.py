@@ -52,9 +52,11 @@ def tsquery(words: Iterable[str], prefix: bool = False) -> str | None:
     be the start of a longer word ("caregiv" finds "caregivers", as FTS5's "word"* does).
 
     The words are those the other engines match (`search_words`, letters and digits only, so
-    no tsquery operator or quote can get in), stemmed as the documents were.
+    no tsquery operator or quote can get in), stemmed as the documents were; a word with no
+    stem (the "s" of "parkinson's") is in no document and says nothing, so it is left out.
     """
-    terms = [f"'{stem(word[:MAX_WORD_CHARS])}'" for word in words]
+    stemmed = (stem(word[:MAX_WORD_CHARS]) for word in words)
+    terms = [f"'{term}'" for term in stemmed if term]
     if not terms:
         return None
     if prefix:
