@@ -336,6 +336,11 @@ class DatabaseBackend:
                     f" FROM {new}, unnest(terms) AS term GROUP BY term"
                 )
             )
+            # Built, even with no documents at all (see `built`).
+            conn.execute(
+                text(f"INSERT INTO {new}_counts VALUES (:every, 0) ON CONFLICT DO NOTHING"),
+                {"every": EVERY},
+            )
             conn.execute(text(f"ANALYZE {new}"))
             # Searches waiting on the old table's lock look the name up again once it is free.
             conn.execute(text(f"DROP TABLE {self.table}, {self.table}_counts"))
@@ -348,6 +353,13 @@ class DatabaseBackend:
             (time.perf_counter() - started) * 1000,
         )
         return count
+
+    def built(self) -> bool:
+        """Whether the table was ever filled (written or rebuilt) since it was created: false
+        after a reset, which `indexer.sync.sync_fallback` answers with a rebuild."""
+        with self._read() as conn:
+            sql = f"SELECT EXISTS (SELECT 1 FROM {self.table}_counts WHERE term = :every)"
+            return bool(conn.scalar(text(sql), {"every": EVERY}))
 
     def known_words(self, words: Iterable[str]) -> set[str]:
         """The words some document holds (as their stems), so they are never "corrected"."""
