@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/search_database.py --start --docs 100000 --beside embedded
     .venv/bin/python bench/search_database.py --url postgresql+psycopg://… --beside elasticsearch \
-        --es-url http://127.0.0.1:9200
+        --es-url http://127.0.0.1:9200   # or --start-es: a throwaway node
 
 The same synthetic documents and query mix as `search_embedded.py` and `search_elastic.py`,
 so the figures line up.  The database engine is the fallback while Elasticsearch is down and
@@ -58,6 +58,9 @@ def main() -> None:
         help="also load and time this engine on the same documents (repeatable)",
     )
     parser.add_argument("--es-url", default=os.environ.get("CLEARINGHOUSE_ES_URL"))
+    parser.add_argument(
+        "--start-es", action="store_true", help="start a throwaway Elasticsearch node (1 GB heap)"
+    )
     options = parser.parse_args()
     logging.disable(logging.WARNING)  # the outage runs log every refused request
     server = None
@@ -66,6 +69,12 @@ def main() -> None:
 
         server = PostgresServer().start()
         options.url = server.url
+    es_node = None
+    if options.start_es:
+        from tests.services.elastic import ElasticsearchServer
+
+        es_node = ElasticsearchServer(heap="1g").start()
+        options.es_url = es_node.url
     if not options.url:
         parser.error("give --url postgresql+psycopg://…, or --start a throwaway server")
     if "elasticsearch" in options.beside and not options.es_url:
@@ -113,6 +122,8 @@ def main() -> None:
                 elastic.client.indices.delete(index=",".join(names))
         if server is not None:
             server.stop()
+        if es_node is not None:
+            es_node.close()
         print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
