@@ -37,7 +37,11 @@ from tests.conftest import app_config
 from tests.contract.search_corpus import CHICAGO, CORPUS
 
 # Every engine runs the whole suite; Elasticsearch is a real node (tests/services/elastic.py),
-# the database engine a table in a real PostgreSQL (tests/services/postgres.py).
+# the database engine a table in a real PostgreSQL (tests/services/postgres.py).  Where engines
+# truly differ a test says so in a table keyed by engine (CORRECTS_TO_INDEX_WORDS: which ones
+# correct misspellings to words only the index holds); order is asserted by tiers (a concern
+# match above a mention, a name above a description), never among equally good matches,
+# which bm25 (embedded, Elasticsearch) and ts_rank (database) may order differently.
 ENGINES = [
     "embedded",
     pytest.param("elasticsearch", marks=pytest.mark.elasticsearch),
