@@ -15,8 +15,12 @@ the API); throughput with 1, 4 and 16 clients; worker RSS/PSS (/proc/<pid>/smaps
 after warm-up and after 16 clients; the Elasticsearch heap; the index size.
 
 The `database` engine (PostgreSQL) searches the store itself, so it needs --database-url:
-the corpus is loaded there too.  An engine name this checkout does not know
-(`clearinghouse.config.SEARCH_ENGINES`) is skipped with a message.
+the corpus is loaded there too.  `fallback` is an Elasticsearch outage as production would
+live it: the app configured for Elasticsearch (with the README's fallback settings) at a
+port nothing listens on, so every search is answered by the database engine through
+`FallbackSearch` and its circuit breaker (labelled degraded), on the same PostgreSQL store.
+An engine name this checkout does not know (`clearinghouse.config.SEARCH_ENGINES`) is
+skipped with a message.
 
 Writes bench/results/<date>-<time>.json and appends a section to bench/RESULTS.md, with a
 plot (bench/results/p95-by-size.png) of API p95 against corpus size per engine from every
@@ -87,15 +91,22 @@ def ms(samples: list[float]) -> dict[str, float]:
 # -- the corpus and the engines ---------------------------------------------------------
 
 
+OUTAGE = "fallback"  # Elasticsearch down, the database engine answering (see the docstring)
+
+
 def settings(folder: Path, size: int, engine: str, options: argparse.Namespace) -> dict[str, Any]:
     store = f"sqlite:///{folder / f'listings-{size}.db'}"
-    if engine == "database":
+    if engine in ("database", OUTAGE):
         store = options.database_url
+    es_url = options.es_url
+    if engine == OUTAGE:
+        es_url = f"http://127.0.0.1:{free_port()}"  # nothing listens: every request is refused
     return {
         "SQLALCHEMY_DATABASE_URI": store,
-        "SEARCH_ENGINE": engine,
+        "SEARCH_ENGINE": "elasticsearch" if engine == OUTAGE else engine,
+        "BENCH_ENGINE": engine,
         "INDEX_PATH": str(folder / f"listings-{size}.search.db"),
-        "ES_URL": options.es_url,
+        "ES_URL": es_url,
         "ES_INDEX": f"bench-run-{size}",
         "SECRET_KEY": "bench",
     }
@@ -158,22 +169,30 @@ def corpus(folder: Path, size: int, options: argparse.Namespace) -> dict[str, An
 
 
 def rebuild_engine(config: dict[str, Any]) -> dict[str, Any]:
-    from clearinghouse.search import get_backend
-    from indexer.sync import rebuild, sync
+    """A full rebuild of the engine that answers (in an outage, the fallback)."""
+    from clearinghouse.search import get_backend, get_fallback
+    from indexer.sync import FALLBACK_STATE_NAME, rebuild, sync, sync_fallback
 
     app = create_app(config)
     with app.app_context():
         started = time.perf_counter()
-        count = rebuild(db.session(), get_backend(), default_taxonomy())
-        took = time.perf_counter() - started
-        sync(db.session(), get_backend(), default_taxonomy())
+        if config["BENCH_ENGINE"] == OUTAGE:
+            fallback = get_fallback()
+            assert fallback is not None, "the outage run needs the database fallback"
+            count = rebuild(db.session(), fallback, default_taxonomy(), FALLBACK_STATE_NAME)
+            took = time.perf_counter() - started
+            sync_fallback(db.session(), fallback, default_taxonomy())
+        else:
+            count = rebuild(db.session(), get_backend(), default_taxonomy())
+            took = time.perf_counter() - started
+            sync(db.session(), get_backend(), default_taxonomy())
         db.session.remove()
     print(f"  rebuild: {count:,} documents in {took:.1f} s")
     return {"documents": count, "seconds": round(took, 1), "per_s": round(count / took)}
 
 
 def index_size_mb(config: dict[str, Any]) -> float | None:
-    engine = config["SEARCH_ENGINE"]
+    engine = config["BENCH_ENGINE"]
     if engine == "embedded":
         base = Path(config["INDEX_PATH"])
         files = [base, *(base.with_name(base.name + s) for s in ("-wal", "-shm"))]
@@ -185,11 +204,28 @@ def index_size_mb(config: dict[str, Any]) -> float | None:
         stats = client.indices.stats(index=config["ES_INDEX"], metric="store")
         client.close()
         return round(stats["_all"]["primaries"]["store"]["size_in_bytes"] / 2**20, 1)
-    return None  # the database engine's indexes live in the store; see its own notes
+    return database_size_mb(config)
+
+
+def database_size_mb(config: dict[str, Any]) -> float:
+    """The database engine's table, its indexes and its kept counts, in the store."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(config["SQLALCHEMY_DATABASE_URI"])
+    with engine.connect() as connection:
+        size = connection.scalar(
+            text(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+                " WHERE c.relkind = 'r' AND c.relname IN"
+                " ('search_documents', 'search_documents_counts')"
+            )
+        )
+    engine.dispose()
+    return round(int(size or 0) / 2**20, 1)
 
 
 def elastic_heap_mb(config: dict[str, Any]) -> float | None:
-    if config["SEARCH_ENGINE"] != "elasticsearch":
+    if config["BENCH_ENGINE"] != "elasticsearch":
         return None
     from clearinghouse.search.elastic_client import client_for
 
@@ -301,7 +337,7 @@ def raw_engine(config: dict[str, Any], mix: list[BenchQuery]) -> dict[str, Any]:
     """
     from dataclasses import replace
 
-    from clearinghouse.search import get_backend
+    from clearinghouse.search import get_search
     from clearinghouse.search.query import search_words
     from clearinghouse.search.reading import read_search
     from clearinghouse.search.understanding import understand
@@ -310,7 +346,7 @@ def raw_engine(config: dict[str, Any], mix: list[BenchQuery]) -> dict[str, Any]:
     app = create_app(config)  # an engine may need the app (the database engine its session)
     context = app.app_context()
     context.push()
-    backend: Any = get_backend(app)
+    backend: Any = get_search(app)  # in an outage: the fallback, through its breaker
     queries = [parse_search_args(MultiDict(list(q.args)), taxonomy) for q in mix]
     searched = [
         replace(query, understood=understand(query.q, taxonomy)) if search_words(query.q) else query
@@ -319,17 +355,19 @@ def raw_engine(config: dict[str, Any], mix: list[BenchQuery]) -> dict[str, Any]:
     for query in queries[:50]:
         read_search(backend, query, taxonomy)  # load the columns
     engine, service = [], []
+    degraded = 0
     for query, as_searched in zip(queries, searched, strict=True):
         started = time.perf_counter()
-        backend.search(as_searched)
+        degraded += backend.search(as_searched).degraded
         engine.append(time.perf_counter() - started)
         started = time.perf_counter()
         read_search(backend, query, taxonomy)
         service.append(time.perf_counter() - started)
-    backend.close()
+    for engine_in_use in {getattr(backend, name, backend) for name in ("primary", "fallback")}:
+        engine_in_use.close()
     db.session.remove()
     context.pop()
-    figures = {**ms(engine), "service": ms(service)}
+    figures = {**ms(engine), "service": ms(service), "degraded": degraded}
     print(f"  raw engine: {figures}")
     return figures
 
@@ -453,7 +491,7 @@ def run_size(
     for engine in engines:
         print(f" {engine}")
         config = settings(folder, size, engine, options)
-        if engine == "database":
+        if engine in ("database", OUTAGE):
             result["load_postgresql"] = load_postgresql(config, size)
         try:
             result["engines"][engine] = measure_engine(config, folder, mix, options.seconds)
@@ -467,7 +505,11 @@ def usable_engines(names: list[str], options: Any) -> tuple[list[str], list[str]
     """The engines this run can measure, and why each of the others is skipped."""
     usable, skipped = [], []
     for name in names:
-        if name not in SEARCH_ENGINES:
+        if name == OUTAGE and not options.database_url.startswith("postgresql"):
+            skipped.append(f"{name}: the database engine answers from PostgreSQL; --database-url")
+        elif name == OUTAGE:
+            usable.append(name)
+        elif name not in SEARCH_ENGINES:
             skipped.append(f"{name}: this checkout knows only {', '.join(SEARCH_ENGINES)}")
         elif name == "elasticsearch" and not options.es_url:
             skipped.append(f"{name}: give --es-url (or CLEARINGHOUSE_ES_URL) or --start")
@@ -539,7 +581,7 @@ def markdown(run: dict[str, Any], results: Path, plotted: bool) -> str:
 
     for size in run["sizes"]:
         for engine, f in size["engines"].items():
-            load = size.get("load_postgresql") if engine == "database" else size["load"]
+            load = size.get("load_postgresql") if engine in ("database", OUTAGE) else size["load"]
             cached = " (cached)" if load and load.get("cached") else ""
             pss = [
                 sum(p["pss_mb"] for p in f[k]) for k in ("memory_warm", "memory_after_16_clients")
@@ -557,6 +599,12 @@ def markdown(run: dict[str, Any], results: Path, plotted: bool) -> str:
                 f"| {edit['median_s']} / {edit['max_s']} | {clients} "
                 f"| {pss[0]:.0f} → {pss[1]:.0f} | {f['elastic_heap_mb'] or '—'} |"
             )
+    for size in run["sizes"]:
+        for engine, f in size["engines"].items():
+            if engine == OUTAGE:
+                lines += ["", f"{engine} at {size['size']:,}: Elasticsearch refusing connections;"
+                          f" {f['raw_engine']['degraded']} of {f['raw_engine']['n']} engine"
+                          " searches were answered by the database engine (degraded)."]  # fmt: skip
     if plotted:
         lines += ["", "![API p95 by corpus size](results/p95-by-size.png)"]
     for note in run["skipped"]:
@@ -569,7 +617,9 @@ def markdown(run: dict[str, Any], results: Path, plotted: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000", help="corpus sizes, comma-separated")
-    parser.add_argument("--engines", default="embedded", help="embedded,elasticsearch,database")
+    parser.add_argument(
+        "--engines", default="embedded", help="embedded,elasticsearch,database,fallback"
+    )
     parser.add_argument(
         "--data",
         default=str(Path(tempfile.gettempdir()) / "clearinghouse-bench-run"),

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/search_database.py --start --docs 100000 --beside embedded
     .venv/bin/python bench/search_database.py --url postgresql+psycopg://… --beside elasticsearch \
-        --es-url http://127.0.0.1:9200
+        --es-url http://127.0.0.1:9200   # or --start-es: a throwaway node
 
 The same synthetic documents and query mix as `search_embedded.py` and `search_elastic.py`,
 so the figures line up.  The database engine is the fallback while Elasticsearch is down and
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -27,39 +26,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from search_embedded import QUERIES, percentile, synthetic_docs
-from werkzeug.datastructures import MultiDict
+from engine_timing import searched_queries, timed_mix
+from search_embedded import synthetic_docs
 
-from clearinghouse.search.base import Searcher, SearchQuery
 from clearinghouse.search.database import DatabaseBackend
 from clearinghouse.search.elastic import ElasticBackend
 from clearinghouse.search.fallback import CircuitBreaker, FallbackSearch
-from clearinghouse.search.query import parse_search_args
-from clearinghouse.taxonomy import default_taxonomy
-
-
-def timed_mix(name: str, engine: Searcher, queries: dict[str, SearchQuery], runs: int) -> None:
-    """p50/p95/max per query kind and overall, after a few warm-up searches each."""
-    everything: list[float] = []
-    print(f"\n{name}")
-    print(f"{'query':16} {'total':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
-    for kind, query in queries.items():
-        for _ in range(3):
-            engine.search(query)
-        samples = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            result = engine.search(query)
-            samples.append((time.perf_counter() - started) * 1000)
-        everything += samples
-        print(
-            f"{kind:16} {result.total:>7} {statistics.median(samples):>8.1f}"
-            f" {percentile(samples, 0.95):>8.1f} {max(samples):>8.1f}"
-        )
-    print(
-        f"{'all':16} {'':>7} {statistics.median(everything):>8.1f}"
-        f" {percentile(everything, 0.95):>8.1f} {max(everything):>8.1f}"
-    )
 
 
 def load(name: str, backend: object, docs: int) -> None:
@@ -86,6 +58,9 @@ def main() -> None:
         help="also load and time this engine on the same documents (repeatable)",
     )
     parser.add_argument("--es-url", default=os.environ.get("CLEARINGHOUSE_ES_URL"))
+    parser.add_argument(
+        "--start-es", action="store_true", help="start a throwaway Elasticsearch node (1 GB heap)"
+    )
     options = parser.parse_args()
     logging.disable(logging.WARNING)  # the outage runs log every refused request
     server = None
@@ -94,12 +69,17 @@ def main() -> None:
 
         server = PostgresServer().start()
         options.url = server.url
+    es_node = None
+    if options.start_es:
+        from tests.services.elastic import ElasticsearchServer
+
+        es_node = ElasticsearchServer(heap="1g").start()
+        options.es_url = es_node.url
     if not options.url:
         parser.error("give --url postgresql+psycopg://…, or --start a throwaway server")
     if "elasticsearch" in options.beside and not options.es_url:
         parser.error("--beside elasticsearch needs --es-url (or CLEARINGHOUSE_ES_URL)")
-    taxonomy = default_taxonomy()
-    queries = {kind: parse_search_args(MultiDict(args), taxonomy) for kind, args in QUERIES.items()}
+    queries = searched_queries()
     print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     database = DatabaseBackend(options.url, f"bench_{os.getpid()}")
     elastic = None
@@ -142,6 +122,8 @@ def main() -> None:
                 elastic.client.indices.delete(index=",".join(names))
         if server is not None:
             server.stop()
+        if es_node is not None:
+            es_node.close()
         print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 

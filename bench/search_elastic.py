@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import threading
 import time
@@ -25,35 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from search_embedded import QUERIES, percentile, synthetic_docs
-from werkzeug.datastructures import MultiDict
+from engine_timing import searched_queries, timed_mix
+from search_embedded import synthetic_docs
 
 from clearinghouse.search.base import SearchQuery
 from clearinghouse.search.elastic import ElasticBackend
-from clearinghouse.search.query import parse_search_args
-from clearinghouse.taxonomy import default_taxonomy
-
-
-def timed_mix(backend: ElasticBackend, queries: dict[str, SearchQuery], runs: int) -> None:
-    everything: list[float] = []
-    print(f"{'query':16} {'total':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
-    for kind, query in queries.items():
-        for _ in range(5):
-            backend.search(query)  # warm caches
-        samples = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            result = backend.search(query)
-            samples.append((time.perf_counter() - started) * 1000)
-        everything += samples
-        print(
-            f"{kind:16} {result.total:>7} {statistics.median(samples):>8.1f}"
-            f" {percentile(samples, 0.95):>8.1f} {max(samples):>8.1f}"
-        )
-    print(
-        f"{'all':16} {'':>7} {statistics.median(everything):>8.1f}"
-        f" {percentile(everything, 0.95):>8.1f} {max(everything):>8.1f}"
-    )
 
 
 def throughput(backend: ElasticBackend, queries: list[SearchQuery], clients: int) -> None:
@@ -120,11 +95,8 @@ def main() -> None:
         started = time.perf_counter()
         backend.upsert(edits)
         print(f"upsert: 500 documents in {(time.perf_counter() - started) * 1000:.0f} ms")
-        taxonomy = default_taxonomy()
-        queries = {
-            kind: parse_search_args(MultiDict(args), taxonomy) for kind, args in QUERIES.items()
-        }
-        timed_mix(backend, queries, options.runs)
+        queries = searched_queries()
+        timed_mix("Elasticsearch", backend, queries, options.runs, warm=5)
         throughput(backend, list(queries.values()), options.clients)
     finally:
         names = list(backend.client.indices.get_alias(index=f"{alias}-*"))

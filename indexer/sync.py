@@ -123,9 +123,11 @@ def sync_fallback(
     """Keep the fallback engine current from its own outbox position.
 
     The first time (no position yet) it is rebuilt from the live tables, so a fallback added
-    to a running clearinghouse is complete however long the outbox has been pruned.
+    to a running clearinghouse is complete however long the outbox has been pruned; so too
+    when the engine says it lost its documents (`built()` false: the database engine's table
+    was reset by an upgrade that changed its layout).
     """
-    if not has_position(session, FALLBACK_STATE_NAME):
+    if needs_building(session, fallback):
         rebuild(session, fallback, taxonomy, FALLBACK_STATE_NAME)
     return sync(session, fallback, taxonomy, max_rows=max_rows, state_name=FALLBACK_STATE_NAME)
 
@@ -153,6 +155,13 @@ def public_documents(
                 yield build_document(groups[group_id], taxonomy, demote_stale=demote)
         last_id = ids[-1]
         session.expunge_all()
+
+
+def needs_building(session: DbSession, fallback: SearchBackend) -> bool:
+    """Whether the fallback must be rebuilt before it can follow the outbox: never built or
+    synced, or it lost its documents (`built()` false, where the engine can tell)."""
+    built = getattr(fallback, "built", None)
+    return not has_position(session, FALLBACK_STATE_NAME) or (built is not None and not built())
 
 
 def has_position(session: DbSession, state_name: str) -> bool:

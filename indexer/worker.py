@@ -138,13 +138,13 @@ def apply_outbox_to_fallback(app: Flask) -> bool:
     from clearinghouse.extensions import db
     from clearinghouse.search import get_fallback
     from clearinghouse.taxonomy import default_taxonomy
-    from indexer.sync import FALLBACK_STATE_NAME, has_pending, has_position, sync_fallback
+    from indexer.sync import FALLBACK_STATE_NAME, has_pending, needs_building, sync_fallback
 
     fallback = get_fallback(app)
     if fallback is None:
         return False
     session = db.session()
-    if has_position(session, FALLBACK_STATE_NAME) and not has_pending(session, FALLBACK_STATE_NAME):
+    if not has_pending(session, FALLBACK_STATE_NAME) and not needs_building(session, fallback):
         return False
     report = sync_fallback(session, fallback, default_taxonomy(), max_rows=OUTBOX_ROWS_PER_RUN)
     return report.applied >= OUTBOX_ROWS_PER_RUN

@@ -2,18 +2,23 @@
 
 One table (`search_documents` by default) in the clearinghouse's own PostgreSQL database holds
 a row per indexed group: the words as a weighted `tsvector` (GIN index), the place as
-latitude and longitude (a bounding box narrows, the great-circle distance decides), one
-`text[]` column per facet of the registry (GIN indexes; counts by `GROUP BY` over `unnest`)
-and the sort keys.  It is kept like any engine — `indexer/sync.py` applies the outbox to it
-through `upsert` and `remove`, and `rebuild` fills a fresh table from the live tables and
-swaps it in by renaming, in one transaction — so it can answer on its own, as the primary
-engine (`CLEARINGHOUSE_SEARCH=database`, the benchmark's PostgreSQL baseline), or as the
-fallback while Elasticsearch is down (`search/fallback.py`), from its own outbox cursor.
+latitude and longitude (a bounding box narrows, the great-circle distance decides), every
+facet value of the registry in one `text[]` column (a GIN index; counts by `GROUP BY` over
+`unnest`, see `database_sql`) and the sort keys.  It is kept like any engine —
+`indexer/sync.py` applies the outbox to it through `upsert` and `remove`, and `rebuild`
+fills a fresh table from the live tables and swaps it in by renaming, in one transaction —
+so it can answer on its own, as the primary engine (`CLEARINGHOUSE_SEARCH=database`, the
+benchmark's PostgreSQL baseline), or as the fallback while Elasticsearch is down
+(`search/fallback.py`), from its own outbox cursor.
 
 Text is analysed in Python exactly as for Elasticsearch (`elastic_query.stems`: letters and
 digits, accents folded, Porter stems) and handed to PostgreSQL's `simple` configuration, so
-all three engines match the same words; there is no misspelling tolerance, and ranking is
-`ts_rank` with the engines' field weights (close to, not the same as, bm25).
+all three engines match the same words, and the words are matched and ranked as they were
+understood (`SearchQuery.understood`: clauses, concern and audience weights, word starts)
+as the other engines do (`database_sql`).  Like Elasticsearch it tells `read_search` which
+words it holds (`known_words`) but offers no vocabulary, so misspellings are corrected
+against the taxonomy's words alone; ranking among equals is `ts_rank` with the engines'
+field weights (close to, not the same as, bm25).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import logging
 import re
 import secrets
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
@@ -37,21 +43,20 @@ from clearinghouse.search.base import (
     SearchResult,
     SearchUnavailable,
 )
-from clearinghouse.search.database_sql import FACET_COLUMNS, SearchStatements, tsquery
+from clearinghouse.search.database_sql import EVERY, FACET_NAMES, SearchStatements, term
 from clearinghouse.search.database_when import WHEN_COLUMNS, WHEN_DDL, WHEN_VALUES, when_row
-from clearinghouse.search.elastic_query import stems
+from clearinghouse.search.elastic_query import MAX_WORD_CHARS, stem, stems
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 BATCH = 1000
-SCHEMA_COMMENT = "clearinghouse search documents v2"  # v2: meet_* (database_when.py)
+SCHEMA_COMMENT = "clearinghouse search documents v3"  # v3: terms, standing, meet_*
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 
 
 def _schema(table: str, stamp: str) -> list[str]:
     """The DDL of one table generation; index names are unique per build."""
-    facets = "".join(f"{column} text[] NOT NULL, " for column in FACET_COLUMNS.values())
     return [
         f"""CREATE TABLE {table} (
             id bigint PRIMARY KEY,
@@ -63,7 +68,7 @@ def _schema(table: str, stamp: str) -> list[str]:
             remote boolean NOT NULL,
             service_area text[] NOT NULL,
             standing smallint NOT NULL DEFAULT 0,
-            {facets}
+            terms text[] NOT NULL,
             {WHEN_DDL}
             words tsvector NOT NULL
         )""",
@@ -72,16 +77,19 @@ def _schema(table: str, stamp: str) -> list[str]:
         f"CREATE INDEX ix_{stamp}_place ON {table} (lat, lon) WHERE lat IS NOT NULL",
         f"CREATE INDEX ix_{stamp}_name ON {table} (standing, name_sort, id)",
         f"CREATE INDEX ix_{stamp}_updated ON {table} (standing, updated_at DESC, id)",
-        *(
-            f"CREATE INDEX ix_{stamp}_{column} ON {table} USING gin ({column})"
-            for column in FACET_COLUMNS.values()
-        ),
+        f"CREATE INDEX ix_{stamp}_terms ON {table} USING gin (terms)",
+        # The online and phone groups beside a place search, in name order, without
+        # walking every document's name.
+        f"CREATE INDEX ix_{stamp}_remote ON {table} (standing, name_sort, id)"
+        " WHERE remote AND lat IS NULL",
+        # How many documents have each term (EVERY: all of them), kept by every write, so
+        # counts over the whole table are read, not counted (`database_sql`).
+        f"DROP TABLE IF EXISTS {table}_counts",
+        f"CREATE TABLE {table}_counts (term text PRIMARY KEY, n bigint NOT NULL)",
     ]
 
 
 def _upsert_sql(table: str) -> str:
-    columns = ", ".join(FACET_COLUMNS.values())
-    values = ", ".join(f"CAST(:{column} AS text[])" for column in FACET_COLUMNS.values())
     updates = ", ".join(
         f"{column} = EXCLUDED.{column}"
         for column in (
@@ -93,7 +101,7 @@ def _upsert_sql(table: str) -> str:
             "remote",
             "service_area",
             "standing",
-            *FACET_COLUMNS.values(),
+            "terms",
             *WHEN_COLUMNS,
             "words",
         )
@@ -107,15 +115,15 @@ def _upsert_sql(table: str) -> str:
     )
     return (
         f"INSERT INTO {table} (id, uuid, updated_at, name_sort, lat, lon, remote, service_area,"
-        f" standing, {columns}, {', '.join(WHEN_COLUMNS)}, words) VALUES (:id, :uuid,"
-        f" :updated_at, :name_sort, :lat, :lon, :remote, CAST(:service_area AS text[]),"
-        f" :standing, {values}, {WHEN_VALUES}, {words})"
+        f" standing, terms, {', '.join(WHEN_COLUMNS)}, words) VALUES (:id, :uuid, :updated_at,"
+        f" :name_sort, :lat, :lon, :remote, CAST(:service_area AS text[]), :standing,"
+        f" CAST(:terms AS text[]), {WHEN_VALUES}, {words})"
         f" ON CONFLICT (id) DO UPDATE SET {updates}"
     )
 
 
 def _row(doc: ListingDoc) -> dict[str, Any]:
-    row: dict[str, Any] = {
+    return {
         "id": doc.id,
         "uuid": doc.uuid,
         "updated_at": doc.updated_at,
@@ -129,11 +137,14 @@ def _row(doc: ListingDoc) -> dict[str, Any]:
         "concern_text": stems(doc.concern_text),
         "organization": stems(doc.organization),
         "description": stems(doc.description),
+        "terms": [
+            EVERY,
+            *dict.fromkeys(
+                term(facet, value) for facet in FACET_NAMES for value in doc.facet_values(facet)
+            ),
+        ],
         **when_row(doc),
     }
-    for facet, column in FACET_COLUMNS.items():
-        row[column] = list(dict.fromkeys(doc.facet_values(facet)))
-    return row
 
 
 class DatabaseBackend:
@@ -219,13 +230,6 @@ class DatabaseBackend:
                     conn.execute(text(f"DROP TABLE {self.table}"))
                 for statement in _schema(self.table, secrets.token_hex(4)):
                     conn.execute(text(statement))
-            # Added after v1: in place (no rewrite), normal until the standing job requeues.
-            conn.execute(
-                text(
-                    f"ALTER TABLE {self.table}"
-                    " ADD COLUMN IF NOT EXISTS standing smallint NOT NULL DEFAULT 0"
-                )
-            )
         self._schema_ready = True
 
     def close(self) -> None:
@@ -235,8 +239,8 @@ class DatabaseBackend:
     def drop(self) -> None:
         """Drop the table and close the pool (tests)."""
         with self._write() as conn:
-            conn.execute(text(f"DROP TABLE IF EXISTS {self.table}"))
-            conn.execute(text(f"DROP TABLE IF EXISTS {self.table}_new"))
+            for table in (self.table, f"{self.table}_new"):
+                conn.execute(text(f"DROP TABLE IF EXISTS {table}, {table}_counts"))
         self._schema_ready = False
         self.engine.dispose()
 
@@ -245,15 +249,14 @@ class DatabaseBackend:
     def search(self, query: SearchQuery) -> SearchResult:
         started = time.perf_counter()
         statements = SearchStatements(self.table, query)
+        params = statements.params
         with self._read() as conn:
-            counts = conn.execute(text(statements.counts_sql()), statements.params).all()
-            total = 0
-            facets: dict[str, dict[str, int]] = {facet: {} for facet in FACET_COLUMNS}
-            for facet, value, count in counts:
-                if facet == "":
-                    total = int(count)
-                else:
-                    facets[facet][value] = int(count)
+            counts_sql = statements.counts_sql()
+            counted = [] if counts_sql is None else conn.execute(text(counts_sql), params).all()
+            kept: list[Any] = []
+            if statements.whole_table_facet is not None:
+                kept = list(conn.execute(text(statements.kept_counts_sql())).all())
+            total, facets = statements.counted(list(counted), kept)
             hits: tuple[Hit, ...] = ()
             if total > query.offset:
                 rows = conn.execute(text(statements.page_sql()), statements.params).all()
@@ -277,15 +280,48 @@ class DatabaseBackend:
         self._ensure_schema()
         sql = text(_upsert_sql(self.table))
         for batch in _batches(docs, BATCH):
+            rows = [_row(doc) for doc in batch]
             with self._write() as conn:
-                conn.execute(sql, [_row(doc) for doc in batch])
+                before = self._lock_and_count(conn, [row["id"] for row in rows])
+                conn.execute(sql, rows)
+                after = Counter(term for row in rows for term in row["terms"])
+                self._adjust_counts(conn, after, before)
 
     def remove(self, ids: Iterable[int]) -> None:
         self._ensure_schema()
         sql = text(f"DELETE FROM {self.table} WHERE id = ANY(CAST(:ids AS bigint[]))")
         for batch in _batches(ids, BATCH):
             with self._write() as conn:
+                before = self._lock_and_count(conn, batch)
                 conn.execute(sql, {"ids": list(batch)})
+                self._adjust_counts(conn, Counter(), before)
+
+    def _lock_and_count(self, conn: Connection, ids: list[int]) -> Counter[str]:
+        """Take the table's write lock (writers one at a time, so the kept counts stay
+        exact) and count the terms the documents `ids` have now."""
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": f"{self.table}/w"})
+        rows = conn.execute(
+            text(
+                f"SELECT term, count(*) FROM {self.table}, unnest(terms) AS term"
+                " WHERE id = ANY(CAST(:ids AS bigint[])) GROUP BY term"
+            ),
+            {"ids": list(ids)},
+        )
+        return Counter({str(term): int(n) for term, n in rows})
+
+    def _adjust_counts(self, conn: Connection, after: Counter[str], before: Counter[str]) -> None:
+        changes = {term: after[term] - before[term] for term in after.keys() | before.keys()}
+        changed = sorted(term for term, change in changes.items() if change)
+        if not changed:
+            return
+        conn.execute(
+            text(
+                f"INSERT INTO {self.table}_counts AS kept (term, n)"
+                " SELECT * FROM unnest(CAST(:terms AS text[]), CAST(:changes AS bigint[]))"
+                " ON CONFLICT (term) DO UPDATE SET n = kept.n + EXCLUDED.n"
+            ),
+            {"terms": changed, "changes": [changes[term] for term in changed]},
+        )
 
     def rebuild(self, docs: Iterable[ListingDoc]) -> int:
         """Fill `<table>_new`, then drop the old table and rename the new one, atomically."""
@@ -303,10 +339,22 @@ class DatabaseBackend:
                 conn.execute(sql, [_row(doc) for doc in batch])
             count += len(batch)
         with self._write() as conn:
+            conn.execute(
+                text(
+                    f"INSERT INTO {new}_counts (term, n) SELECT term, count(*)"
+                    f" FROM {new}, unnest(terms) AS term GROUP BY term"
+                )
+            )
+            # Built, even with no documents at all (see `built`).
+            conn.execute(
+                text(f"INSERT INTO {new}_counts VALUES (:every, 0) ON CONFLICT DO NOTHING"),
+                {"every": EVERY},
+            )
             conn.execute(text(f"ANALYZE {new}"))
             # Searches waiting on the old table's lock look the name up again once it is free.
-            conn.execute(text(f"DROP TABLE {self.table}"))
+            conn.execute(text(f"DROP TABLE {self.table}, {self.table}_counts"))
             conn.execute(text(f"ALTER TABLE {new} RENAME TO {self.table}"))
+            conn.execute(text(f"ALTER TABLE {new}_counts RENAME TO {self.table}_counts"))
         log.info(
             "event=database_rebuild table=%s documents=%d took_ms=%.0f",
             self.table,
@@ -314,6 +362,27 @@ class DatabaseBackend:
             (time.perf_counter() - started) * 1000,
         )
         return count
+
+    def built(self) -> bool:
+        """Whether the table was ever filled (written or rebuilt) since it was created: false
+        after a reset, which `indexer.sync.sync_fallback` answers with a rebuild."""
+        with self._read() as conn:
+            sql = f"SELECT EXISTS (SELECT 1 FROM {self.table}_counts WHERE term = :every)"
+            return bool(conn.scalar(text(sql), {"every": EVERY}))
+
+    def known_words(self, words: Iterable[str]) -> set[str]:
+        """The words some document holds (as their stems), so they are never "corrected"."""
+        stemmed = {word: stem(word[:MAX_WORD_CHARS]) for word in words}
+        if not stemmed:
+            return set()
+        sql = (
+            "SELECT term FROM unnest(CAST(:terms AS text[])) AS term WHERE EXISTS"
+            f" (SELECT 1 FROM {self.table}"
+            " WHERE words @@ to_tsquery('simple', quote_literal(term)))"
+        )
+        with self._read() as conn:
+            found = set(conn.scalars(text(sql), {"terms": sorted(set(stemmed.values()))}))
+        return {word for word, term in stemmed.items() if term in found}
 
     def indexed(self) -> dict[int, str]:
         with self._read() as conn:
@@ -339,4 +408,4 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
-__all__ = ["DatabaseBackend", "tsquery"]
+__all__ = ["DatabaseBackend"]

@@ -38,17 +38,19 @@ from tests.contract.search_corpus import CHICAGO, CORPUS
 from tests.services.elastic import ES_MAJORS
 
 # Every engine runs the whole suite; Elasticsearch is a real node of each major, 8 and 9
-# (tests/services/elastic.py), as `elasticsearch-8` and `elasticsearch-9`.
-# The database engine (clearinghouse/search/database.py) is not in this list yet: it predates
-# the words' understanding (SearchQuery.understood) and matches q's words alone; its own
-# tests are tests/unit/test_search_fallback.py, tests/web/test_search_degraded.py and
-# tests/integration/test_search_outage.py.
+# (tests/services/elastic.py), as `elasticsearch-8` and `elasticsearch-9`; the database engine
+# a table in a real PostgreSQL (tests/services/postgres.py).  Where engines truly differ a
+# test says so in a table keyed by engine (CORRECTS_TO_INDEX_WORDS: which ones correct
+# misspellings to words only the index holds); order is asserted by tiers (a concern match
+# above a mention, a name above a description), never among equally good matches, which bm25
+# (embedded, Elasticsearch) and ts_rank (database) may order differently.
 ENGINES = [
     "embedded",
     *(
         pytest.param(f"elasticsearch-{major}", marks=pytest.mark.elasticsearch)
         for major in ES_MAJORS
     ),
+    pytest.param("database", marks=pytest.mark.postgres),
 ]
 
 

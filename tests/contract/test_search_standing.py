@@ -27,12 +27,8 @@ FRESH = "2025-09-01T00:00:00"  # within two years of TODAY
 STALE = "2024-05-01T00:00:00"  # two years and a month before TODAY
 LISTED = datetime(2023, 1, 1)  # when every listing was made (never checked since: stale)
 
-# The database engine is not in the shared ENGINES yet (tests/contract/conftest.py); standing
-# is plain ordering, which it does, so it runs here too.
-STANDING_ENGINES = [*ENGINES, pytest.param("database", marks=pytest.mark.postgres)]
 
-
-@pytest.fixture(scope="module", params=STANDING_ENGINES)
+@pytest.fixture(scope="module", params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

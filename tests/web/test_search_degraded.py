@@ -170,3 +170,50 @@ def test_a_healthy_engine_is_not_degraded(client: FlaskClient, app: Flask) -> No
     assert response.status_code == 200
     assert DEGRADED_HEADER not in response.headers
     assert BANNER not in response.get_data(as_text=True)
+
+
+@pytest.mark.postgres
+def test_a_database_fallback_reset_by_an_upgrade_is_rebuilt_by_the_worker(
+    fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import text
+
+    from clearinghouse.database import load_taxonomy, migrate
+    from clearinghouse.geocoding import geocode_listing
+    from clearinghouse.listings import validate_listing
+    from clearinghouse.search.database import DatabaseBackend
+    from clearinghouse.store import apply_listing
+    from clearinghouse.taxonomy import default_taxonomy
+
+    app = create_app(
+        app_config(
+            fresh_postgres_url,
+            tmp_path,
+            SEARCH_ENGINE="elasticsearch",
+            ES_URL=f"http://127.0.0.1:{free_port()}",
+            ES_INDEX="clearinghouse-groups",
+        )
+    )
+    migrate(app)
+    with app.app_context():
+        load_taxonomy(db.session(), default_taxonomy())
+        validation = validate_listing(sample_record(), default_taxonomy())
+        assert validation.data is not None, validation.errors
+        group = apply_listing(db.session, geocode_listing(validation.data)[0], actor="test").group
+        db.session.commit()
+        assert apply_outbox_to_fallback(app) is False  # first run: built from the live tables
+        fallback = get_fallback()
+        assert isinstance(fallback, DatabaseBackend) and fallback.built()
+        # An upgrade that changes the table's layout: the next process resets the table.
+        with fallback.engine.begin() as conn:
+            conn.execute(text(f"COMMENT ON TABLE {fallback.table} IS 'an older layout'"))
+        fallback.close()
+        app.extensions["search_fallback"] = None
+        assert apply_outbox_to_fallback(app) is False  # nothing pending, yet rebuilt
+        page = app.test_client().get("/search?q=grief").get_data(as_text=True)
+        assert group.name in page and BANNER in page
+        db.session.remove()
+        close = getattr(get_fallback(), "close", None)
+        if callable(close):
+            close()
+        db.engine.dispose()
