@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from clearinghouse.accounts import MIN_PASSWORD_LENGTH, AccountError, create_user
 from clearinghouse.extensions import db
 from clearinghouse.models import ApiKey, Group, User
 from tests.api_support import live_api_key
@@ -138,6 +140,33 @@ def test_account_form_errors_are_shown_on_the_fields(admin: FlaskClient) -> None
         admin, "/staff/users", {"email": "b@example.org", "role": "owner", "password": PASSWORD}
     )
     assert bad_role.status_code == 400
+
+
+def test_the_account_form_says_what_is_wrong_and_takes_the_shortest_allowed_password(
+    admin: FlaskClient,
+) -> None:
+    def create(email: str, password: str) -> tuple[int, str]:
+        data = {"email": email, "role": "editor", "password": password}
+        response = post(admin, "/staff/users", data)
+        return response.status_code, html.unescape(response.get_data(as_text=True))
+
+    status, page = create("not-an-address", PASSWORD)
+    assert status == 400
+    assert "'not-an-address' is not an email address" in page
+    status, page = create("short@example.org", "p" * (MIN_PASSWORD_LENGTH - 1))
+    assert status == 400
+    assert f"the password needs at least {MIN_PASSWORD_LENGTH} characters" in page
+    assert create("exact@example.org", "p" * MIN_PASSWORD_LENGTH)[0] == 302
+    emails = set(db.session.scalars(select(User.email)))
+    assert emails == {"admin@example.org", "exact@example.org"}
+
+
+def test_an_unknown_role_is_refused_naming_the_roles_there_are(app: Flask) -> None:
+    # The form offers only real roles; the accounts module still refuses any other caller's.
+    with pytest.raises(AccountError) as refused:
+        create_user(db.session(), "someone@example.org", "owner", PASSWORD)
+    assert str(refused.value) == "role 'owner' is not one of admin, editor"
+    assert db.session.scalar(select(User).where(User.email == "someone@example.org")) is None
 
 
 def test_admins_cannot_deactivate_themselves(admin: FlaskClient) -> None:
