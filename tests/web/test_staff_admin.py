@@ -169,12 +169,35 @@ def test_an_unknown_role_is_refused_naming_the_roles_there_are(app: Flask) -> No
     assert db.session.scalar(select(User).where(User.email == "someone@example.org")) is None
 
 
+def flashed(page: str) -> list[tuple[str, str]]:
+    """(category, message) of each flashed message on a staff page."""
+    return re.findall(r'<p class="flash flash-([a-z]+)"[^>]*>([^<]*)</p>', html.unescape(page))
+
+
 def test_admins_cannot_deactivate_themselves(admin: FlaskClient) -> None:
     me = db.session.scalar(select(User).where(User.email == "admin@example.org"))
     assert me is not None
-    post(admin, f"/staff/users/{me.id}/deactivate")
+    page = post(admin, f"/staff/users/{me.id}/deactivate", follow_redirects=True)
+    assert flashed(page.get_data(as_text=True)) == [
+        ("error", "You cannot deactivate your own account.")
+    ]
     db.session.refresh(me)
     assert me.active is True
+
+
+def test_account_and_key_actions_say_what_they_did_and_unknown_ones_are_404(
+    admin: FlaskClient, app: Flask
+) -> None:
+    for url in ("/staff/users/9999/deactivate", "/staff/users/9999/activate"):
+        assert post(admin, url).status_code == 404, url
+    assert post(admin, "/staff/api-keys/9999/revoke").status_code == 404
+    signed_in_client(app, "ed@example.org", "editor")
+    ed = db.session.scalar(select(User).where(User.email == "ed@example.org"))
+    assert ed is not None
+    page = post(admin, f"/staff/users/{ed.id}/deactivate", follow_redirects=True)
+    assert flashed(page.get_data(as_text=True)) == [("success", "ed@example.org is deactivated.")]
+    page = post(admin, f"/staff/users/{ed.id}/activate", follow_redirects=True)
+    assert flashed(page.get_data(as_text=True)) == [("success", "ed@example.org is active.")]
 
 
 def test_an_api_key_is_shown_once_and_can_be_revoked(admin: FlaskClient) -> None:
