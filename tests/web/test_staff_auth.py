@@ -179,6 +179,29 @@ def test_deactivation_and_a_new_password_end_every_sign_in(app: Flask) -> None:
     assert sign_in(new_client(app), "ana@example.org", "another long password").status_code == 302
 
 
+def test_deactivating_forgets_the_sign_ins_at_once_and_activating_leaves_them_alone(
+    app: Flask,
+) -> None:
+    from tests.staff_support import signed_in_client
+
+    user = make_user("ana@example.org", "editor")
+    remembered_sign_in(app, "ana@example.org")
+    admin = signed_in_client(app, "boss@example.org", "admin")
+
+    def sign_ins() -> int:
+        rows = db.session.scalars(select(StaffSession).where(StaffSession.user_id == user.id))
+        return len(rows.all())
+
+    assert sign_ins() == 1
+    post(admin, f"/staff/users/{user.id}/deactivate")
+    assert sign_ins() == 0  # gone from the server, so no reactivation can revive them
+    post(admin, f"/staff/users/{user.id}/activate")
+    current = remembered_sign_in(app, "ana@example.org")
+    post(admin, f"/staff/users/{user.id}/activate")  # activating an active account again
+    assert current.get("/staff/").status_code == 200
+    assert sign_ins() == 1
+
+
 def test_a_new_password_needs_the_minimum_length_and_a_short_one_changes_nothing(
     app: Flask,
 ) -> None:
