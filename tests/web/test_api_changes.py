@@ -162,3 +162,76 @@ def test_bad_cursors_are_problems_naming_since(
         response = client.get(f"/api/v1/changes?limit={limit}", headers=api_headers)
         assert response.status_code == 400
         assert response.get_json(force=True)["invalid_params"][0]["name"] == "limit"
+
+
+def outbox_seqs() -> list[int]:
+    return list(db.session.scalars(select(Outbox.seq).order_by(Outbox.seq)))
+
+
+def since_reason(client: FlaskClient, headers: dict[str, str], since: str) -> str:
+    response = client.get(f"/api/v1/changes?since={since}", headers=headers)
+    assert response.status_code == 400, since
+    [param] = response.get_json(force=True)["invalid_params"]
+    assert param["name"] == "since"
+    return str(param["reason"])
+
+
+def test_pages_hold_at_most_limit_changes_and_say_exactly_when_more_follow(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    for n in range(5):
+        make_group(name=f"Paged circle {n}")
+    seqs = outbox_seqs()
+    assert len(seqs) == 5
+
+    def page(since: int, limit: int) -> tuple[list[int], int, bool]:
+        body = get_json(client, f"/api/v1/changes?since={since}&limit={limit}", api_headers)
+        return [change["seq"] for change in body["changes"]], int(body["next"]), body["has_more"]
+
+    assert page(0, 2) == (seqs[:2], seqs[1], True)
+    assert page(seqs[1], 2) == (seqs[2:4], seqs[3], True)
+    assert page(seqs[3], 2) == (seqs[4:], seqs[4], False)
+    assert page(seqs[0], 4) == (seqs[1:], seqs[4], False)  # exactly a full page: no more
+    assert page(seqs[4], 2) == ([], seqs[4], False)  # caught up: the cursor stays put
+
+
+def test_the_oldest_cursor_kept_is_the_one_just_before_the_oldest_change(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    for n in range(5):
+        make_group(name=f"Pruned circle {n}")
+    seqs = outbox_seqs()
+    db.session.execute(delete(Outbox).where(Outbox.seq < seqs[3]))  # pruned: 2 changes kept
+    db.session.commit()
+    body = get_json(client, f"/api/v1/changes?since={seqs[2]}", api_headers)
+    assert [change["seq"] for change in body["changes"]] == seqs[3:]
+    reason = since_reason(client, api_headers, str(seqs[1]))
+    assert reason.startswith(f"cursor {seqs[1]} has expired")
+    assert "load /export.ndjson" in reason
+    head = get_json(client, f"/api/v1/changes?since={seqs[4]}", api_headers)
+    assert head["changes"] == [] and head["next"] == str(seqs[4])
+    ahead = since_reason(client, api_headers, str(seqs[4] + 1))
+    assert ahead.startswith(
+        f"cursor {seqs[4] + 1} is ahead of the feed (newest change is {seqs[4]})"
+    )
+
+
+def test_a_cursor_that_is_not_one_says_where_cursors_come_from_without_echoing_it_all(
+    client: FlaskClient, api_headers: dict[str, str]
+) -> None:
+    reason = since_reason(client, api_headers, "yesterday")
+    assert reason.startswith("'yesterday' is not a cursor from this feed")
+    assert "X-Changes-Cursor" in reason
+    long_reason = since_reason(client, api_headers, "z" * 5000)
+    assert long_reason.startswith("'zzz") and len(long_reason) < 400
+
+
+def test_an_export_of_an_empty_directory_starts_the_feed_at_its_beginning(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    partner = Partner(client, api_headers)
+    partner.load_export()
+    assert partner.groups == {}
+    first = make_group(name="The first circle")
+    partner.catch_up()
+    assert list(partner.groups) == [first.uuid]

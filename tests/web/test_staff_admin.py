@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import io
+import logging
 import re
 from pathlib import Path
 
@@ -186,8 +187,9 @@ def test_admins_cannot_deactivate_themselves(admin: FlaskClient) -> None:
 
 
 def test_account_and_key_actions_say_what_they_did_and_unknown_ones_are_404(
-    admin: FlaskClient, app: Flask
+    admin: FlaskClient, app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="clearinghouse.staff.admin")
     for url in ("/staff/users/9999/deactivate", "/staff/users/9999/activate"):
         assert post(admin, url).status_code == 404, url
     assert post(admin, "/staff/api-keys/9999/revoke").status_code == 404
@@ -198,6 +200,12 @@ def test_account_and_key_actions_say_what_they_did_and_unknown_ones_are_404(
     assert flashed(page.get_data(as_text=True)) == [("success", "ed@example.org is deactivated.")]
     page = post(admin, f"/staff/users/{ed.id}/activate", follow_redirects=True)
     assert flashed(page.get_data(as_text=True)) == [("success", "ed@example.org is active.")]
+    # Who changed whose access is in the log, as one structured line each.
+    me = db.session.scalar(select(User.id).where(User.email == "admin@example.org"))
+    assert [r.getMessage() for r in caplog.records if r.name == "clearinghouse.staff.admin"] == [
+        f"event=user_deactivated user_id={ed.id} by={me}",
+        f"event=user_activated user_id={ed.id} by={me}",
+    ]
 
 
 def test_an_api_key_is_shown_once_and_can_be_revoked(admin: FlaskClient) -> None:
