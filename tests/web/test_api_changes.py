@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 
 from clearinghouse.extensions import db
 from clearinghouse.listings import validate_listing
@@ -235,3 +235,31 @@ def test_an_export_of_an_empty_directory_starts_the_feed_at_its_beginning(
     first = make_group(name="The first circle")
     partner.catch_up()
     assert list(partner.groups) == [first.uuid]
+
+
+def test_the_export_reads_its_groups_in_chunks_not_one_query_per_group(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    def statements_for_an_export() -> tuple[int, int]:
+        executed: list[str] = []
+
+        def count(*args: Any) -> None:
+            executed.append(args[2])
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            response = client.get("/api/v1/export.ndjson", headers=api_headers)
+            lines = response.get_data(as_text=True).splitlines()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(lines), len(executed)
+
+    for n in range(3):
+        make_group(name=f"Chunked circle {n}", concerns=["grief"])
+    statements_for_an_export()  # warm up: the first request does one-off work
+    three = statements_for_an_export()
+    for n in range(3, 9):
+        make_group(name=f"Chunked circle {n}", concerns=["grief"])
+    nine = statements_for_an_export()
+    assert (three[0], nine[0]) == (3, 9)
+    assert nine[1] == three[1]
