@@ -6,9 +6,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, event, select
 
+from clearinghouse.api.feed import stream_rows
 from clearinghouse.extensions import db
 from clearinghouse.listings import validate_listing
 from clearinghouse.models import Group, Outbox
@@ -263,3 +265,22 @@ def test_the_export_reads_its_groups_in_chunks_not_one_query_per_group(
     nine = statements_for_an_export()
     assert (three[0], nine[0]) == (3, 9)
     assert nine[1] == three[1]
+
+
+def test_a_stream_reads_every_row_once_in_key_order_a_chunk_at_a_time(
+    app: Flask, make_group: Callable[..., Group]
+) -> None:
+    ids = [make_group(name=f"Streamed circle {n}").id for n in range(5)]
+    group_reads: list[str] = []
+
+    def count(*args: Any) -> None:
+        if args[2].startswith("SELECT groups."):
+            group_reads.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        rows = list(stream_rows(select(Group).order_by(Group.id), Group.id, chunk=2))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert [row.id for row in rows] == ids
+    assert len(group_reads) == 4  # chunks of 2, 2 and 1, then an empty one ends the stream
