@@ -207,23 +207,26 @@ def test_the_oldest_cursor_kept_is_the_one_just_before_the_oldest_change(
     db.session.commit()
     body = get_json(client, f"/api/v1/changes?since={seqs[2]}", api_headers)
     assert [change["seq"] for change in body["changes"]] == seqs[3:]
-    reason = since_reason(client, api_headers, str(seqs[1]))
-    assert reason.startswith(f"cursor {seqs[1]} has expired")
-    assert "load /export.ndjson" in reason
+    assert since_reason(client, api_headers, str(seqs[1])) == (
+        f"cursor {seqs[1]} has expired: older changes were pruned; load /export.ndjson and "
+        "continue from its cursor"
+    )
     head = get_json(client, f"/api/v1/changes?since={seqs[4]}", api_headers)
     assert head["changes"] == [] and head["next"] == str(seqs[4])
-    ahead = since_reason(client, api_headers, str(seqs[4] + 1))
-    assert ahead.startswith(
-        f"cursor {seqs[4] + 1} is ahead of the feed (newest change is {seqs[4]})"
+    assert since_reason(client, api_headers, str(seqs[4] + 1)) == (
+        f"cursor {seqs[4] + 1} is ahead of the feed (newest change is {seqs[4]}); "
+        "start again from an export"
     )
 
 
 def test_a_cursor_that_is_not_one_says_where_cursors_come_from_without_echoing_it_all(
     client: FlaskClient, api_headers: dict[str, str]
 ) -> None:
-    reason = since_reason(client, api_headers, "yesterday")
-    assert reason.startswith("'yesterday' is not a cursor from this feed")
-    assert "X-Changes-Cursor" in reason
+    assert since_reason(client, api_headers, "yesterday") == (
+        "'yesterday' is not a cursor from this feed; use the 'next' value of a /changes "
+        "response or the X-Changes-Cursor header of /export.ndjson, or leave it out to start "
+        "at the beginning"
+    )
     long_reason = since_reason(client, api_headers, "z" * 5000)
     assert long_reason.startswith("'zzz") and len(long_reason) < 400
 
