@@ -287,3 +287,13 @@ def test_a_stream_reads_every_row_once_in_key_order_a_chunk_at_a_time(
         event.remove(db.engine, "before_cursor_execute", count)
     assert [row.id for row in rows] == ids
     assert len(group_reads) == 4  # chunks of 2, 2 and 1, then an empty one ends the stream
+
+
+def test_an_upsert_carries_the_group_exactly_as_the_api_gives_it(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    group = make_group(name="Fed circle")
+    [change] = get_json(client, "/api/v1/changes", api_headers)["changes"]
+    assert change["action"] == "upsert"
+    assert change["group"] == get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)
+    assert change["group"]["url"].endswith(f"/groups/{group.slug}")
