@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from geopy.distance import great_circle
 from werkzeug.datastructures import MultiDict
 
 from clearinghouse.extensions import db
@@ -298,3 +299,18 @@ def test_verified_and_updated_times_are_given_in_utc(
     assert body["updated_at"] == group.updated_at.isoformat(timespec="seconds") + "Z"
     unverified = make_group(name="Never Verified Circle")
     assert get_json(client, f"/api/v1/groups/{unverified.uuid}", api_headers)["verified_at"] is None
+
+
+def test_distances_are_great_circle_miles_and_kilometres_to_the_hundredth(
+    client: FlaskClient, api_headers: dict[str, str], directory: list[Group]
+) -> None:
+    here = (41.9, -87.65)
+    url = f"/api/v1/groups?lat={here[0]}&lon={here[1]}&radius=100"
+    body = get_json(client, url, api_headers)
+    assert body["data"]
+    for item in body["data"]:
+        place = (item["location"]["lat"], item["location"]["lon"])
+        distance = item["distance"]
+        assert distance["mi"] == pytest.approx(great_circle(here, place).miles, abs=0.006)
+        assert distance["km"] == pytest.approx(great_circle(here, place).km, abs=0.006)
+        assert distance == {"mi": round(distance["mi"], 2), "km": round(distance["km"], 2)}
