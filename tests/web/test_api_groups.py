@@ -314,3 +314,54 @@ def test_distances_are_great_circle_miles_and_kilometres_to_the_hundredth(
         assert distance["mi"] == pytest.approx(great_circle(here, place).miles, abs=0.006)
         assert distance["km"] == pytest.approx(great_circle(here, place).km, abs=0.006)
         assert distance == {"mi": round(distance["mi"], 2), "km": round(distance["km"], 2)}
+
+
+def test_the_public_json_gives_each_public_field_under_its_documented_name(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    group = make_group(
+        name="Thursday Widows Circle",
+        description="Peers after the death of a spouse.",
+        cost="donation",
+        cost_note="Pay what you can",
+        online={"url": "https://meet.example.org/widows", "notes": "Camera optional"},
+        contact={"email": "widows@example.org", "website": "https://widows.example.org"},
+    )
+    body = get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)
+    assert set(body) == {
+        "id", "slug", "name", "description", "url", "organization", "concerns", "format",
+        "attendance", "open", "time_limited", "cost", "cost_note", "languages", "audience",
+        "accessibility", "location", "online", "service_area", "meetings", "contact",
+        "verified_at", "updated_at",
+    }  # fmt: skip
+    assert (body["id"], body["name"], body["slug"]) == (group.uuid, group.name, group.slug)
+    assert body["description"] == "Peers after the death of a spouse."
+    assert (body["format"], body["cost"], body["cost_note"]) == (
+        "peer-led",
+        "donation",
+        "Pay what you can",
+    )
+    assert body["languages"] == ["en"]
+    assert [concern["slug"] for concern in body["concerns"]] == [
+        "grief-loss"
+    ]  # "grief" is a synonym
+    assert body["online"] == {
+        "url": "https://meet.example.org/widows",
+        "phone": None,
+        "notes": "Camera optional",
+    }
+    assert body["contact"] == {
+        "phone": None,
+        "email": "widows@example.org",
+        "website": "https://widows.example.org",
+    }
+    location = body["location"]
+    assert (location["name"], location["city"], location["postal_code"]) == (
+        "Lincoln Park Library",
+        "Chicago",
+        "60614",
+    )
+    assert (location["lat"], location["lon"]) == (41.9251, -87.6572)
+    assert [(m["freq"], m["byday"], m["start"], m["end"]) for m in body["meetings"]] == [
+        ("weekly", ["TU"], "19:00", "20:30")
+    ]
