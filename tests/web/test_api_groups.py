@@ -365,3 +365,13 @@ def test_the_public_json_gives_each_public_field_under_its_documented_name(
     assert [(m["freq"], m["byday"], m["start"], m["end"]) for m in body["meetings"]] == [
         ("weekly", ["TU"], "19:00", "20:30")
     ]
+
+
+def test_a_group_joined_by_phone_alone_has_its_online_details(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    group = make_group(name="Dial-in Widows Circle", online={"phone": "+1 312 555 0100"})
+    online = get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)["online"]
+    assert online is not None
+    assert online["url"] is None and not online["notes"]
+    assert re.sub(r"\D", "", online["phone"]).endswith("3125550100")
