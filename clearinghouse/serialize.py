@@ -37,9 +37,10 @@ def meeting_json(meeting: Meeting) -> dict[str, Any]:
     }
 
 
-def group_json(group: Group, *, url: str, distance_mi: float | None = None) -> dict[str, Any]:
-    """The public JSON of one group; `url` is its public page."""
-    return placed(group_body(group), url=url, distance_mi=distance_mi)
+def group_json(group: Group, *, url: str) -> dict[str, Any]:
+    """The public JSON of one group; `url` is its public page (search results add a distance
+    with `placed`)."""
+    return placed(group_body(group), url=url)
 
 
 def placed(body: dict[str, Any], *, url: str, distance_mi: float | None = None) -> dict[str, Any]:

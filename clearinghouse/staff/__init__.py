@@ -66,7 +66,6 @@ def role_required(*roles: str) -> Callable[[F], F]:
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapper.staff_roles = roles  # type: ignore[attr-defined]
         return cast(F, wrapper)
 
     return decorate

@@ -6,9 +6,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 
+from clearinghouse.api.feed import stream_rows
 from clearinghouse.extensions import db
 from clearinghouse.listings import validate_listing
 from clearinghouse.models import Group, Outbox
@@ -162,3 +164,136 @@ def test_bad_cursors_are_problems_naming_since(
         response = client.get(f"/api/v1/changes?limit={limit}", headers=api_headers)
         assert response.status_code == 400
         assert response.get_json(force=True)["invalid_params"][0]["name"] == "limit"
+
+
+def outbox_seqs() -> list[int]:
+    return list(db.session.scalars(select(Outbox.seq).order_by(Outbox.seq)))
+
+
+def since_reason(client: FlaskClient, headers: dict[str, str], since: str) -> str:
+    response = client.get(f"/api/v1/changes?since={since}", headers=headers)
+    assert response.status_code == 400, since
+    [param] = response.get_json(force=True)["invalid_params"]
+    assert param["name"] == "since"
+    return str(param["reason"])
+
+
+def test_pages_hold_at_most_limit_changes_and_say_exactly_when_more_follow(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    for n in range(5):
+        make_group(name=f"Paged circle {n}")
+    seqs = outbox_seqs()
+    assert len(seqs) == 5
+
+    def page(since: int, limit: int) -> tuple[list[int], int, bool]:
+        body = get_json(client, f"/api/v1/changes?since={since}&limit={limit}", api_headers)
+        return [change["seq"] for change in body["changes"]], int(body["next"]), body["has_more"]
+
+    assert page(0, 2) == (seqs[:2], seqs[1], True)
+    assert page(seqs[1], 2) == (seqs[2:4], seqs[3], True)
+    assert page(seqs[3], 2) == (seqs[4:], seqs[4], False)
+    assert page(seqs[0], 4) == (seqs[1:], seqs[4], False)  # exactly a full page: no more
+    assert page(seqs[4], 2) == ([], seqs[4], False)  # caught up: the cursor stays put
+
+
+def test_the_oldest_cursor_kept_is_the_one_just_before_the_oldest_change(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    for n in range(5):
+        make_group(name=f"Pruned circle {n}")
+    seqs = outbox_seqs()
+    db.session.execute(delete(Outbox).where(Outbox.seq < seqs[3]))  # pruned: 2 changes kept
+    db.session.commit()
+    body = get_json(client, f"/api/v1/changes?since={seqs[2]}", api_headers)
+    assert [change["seq"] for change in body["changes"]] == seqs[3:]
+    assert since_reason(client, api_headers, str(seqs[1])) == (
+        f"cursor {seqs[1]} has expired: older changes were pruned; load /export.ndjson and "
+        "continue from its cursor"
+    )
+    head = get_json(client, f"/api/v1/changes?since={seqs[4]}", api_headers)
+    assert head["changes"] == [] and head["next"] == str(seqs[4])
+    assert since_reason(client, api_headers, str(seqs[4] + 1)) == (
+        f"cursor {seqs[4] + 1} is ahead of the feed (newest change is {seqs[4]}); "
+        "start again from an export"
+    )
+
+
+def test_a_cursor_that_is_not_one_says_where_cursors_come_from_without_echoing_it_all(
+    client: FlaskClient, api_headers: dict[str, str]
+) -> None:
+    assert since_reason(client, api_headers, "yesterday") == (
+        "'yesterday' is not a cursor from this feed; use the 'next' value of a /changes "
+        "response or the X-Changes-Cursor header of /export.ndjson, or leave it out to start "
+        "at the beginning"
+    )
+    long_reason = since_reason(client, api_headers, "z" * 5000)
+    assert long_reason.startswith("'zzz") and len(long_reason) < 400
+
+
+def test_an_export_of_an_empty_directory_starts_the_feed_at_its_beginning(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    partner = Partner(client, api_headers)
+    partner.load_export()
+    assert partner.groups == {}
+    first = make_group(name="The first circle")
+    partner.catch_up()
+    assert list(partner.groups) == [first.uuid]
+
+
+def test_the_export_reads_its_groups_in_chunks_not_one_query_per_group(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    def statements_for_an_export() -> tuple[int, int]:
+        executed: list[str] = []
+
+        def count(*args: Any) -> None:
+            executed.append(args[2])
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            response = client.get("/api/v1/export.ndjson", headers=api_headers)
+            lines = response.get_data(as_text=True).splitlines()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(lines), len(executed)
+
+    for n in range(3):
+        make_group(name=f"Chunked circle {n}", concerns=["grief"])
+    statements_for_an_export()  # warm up: the first request does one-off work
+    three = statements_for_an_export()
+    for n in range(3, 9):
+        make_group(name=f"Chunked circle {n}", concerns=["grief"])
+    nine = statements_for_an_export()
+    assert (three[0], nine[0]) == (3, 9)
+    assert nine[1] == three[1]
+
+
+def test_a_stream_reads_every_row_once_in_key_order_a_chunk_at_a_time(
+    app: Flask, make_group: Callable[..., Group]
+) -> None:
+    ids = [make_group(name=f"Streamed circle {n}").id for n in range(5)]
+    group_reads: list[str] = []
+
+    def count(*args: Any) -> None:
+        if args[2].startswith("SELECT groups."):
+            group_reads.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        rows = list(stream_rows(select(Group).order_by(Group.id), Group.id, chunk=2))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert [row.id for row in rows] == ids
+    assert len(group_reads) == 4  # chunks of 2, 2 and 1, then an empty one ends the stream
+
+
+def test_an_upsert_carries_the_group_exactly_as_the_api_gives_it(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    group = make_group(name="Fed circle")
+    [change] = get_json(client, "/api/v1/changes", api_headers)["changes"]
+    assert change["action"] == "upsert"
+    assert change["group"] == get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)
+    assert change["group"]["url"].endswith(f"/groups/{group.slug}")

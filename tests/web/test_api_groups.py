@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from geopy.distance import great_circle
 from werkzeug.datastructures import MultiDict
 
 from clearinghouse.extensions import db
@@ -304,3 +305,79 @@ def test_verified_and_updated_times_are_given_in_utc(
     assert body["updated_at"] == group.updated_at.isoformat(timespec="seconds") + "Z"
     unverified = make_group(name="Never Verified Circle")
     assert get_json(client, f"/api/v1/groups/{unverified.uuid}", api_headers)["verified_at"] is None
+
+
+def test_distances_are_great_circle_miles_and_kilometres_to_the_hundredth(
+    client: FlaskClient, api_headers: dict[str, str], directory: list[Group]
+) -> None:
+    here = (41.9, -87.65)
+    url = f"/api/v1/groups?lat={here[0]}&lon={here[1]}&radius=100"
+    body = get_json(client, url, api_headers)
+    assert body["data"]
+    for item in body["data"]:
+        place = (item["location"]["lat"], item["location"]["lon"])
+        distance = item["distance"]
+        assert distance["mi"] == pytest.approx(great_circle(here, place).miles, abs=0.006)
+        assert distance["km"] == pytest.approx(great_circle(here, place).km, abs=0.006)
+        assert distance == {"mi": round(distance["mi"], 2), "km": round(distance["km"], 2)}
+
+
+def test_the_public_json_gives_each_public_field_under_its_documented_name(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    group = make_group(
+        name="Thursday Widows Circle",
+        description="Peers after the death of a spouse.",
+        cost="donation",
+        cost_note="Pay what you can",
+        online={"url": "https://meet.example.org/widows", "notes": "Camera optional"},
+        contact={"email": "widows@example.org", "website": "https://widows.example.org"},
+    )
+    body = get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)
+    assert set(body) == {
+        "id", "slug", "name", "description", "url", "organization", "concerns", "format",
+        "attendance", "open", "time_limited", "cost", "cost_note", "languages", "audience",
+        "accessibility", "location", "online", "service_area", "meetings", "contact",
+        "verified_at", "updated_at",
+    }  # fmt: skip
+    assert (body["id"], body["name"], body["slug"]) == (group.uuid, group.name, group.slug)
+    assert body["description"] == "Peers after the death of a spouse."
+    assert (body["format"], body["cost"], body["cost_note"]) == (
+        "peer-led",
+        "donation",
+        "Pay what you can",
+    )
+    assert body["languages"] == ["en"]
+    assert [concern["slug"] for concern in body["concerns"]] == [
+        "grief-loss"
+    ]  # "grief" is a synonym
+    assert body["online"] == {
+        "url": "https://meet.example.org/widows",
+        "phone": None,
+        "notes": "Camera optional",
+    }
+    assert body["contact"] == {
+        "phone": None,
+        "email": "widows@example.org",
+        "website": "https://widows.example.org",
+    }
+    location = body["location"]
+    assert (location["name"], location["city"], location["postal_code"]) == (
+        "Lincoln Park Library",
+        "Chicago",
+        "60614",
+    )
+    assert (location["lat"], location["lon"]) == (41.9251, -87.6572)
+    assert [(m["freq"], m["byday"], m["start"], m["end"]) for m in body["meetings"]] == [
+        ("weekly", ["TU"], "19:00", "20:30")
+    ]
+
+
+def test_a_group_joined_by_phone_alone_has_its_online_details(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    group = make_group(name="Dial-in Widows Circle", online={"phone": "+1 312 555 0100"})
+    online = get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)["online"]
+    assert online is not None
+    assert online["url"] is None and not online["notes"]
+    assert re.sub(r"\D", "", online["phone"]).endswith("3125550100")

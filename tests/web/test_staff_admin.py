@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import logging
 import re
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from clearinghouse.accounts import MIN_PASSWORD_LENGTH, AccountError, create_user
 from clearinghouse.extensions import db
 from clearinghouse.models import ApiKey, Group, User
 from tests.api_support import live_api_key
@@ -140,12 +143,69 @@ def test_account_form_errors_are_shown_on_the_fields(admin: FlaskClient) -> None
     assert bad_role.status_code == 400
 
 
+def test_the_account_form_says_what_is_wrong_and_takes_the_shortest_allowed_password(
+    admin: FlaskClient,
+) -> None:
+    def create(email: str, password: str) -> tuple[int, str]:
+        data = {"email": email, "role": "editor", "password": password}
+        response = post(admin, "/staff/users", data)
+        return response.status_code, html.unescape(response.get_data(as_text=True))
+
+    status, page = create("not-an-address", PASSWORD)
+    assert status == 400
+    assert "'not-an-address' is not an email address" in page
+    status, page = create("short@example.org", "p" * (MIN_PASSWORD_LENGTH - 1))
+    assert status == 400
+    assert f"the password needs at least {MIN_PASSWORD_LENGTH} characters" in page
+    assert create("exact@example.org", "p" * MIN_PASSWORD_LENGTH)[0] == 302
+    emails = set(db.session.scalars(select(User.email)))
+    assert emails == {"admin@example.org", "exact@example.org"}
+
+
+def test_an_unknown_role_is_refused_naming_the_roles_there_are(app: Flask) -> None:
+    # The form offers only real roles; the accounts module still refuses any other caller's.
+    with pytest.raises(AccountError) as refused:
+        create_user(db.session(), "someone@example.org", "owner", PASSWORD)
+    assert str(refused.value) == "role 'owner' is not one of admin, editor"
+    assert db.session.scalar(select(User).where(User.email == "someone@example.org")) is None
+
+
+def flashed(page: str) -> list[tuple[str, str]]:
+    """(category, message) of each flashed message on a staff page."""
+    return re.findall(r'<p class="flash flash-([a-z]+)"[^>]*>([^<]*)</p>', html.unescape(page))
+
+
 def test_admins_cannot_deactivate_themselves(admin: FlaskClient) -> None:
     me = db.session.scalar(select(User).where(User.email == "admin@example.org"))
     assert me is not None
-    post(admin, f"/staff/users/{me.id}/deactivate")
+    page = post(admin, f"/staff/users/{me.id}/deactivate", follow_redirects=True)
+    assert flashed(page.get_data(as_text=True)) == [
+        ("error", "You cannot deactivate your own account.")
+    ]
     db.session.refresh(me)
     assert me.active is True
+
+
+def test_account_and_key_actions_say_what_they_did_and_unknown_ones_are_404(
+    admin: FlaskClient, app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="clearinghouse.staff.admin")
+    for url in ("/staff/users/9999/deactivate", "/staff/users/9999/activate"):
+        assert post(admin, url).status_code == 404, url
+    assert post(admin, "/staff/api-keys/9999/revoke").status_code == 404
+    signed_in_client(app, "ed@example.org", "editor")
+    ed = db.session.scalar(select(User).where(User.email == "ed@example.org"))
+    assert ed is not None
+    page = post(admin, f"/staff/users/{ed.id}/deactivate", follow_redirects=True)
+    assert flashed(page.get_data(as_text=True)) == [("success", "ed@example.org is deactivated.")]
+    page = post(admin, f"/staff/users/{ed.id}/activate", follow_redirects=True)
+    assert flashed(page.get_data(as_text=True)) == [("success", "ed@example.org is active.")]
+    # Who changed whose access is in the log, as one structured line each.
+    me = db.session.scalar(select(User.id).where(User.email == "admin@example.org"))
+    assert [r.getMessage() for r in caplog.records if r.name == "clearinghouse.staff.admin"] == [
+        f"event=user_deactivated user_id={ed.id} by={me}",
+        f"event=user_activated user_id={ed.id} by={me}",
+    ]
 
 
 def test_an_api_key_is_shown_once_and_can_be_revoked(admin: FlaskClient) -> None:

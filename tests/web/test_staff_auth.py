@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from clearinghouse import create_app
-from clearinghouse.accounts import set_password
+from clearinghouse.accounts import MIN_PASSWORD_LENGTH, set_password
 from clearinghouse.config import from_environment
 from clearinghouse.extensions import db
 from clearinghouse.models import StaffSession, User, utcnow
@@ -177,6 +177,51 @@ def test_deactivation_and_a_new_password_end_every_sign_in(app: Flask) -> None:
     db.session.commit()
     assert again.get("/staff/").status_code == 302
     assert sign_in(new_client(app), "ana@example.org", "another long password").status_code == 302
+
+
+def test_deactivating_forgets_the_sign_ins_at_once_and_activating_leaves_them_alone(
+    app: Flask,
+) -> None:
+    from tests.staff_support import signed_in_client
+
+    user = make_user("ana@example.org", "editor")
+    remembered_sign_in(app, "ana@example.org")
+    admin = signed_in_client(app, "boss@example.org", "admin")
+
+    def sign_ins() -> int:
+        rows = db.session.scalars(select(StaffSession).where(StaffSession.user_id == user.id))
+        return len(rows.all())
+
+    assert sign_ins() == 1
+    post(admin, f"/staff/users/{user.id}/deactivate")
+    assert sign_ins() == 0  # gone from the server, so no reactivation can revive them
+    post(admin, f"/staff/users/{user.id}/activate")
+    current = remembered_sign_in(app, "ana@example.org")
+    post(admin, f"/staff/users/{user.id}/activate")  # activating an active account again
+    assert current.get("/staff/").status_code == 200
+    assert sign_ins() == 1
+
+
+def test_a_new_password_needs_the_minimum_length_and_a_short_one_changes_nothing(
+    app: Flask,
+) -> None:
+    make_user("ana@example.org", "editor")
+    runner = app.test_cli_runner()
+
+    def set_new(password: str) -> tuple[int, str]:
+        args = ["users", "set-password", "--email", "ana@example.org", "--password", password]
+        result = runner.invoke(args=args)
+        return result.exit_code, result.output
+
+    too_short = "s" * (MIN_PASSWORD_LENGTH - 1)
+    code, output = set_new(too_short)
+    assert code != 0
+    assert f"the password needs at least {MIN_PASSWORD_LENGTH} characters" in output
+    assert sign_in(new_client(app), "ana@example.org", too_short).status_code != 302
+    assert sign_in(new_client(app), "ana@example.org").status_code == 302  # the old one works
+    just_long_enough = "e" * MIN_PASSWORD_LENGTH
+    assert set_new(just_long_enough)[0] == 0
+    assert sign_in(new_client(app), "ana@example.org", just_long_enough).status_code == 302
 
 
 def test_sign_ins_end_when_the_server_says_so_whatever_the_cookie(app: Flask) -> None:
