@@ -37,6 +37,21 @@ class SearchWindowTooDeep(ValueError):
     """A page beyond the first 10,000 results, which Elasticsearch does not page to."""
 
 
+# Only what `_search` reads comes back: ids, scores, a hit's place, totals, bucket counts,
+# and errors (not the index names, sort values, shard totals and timings of every hit).
+SEARCH_FILTER_PATH = [
+    "responses.status",
+    "responses.error",
+    "responses._shards.failed",
+    "responses.hits.total.value",
+    "responses.hits.hits._id",
+    "responses.hits.hits._score",
+    "responses.hits.hits._source.location",
+    "responses.aggregations.*.*.buckets.key",
+    "responses.aggregations.*.*.buckets.doc_count",
+]
+
+
 class ElasticBackend:
     """`SearchBackend` on Elasticsearch 8.x; `refresh=True` makes writes visible at once (tests)."""
 
@@ -118,17 +133,21 @@ class ElasticBackend:
             searches += [{}, body]
         started = time.perf_counter()
         with self._reachable("search"):
-            responses = self._searcher.msearch(index=self.alias, searches=searches)["responses"]
+            responses = self._searcher.msearch(
+                index=self.alias, searches=searches, filter_path=SEARCH_FILTER_PATH
+            )["responses"]
         for response in responses:
             _raise_for(response)
         if any(_missing_index(response) for response in responses):
             return build.empty_result()
         main = responses[0]
-        hits = tuple(build.read_hit(hit, query) for hit in main["hits"]["hits"])
+        # filter_path leaves out what is empty: no hits means no "hits.hits" at all.
+        hits = tuple(build.read_hit(hit, query) for hit in main["hits"].get("hits", ()))
         online: tuple[Hit, ...] = ()
         online_total = 0
         if query.near is not None:
-            online = tuple(build.read_hit(hit, None) for hit in responses[2]["hits"]["hits"])
+            found = responses[2]["hits"].get("hits", ())
+            online = tuple(build.read_hit(hit, None) for hit in found)
             online_total = responses[2]["hits"]["total"]["value"]
         log.debug(
             "event=es_search total=%d took_ms=%.1f",
@@ -137,7 +156,7 @@ class ElasticBackend:
         return SearchResult(
             hits=hits,
             total=main["hits"]["total"]["value"],
-            facets=build.read_facets(responses[1]["aggregations"]),
+            facets=build.read_facets(responses[1].get("aggregations", {})),
             online=online,
             online_total=online_total,
         )

@@ -290,7 +290,7 @@ def hits_body(query: SearchQuery, offset: int, size: int) -> dict[str, Any]:
         "track_total_hits": True,
         "from": offset,
         "size": size,
-        "_source": ["location"],
+        "_source": ["location"] if query.near is not None else False,  # for the distance
     }
 
 
@@ -325,7 +325,7 @@ def facet_buckets(aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]
     for group in aggregations.values():
         for facet in FACET_FIELDS:
             if facet in group:
-                found[facet] = group[facet]["buckets"]
+                found[facet] = group[facet].get("buckets", [])
     return found
 
 
@@ -377,7 +377,7 @@ def read_facets(aggregations: dict[str, Any]) -> dict[str, dict[str, int]]:
     (`service.run_search` shows selected values at zero)."""
     found = facet_buckets(aggregations)
     return {
-        facet: {str(bucket["key"]): int(bucket["doc_count"]) for bucket in found[facet]}
+        facet: {str(bucket["key"]): int(bucket["doc_count"]) for bucket in found.get(facet, ())}
         for facet in FACET_FIELDS
     }
 

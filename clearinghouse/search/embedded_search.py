@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import math
 import sqlite3
+from collections import Counter
 from itertools import islice
 
 from clearinghouse.search.base import Hit, SearchQuery, SearchResult
@@ -28,6 +29,9 @@ ONLINE_LIMIT = 10
 # clause's words found whole outrank them found only as word starts.
 WEIGHT_SCORE = 1000.0
 WHOLE_WORDS_SCORE = 200.0
+# Up to this many documents in scope, facet values are counted per document (about 15
+# values each); beyond it, per value with one AND and popcount over every document's bit.
+SPARSE_COUNT = 4000
 
 
 def match_expression(q: str) -> str | None:
@@ -231,15 +235,42 @@ class EmbeddedSearch:
                     others &= bits
             within[facet] = others
         facets: dict[str, dict[str, int]] = {facet: {} for facet in FACET_NAMES}
-        term_bits = self.columns.term_bits
-        for term, (facet, value) in self.columns.term_names.items():
-            scope = within.get(facet)
-            if not scope:
-                continue
-            count = (scope & term_bits.get(term, 0)).bit_count()
-            if count:
-                facets[facet][value] = count
+        by_scope: dict[int, list[str]] = {}
+        for facet, scope in within.items():
+            if scope:
+                by_scope.setdefault(scope, []).append(facet)
+        for scope, scoped in by_scope.items():
+            if scope.bit_count() <= SPARSE_COUNT:
+                self._count_documents(scope, scoped, facets)
+            else:
+                self._count_bitsets(scope, scoped, facets)
         return facets
+
+    def _count_documents(
+        self, scope: int, scoped: list[str], facets: dict[str, dict[str, int]]
+    ) -> None:
+        """Few documents: count the values each of them has."""
+        docs, names = self.columns.docs, self.columns.term_names
+        counts: Counter[int] = Counter()
+        for id_ in ids_of(scope):
+            counts.update(docs[id_].terms)
+        wanted = set(scoped)
+        for term, count in counts.items():
+            facet, value = names[term]
+            if facet in wanted:
+                facets[facet][value] = count
+
+    def _count_bitsets(
+        self, scope: int, scoped: list[str], facets: dict[str, dict[str, int]]
+    ) -> None:
+        """Many documents: one AND and popcount per value."""
+        term_bits, per_facet = self.columns.term_bits, self.columns.facet_terms()
+        for facet in scoped:
+            counted = facets[facet]
+            for term, value in per_facet.get(facet, ()):
+                count = (scope & term_bits.get(term, 0)).bit_count()
+                if count:
+                    counted[value] = count
 
     def _page(self, matching: int, total: int) -> tuple[Hit, ...]:
         query, docs = self.query, self.columns.docs
@@ -258,7 +289,7 @@ class EmbeddedSearch:
         if query.sort == "distance" and hits is not None:
             top = heapq.nsmallest(wanted, candidates, key=lambda i: (hits[i][1] or 0.0, i))
         elif query.sort == "updated":
-            top = heapq.nsmallest(wanted, candidates, key=self.columns.updated_rank().__getitem__)
+            top = heapq.nlargest(wanted, candidates, key=self.columns.updated_rank().__getitem__)
         else:
             top = heapq.nsmallest(wanted, candidates, key=self.columns.name_rank().__getitem__)
         return self._hits(top[query.offset :])
