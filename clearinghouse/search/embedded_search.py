@@ -11,7 +11,6 @@ from __future__ import annotations
 import heapq
 import math
 import sqlite3
-from collections import Counter
 from itertools import islice
 
 from clearinghouse.search.base import Hit, SearchQuery, SearchResult
@@ -29,9 +28,6 @@ ONLINE_LIMIT = 10
 # clause's words found whole outrank them found only as word starts.
 WEIGHT_SCORE = 1000.0
 WHOLE_WORDS_SCORE = 200.0
-# Up to this many documents in scope, facet values are counted per document (about 15
-# values each); beyond it, per value with one AND and popcount over every document's bit.
-SPARSE_COUNT = 4000
 
 
 def match_expression(q: str) -> str | None:
@@ -109,7 +105,7 @@ class EmbeddedSearch:
     # -- candidate documents from text and place (SQL) -----------------------------------
 
     def _text_scores(self) -> dict[int, float]:
-        """Documents the understood clauses hold for, best first.
+        """Documents the understood clauses hold for, with their scores (in no order).
 
         A clause holds for a document whose text has its words (FTS5) or that has one of
         the concerns or audiences the words name (the columns).  The score: the weights of
@@ -132,16 +128,18 @@ class EmbeddedSearch:
         total = total or {}
         if not scored:
             return total
+        matched = bitset(total)
         for facet, weights in (
             ("concern", understood.concern_weights),
             ("audience", understood.audience_weights),
         ):
             for value, weight in weights:
-                members = Members(self._term_bits(facet, value))
-                for id_ in total:
-                    if id_ in members:
+                having = self._term_bits(facet, value)
+                if having:
+                    # Only the documents that have the value: an AND, not a test per match.
+                    for id_ in ids_of(matched & having):
                         total[id_] += weight * WEIGHT_SCORE
-        return dict(sorted(total.items(), key=lambda item: -item[1]))
+        return total
 
     def _term_bits(self, facet: str, value: str) -> int:
         term = self.columns.term_ids.get((facet, value))
@@ -235,42 +233,16 @@ class EmbeddedSearch:
                     others &= bits
             within[facet] = others
         facets: dict[str, dict[str, int]] = {facet: {} for facet in FACET_NAMES}
-        by_scope: dict[int, list[str]] = {}
-        for facet, scope in within.items():
-            if scope:
-                by_scope.setdefault(scope, []).append(facet)
-        for scope, scoped in by_scope.items():
-            if scope.bit_count() <= SPARSE_COUNT:
-                self._count_documents(scope, scoped, facets)
-            else:
-                self._count_bitsets(scope, scoped, facets)
-        return facets
-
-    def _count_documents(
-        self, scope: int, scoped: list[str], facets: dict[str, dict[str, int]]
-    ) -> None:
-        """Few documents: count the values each of them has."""
-        docs, names = self.columns.docs, self.columns.term_names
-        counts: Counter[int] = Counter()
-        for id_ in ids_of(scope):
-            counts.update(docs[id_].terms)
-        wanted = set(scoped)
-        for term, count in counts.items():
-            facet, value = names[term]
-            if facet in wanted:
-                facets[facet][value] = count
-
-    def _count_bitsets(
-        self, scope: int, scoped: list[str], facets: dict[str, dict[str, int]]
-    ) -> None:
-        """Many documents: one AND and popcount per value."""
         term_bits, per_facet = self.columns.term_bits, self.columns.facet_terms()
-        for facet in scoped:
+        for facet, scope in within.items():
+            if not scope:
+                continue
             counted = facets[facet]
             for term, value in per_facet.get(facet, ()):
                 count = (scope & term_bits.get(term, 0)).bit_count()
                 if count:
                     counted[value] = count
+        return facets
 
     def _page(self, matching: int, total: int) -> tuple[Hit, ...]:
         query, docs = self.query, self.columns.docs
@@ -297,21 +269,17 @@ class EmbeddedSearch:
     def _best_scored(self, members: Members, wanted: int) -> list[int]:
         """The `wanted` best matching documents by score, ties by name.
 
-        Walks `text_scores` (best first) and stops after the `wanted`-th member once the
-        score drops: everything that could tie with it is in hand before the final sort.
+        Every matching document scoring at least the `wanted`-th best score may tie into
+        the page, so all of them are taken before the final sort (no sort of every match).
         """
         hits, rank = self.hits, self.columns.name_rank()
         assert hits is not None
-        chosen: list[int] = []
-        cutoff = 0.0
-        for id_, score in self.text_scores.items():
-            if id_ not in members:
-                continue
-            if len(chosen) >= wanted and score < cutoff:
-                break
-            chosen.append(id_)
-            if len(chosen) == wanted:
-                cutoff = score
+        scored = [(score, id_) for id_, score in self.text_scores.items() if id_ in members]
+        if len(scored) > wanted:
+            cutoff = heapq.nlargest(wanted, [score for score, _id in scored])[-1]
+            chosen = [id_ for score, id_ in scored if score >= cutoff]
+        else:
+            chosen = [id_ for _score, id_ in scored]
         chosen.sort(key=lambda i: (-hits[i][0], hits[i][1] or 0.0, rank[i]))
         return chosen[:wanted]
 

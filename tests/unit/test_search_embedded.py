@@ -254,29 +254,3 @@ def test_orders_carried_across_edits_match_a_fresh_sort(tmp_path: Path) -> None:
         assert carried == _orders(fresh), f"after step {step}"
         fresh.close()
     edited.close()
-
-
-def test_facet_counts_are_the_same_counted_per_document_or_per_value(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from clearinghouse.search import embedded_search
-
-    rng = random.Random(3)
-    backend = EmbeddedBackend(str(tmp_path / "index.db"))
-    backend.rebuild(
-        doc(
-            i,
-            languages=tuple(rng.sample(["en", "es", "fr", "zh"], rng.randint(1, 2))),
-            days=tuple(rng.sample(["mon", "tue", "wed", "sat"], rng.randint(1, 3))),
-            cost=rng.choice(["free", "fee", "donation"]),
-        )
-        for i in range(1, 200)
-    )
-    searches = [query(), query(("language", "es")), query(("language", "es"), ("day", "sat"))]
-    monkeypatch.setattr(embedded_search, "SPARSE_COUNT", 10**9)
-    per_document = [backend.search(q).facets for q in searches]
-    monkeypatch.setattr(embedded_search, "SPARSE_COUNT", -1)
-    per_value = [backend.search(q).facets for q in searches]
-    assert per_document == per_value
-    assert per_document[1]["language"]["en"] > 0  # counted without its own filter
-    backend.close()
