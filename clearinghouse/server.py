@@ -24,6 +24,7 @@ import gc
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from gunicorn.glogging import Logger as GunicornLogger
 
 from clearinghouse.extensions import db
 from clearinghouse.logs import JsonFormatter
+from clearinghouse.search import get_backend, warm_up
 
 log = logging.getLogger(__name__)
 DEFAULT_THREADS = 4
@@ -104,13 +106,22 @@ def worker_lock_path(app: Flask) -> Path:
     return Path(app.instance_path) / "worker.lock"
 
 
-def _background_hooks(app: Flask) -> dict[str, Any]:
-    """Gunicorn hooks that start the loop in each worker after the fork (one of them runs it)."""
+def _worker_hooks(app: Flask, background: bool) -> dict[str, Any]:
+    """Gunicorn hooks: each worker warms its search engine before it accepts a request, and
+    (with `background`) starts the loop after the fork (one of the workers runs it)."""
     loops: dict[int, BackgroundLoop] = {}
 
     def post_worker_init(_worker: Any) -> None:
-        loop = loops[os.getpid()] = BackgroundLoop(app, worker_lock_path(app))
-        loop.start()
+        started = time.perf_counter()
+        try:
+            with app.app_context():
+                warm_up(app)
+        except Exception as error:  # an engine that is down now may be up for the request
+            log.warning("event=worker_warm_up_failed error=%s", type(error).__name__)
+        log.info("event=worker_warm pid=%d took_ms=%.0f", os.getpid(), _ms_since(started))
+        if background:
+            loop = loops[os.getpid()] = BackgroundLoop(app, worker_lock_path(app))
+            loop.start()
 
     def worker_exit(_server: Any, _worker: Any) -> None:
         loop = loops.pop(os.getpid(), None)
@@ -118,6 +129,30 @@ def _background_hooks(app: Flask) -> dict[str, Any]:
             loop.stop()
 
     return {"post_worker_init": post_worker_init, "worker_exit": worker_exit}
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _warm_before_fork(app: Flask) -> None:
+    """Load the embedded engine's columns once, in the parent, for every worker to share.
+
+    Its connections are closed before the fork (each worker opens its own); what it loaded
+    stays.  Other engines hold clients that must not cross the fork: they are dropped here
+    and built in each worker.
+    """
+    with app.app_context():
+        if app.config.get("SEARCH_ENGINE") == "embedded":
+            started = time.perf_counter()
+            warm_up(app)
+            log.info("event=search_warm took_ms=%.0f", _ms_since(started))
+            embedded: Any = get_backend(app)
+            embedded.close()
+            return
+    backend = app.extensions.pop("search_backend", None)
+    if backend is not None:
+        backend.close()
 
 
 def serve(
@@ -133,12 +168,10 @@ def serve(
     from clearinghouse import geo
 
     geo.warm_up()  # in the parent: shared by every worker, not loaded on a first search
+    _warm_before_fork(app)
     with app.app_context():  # no connection may cross the fork
         db.session.remove()
         db.engine.dispose()
-    backend = app.extensions.pop("search_backend", None)
-    if backend is not None:
-        backend.close()
     gc.freeze()  # the parent's objects stay out of the workers' collections (fewer copies)
     ClearinghouseServer(
         app,
@@ -156,6 +189,6 @@ def serve(
             "logger_class": JsonLogger,
             "proc_name": "clearinghouse",
             "control_socket_disable": True,  # no socket in $HOME; nothing here uses gunicornc
-            **(_background_hooks(app) if background else {}),
+            **_worker_hooks(app, background),
         },
     ).run()

@@ -9,6 +9,7 @@ circuit breaker when there is a fallback.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from flask import Flask, Response, current_app, g
@@ -68,12 +69,20 @@ def _database_backend(config: dict[str, Any]) -> SearchBackend:
     return DatabaseBackend(str(config["SQLALCHEMY_DATABASE_URI"]))
 
 
+# The engines are built on first use by whichever request thread comes first: one builds,
+# the others wait (two embedded engines would each load every document's columns).
+_building = threading.Lock()
+
+
 def get_backend(app: Flask | None = None) -> SearchBackend:
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     backend = app.extensions.get("search_backend")
     if backend is None:
-        backend = make_backend(app.config)
-        app.extensions["search_backend"] = backend
+        with _building:
+            backend = app.extensions.get("search_backend")
+            if backend is None:
+                backend = make_backend(app.config)
+                app.extensions["search_backend"] = backend
     return backend
 
 
@@ -81,9 +90,19 @@ def get_fallback(app: Flask | None = None) -> SearchBackend | None:
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     fallback = app.extensions.get("search_fallback")
     if fallback is None and has_fallback(app.config):
-        fallback = make_fallback(app.config)
-        app.extensions["search_fallback"] = fallback
+        with _building:
+            fallback = app.extensions.get("search_fallback")
+            if fallback is None:
+                fallback = make_fallback(app.config)
+                app.extensions["search_fallback"] = fallback
     return fallback
+
+
+def warm_up(app: Flask) -> None:
+    """Build the engine and load what its first search would need (when it has a `warm`)."""
+    warm = getattr(get_backend(app), "warm", None)
+    if warm is not None:
+        warm()
 
 
 def get_search(app: Flask | None = None) -> Searcher:

@@ -43,6 +43,22 @@ class SearchWindowTooDeep(ValueError):
     """A page beyond the first 10,000 results, which Elasticsearch does not page to."""
 
 
+# Only what `_search` reads comes back: ids, scores, a hit's place, totals, bucket counts,
+# and errors (not the index names, sort values, shard totals and timings of every hit).
+SEARCH_FILTER_PATH = [
+    "responses.status",
+    "responses.error",
+    "responses._shards.failed",
+    "responses.hits.total.value",
+    "responses.hits.hits._id",
+    "responses.hits.hits._score",
+    "responses.hits.hits._source.location",
+    "responses.hits.hits.sort",  # its first value is the standing (`read_hits`, soonest)
+    "responses.aggregations.*.*.buckets.key",
+    "responses.aggregations.*.*.buckets.doc_count",
+]
+
+
 class ElasticBackend:
     """`SearchBackend` on Elasticsearch 8.x or 9.x; `refresh=True` makes writes visible at once
     (tests)."""
@@ -161,7 +177,9 @@ class ElasticBackend:
             searches += [{}, body]
         started = time.perf_counter()
         with self._reachable("search"):
-            responses = self._searcher.msearch(index=self.alias, searches=searches)["responses"]
+            responses = self._searcher.msearch(
+                index=self.alias, searches=searches, filter_path=SEARCH_FILTER_PATH
+            )["responses"]
         for response in responses:
             _raise_for(response)
         if any(_missing_index(response) for response in responses):
@@ -180,7 +198,7 @@ class ElasticBackend:
         return SearchResult(
             hits=hits,
             total=total,
-            facets=build.read_facets(responses[split]["aggregations"]),
+            facets=build.read_facets(responses[split].get("aggregations", {})),
             online=online,
             online_total=online_total,
         )

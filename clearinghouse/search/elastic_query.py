@@ -373,13 +373,15 @@ def read_hits(
     responses: list[dict[str, Any]], query: SearchQuery | None, offset: int, size: int
 ) -> tuple[tuple[Hit, ...], int]:
     """The page's hits and the total from `hits_bodies`' or `online_bodies`' answers."""
+    # filter_path leaves out what is empty: no hits means no "hits.hits" at all.
     if len(responses) == 1:
         found = responses[0]["hits"]
-        return tuple(read_hit(hit, query) for hit in found["hits"]), found["total"]["value"]
+        hits = tuple(read_hit(hit, query) for hit in found.get("hits", ()))
+        return hits, found["total"]["value"]
     # Both parts are in standing order first (its value leads each hit's sort values), so a
     # stable sort by standing interleaves them as one order: meeting now, then the rest,
     # within each standing.
-    found = [hit for response in responses for hit in response["hits"]["hits"]]
+    found = [hit for response in responses for hit in response["hits"].get("hits", ())]
     found.sort(key=lambda hit: hit["sort"][0] if hit.get("sort") else 0)
     hits = [read_hit(hit, query) for hit in found]
     total = sum(response["hits"]["total"]["value"] for response in responses)
@@ -452,7 +454,7 @@ def hits_body(query: SearchQuery, offset: int, size: int) -> dict[str, Any]:
         "track_total_hits": True,
         "from": offset,
         "size": size,
-        "_source": ["location"],
+        "_source": ["location"] if query.near is not None else False,  # for the distance
     }
 
 
@@ -487,7 +489,7 @@ def facet_buckets(aggregations: dict[str, Any]) -> dict[str, list[dict[str, Any]
     for group in aggregations.values():
         for facet in FACET_FIELDS:
             if facet in group:
-                found[facet] = group[facet]["buckets"]
+                found[facet] = group[facet].get("buckets", [])
     return found
 
 
@@ -541,7 +543,7 @@ def read_facets(aggregations: dict[str, Any]) -> dict[str, dict[str, int]]:
     (`service.run_search` shows selected values at zero)."""
     found = facet_buckets(aggregations)
     return {
-        facet: {str(bucket["key"]): int(bucket["doc_count"]) for bucket in found[facet]}
+        facet: {str(bucket["key"]): int(bucket["doc_count"]) for bucket in found.get(facet, ())}
         for facet in FACET_FIELDS
     }
 

@@ -218,6 +218,19 @@ class EmbeddedBackend:
         )
         return result
 
+    def warm(self) -> None:
+        """Load now what a first search would: the columns, both orders, the vocabulary.
+
+        `serve` calls this before the fork (the workers share what it loaded) and again in
+        each worker before it takes a request.
+        """
+        with self._read() as conn:
+            columns = self._columns.get(conn)
+        columns.name_order()
+        columns.updated_rank()
+        columns.facet_terms()
+        self.vocabulary()
+
     def upsert(self, docs: Iterable[ListingDoc]) -> None:
         for batch in _batches(docs, BATCH):
             with self._write() as conn:

@@ -10,11 +10,14 @@ log the writers append to; a rebuild (a new `epoch`) reloads them.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 MAX_INCREMENTAL = 5000  # more changed documents than this: reload everything
 
@@ -30,16 +33,18 @@ def bitset(ids: Iterable[int]) -> int:
     return int.from_bytes(buffer, "little")
 
 
+_NONZERO = re.compile(rb"[^\x00]")
 _BITS = tuple(tuple(bit for bit in range(8) if byte >> bit & 1) for byte in range(256))
 
 
 def ids_of(bits: int) -> list[int]:
     """The ids whose bits are set, ascending."""
     ids: list[int] = []
-    for index, byte in enumerate(bits.to_bytes((bits.bit_length() + 7) // 8, "little")):
-        if byte:
-            base = index << 3
-            ids.extend(base + bit for bit in _BITS[byte])
+    extend = ids.extend
+    data = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
+    for found in _NONZERO.finditer(data):  # runs of zero bytes skipped in C
+        index = found.start()
+        extend(map((index << 3).__add__, _BITS[data[index]]))
     return ids
 
 
@@ -83,9 +88,61 @@ def _slots(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(slots)
 
 
+class Ranking:
+    """Every document in one order: the ids in that order, and a rank per id to sort by.
+
+    Ranks are floats that only need to keep the order, not be dense: a changed document
+    is taken out and put back between its new neighbours (a bisection and the midpoint of
+    their ranks), so an edit costs a copy of the list and the dict, never a re-sort of
+    every document.  When two neighbours' ranks are too close to split, the ranks are
+    renumbered (once in about fifty edits at the same spot).
+    """
+
+    def __init__(self, order: list[int], key: Callable[[int], Any]) -> None:
+        self.order = order
+        self.key = key
+        self.rank: dict[int, float] = {id_: float(n) for n, id_ in enumerate(order)}
+
+    @classmethod
+    def of(cls, ids: Iterable[int], key: Callable[[int], Any]) -> Ranking:
+        return cls(sorted(ids, key=key), key)
+
+    def patched(
+        self, removed: Iterable[int], added: Iterable[int], key: Callable[[int], Any]
+    ) -> Ranking:
+        """This ranking with `removed` taken out and `added` put in by the new `key`."""
+        copy = Ranking.__new__(Ranking)
+        copy.order, copy.rank, copy.key = list(self.order), dict(self.rank), key
+        old_key = self.key
+        for id_ in removed:
+            if copy.rank.pop(id_, None) is not None:
+                del copy.order[bisect_left(copy.order, old_key(id_), key=old_key)]
+        for id_ in added:
+            if not copy._insert(id_):
+                return Ranking.of(copy.rank.keys() | set(added), key)
+        return copy
+
+    def _insert(self, id_: int) -> bool:
+        order, rank = self.order, self.rank
+        at = bisect_left(order, self.key(id_), key=self.key)
+        before = rank[order[at - 1]] if at > 0 else (rank[order[0]] - 2.0 if order else 0.0)
+        after = rank[order[at]] if at < len(order) else before + 2.0
+        middle = (before + after) / 2
+        if not before < middle < after:
+            return False  # no float left between the neighbours: renumber
+        order.insert(at, id_)
+        rank[id_] = middle
+        return True
+
+
 @dataclass
 class Columns:
-    """A snapshot of every document's facet values and sort keys, as of (epoch, seq)."""
+    """A snapshot of every document's facet values and sort keys, as of (epoch, seq).
+
+    The orders by name and by update are built on first need, once (under a lock: several
+    threads asking at once would each sort every document), and carried into the next
+    snapshot by `_patch` with only the changed documents moved.
+    """
 
     epoch: str
     seq: int
@@ -98,9 +155,10 @@ class Columns:
     term_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     docs: dict[int, DocInfo] = field(default_factory=dict)
     standing: dict[int, int] = field(default_factory=dict)  # standing > 0 -> its documents
-    _name_order: list[int] | None = None
-    _name_rank: dict[int, int] | None = None
-    _updated_rank: dict[int, int] | None = None
+    by_name: Ranking | None = None
+    by_update: Ranking | None = None
+    _facet_terms: dict[str, list[tuple[int, str]]] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     # "When" answers on this snapshot, by (starts_within, minute, searcher's zone): searches
     # within the same minute share one pass over the documents.
     when_bits: dict[tuple[object, ...], int] = field(default_factory=dict)
@@ -118,27 +176,44 @@ class Columns:
         tiers += [bits & self.standing[value] for value in sorted(self.standing)]
         return [tier for tier in tiers if tier]
 
+    def name_key(self, id_: int) -> tuple[str, int]:
+        return (self.docs[id_].name_sort, id_)
+
+    def update_key(self, id_: int) -> tuple[str, int]:
+        # Ascending is oldest first: the newest are the largest ranks, equal times by id.
+        return (self.docs[id_].updated_at, -id_)
+
     def name_order(self) -> list[int]:
-        """Every document id by (name, id); computed once per snapshot, on first need."""
-        if self._name_order is None:
-            docs = self.docs
-            self._name_order = sorted(docs, key=lambda i: (docs[i].name_sort, i))
-        return self._name_order
+        """Every document id by (name, id)."""
+        return self._by_name().order
 
-    def name_rank(self) -> dict[int, int]:
-        """Document id -> its place in name order (a cheap sort key)."""
-        if self._name_rank is None:
-            self._name_rank = {id_: rank for rank, id_ in enumerate(self.name_order())}
-        return self._name_rank
+    def name_rank(self) -> dict[int, float]:
+        """Document id -> a sort key in name order."""
+        return self._by_name().rank
 
-    def updated_rank(self) -> dict[int, int]:
-        """Document id -> its place newest-first (ties by id)."""
-        if self._updated_rank is None:
-            docs = self.docs
-            by_id = sorted(docs)
-            newest = sorted(by_id, key=lambda i: docs[i].updated_at, reverse=True)  # stable
-            self._updated_rank = {id_: rank for rank, id_ in enumerate(newest)}
-        return self._updated_rank
+    def updated_rank(self) -> dict[int, float]:
+        """Document id -> a rank by update: the largest is the newest (ties: smallest id)."""
+        if self.by_update is None:
+            with self._lock:
+                if self.by_update is None:
+                    self.by_update = Ranking.of(self.docs, self.update_key)
+        return self.by_update.rank
+
+    def _by_name(self) -> Ranking:
+        if self.by_name is None:
+            with self._lock:
+                if self.by_name is None:
+                    self.by_name = Ranking.of(self.docs, self.name_key)
+        return self.by_name
+
+    def facet_terms(self) -> dict[str, list[tuple[int, str]]]:
+        """Facet -> its (term id, value) pairs, for counting one facet at a time."""
+        if self._facet_terms is None:
+            grouped: dict[str, list[tuple[int, str]]] = defaultdict(list)
+            for term, (facet, value) in self.term_names.items():
+                grouped[facet].append((term, value))
+            self._facet_terms = dict(grouped)
+        return self._facet_terms
 
 
 class ColumnCache:
@@ -315,4 +390,10 @@ def _patch(conn: sqlite3.Connection, old: Columns, seq: int) -> Columns | None:
         if row[6]:
             columns.standing[row[6]] = columns.standing.get(row[6], 0) | mask
         columns.docs[doc] = _info(row, terms)
+    present = [doc for doc in changed if doc in columns.docs]
+    # The old orders' keys read the old snapshot's documents, the new ones this one's.
+    if old.by_name is not None:
+        columns.by_name = old.by_name.patched(changed, present, columns.name_key)
+    if old.by_update is not None:
+        columns.by_update = old.by_update.patched(changed, present, columns.update_key)
     return columns

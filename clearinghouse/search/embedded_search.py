@@ -119,7 +119,7 @@ class EmbeddedSearch:
     # -- candidate documents from text and place (SQL) -----------------------------------
 
     def _text_scores(self) -> dict[int, float]:
-        """Documents the understood clauses hold for, best first.
+        """Documents the understood clauses hold for, with their scores (in no order).
 
         A clause holds for a document whose text has its words (FTS5) or that has one of
         the concerns or audiences the words name (the columns).  The score: the weights of
@@ -142,16 +142,18 @@ class EmbeddedSearch:
         total = total or {}
         if not scored:
             return total
+        matched = bitset(total)
         for facet, weights in (
             ("concern", understood.concern_weights),
             ("audience", understood.audience_weights),
         ):
             for value, weight in weights:
-                members = Members(self._term_bits(facet, value))
-                for id_ in total:
-                    if id_ in members:
+                having = self._term_bits(facet, value)
+                if having:
+                    # Only the documents that have the value: an AND, not a test per match.
+                    for id_ in ids_of(matched & having):
                         total[id_] += weight * WEIGHT_SCORE
-        return dict(sorted(total.items(), key=lambda item: -item[1]))
+        return total
 
     def _term_bits(self, facet: str, value: str) -> int:
         term = self.columns.term_ids.get((facet, value))
@@ -289,14 +291,15 @@ class EmbeddedSearch:
                     others &= bits
             within[facet] = others
         facets: dict[str, dict[str, int]] = {facet: {} for facet in FACET_NAMES}
-        term_bits = self.columns.term_bits
-        for term, (facet, value) in self.columns.term_names.items():
-            scope = within.get(facet)
+        term_bits, per_facet = self.columns.term_bits, self.columns.facet_terms()
+        for facet, scope in within.items():
             if not scope:
                 continue
-            count = (scope & term_bits.get(term, 0)).bit_count()
-            if count:
-                facets[facet][value] = count
+            counted = facets[facet]
+            for term, value in per_facet.get(facet, ()):
+                count = (scope & term_bits.get(term, 0)).bit_count()
+                if count:
+                    counted[value] = count
         return facets
 
     def _page(self, matching: int) -> tuple[Hit, ...]:
@@ -333,27 +336,23 @@ class EmbeddedSearch:
         if query.sort == "soonest":
             return self._soonest_order(candidates, wanted)
         if query.sort == "updated":
-            return heapq.nsmallest(wanted, candidates, key=self.columns.updated_rank().__getitem__)
+            return heapq.nlargest(wanted, candidates, key=self.columns.updated_rank().__getitem__)
         return heapq.nsmallest(wanted, candidates, key=self.columns.name_rank().__getitem__)
 
     def _best_scored(self, members: Members, wanted: int) -> list[int]:
         """The `wanted` best matching documents by score, ties by name.
 
-        Walks `text_scores` (best first) and stops after the `wanted`-th member once the
-        score drops: everything that could tie with it is in hand before the final sort.
+        Every matching document scoring at least the `wanted`-th best score may tie into
+        the page, so all of them are taken before the final sort (no sort of every match).
         """
         hits, rank = self.hits, self.columns.name_rank()
         assert hits is not None
-        chosen: list[int] = []
-        cutoff = 0.0
-        for id_, score in self.text_scores.items():
-            if id_ not in members:
-                continue
-            if len(chosen) >= wanted and score < cutoff:
-                break
-            chosen.append(id_)
-            if len(chosen) == wanted:
-                cutoff = score
+        scored = [(score, id_) for id_, score in self.text_scores.items() if id_ in members]
+        if len(scored) > wanted:
+            cutoff = heapq.nlargest(wanted, [score for score, _id in scored])[-1]
+            chosen = [id_ for score, id_ in scored if score >= cutoff]
+        else:
+            chosen = [id_ for _score, id_ in scored]
         chosen.sort(key=lambda i: (-hits[i][0], hits[i][1] or 0.0, rank[i]))
         return chosen[:wanted]
 

@@ -116,7 +116,18 @@ class _Meaning:
 
 def understand(q: str, taxonomy: Taxonomy, lexicon: Lexicon | None = None) -> Understood:
     """The clauses both engines match for q, with the concerns and audiences it names."""
-    lexicon = lexicon or default_lexicon(taxonomy)
+    if lexicon is None:
+        return _understood(q, taxonomy)
+    return _understand(q, taxonomy, lexicon)
+
+
+@functools.lru_cache(maxsize=4096)
+def _understood(q: str, taxonomy: Taxonomy) -> Understood:
+    # A pure function of q and the taxonomy (the answer is frozen): popular queries repeat.
+    return _understand(q, taxonomy, default_lexicon(taxonomy))
+
+
+def _understand(q: str, taxonomy: Taxonomy, lexicon: Lexicon) -> Understood:
     words = search_words(q)
     if not words:
         return Understood()
@@ -194,9 +205,16 @@ def _concern_meanings(q: str, toks: tuple[str, ...], taxonomy: Taxonomy) -> list
 
 
 def _occurrences(toks: tuple[str, ...], phrase: str) -> list[Span]:
-    parts = tuple(phrase.split())
+    parts = _phrase_tokens(phrase)
     n = len(parts)
-    return [(i, i + n) for i in range(len(toks) - n + 1) if toks[i : i + n] == parts] if n else []
+    if not n or parts[0] not in toks:  # most phrases of the lexicon are not in q at all
+        return []
+    return [(i, i + n) for i in range(len(toks) - n + 1) if toks[i : i + n] == parts]
+
+
+@functools.lru_cache(maxsize=8192)
+def _phrase_tokens(phrase: str) -> tuple[str, ...]:
+    return tuple(phrase.split())
 
 
 def _slot_spans(
@@ -228,9 +246,16 @@ def _pattern_meanings(
     """Concerns a relationship pattern names ("my son" + "uses"): who is asking."""
     found = []
     for pattern in lexicon.patterns:
+        slot_spans = []
+        for slot in pattern.slots:  # a slot with no span rules the pattern out: stop there
+            spans = _slot_spans(slot, toks, taxonomy, named)
+            if not spans:
+                break
+            slot_spans.append(spans)
+        if len(slot_spans) < len(pattern.slots):
+            continue
         if _slot_spans(pattern.unless, toks, taxonomy, named):
             continue
-        slot_spans = [_slot_spans(slot, toks, taxonomy, named) for slot in pattern.slots]
         picked = _distinct(slot_spans)
         if picked is None:
             continue
@@ -315,7 +340,11 @@ def correct(
     """
     vocabulary = taxonomy_words(taxonomy)
     ours = frozenset(vocabulary)
-    extra = [word for word in index_words if word.isalpha() and len(word) >= 3]
+    extra = (
+        _candidates(index_words)
+        if isinstance(index_words, frozenset)
+        else _correctable(index_words)
+    )
     searched = set(search_words(q))
     changed = False
     out = []
@@ -341,3 +370,13 @@ def correct(
             out.append(best[0])
             changed = True
     return " ".join(out) if changed else None
+
+
+def _correctable(index_words: Collection[str]) -> tuple[str, ...]:
+    """The index's words a misspelling may be corrected to."""
+    return tuple(word for word in index_words if word.isalpha() and len(word) >= 3)
+
+
+# An engine holds one frozenset vocabulary until its index changes; filtering 60k words
+# cost more than matching against them, so the filtered words are kept per vocabulary.
+_candidates = functools.lru_cache(maxsize=4)(_correctable)

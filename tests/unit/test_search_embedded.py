@@ -257,3 +257,31 @@ def test_connections_of_finished_threads_are_closed(tmp_path: Path) -> None:
     assert open_files() <= 3  # this thread's connection and the newest thread's, not 13
     backend.close()
     assert open_files() == 0
+
+
+def _orders(backend: EmbeddedBackend) -> tuple[list[int], list[int]]:
+    """Every id by name and newest first, as a search of each sort sees them."""
+    by_name = backend.search(replace(query(("sort", "name")), per_page=100)).hits
+    by_update = backend.search(replace(query(("sort", "updated")), per_page=100)).hits
+    return [hit.id for hit in by_name], [hit.id for hit in by_update]
+
+
+def test_orders_carried_across_edits_match_a_fresh_sort(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    names = ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"]
+    edited = EmbeddedBackend(str(tmp_path / "index.db"))
+    edited.rebuild(doc(i, rng.choice(names) + f" {i % 3}") for i in range(1, 41))
+    _orders(edited)  # both orders built: from here on each edit moves documents in them
+    for step in range(30):
+        id_ = rng.randint(1, 45)
+        if rng.random() < 0.2:
+            edited.remove([id_])
+        else:
+            name = rng.choice(names) + f" {rng.randint(0, 2)}"
+            stamp = f"2026-02-{1 + step % 28:02d}T00:00:{rng.randint(0, 3):02d}.000000"
+            edited.upsert([doc(id_, name, updated_at=stamp)])
+        carried = _orders(edited)
+        fresh = EmbeddedBackend(str(tmp_path / "index.db"))  # reads the same file from scratch
+        assert carried == _orders(fresh), f"after step {step}"
+        fresh.close()
+    edited.close()
