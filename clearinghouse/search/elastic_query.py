@@ -375,17 +375,15 @@ def read_hits(
     """The page's hits and the total from `hits_bodies`' or `online_bodies`' answers."""
     # filter_path leaves out what is empty: no hits means no "hits.hits" at all.
     if len(responses) == 1:
-        found = responses[0]["hits"]
-        hits = tuple(read_hit(hit, query) for hit in found.get("hits", ()))
-        return hits, found["total"]["value"]
+        only = responses[0]["hits"]
+        return tuple(read_hit(hit, query) for hit in only.get("hits", ())), only["total"]["value"]
     # Both parts are in standing order first (its value leads each hit's sort values), so a
     # stable sort by standing interleaves them as one order: meeting now, then the rest,
     # within each standing.
     found = [hit for response in responses for hit in response["hits"].get("hits", ())]
     found.sort(key=lambda hit: hit["sort"][0] if hit.get("sort") else 0)
-    hits = [read_hit(hit, query) for hit in found]
     total = sum(response["hits"]["total"]["value"] for response in responses)
-    return tuple(hits[offset : offset + size]), total
+    return tuple(read_hit(hit, query) for hit in found[offset : offset + size]), total
 
 
 def sort_clause(query: SearchQuery) -> list[dict[str, Any]]:

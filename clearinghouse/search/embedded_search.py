@@ -254,7 +254,7 @@ class EmbeddedSearch:
         """The `wanted` documents whose next meeting starts soonest, ties by name."""
         minutes, docs, rank = self._soonest(), self.columns.docs, self.columns.name_rank()
 
-        def key(id_: int) -> tuple[int, int]:
+        def key(id_: int) -> tuple[int, float]:
             info = docs[id_]
             minute = minutes.get(info.meet_zone)
             soon = NO_MEETING if minute is None else soonest_key(info.meet_slots, minute)
