@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -177,3 +178,21 @@ def store_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+def two_workers_at_once(app: Flask, work: Callable[[], object]) -> None:
+    """Run `work` in two threads that start together, each in its own app context and
+    session, as `serve`'s in-process worker and a separate `clearinghouse worker` would."""
+    together = threading.Barrier(2)
+
+    def one_worker() -> None:
+        with app.test_request_context("/"):
+            together.wait()
+            work()
+            db.session.remove()
+
+    workers = [threading.Thread(target=one_worker) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import make_server
 
 from clearinghouse import create_app
@@ -33,6 +33,7 @@ from clearinghouse.taxonomy import default_taxonomy
 from indexer.worker import Worker, ask_groups, send_mail
 from tests.conftest import app_config, sample_record
 from tests.mail_server import Mailbox, free_port
+from tests.services.browser import local_page
 from tests.staff_support import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -107,20 +108,8 @@ def confirm_server(
 
 @pytest.fixture
 def page(chromium_browser: Browser, confirm_server: ConfirmServer) -> Iterator[Page]:
-    context = chromium_browser.new_context(base_url=confirm_server.url)
-
-    def local_only(route: Route) -> None:
-        if route.request.url.startswith(confirm_server.url):
-            route.continue_()
-        else:
-            route.abort()
-
-    context.route("**/*", local_only)
-    page = context.new_page()
-    try:
+    with local_page(chromium_browser, confirm_server.url) as page:
         yield page
-    finally:
-        context.close()
 
 
 def links_in(message: EmailMessage) -> dict[str, str]:

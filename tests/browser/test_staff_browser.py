@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import make_server
 
 from clearinghouse import create_app
@@ -28,6 +28,7 @@ from clearinghouse.store import apply_listing
 from clearinghouse.taxonomy import default_taxonomy
 from indexer.sync import sync
 from tests.conftest import app_config, sample_record
+from tests.services.browser import local_page
 from tests.staff_support import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -85,20 +86,8 @@ def staff_server(
 
 @pytest.fixture
 def page(chromium_browser: Browser, staff_server: StaffServer) -> Iterator[Page]:
-    context = chromium_browser.new_context(base_url=staff_server.url)
-
-    def local_only(route: Route) -> None:
-        if route.request.url.startswith(staff_server.url):
-            route.continue_()
-        else:
-            route.abort()
-
-    context.route("**/*", local_only)
-    page = context.new_page()
-    try:
+    with local_page(chromium_browser, staff_server.url) as page:
         yield page
-    finally:
-        context.close()
 
 
 def sign_in(page: Page) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from tests.services.common import ServiceUnavailable, start_or_fail
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, Route
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # we run as root in CI, where the sandbox cannot start
@@ -66,5 +67,23 @@ def browser_page(chromium_browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     try:
         yield page
+    finally:
+        context.close()
+
+
+@contextmanager
+def local_page(browser: Browser, base_url: str) -> Iterator[Page]:
+    """A page in its own context that may reach `base_url` only (anything else is aborted)."""
+    context = browser.new_context(base_url=base_url)
+
+    def local_only(route: Route) -> None:
+        if route.request.url.startswith(base_url):
+            route.continue_()
+        else:
+            route.abort()
+
+    context.route("**/*", local_only)
+    try:
+        yield context.new_page()
     finally:
         context.close()

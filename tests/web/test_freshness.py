@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -27,6 +26,7 @@ from clearinghouse.models import (
     OutgoingMail,
     utcnow,
 )
+from tests.conftest import two_workers_at_once
 from tests.mail_server import REFUSED_DOMAIN, Mailbox, smtp_server  # noqa: F401  (fixture)
 from tests.staff_support import approve, csrf_token, make_user, new_client, post, signed_in_client
 
@@ -257,19 +257,7 @@ def test_two_workers_sending_at_once_send_each_message_once(app: Flask, mailbox:
         mail.queue_message(db.session, kind="test", to=address, subject="Hi", text="Hello", now=now)
     db.session.commit()
     settings = mail.MailSettings.from_config(app.config)
-    together = threading.Barrier(2)
-
-    def one_worker() -> None:
-        with app.app_context():
-            together.wait()
-            mail.send_due(db.session, settings, now=now)
-            db.session.remove()
-
-    workers = [threading.Thread(target=one_worker) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    two_workers_at_once(app, lambda: mail.send_due(db.session, settings, now=now))
 
     assert sorted(address for address in addresses for _ in mailbox.to(address)) == addresses
     states = db.session.scalars(select(OutgoingMail.state)).all()

@@ -35,7 +35,7 @@ from clearinghouse.taxonomy import default_taxonomy
 from clearinghouse.webhooks import WebhookSettings, deliver_due, signature
 from indexer.worker import default_worker
 from tests.api_support import new_key
-from tests.conftest import sample_record
+from tests.conftest import sample_record, two_workers_at_once
 from tests.staff_support import csrf_token, make_user, new_client, post, sign_in
 
 START = datetime(2026, 3, 1, 9, 0, 0)
@@ -244,19 +244,12 @@ def test_two_workers_running_at_once_post_each_change_once(
     receiver.secret = created["secret"]
     receiver.delay = 0.05  # each POST takes a while, so the two workers' passes overlap
     settings = WebhookSettings.from_config(hooks_app.config)
-    together = threading.Barrier(2)
-
-    def one_worker() -> None:
-        with hooks_app.test_request_context("/"):
-            together.wait()
-            deliver_due(db.session(), taxonomy=default_taxonomy(), settings=settings, now=START)
-            db.session.remove()
-
-    workers = [threading.Thread(target=one_worker) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    two_workers_at_once(
+        hooks_app,
+        lambda: deliver_due(
+            db.session(), taxonomy=default_taxonomy(), settings=settings, now=START
+        ),
+    )
 
     keys = [key for key, _answer in receiver.tries]
     assert len(keys) == len(names), keys  # each change POSTed once, by one of the two
