@@ -295,5 +295,9 @@ def test_an_upsert_carries_the_group_exactly_as_the_api_gives_it(
     group = make_group(name="Fed circle")
     [change] = get_json(client, "/api/v1/changes", api_headers)["changes"]
     assert change["action"] == "upsert"
-    assert change["group"] == get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)
+    single = get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)
+    # The next meeting is worked out when asked (docs/api.md), not part of the stored listing
+    # a change carries; everything else is the same.
+    assert single.pop("next_meeting") is not None
+    assert change["group"] == single
     assert change["group"]["url"].endswith(f"/groups/{group.slug}")

@@ -338,7 +338,7 @@ def test_the_public_json_gives_each_public_field_under_its_documented_name(
         "id", "slug", "name", "description", "url", "organization", "concerns", "format",
         "attendance", "open", "time_limited", "cost", "cost_note", "languages", "audience",
         "accessibility", "location", "online", "service_area", "meetings", "contact",
-        "verified_at", "updated_at",
+        "verified_at", "updated_at", "closure", "cancellations", "next_meeting",
     }  # fmt: skip
     assert (body["id"], body["name"], body["slug"]) == (group.uuid, group.name, group.slug)
     assert body["description"] == "Peers after the death of a spouse."
