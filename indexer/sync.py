@@ -16,6 +16,8 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from clearinghouse.freshness import FRESH_FOR
 from clearinghouse.groups import groups_by_id
@@ -43,11 +45,20 @@ class SyncReport:
 
 
 def _state(session: DbSession, name: str = STATE_NAME) -> SyncState:
+    """The engine's position, made at its first use.  Another process (the worker beside a
+    rebuild) may make it at the same moment, so it is inserted only if absent, then read."""
     state = session.get(SyncState, name)
     if state is None:
-        state = SyncState(name=name, last_seq=0)
-        session.add(state)
-        session.flush()
+        insert = (
+            postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        )
+        session.execute(
+            insert(SyncState)
+            .values(name=name, last_seq=0, updated_at=utcnow())
+            .on_conflict_do_nothing(index_elements=[SyncState.name])
+        )
+        state = session.get(SyncState, name)
+        assert state is not None
     return state
 
 

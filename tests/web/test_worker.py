@@ -16,13 +16,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from clearinghouse.extensions import db
-from clearinghouse.models import Group, Outbox
+from clearinghouse.models import Group, Outbox, SyncState
 from clearinghouse.search import get_backend
 from clearinghouse.search.base import ListingDoc, SearchBackend, SearchUnavailable
 from clearinghouse.staff.common import INLINE_SYNC_LIMIT
 from clearinghouse.taxonomy import default_taxonomy
+from indexer import sync as index_sync
 from indexer.sync import rebuild
 from indexer.sync import status as index_status
 from indexer.worker import Worker, default_worker, start_in_thread
@@ -233,3 +235,25 @@ def test_serve_runs_the_worker_in_process_on_the_embedded_engine(
         output = server.communicate(timeout=60)[0].decode()
     assert server.returncode == 0, output
     assert output.count("event=worker_in_process") == 1  # one process of the two runs it
+
+
+def test_an_engine_position_another_process_made_meanwhile_is_used_not_refused(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild looks for its position, the worker makes it, then the rebuild makes it too:
+    the second maker takes the row the first made (it was an IntegrityError)."""
+    with app.app_context():
+        with Session(db.engine) as worker_session:
+            worker_session.add(SyncState(name="race", last_seq=7))
+            worker_session.commit()
+        session = db.session()
+        looked = session.get
+
+        def before_the_worker_committed(model: Any, key: Any, **kw: Any) -> Any:
+            monkeypatch.setattr(session, "get", looked)  # only the first look is too early
+            return None
+
+        monkeypatch.setattr(session, "get", before_the_worker_committed)
+        state = index_sync._state(session, "race")
+        assert (state.name, state.last_seq) == ("race", 7)
+        session.rollback()
