@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
+from itertools import islice
+from typing import Protocol, TypeVar
 
 from clearinghouse.geo import Place
 from clearinghouse.search.facets import BY_NAME
@@ -218,3 +219,13 @@ class SearchBackend(Protocol):
 
 class SearchUnavailable(RuntimeError):
     """The engine cannot be reached; writes go on and the outbox waits."""
+
+
+T = TypeVar("T")
+
+
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of `size` (the last may be shorter), read lazily: how engines write."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch

@@ -30,8 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from itertools import islice
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,6 +41,7 @@ from clearinghouse.search.base import (
     SearchQuery,
     SearchResult,
     SearchUnavailable,
+    batches,
 )
 from clearinghouse.search.database_sql import EVERY, FACET_NAMES, SearchStatements, term
 from clearinghouse.search.database_when import WHEN_COLUMNS, WHEN_DDL, WHEN_VALUES, when_row
@@ -49,7 +49,6 @@ from clearinghouse.search.elastic_query import MAX_WORD_CHARS, stem, stems
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 BATCH = 1000
 SCHEMA_COMMENT = "clearinghouse search documents v3"  # v3: terms, standing, meet_*
 _TABLE = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
@@ -279,7 +278,7 @@ class DatabaseBackend:
     def upsert(self, docs: Iterable[ListingDoc]) -> None:
         self._ensure_schema()
         sql = text(_upsert_sql(self.table))
-        for batch in _batches(docs, BATCH):
+        for batch in batches(docs, BATCH):
             rows = [_row(doc) for doc in batch]
             with self._write() as conn:
                 before = self._lock_and_count(conn, [row["id"] for row in rows])
@@ -290,7 +289,7 @@ class DatabaseBackend:
     def remove(self, ids: Iterable[int]) -> None:
         self._ensure_schema()
         sql = text(f"DELETE FROM {self.table} WHERE id = ANY(CAST(:ids AS bigint[]))")
-        for batch in _batches(ids, BATCH):
+        for batch in batches(ids, BATCH):
             with self._write() as conn:
                 before = self._lock_and_count(conn, batch)
                 conn.execute(sql, {"ids": list(batch)})
@@ -334,7 +333,7 @@ class DatabaseBackend:
                 conn.execute(text(statement))
         sql = text(_upsert_sql(new))
         count = 0
-        for batch in _batches(docs, BATCH):
+        for batch in batches(docs, BATCH):
             with self._write() as conn:
                 conn.execute(sql, [_row(doc) for doc in batch])
             count += len(batch)
@@ -400,12 +399,6 @@ class DatabaseBackend:
         except SearchUnavailable:
             return False
         return True
-
-
-def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 __all__ = ["DatabaseBackend"]

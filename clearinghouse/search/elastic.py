@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import logging
 import re
 import threading
@@ -27,7 +26,14 @@ from elastic_transport import ApiError, ConnectionError, ConnectionTimeout
 
 from clearinghouse.search import elastic_client
 from clearinghouse.search import elastic_query as build
-from clearinghouse.search.base import Hit, ListingDoc, SearchQuery, SearchResult, SearchUnavailable
+from clearinghouse.search.base import (
+    Hit,
+    ListingDoc,
+    SearchQuery,
+    SearchResult,
+    SearchUnavailable,
+    batches,
+)
 
 if TYPE_CHECKING:
     from elasticsearch8 import Elasticsearch
@@ -460,8 +466,7 @@ def _load(
     count = 0
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="es-load") as pool:
         pending: deque[Future[int]] = deque()
-        iterator = iter(docs)
-        while chunk := list(itertools.islice(iterator, chunk_size)):
+        for chunk in batches(docs, chunk_size):
             operations: list[dict[str, Any]] = []
             for doc in chunk:
                 operations += [{"index": {"_id": str(doc.id)}}, build.document(doc)]

@@ -20,15 +20,14 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from itertools import islice
 from pathlib import Path
-from typing import TypeVar
 
 from clearinghouse.search.base import (
     ListingDoc,
     SearchQuery,
     SearchResult,
     SearchUnavailable,
+    batches,
 )
 from clearinghouse.search.elastic_query import stem
 from clearinghouse.search.embedded_columns import ColumnCache
@@ -37,7 +36,6 @@ from clearinghouse.search.facets import FACET_NAMES
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 TABLES = ("docs", "terms", "fv", "fts", "geo")
 BATCH = 2000
 SCHEMA_VERSION = "4"
@@ -232,7 +230,7 @@ class EmbeddedBackend:
         self.vocabulary()
 
     def upsert(self, docs: Iterable[ListingDoc]) -> None:
-        for batch in _batches(docs, BATCH):
+        for batch in batches(docs, BATCH):
             with self._write() as conn:
                 terms = _term_ids(conn, "")
                 _delete(conn, [doc.id for doc in batch])
@@ -244,7 +242,7 @@ class EmbeddedBackend:
                 _log_changes(conn, [doc.id for doc in batch])
 
     def remove(self, ids: Iterable[int]) -> None:
-        for batch in _batches(ids, BATCH):
+        for batch in batches(ids, BATCH):
             with self._write() as conn:
                 _delete(conn, list(batch))
                 _log_changes(conn, list(batch))
@@ -258,7 +256,7 @@ class EmbeddedBackend:
                 conn.execute(statement)
         terms: dict[tuple[str, str], int] = {}
         count = 0
-        for batch in _batches(docs, BATCH):
+        for batch in batches(docs, BATCH):
             with self._write() as conn:
                 _insert(conn, "_new", batch, terms)
             count += len(batch)
@@ -318,12 +316,6 @@ class EmbeddedBackend:
 
 
 # -- writing documents ---------------------------------------------------------------------
-
-
-def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 def _log_changes(conn: sqlite3.Connection, ids: list[int]) -> None:
