@@ -84,18 +84,7 @@ WHEN_CORPUS = {
 }
 
 
-def _engine_names() -> set[str]:
-    return {str(getattr(engine, "values", (engine,))[0]) for engine in ENGINES}
-
-
-# The database engine answers "When" and "Soonest first" too; until it joins ENGINES (for
-# the whole contract), this module runs it here as well.
-WHEN_ENGINES = [*ENGINES]
-if "database" not in _engine_names():
-    WHEN_ENGINES.append(pytest.param("database", marks=pytest.mark.postgres))
-
-
-@pytest.fixture(scope="module", params=WHEN_ENGINES)
+@pytest.fixture(scope="module", params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
