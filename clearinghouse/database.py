@@ -12,6 +12,7 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from clearinghouse.bodies import forget_bodies
 from clearinghouse.models import Concern, DbSession, db
 from clearinghouse.resources import resource_dir
 from clearinghouse.taxonomy import Taxonomy
@@ -86,13 +87,17 @@ def _ensure_sqlite_folder(path: str | None) -> None:
 def load_taxonomy(session: DbSession, taxonomy: Taxonomy) -> int:
     """Insert or update every concern term; returns how many terms there are."""
     existing = {row.slug: row for row in session.scalars(select(Concern))}
+    relabelled = False
     for position, term in enumerate(taxonomy):
         row = existing.get(term.slug) or Concern(slug=term.slug)
+        relabelled |= row.slug in existing and row.label != term.label
         row.label = term.label
         row.description = term.description
         row.parent_slug = term.parent
         row.synonyms = list(term.synonyms)
         row.position = position
         session.add(row)
+    if relabelled:  # stored public bodies carry concern labels: made again on read
+        forget_bodies(session)
     session.flush()
     return len(list(taxonomy))

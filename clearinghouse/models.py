@@ -222,6 +222,25 @@ class Meeting(Base):
     group: Mapped[Group] = relationship(back_populates="meetings")
 
 
+class PublicBody(Base):
+    """A group's public JSON as `serialize.group_body` made it, at one version of the group.
+
+    Search results read a page of these in one query instead of loading groups through the
+    ORM (`clearinghouse.bodies`).  A body counts only while `version` is the group's
+    `updated_at` and `format` the serializer's `BODY_FORMAT`; otherwise it is made again.
+    Only public fields are in it: private contact details never are.
+    """
+
+    __tablename__ = "public_bodies"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    version: Mapped[datetime] = mapped_column()
+    format: Mapped[int] = mapped_column()
+    body: Mapped[str] = mapped_column(Text)
+
+
 class User(UserMixin, Base):
     __tablename__ = "users"
 

@@ -2,7 +2,8 @@
 
 Every change to a group goes through `apply_listing`, `set_status` or `delete_group`, which
 write an `AuditEvent` and an `Outbox` row in the caller's transaction (`audit_and_queue`), so
-the search index and the partner change feed can never miss a committed change.  Data is
+the search index and the partner change feed can never miss a committed change; the same
+call stores the group's public body at its new version (`bodies`).  Data is
 placed on the map before it gets here (`geocoding.geocode_listing`); slugs for new groups come
 from `slugs`, and the duplicate rule that imports apply lives in `duplicates`.
 """
@@ -17,7 +18,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, text, update
 
-from clearinghouse import flags
+from clearinghouse import bodies, flags
 from clearinghouse.groups import (
     LOCATION_FIELDS,
     cancellation_values,
@@ -298,6 +299,7 @@ def delete_group(
     session.add(AuditEvent(actor=actor, user_id=user_id, group_uuid=group.uuid, action="purge"))
     _lock_outbox(session)
     session.add(Outbox(group_uuid=group.uuid, group_id=group.id, action="remove"))
+    bodies.forget_bodies(session, [group.id])
     session.delete(group)
     session.flush()
 
@@ -312,7 +314,8 @@ def audit_and_queue(
     user_id: int | None = None,
     lock: bool = True,
 ) -> None:
-    """Audit the change and queue it for the index and the partner feed, in this transaction.
+    """Audit the change, queue it for the index and the partner feed and store the group's
+    public body at its new version, all in this transaction.
 
     `lock=False` is for a caller that already took the outbox lock in this transaction.
     """
@@ -325,6 +328,7 @@ def audit_and_queue(
         _lock_outbox(session)
     outbox_action = "upsert" if group.is_public else "remove"
     session.add(Outbox(group_uuid=group.uuid, group_id=group.id, action=outbox_action))
+    bodies.save_body(session, group)
     log.info("event=listing_%s group_id=%s actor=%s", action, group.uuid, actor.split(":")[0])
 
 

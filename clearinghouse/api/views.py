@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from flask import Response, request, stream_with_context, url_for
 from sqlalchemy import func, select
 
-from clearinghouse import geo, versioned
+from clearinghouse import bodies, geo
 from clearinghouse.api import bp, feed, meeting_guide
 from clearinghouse.api.http import (
     ApiProblem,
@@ -32,7 +32,6 @@ from clearinghouse.extensions import db
 from clearinghouse.groups import public_url
 from clearinghouse.models import Group, GroupStatus, Location, group_concerns
 from clearinghouse.public import present
-from clearinghouse.public.results import card_facts
 from clearinghouse.search import service
 from clearinghouse.search.base import Hit, SearchQuery, SearchUnavailable
 from clearinghouse.search.facets import FACET_NAMES
@@ -42,7 +41,7 @@ from clearinghouse.search.query import (
     parse_search_args,
     query_to_args,
 )
-from clearinghouse.serialize import group_body, group_json, placed
+from clearinghouse.serialize import group_json, placed
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 
 log = logging.getLogger(__name__)
@@ -120,25 +119,25 @@ def groups() -> Response:
 def _hits_json(
     *pages: tuple[Hit, ...], now: datetime | None = None, viewer_tz: str | None = None
 ) -> list[list[dict[str, Any]]]:
-    """Each list of hits as public JSON (with its page URL, distance and next meeting)."""
-    ids = {hit.id for hits in pages for hit in hits}
-    bodies = versioned.built("json", group_body, ids)
-    facts = versioned.built("card", card_facts, ids)
+    """Each list of hits as public JSON (with its page URL, distance and next meeting): the
+    stored bodies of the page, read in one query, with this request's fields put in."""
+    found = bodies.public_bodies(db.session, {hit.id for hits in pages for hit in hits})
     return [
         [
             placed(body, url=public_url(body["slug"]), distance_mi=hit.distance_mi)
-            | {"next_meeting": _next_meeting(facts.get(hit.id), now, viewer_tz)}
+            | {"next_meeting": _next_meeting(body, now, viewer_tz)}
             for hit in hits
-            if (body := bodies.get(hit.id)) is not None
+            if (body := found.get(hit.id)) is not None
         ]
         for hits in pages
     ]
 
 
-def _next_meeting(facts: Any, now: datetime | None, viewer_tz: str | None) -> dict[str, Any] | None:
-    if facts is None:
-        return None
-    return present.next_meeting_json(facts.rules, facts.joinable_anywhere, now, viewer_tz)
+def _next_meeting(
+    body: dict[str, Any], now: datetime | None, viewer_tz: str | None
+) -> dict[str, Any] | None:
+    joinable = present.joinable_anywhere(body["attendance"])
+    return present.next_meeting_json(bodies.rules_of_body(body), joinable, now, viewer_tz)
 
 
 def _meta(query: SearchQuery, total: int, degraded: bool = False) -> dict[str, Any]:
