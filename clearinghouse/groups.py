@@ -12,7 +12,8 @@ as plain values, shared by the public JSON (`serialize`), the console's raw reco
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date, time
 from typing import Any
 
@@ -98,6 +99,21 @@ def merged_into_slug(session: DbSession, slug: str) -> str | None:
 def public_url(slug: str) -> str:
     """The absolute address of a group's public page (needs a request or SERVER_NAME)."""
     return url_for("public.group_page", slug=slug, _external=True)
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+def public_urls() -> Callable[[str], str]:
+    """`public_url` for a page of results: the route is built once, then each slug put in
+    (a slug of URL-safe characters reads the same quoted or not; any other goes to url_for)."""
+    marker = "0slug0"
+    before, _, after = public_url(marker).rpartition(marker)
+
+    def url(slug: str) -> str:
+        return before + slug + after if _UNRESERVED.fullmatch(slug) else public_url(slug)
+
+    return url
 
 
 # -- one shape for a group's parts ---------------------------------------------------------

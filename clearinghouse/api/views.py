@@ -29,7 +29,7 @@ from clearinghouse.api.http import (
 )
 from clearinghouse.api.openapi import openapi_document
 from clearinghouse.extensions import db
-from clearinghouse.groups import public_url
+from clearinghouse.groups import public_url, public_urls
 from clearinghouse.models import Group, GroupStatus, Location, group_concerns
 from clearinghouse.public import present
 from clearinghouse.search import service
@@ -122,9 +122,10 @@ def _hits_json(
     """Each list of hits as public JSON (with its page URL, distance and next meeting): the
     stored bodies of the page, read in one query, with this request's fields put in."""
     found = bodies.public_bodies(db.session, {hit.id for hits in pages for hit in hits})
+    url = public_urls()
     return [
         [
-            placed(body, url=public_url(body["slug"]), distance_mi=hit.distance_mi)
+            placed(body, url=url(body["slug"]), distance_mi=hit.distance_mi)
             | {"next_meeting": _next_meeting(body, now, viewer_tz)}
             for hit in hits
             if (body := found.get(hit.id)) is not None
