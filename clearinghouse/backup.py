@@ -10,7 +10,8 @@ The file (gzip-compressed when its name ends in `.gz`) is, one JSON value a line
 - an end line, `{"end": true, "rows": {table: count}}`, so a cut-off file is refused.
 
 What is left out: sign-ins (`staff_sessions`), the outbox and the index position (an import
-queues every listing for the index instead), and every password hash — imported accounts get
+queues every listing for the index instead), the stored public bodies (made again on first
+read, `clearinghouse.bodies`), and every password hash — imported accounts get
 an unusable password and must be given a new one (`clearinghouse users set-password`).  API
 keys are kept as their hashes, so partners' keys go on working.
 
@@ -35,7 +36,9 @@ from clearinghouse.models import Base, Group, Outbox, utcnow
 FORMAT = "clearinghouse-backup"
 VERSION = 1
 # Never exported: secrets and session state, and what the import rebuilds itself.
-SKIPPED_TABLES = frozenset({"staff_sessions", "outbox", "sync_state", "alembic_version"})
+SKIPPED_TABLES = frozenset(
+    {"staff_sessions", "outbox", "sync_state", "alembic_version", "public_bodies"}
+)
 # Exported without these columns; the import fills them with the value given here.
 WITHHELD_COLUMNS: dict[str, dict[str, str]] = {"users": {"password_hash": "!password-reset"}}
 # Tables an import replaces: `init` fills them, and they hold nothing of anyone's.
