@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -86,6 +85,9 @@ def main() -> None:
     parser.add_argument("store", type=Path)
     parser.add_argument("-n", type=int, default=300)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--all-frames", action="store_true", help="with --profile: library frames too"
+    )
     parser.add_argument("--dump", type=Path)
     parser.add_argument("--keep-caches", action="store_true")
     options = parser.parse_args()
@@ -118,7 +120,7 @@ def main() -> None:
         for path in paths:
             client.get(path, headers=headers)
         profiler.stop()
-        print(profiler.output_text(unicode=True, color=False, show_all=bool(os.environ.get("PROFILE_ALL"))))
+        print(profiler.output_text(unicode=True, color=False, show_all=options.all_frames))
         return
     instrument()
     times = []

@@ -216,3 +216,22 @@ def test_a_stored_body_has_no_private_contact_details(
     assert stored is not None and "Private Details Group" in stored.body
     for private in ("Pat Secret", "555-0199", "pat@secret.org", "zzprivatenote"):
         assert private not in stored.body
+
+
+def test_bodies_are_stored_on_write_and_written_back_on_read_on_each_database(
+    store_app: Flask, taxonomy: Taxonomy
+) -> None:
+    validation = validate_listing(sample_record(), taxonomy)
+    assert validation.data is not None
+    data, _notes = geocode_listing(validation.data)
+    group = apply_listing(db.session, data, actor="test").group
+    db.session.commit()
+    stored = db.session.get(PublicBody, group.id)
+    assert stored is not None and json.loads(stored.body) == group_body(group)
+    bodies.forget_bodies(db.session)
+    db.session.commit()
+    assert bodies.public_bodies(db.session, [group.id]) == {group.id: group_body(group)}
+    db.session.rollback()  # the write-back is its own transaction: it is there for everyone
+    written = db.session.get(PublicBody, group.id)
+    assert written is not None and written.version == group.updated_at
+    assert bodies.public_bodies(db.session, [group.id]) == {group.id: group_body(group)}
