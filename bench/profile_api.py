@@ -56,11 +56,11 @@ def instrument() -> None:
     from clearinghouse.api import http, views
     from clearinghouse.search import reading, service
 
-    backend_search: dict[str, Any] = {}
+    wrapped: set[int] = set()
 
     def engine_wrapper(backend: Any) -> None:
-        if id(backend) not in backend_search:
-            backend_search[id(backend)] = True
+        if id(backend) not in wrapped:
+            wrapped.add(id(backend))
             timed(backend, "search", "engine")
 
     original_read = service.read_search
@@ -69,7 +69,7 @@ def instrument() -> None:
         engine_wrapper(backend)
         return original_read(backend, *args, **kwargs)
 
-    service.read_search = read_search  # type: ignore[assignment]
+    service.read_search = read_search
     timed(service, "read_search", "read_search (engine included)")
     timed(reading, "understand", "understand words")
     timed(views, "_hits_json", "hydrate")
