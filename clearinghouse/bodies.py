@@ -16,6 +16,7 @@ Only public fields are in a body: private contact details never pass through her
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, time
@@ -113,10 +114,16 @@ def _row(group: Group) -> dict[str, Any]:
 
 
 def _upsert(executor: Any, dialect: str, rows: list[dict[str, Any]]) -> None:
-    """Insert or replace bodies (SQLite and PostgreSQL share the ON CONFLICT syntax)."""
+    executor.execute(_upsert_statement(dialect), rows)
+
+
+@functools.cache
+def _upsert_statement(dialect: str) -> Any:
+    """Insert or replace bodies (SQLite and PostgreSQL share the ON CONFLICT syntax); built
+    once per dialect: building it cost more than running it."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(_bodies)
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[_bodies.c.group_id],
         set_={
             "version": statement.excluded.version,
@@ -124,7 +131,6 @@ def _upsert(executor: Any, dialect: str, rows: list[dict[str, Any]]) -> None:
             "body": statement.excluded.body,
         },
     )
-    executor.execute(statement, rows)
 
 
 def _write_back(session: DbSession, rows: list[dict[str, Any]]) -> None:
