@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from flask import current_app, render_template, url_for
 from werkzeug.datastructures import MultiDict
 
-from clearinghouse import i18n, schedule, versioned, vocab
+from clearinghouse import bodies, i18n, schedule, vocab
 from clearinghouse.extensions import db
 from clearinghouse.i18n import (
     N_,
@@ -103,7 +103,7 @@ FOLD_AFTER = 8
 
 @dataclass(frozen=True)
 class CardFacts:
-    """What a result card shows of one version of a group (built once, see `versioned`)."""
+    """What a result card shows of one version of a group (from its stored public body)."""
 
     slug: str
     name: str
@@ -138,6 +138,34 @@ def card_facts(group: Group) -> CardFacts:
         lon=location.lon if location is not None else None,
         approximate=bool(location and location.approximate),
         closure=schedule.closure_of(group),
+    )
+
+
+def card_facts_of_body(body: Mapping[str, Any]) -> CardFacts:
+    """`card_facts` from a group's stored public body (`bodies`), without the ORM: the same
+    facts, read from the same fields."""
+    attendance = body["attendance"]
+    location = body["location"] if attendance in ("in-person", "hybrid") else None
+    closure = body["closure"]
+    return CardFacts(
+        slug=body["slug"],
+        name=body["name"],
+        concerns=tuple(i18n.concern_label(c["slug"], c["label"]) for c in body["concerns"]),
+        rules=tuple(bodies.rules_of_body(body)),
+        attendance=translated(vocab.label(vocab.ATTENDANCE, attendance)),
+        place=_town(location["city"], location["region"]) if location is not None else "",
+        format=translated(vocab.label(vocab.FORMATS, body["format"])),
+        cost=translated(vocab.label(vocab.COSTS, body["cost"])),
+        languages=tuple(present.language_names(body["languages"])),
+        joinable_anywhere=present.joinable_anywhere(attendance),
+        lat=location["lat"] if location is not None else None,
+        lon=location["lon"] if location is not None else None,
+        approximate=bool(location and location["approximate"]),
+        closure=Closure(
+            date.fromisoformat(closure["until"]) if closure["until"] else None, closure["reason"]
+        )
+        if closure
+        else None,
     )
 
 
@@ -212,10 +240,9 @@ def cards_for(
     Groups joined from anywhere show their next meeting in `viewer_tz` too; `now` is the
     search's moment (so "When" and the next meeting shown agree), else the clock.
     """
-    # Cards carry words, so each language keeps its own cache of them.
-    facts = versioned.built(
-        f"card-{i18n.current_language()}", card_facts, {hit.id for hits in pages for hit in hits}
-    )
+    # From the stored public bodies, one query for the page (see `clearinghouse.bodies`).
+    found = bodies.public_bodies(db.session, {hit.id for hits in pages for hit in hits})
+    facts = {group_id: card_facts_of_body(body) for group_id, body in found.items()}
     today = datetime.now(UTC).date()
     cards = []
     for hits in pages:

@@ -21,6 +21,7 @@ from clearinghouse.groups import public_url, rule_of
 from clearinghouse.listings import validate_listing
 from clearinghouse.models import Group, GroupStatus, PublicBody
 from clearinghouse.public import present
+from clearinghouse.public.results import card_facts, card_facts_of_body
 from clearinghouse.serialize import group_body, group_json
 from clearinghouse.store import apply_listing, set_status
 from clearinghouse.taxonomy import Taxonomy
@@ -235,3 +236,16 @@ def test_bodies_are_stored_on_write_and_written_back_on_read_on_each_database(
     written = db.session.get(PublicBody, group.id)
     assert written is not None and written.version == group.updated_at
     assert bodies.public_bodies(db.session, [group.id]) == {group.id: group_body(group)}
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_result_cards_from_bodies_show_what_cards_from_the_orm_show(
+    app: Flask, varied: dict[str, Group], lang: str
+) -> None:
+    for label, group in varied.items():
+        db.session.refresh(group)
+        with app.test_request_context(f"/search?lang={lang}"):
+            from_rows = card_facts(group)
+            from_body = card_facts_of_body(json.loads(bodies.encode(group_body(group))))
+        notes_left_out = tuple(replace(rule, note="") for rule in from_rows.rules)
+        assert from_body == replace(from_rows, rules=notes_left_out), label
