@@ -104,6 +104,33 @@ def public_bodies(session: DbSession, ids: Collection[int]) -> dict[int, dict[st
     return found
 
 
+def make_missing(session: DbSession, batch: int = 500) -> int:
+    """Store the body of every active group that has none, or a stale one; how many were made.
+
+    Reads make missing bodies too, but one at a time as pages ask; `clearinghouse index
+    rebuild` calls this so that a store upgraded to this table, or to a new `BODY_FORMAT`,
+    answers its first searches at full speed.
+    """
+    stale = (
+        select(_groups.c.id)
+        .select_from(_groups.outerjoin(_bodies, _bodies.c.group_id == _groups.c.id))
+        .where(_groups.c.status == GroupStatus.ACTIVE)
+        .where(
+            _bodies.c.group_id.is_(None)
+            | (_bodies.c.version != _groups.c.updated_at)
+            | (_bodies.c.format != BODY_FORMAT)
+        )
+        .order_by(_groups.c.id)
+    )
+    ids = list(session.scalars(stale))
+    dialect = session.get_bind().dialect.name
+    for start in range(0, len(ids), batch):
+        groups = groups_by_id(session, ids[start : start + batch])
+        _upsert(session, dialect, [_row(group) for group in groups.values()])
+        session.commit()
+    return len(ids)
+
+
 def _row(group: Group) -> dict[str, Any]:
     return {
         "group_id": group.id,

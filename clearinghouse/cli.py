@@ -13,6 +13,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
+from clearinghouse import bodies
 from clearinghouse.extensions import db
 from clearinghouse.taxonomy import Taxonomy
 from indexer.generate import generate_listings
@@ -339,6 +340,9 @@ def index_rebuild() -> None:
     count = rebuild(db.session(), get_backend(), _taxonomy())
     sync(db.session(), get_backend(), _taxonomy())
     click.echo(f"Rebuilt the index with {count} listings.")
+    made = bodies.make_missing(db.session())
+    if made:
+        click.echo(f"Stored the public body of {made} listings that had none or an old one.")
     fallback = get_fallback()
     if fallback is not None:
         count = rebuild(db.session(), fallback, _taxonomy(), FALLBACK_STATE_NAME)

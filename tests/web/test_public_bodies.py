@@ -178,6 +178,33 @@ def test_missing_bodies_are_made_on_read(
     assert len(db.session.scalars(select(PublicBody)).all()) == len(VARIED)
 
 
+def test_index_rebuild_stores_every_missing_or_stale_body_and_only_those(
+    app: Flask, varied: dict[str, Group]
+) -> None:
+    plain, closed = varied["plain"], varied["closed until further notice"]
+    ids = {label: group.id for label, group in varied.items()}
+    bodies.forget_bodies(db.session, [plain.id])
+    db.session.execute(
+        update(PublicBody)
+        .where(PublicBody.group_id == closed.id)
+        .values(body=json.dumps({"name": "an old shape"}), format=bodies.BODY_FORMAT - 1)
+    )
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["index", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "Stored the public body of 2 listings that had none or an old one." in result.output
+    db.session.remove()  # the command ran in a session of its own
+    for label, group_id in ids.items():
+        group = db.session.get(Group, group_id)
+        stored = db.session.get(PublicBody, group_id)
+        assert group is not None and stored is not None, label
+        assert (stored.version, stored.format) == (group.updated_at, bodies.BODY_FORMAT)
+        assert json.loads(stored.body) == group_body(group), label
+    again = app.test_cli_runner().invoke(args=["index", "rebuild"])
+    assert again.exit_code == 0, again.output
+    assert "Stored the public body" not in again.output
+
+
 def test_an_archived_group_is_not_answered_from_its_stored_body(
     client: FlaskClient, api_headers: dict[str, str], varied: dict[str, Group]
 ) -> None:
