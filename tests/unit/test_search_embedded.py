@@ -92,6 +92,19 @@ def test_bounding_box_holds_the_whole_circle(lat: float, miles: float) -> None:
         assert min_lon <= point.longitude <= max_lon
 
 
+@pytest.mark.parametrize(
+    ("lon", "miles"), [(179.9, 30.0), (-179.9, 30.0), (179.5, 300.0), (-179.5, 300.0)]
+)
+def test_bounding_box_across_the_antimeridian_holds_the_whole_circle(
+    lon: float, miles: float
+) -> None:
+    min_lat, max_lat, min_lon, max_lon = bounding_box(0.0, lon, miles)
+    for bearing in range(0, 360, 5):
+        point = great_circle(miles=miles).destination((0.0, lon), bearing)
+        assert min_lat <= point.latitude <= max_lat
+        assert min_lon <= point.longitude <= max_lon
+
+
 def test_bounding_box_is_barely_wider_than_the_circle() -> None:
     # 10 miles is 0.1448 degrees of latitude; at 41.9 degrees north, 0.1945 of longitude.
     min_lat, max_lat, min_lon, max_lon = bounding_box(41.9, -87.65, 10.0)
@@ -115,6 +128,21 @@ def test_words_and_a_place_find_only_the_groups_with_the_words_inside_the_radius
     result = backend.search(query(("q", "grief"), ("lat", "41.9"), ("lon", "-87.65")))
     assert sorted(hit.id for hit in result.hits) == [2, 4]
     assert result.total == 2
+    backend.close()
+
+
+def test_words_alone_rank_a_name_match_above_a_description_match(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(str(tmp_path / "index.db"))
+    plain = {"concern_text": "", "concerns": ()}
+    backend.upsert(
+        [
+            doc(1, "Alpha Circle", description="Grief shared.", **plain),
+            doc(2, "Zeta Grief Circle", **plain),
+        ]
+    )
+    result = backend.search(query(("q", "grief")))
+    assert [hit.id for hit in result.hits] == [2, 1]
+    assert result.hits[0].score > result.hits[1].score > 0
     backend.close()
 
 
