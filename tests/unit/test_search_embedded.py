@@ -258,6 +258,20 @@ def test_a_reader_behind_the_pruned_change_log_reloads(
     syncer.close()
 
 
+def test_a_value_whose_last_group_is_gone_filters_and_counts_as_nothing(tmp_path: Path) -> None:
+    path = str(tmp_path / "index.db")
+    writer = EmbeddedBackend(path)
+    writer.upsert([doc(1), doc(2, "Alcohol Group", concerns=("alcohol",), days=("mon",))])
+    writer.remove([1])  # grief-loss and tue keep their term ids, with no document left
+    writer.close()
+    reader = EmbeddedBackend(path)  # its columns loaded afresh from the file
+    assert reader.search(query(("concern", "grief-loss"))).total == 0
+    result = reader.search(query())
+    assert result.total == 1
+    assert result.facets["day"] == {"mon": 1}
+    reader.close()
+
+
 def test_upsert_is_idempotent_and_counts_stay_right(tmp_path: Path) -> None:
     backend = EmbeddedBackend(str(tmp_path / "index.db"))
     docs = [doc(i, days=("mon", "tue") if i % 2 else ("wed",)) for i in range(1, 11)]
