@@ -23,6 +23,7 @@ from clearinghouse.search.embedded_columns import bitset, ids_of
 from clearinghouse.search.embedded_search import bounding_box, haversine_mi, match_expression
 from clearinghouse.search.query import parse_search_args
 from clearinghouse.search.service import record_miss
+from clearinghouse.search.understanding import understand
 from clearinghouse.taxonomy import default_taxonomy
 
 
@@ -143,6 +144,21 @@ def test_words_alone_rank_a_name_match_above_a_description_match(tmp_path: Path)
     result = backend.search(query(("q", "grief")))
     assert [hit.id for hit in result.hits] == [2, 1]
     assert result.hits[0].score > result.hits[1].score > 0
+    backend.close()
+
+
+def test_a_concern_the_words_name_finds_and_ranks_groups_that_have_it(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(str(tmp_path / "index.db"))
+    backend.upsert(
+        [
+            doc(1, "Quiet Circle", concern_text="", concerns=("grief-loss",)),  # no such word
+            doc(2, "Open Circle", description="On bereavement.", concern_text="", concerns=()),
+            doc(3, "Other Circle", concern_text="", concerns=("alcohol",)),
+        ]
+    )
+    words = query(("q", "bereavement"))
+    understood = replace(words, understood=understand(words.q, default_taxonomy()))
+    assert [hit.id for hit in backend.search(understood).hits] == [1, 2]
     backend.close()
 
 

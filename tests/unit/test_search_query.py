@@ -11,6 +11,7 @@ from clearinghouse.search.base import SearchQuery
 from clearinghouse.search.query import (
     MAX_Q_CHARS,
     QueryError,
+    args_exactly_as_typed,
     args_for_page,
     args_without,
     parse_search_args,
@@ -342,6 +343,9 @@ def test_link_helpers(taxonomy: Taxonomy) -> None:
         taxonomy, ("near", "60614"), ("day", "mon"), ("day", "tue"), ("cost", "free"), ("page", "2")
     )
     assert ("page", "3") in args_for_page(query, 3)
+    as_typed = args_exactly_as_typed(query)
+    assert ("exact", "1") in as_typed and not any(key == "page" for key, _ in as_typed)
+    assert parse(taxonomy, *as_typed).selected("day") == ("mon", "tue")
     removed = args_without(query, "day", "mon")
     assert ("day", "mon") not in removed and ("day", "tue") in removed
     assert not any(key == "page" for key, _ in removed)
