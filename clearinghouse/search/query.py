@@ -328,7 +328,7 @@ def _concerns(values: list[str], taxonomy: Taxonomy) -> tuple[str, ...]:
     """Concern slugs; a label or synonym that names exactly one concern is accepted too."""
     slugs: list[str] = []
     for value in values:
-        slug = value.lower() if value.lower() in taxonomy else taxonomy.lookup(value)
+        slug = taxonomy.lookup(value)  # any case; a slug wins over a label over a synonym
         if slug is None:
             raise QueryError(
                 "concern",
@@ -344,10 +344,10 @@ def _facet_values(facet: str, values: list[str]) -> tuple[str, ...]:
     spec = BY_NAME[facet]
     chosen: list[str] = []
     for value in values:
-        code = value.lower().replace("_", "-").replace(" ", "-")
+        code: str | None = value.lower().replace("_", "-").replace(" ", "-")
         if code not in spec.allowed:
-            code = spec.aliases.get(value.lower(), spec.aliases.get(code, code))
-        if code not in spec.allowed:
+            code = spec.aliases.get(value.lower())  # every alias leads to an allowed value
+        if code is None:
             raise QueryError(facet, f"{_show(value)} is not allowed; use {spec.describes_values}")
         if code not in chosen:
             chosen.append(code)

@@ -146,6 +146,15 @@ TUESDAY_1845 = chicago(2026, 12, 1, 18, 45)
 TUESDAY_2015 = chicago(2026, 12, 1, 20, 15)
 
 
+def test_the_online_list_beside_a_place_search_keeps_to_the_when_filter(
+    when_corpus: WhenCorpus,
+) -> None:
+    by_id = {value: key for key, value in when_corpus.ids.items()}
+    result = when_corpus.search(TUESDAY_1845, ("near", "Chicago, IL"), ("starts_within", "now"))
+    assert {by_id[hit.id] for hit in result.online} == {"online_ny", "online_az"}
+    assert result.online_total == 2
+
+
 def test_now_is_in_progress_or_starting_within_30_minutes(when_corpus: WhenCorpus) -> None:
     # 18:45: the three 19:00 (Chicago) meetings start within 30 minutes; 23:00 does not.
     found = when_corpus.keys(TUESDAY_1845, ("starts_within", "now"))

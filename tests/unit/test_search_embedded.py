@@ -23,6 +23,7 @@ from clearinghouse.search.embedded_columns import bitset, ids_of
 from clearinghouse.search.embedded_search import bounding_box, haversine_mi, match_expression
 from clearinghouse.search.query import parse_search_args
 from clearinghouse.search.service import record_miss
+from clearinghouse.search.understanding import understand
 from clearinghouse.taxonomy import default_taxonomy
 
 
@@ -82,13 +83,121 @@ def test_haversine_agrees_with_geopy_great_circle() -> None:
         assert haversine_mi(*a, *b) == pytest.approx(great_circle(a, b).miles, rel=1e-4)
 
 
-@pytest.mark.parametrize("lat", [0.0, 41.9, 64.8, 71.0])
-def test_bounding_box_holds_the_whole_circle(lat: float) -> None:
-    min_lat, max_lat, min_lon, max_lon = bounding_box(lat, -100.0, 300.0)
+@pytest.mark.parametrize("miles", [0.01, 300.0])
+@pytest.mark.parametrize("lat", [0.0, 41.9, 64.8, 71.0, 89.95, -89.95])
+def test_bounding_box_holds_the_whole_circle(lat: float, miles: float) -> None:
+    min_lat, max_lat, min_lon, max_lon = bounding_box(lat, -100.0, miles)
     for bearing in range(0, 360, 5):
-        point = great_circle(miles=300).destination((lat, -100.0), bearing)
+        point = great_circle(miles=miles).destination((lat, -100.0), bearing)
         assert min_lat <= point.latitude <= max_lat
         assert min_lon <= point.longitude <= max_lon
+
+
+@pytest.mark.parametrize(
+    ("lon", "miles"), [(179.9, 30.0), (-179.9, 30.0), (179.5, 300.0), (-179.5, 300.0)]
+)
+def test_bounding_box_across_the_antimeridian_holds_the_whole_circle(
+    lon: float, miles: float
+) -> None:
+    min_lat, max_lat, min_lon, max_lon = bounding_box(0.0, lon, miles)
+    for bearing in range(0, 360, 5):
+        point = great_circle(miles=miles).destination((0.0, lon), bearing)
+        assert min_lat <= point.latitude <= max_lat
+        assert min_lon <= point.longitude <= max_lon
+
+
+def test_bounding_box_is_barely_wider_than_the_circle() -> None:
+    # 10 miles is 0.1448 degrees of latitude; at 41.9 degrees north, 0.1945 of longitude.
+    min_lat, max_lat, min_lon, max_lon = bounding_box(41.9, -87.65, 10.0)
+    assert 0.1448 < 41.9 - min_lat == max_lat - 41.9 < 0.1448 * 1.02
+    assert 0.1945 < -87.65 - min_lon == max_lon + 87.65 < 0.1945 * 1.03
+
+
+def test_words_and_a_place_find_only_the_groups_with_the_words_inside_the_radius(
+    tmp_path: Path,
+) -> None:
+    backend = EmbeddedBackend(str(tmp_path / "index.db"))
+    backend.upsert(
+        [
+            doc(1, "Alcohol Group", concern_text="Alcohol", concerns=("alcohol",)),
+            doc(2),
+            doc(3, "Alcohol Circle", concern_text="Alcohol", concerns=("alcohol",)),
+            doc(4),
+            doc(5, lat=45.0, lon=-93.0),  # Minneapolis: has the words, outside the radius
+        ]
+    )
+    result = backend.search(query(("q", "grief"), ("lat", "41.9"), ("lon", "-87.65")))
+    assert sorted(hit.id for hit in result.hits) == [2, 4]
+    assert result.total == 2
+    backend.close()
+
+
+def test_words_alone_rank_a_name_match_above_a_description_match(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(str(tmp_path / "index.db"))
+    plain = {"concern_text": "", "concerns": ()}
+    backend.upsert(
+        [
+            doc(1, "Alpha Circle", description="Grief shared.", **plain),
+            doc(2, "Zeta Grief Circle", **plain),
+        ]
+    )
+    result = backend.search(query(("q", "grief")))
+    assert [hit.id for hit in result.hits] == [2, 1]
+    assert result.hits[0].score > result.hits[1].score > 0
+    backend.close()
+
+
+def test_a_concern_the_words_name_finds_and_ranks_groups_that_have_it(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(str(tmp_path / "index.db"))
+    backend.upsert(
+        [
+            doc(1, "Quiet Circle", concern_text="", concerns=("grief-loss",)),  # no such word
+            doc(2, "Open Circle", description="On bereavement.", concern_text="", concerns=()),
+            doc(3, "Other Circle", concern_text="", concerns=("alcohol",)),
+        ]
+    )
+    words = query(("q", "bereavement"))
+    understood = replace(words, understood=understand(words.q, default_taxonomy()))
+    assert [hit.id for hit in backend.search(understood).hits] == [1, 2]
+    backend.close()
+
+
+def test_a_group_exactly_at_the_radius_is_inside(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(str(tmp_path / "index.db"))
+    backend.upsert([doc(1, lat=41.95, lon=-87.7)])
+    edge = haversine_mi(41.9, -87.65, 41.95, -87.7)
+    around = [("lat", "41.9"), ("lon", "-87.65")]
+    assert backend.search(query(*around, ("radius", repr(edge)))).total == 1
+    assert backend.search(query(*around, ("radius", repr(edge * 0.999)))).total == 0
+    backend.close()
+
+
+def test_a_parent_concern_finds_its_childrens_groups_from_the_taxonomy(tmp_path: Path) -> None:
+    # The query's taxonomy decides what a parent holds, not the parents a document was
+    # indexed with (a concern moved under a parent is found before the index is rebuilt).
+    backend = EmbeddedBackend(str(tmp_path / "index.db"))
+    backend.upsert([doc(1, concerns=("loss-of-spouse",)), doc(2, concerns=("alcohol",))])
+    assert [hit.id for hit in backend.search(query(("concern", "grief-loss"))).hits] == [1]
+    backend.close()
+
+
+def test_the_online_list_holds_the_first_ten_by_standing_then_name_and_counts_all(
+    tmp_path: Path,
+) -> None:
+    backend = EmbeddedBackend(str(tmp_path / "index.db"))
+    online = {"lat": None, "lon": None, "attendance": ("online",), "region": None}
+    normal = [doc(i, f"Online {chr(64 + i)}", **online) for i in range(1, 9)]  # A … H
+    demoted = [doc(i, f"Online {chr(64 + i)}", standing=1, **online) for i in range(9, 13)]
+    backend.upsert([*normal, *demoted, doc(20)])
+    chicago = [("lat", "41.9"), ("lon", "-87.65")]
+    result = backend.search(query(*chicago))
+    assert [hit.id for hit in result.online] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert result.online_total == 12
+    backend.upsert([doc(i, f"Online {chr(64 + i)}", **online) for i in range(13, 17)])
+    result = backend.search(query(*chicago))
+    assert [hit.id for hit in result.online] == [1, 2, 3, 4, 5, 6, 7, 8, 13, 14]
+    assert result.online_total == 16
+    backend.close()
 
 
 def test_bitsets_round_trip() -> None:
@@ -163,6 +272,20 @@ def test_a_reader_behind_the_pruned_change_log_reloads(
     assert result.facets["day"] == {"tue": 1, "sun": 10}
     server.close()
     syncer.close()
+
+
+def test_a_value_whose_last_group_is_gone_filters_and_counts_as_nothing(tmp_path: Path) -> None:
+    path = str(tmp_path / "index.db")
+    writer = EmbeddedBackend(path)
+    writer.upsert([doc(1), doc(2, "Alcohol Group", concerns=("alcohol",), days=("mon",))])
+    writer.remove([1])  # grief-loss and tue keep their term ids, with no document left
+    writer.close()
+    reader = EmbeddedBackend(path)  # its columns loaded afresh from the file
+    assert reader.search(query(("concern", "grief-loss"))).total == 0
+    result = reader.search(query())
+    assert result.total == 1
+    assert result.facets["day"] == {"mon": 1}
+    reader.close()
 
 
 def test_upsert_is_idempotent_and_counts_stay_right(tmp_path: Path) -> None:

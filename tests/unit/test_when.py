@@ -98,7 +98,8 @@ def parse(*pairs: tuple[str, str], now: datetime | None = None):  # type: ignore
 
 
 @pytest.mark.parametrize(
-    ("given", "value"), [("now", "now"), ("NOW", "now"), ("3h", "3h"), ("Tuesday", "tue")]
+    ("given", "value"),
+    [("now", "now"), ("NOW", "now"), ("3h", "3h"), ("3 h", "3h"), ("Tuesday", "tue")],
 )
 def test_starts_within_accepts_its_values_and_day_names(given: str, value: str) -> None:
     assert parse(("starts_within", given)).starts_within == value
@@ -131,3 +132,9 @@ def test_starts_within_and_tz_survive_a_round_trip_through_the_url() -> None:
         "soonest",
     )
     assert parse(("tz", "Nowhere/Special")).viewer_tz is None  # ignored, never an error
+
+
+def test_the_place_searched_sets_the_clock_before_the_browsers_zone() -> None:
+    assert parse(("near", "60614")).viewer_tz == "America/Chicago"
+    assert parse(("near", "60614"), ("tz", "America/Denver")).viewer_tz == "America/Chicago"
+    assert parse(("tz", "America/Denver")).viewer_tz == "America/Denver"
