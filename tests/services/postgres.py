@@ -149,3 +149,25 @@ def postgres_url() -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+def serve() -> None:
+    """Run one server until SIGTERM, its URL printed on the first line of stdout.
+
+    For runs of many pytest sessions (scripts/mutation tests each mutant in a new session):
+    they share it through $CLEARINGHOUSE_TEST_DATABASE_URL instead of each starting its own.
+    """
+    import signal
+    import sys
+
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
+    server = PostgresServer().start()
+    try:
+        print(server.url, flush=True)
+        signal.pause()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    serve()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
+import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
 from clearinghouse import create_app
 from clearinghouse.database import load_taxonomy, migrate
@@ -18,6 +21,7 @@ from clearinghouse.extensions import db
 from clearinghouse.models import AuditEvent, Group, Outbox
 from clearinghouse.store import snapshot
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
+from indexer import pipeline
 from indexer.pipeline import (
     IngestReport,
     Reject,
@@ -342,3 +346,51 @@ def test_a_file_without_ids_is_its_own_source(app: Flask, tmp_path: Path) -> Non
     path.write_text("name,concerns,city,state\nGrief Circle,grief,Chicago,IL\n")
     ingest_files(db.session, [path], fmt="csv", taxonomy=default_taxonomy())
     assert db.session.scalars(select(Group.source)).all() == ["plain.csv"]
+
+
+def test_each_batch_is_committed_before_the_next_records_are_read(
+    app: Flask, taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "BATCH", 2)
+    other = create_engine(db.engine.url)  # another connection sees only what is committed
+    committed: list[int] = []
+
+    def records() -> Iterator[dict[str, Any]]:
+        for row in range(1, 6):
+            with other.connect() as connection:
+                query = select(func.count()).select_from(Group).where(Group.source == "batches")
+                committed.append(connection.scalar(query) or 0)
+            yield sample_record(name=f"Batch Circle {row}", external_id=f"batch-{row}")
+
+    report = ingest_records(db.session, records(), taxonomy=taxonomy, source="batches")
+    other.dispose()
+
+    assert report.added == 5
+    assert committed == [0, 0, 2, 2, 4]
+    assert sorted(
+        db.session.scalars(select(Group.external_id).where(Group.source == "batches"))
+    ) == [f"batch-{row}" for row in range(1, 6)]
+
+
+def test_an_import_logs_the_run_once_not_each_listing_and_leaves_store_logging_as_it_was(
+    app: Flask, taxonomy: Taxonomy, caplog: pytest.LogCaptureFixture
+) -> None:
+    store_log = logging.getLogger("clearinghouse.store")
+    level = store_log.level
+    caplog.set_level(logging.INFO)
+    records = [
+        sample_record(name="Quiet Circle", external_id="quiet-1"),
+        sample_record(name="Quiet Circle Two", external_id="quiet-2", format="no-such-format"),
+    ]
+    ingest_records(db.session, records, taxonomy=taxonomy, source="quiet")
+
+    assert [r.getMessage() for r in caplog.records if r.name == "clearinghouse.store"] == []
+    [finished] = [
+        r.getMessage() for r in caplog.records if "event=ingest_finished" in r.getMessage()
+    ]
+    assert re.fullmatch(
+        r"event=ingest_finished dry_run=False rows=2 read=2 added=1 updated=0 unchanged=0 "
+        r"rejected=1 warnings=0 duplicates=0 took_ms=\d+",
+        finished,
+    ), finished
+    assert store_log.level == level  # the store's own lines are logged again after the run

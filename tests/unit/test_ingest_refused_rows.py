@@ -7,6 +7,7 @@ the batch again row by row, keep the rows around the refused one, and report tha
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy import select, text
 from clearinghouse import create_app
 from clearinghouse.database import load_taxonomy, migrate
 from clearinghouse.extensions import db
-from clearinghouse.models import Group, Outbox
+from clearinghouse.models import AuditEvent, Group, GroupStatus, Outbox
 from clearinghouse.taxonomy import default_taxonomy
 from indexer.pipeline import ingest_records
 from tests.conftest import app_config, sample_record
@@ -90,3 +91,46 @@ def test_an_update_refused_mid_batch_keeps_the_other_updates(refusing_app: Flask
         "Beta Grief Circle",  # the refused update left the stored row as it was
         "Gamma Grief Circle (renamed)",
     ]
+
+
+def test_rows_written_again_one_by_one_are_stored_as_their_batch_would_have_been(
+    refusing_app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="indexer.pipeline")
+    names = ["Alpha Grief Circle", REFUSED, "Gamma Grief Circle"]
+    report = ingest_records(
+        db.session,
+        records(names),
+        taxonomy=default_taxonomy(),
+        source="partner",
+        status=GroupStatus.PENDING,
+    )
+
+    assert (report.added, report.rejected) == (2, 1)
+    stored = db.session.execute(
+        select(Group.name, Group.external_id, Group.source, Group.status).order_by(Group.name)
+    ).all()
+    assert [tuple(row) for row in stored] == [
+        ("Alpha Grief Circle", "row-1", "partner", GroupStatus.PENDING),
+        ("Gamma Grief Circle", "row-3", "partner", GroupStatus.PENDING),
+    ]
+    assert set(db.session.scalars(select(AuditEvent.actor))) == {"import:partner"}
+    retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert retries == ["event=ingest_batch_retry_by_row reason=IntegrityError"]
+
+
+def test_a_refused_row_is_reported_in_row_order_with_the_database_s_own_words(
+    refusing_app: Flask,
+) -> None:
+    rows = records(["Alpha Grief Circle", REFUSED, "Gamma Grief Circle", "Delta Grief Circle"])
+    rows[3]["format"] = "no-such-format"  # rejected by validation, before its batch is written
+    report = ingest_records(db.session, rows, taxonomy=default_taxonomy(), source="partner")
+
+    assert [(reject.row, reject.field) for reject in report.rejects] == [
+        (2, "record"),
+        (4, "format"),
+    ]
+    assert report.rejects[0].reason == (
+        'the database refused it (new row for relation "groups" violates check constraint '
+        '"test_refuses_one")'
+    )
