@@ -126,9 +126,9 @@ def test_a_refused_row_is_reported_in_row_order_with_the_database_s_own_words(
     rows[3]["format"] = "no-such-format"  # rejected by validation, before its batch is written
     report = ingest_records(db.session, rows, taxonomy=default_taxonomy(), source="partner")
 
-    assert [(reject.row, reject.field) for reject in report.rejects] == [
-        (2, "record"),
-        (4, "format"),
+    assert [(reject.path, reject.row, reject.field) for reject in report.rejects] == [
+        ("partner", 2, "record"),  # records fed without a file are placed by their source
+        ("partner", 4, "format"),
     ]
     assert report.rejects[0].reason == (
         'the database refused it (new row for relation "groups" violates check constraint '
