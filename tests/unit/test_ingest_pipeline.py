@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, event, func, select
 
 from clearinghouse import create_app
 from clearinghouse.database import load_taxonomy, migrate
 from clearinghouse.extensions import db
+from clearinghouse.listings import ListingData
 from clearinghouse.models import AuditEvent, Group, Outbox
 from clearinghouse.store import snapshot
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
@@ -394,3 +395,58 @@ def test_an_import_logs_the_run_once_not_each_listing_and_leaves_store_logging_a
         finished,
     ), finished
     assert store_log.level == level  # the store's own lines are logged again after the run
+
+
+def circles(*names: str) -> list[dict[str, Any]]:
+    return [
+        sample_record(name=name, external_id=f"circle-{row}")
+        for row, name in enumerate(names, start=1)
+    ]
+
+
+def test_a_batch_reads_only_the_stored_groups_its_records_name(
+    app: Flask, taxonomy: Taxonomy
+) -> None:
+    names = [f"Stored Circle {row}" for row in range(1, 6)]
+    assert ingest_records(db.session, circles(*names), taxonomy=taxonomy, source="p").added == 5
+    db.session.remove()  # a new session: every group read from here on is loaded from the database
+    loaded: list[str | None] = []
+
+    def on_load(group: Group, _context: Any) -> None:
+        loaded.append(group.external_id)
+
+    event.listen(Group, "load", on_load)
+    try:
+        again = circles(*names)[1:2]  # circle-2 alone, unchanged
+        report = ingest_records(db.session, again, taxonomy=taxonomy, source="p")
+    finally:
+        event.remove(Group, "load", on_load)
+
+    assert report.unchanged == 1
+    assert loaded == ["circle-2"]
+
+
+def test_a_held_listing_is_counted_unchanged_and_left_as_it_was(
+    app: Flask, taxonomy: Taxonomy, tmp_path: Path
+) -> None:
+    ingest_records(
+        db.session, circles("Kept Circle", "Moved Circle"), taxonomy=taxonomy, source="p"
+    )
+    renamed = circles("Kept Circle (renamed)", "Moved Circle (renamed)")
+    asked: list[tuple[str, str]] = []
+
+    def hold(data: ListingData, group: Group) -> bool:
+        asked.append((data.name, group.name))
+        return group.name == "Kept Circle"
+
+    path = tmp_path / "renamed.json"
+    path.write_text(json.dumps(renamed))
+    report = ingest([path], "json", source="p", hold=hold)
+
+    assert asked == [
+        ("Kept Circle (renamed)", "Kept Circle"),
+        ("Moved Circle (renamed)", "Moved Circle"),
+    ]
+    assert (report.unchanged, report.held, report.updated) == (1, 1, 1)
+    stored = db.session.scalars(select(Group.name).where(Group.source == "p"))
+    assert sorted(stored) == ["Kept Circle", "Moved Circle (renamed)"]
