@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -296,11 +297,17 @@ def test_the_default_concern_is_only_for_records_that_name_none(app: Flask, tmp_
     assert concerns == {"Named": ["grief-loss"], "Unnamed": ["alcohol"]}
 
 
-def test_a_progress_bar_goes_to_stderr(app: Flask, capsys: pytest.CaptureFixture[str]) -> None:
-    ingest([DATA / "groups.json"], "json", progress=True)
+def test_a_progress_bar_goes_to_stderr_naming_the_file_and_counting_records(
+    app: Flask, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "a-partner-file-with-a-long-name.json"
+    shutil.copy(DATA / "groups.json", path)
+    ingest([path], "json", source="partner", progress=True)
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "3/3" in captured.err
+    assert f"{path.name[:30]}: " in captured.err  # the name, cut to 30 characters
+    assert path.name[:31] not in captured.err
+    assert "3/3" in captured.err and " records/s" in captured.err
 
 
 def test_a_huge_bad_value_is_not_echoed_in_full(app: Flask, taxonomy: Taxonomy) -> None:
@@ -383,7 +390,9 @@ def test_an_import_logs_the_run_once_not_each_listing_and_leaves_store_logging_a
         sample_record(name="Quiet Circle", external_id="quiet-1"),
         sample_record(name="Quiet Circle Two", external_id="quiet-2", format="no-such-format"),
     ]
+    before = time.monotonic()
     ingest_records(db.session, records, taxonomy=taxonomy, source="quiet")
+    took_ms = (time.monotonic() - before) * 1000
 
     assert [r.getMessage() for r in caplog.records if r.name == "clearinghouse.store"] == []
     [finished] = [
@@ -394,6 +403,7 @@ def test_an_import_logs_the_run_once_not_each_listing_and_leaves_store_logging_a
         r"rejected=1 warnings=0 duplicates=0 took_ms=\d+",
         finished,
     ), finished
+    assert int(finished.rpartition("=")[2]) <= took_ms  # the run's own time, in milliseconds
     assert store_log.level == level  # the store's own lines are logged again after the run
 
 
