@@ -418,12 +418,13 @@ def test_a_batch_reads_only_the_stored_groups_its_records_name(
     app: Flask, taxonomy: Taxonomy
 ) -> None:
     names = [f"Stored Circle {row}" for row in range(1, 6)]
-    assert ingest_records(db.session, circles(*names), taxonomy=taxonomy, source="p").added == 5
+    for source in ("p", "another"):  # the same groups from another source: duplicate candidates
+        ingest_records(db.session, circles(*names), taxonomy=taxonomy, source=source)
     db.session.remove()  # a new session: every group read from here on is loaded from the database
-    loaded: list[str | None] = []
+    loaded: list[tuple[str | None, str | None]] = []
 
     def on_load(group: Group, _context: Any) -> None:
-        loaded.append(group.external_id)
+        loaded.append((group.source, group.external_id))
 
     event.listen(Group, "load", on_load)
     try:
@@ -433,7 +434,8 @@ def test_a_batch_reads_only_the_stored_groups_its_records_name(
         event.remove(Group, "load", on_load)
 
     assert report.unchanged == 1
-    assert loaded == ["circle-2"]
+    # Not the source's other groups, and no duplicate search for a listing already stored.
+    assert loaded == [("p", "circle-2")]
 
 
 def test_a_held_listing_is_counted_unchanged_and_left_as_it_was(
