@@ -190,6 +190,35 @@ def test_the_same_group_from_another_source_is_flagged_on_both(store_app: Flask)
     assert again.flagged_duplicates == 0 and again.unchanged == 2
 
 
+def test_the_same_group_in_two_files_of_one_run_is_flagged_on_both(
+    app: Flask, tmp_path: Path
+) -> None:
+    paths = [tmp_path / "county.json", tmp_path / "state.json"]
+    for path in paths:  # without ids and without --source: each file is its own source
+        path.write_text(json.dumps([sample_record(name="Harbor Grief Circle")]))
+    report = ingest(paths, "json", source=None)
+
+    assert (report.added, report.flagged_duplicates) == (2, 1)
+    county, state = db.session.scalars(
+        select(Group).where(Group.source.in_(["county.json", "state.json"])).order_by(Group.source)
+    )
+    assert f"possible-duplicate:{state.uuid}" in county.flags
+    assert f"possible-duplicate:{county.uuid}" in state.flags
+
+
+def test_two_listings_of_one_source_are_not_flagged_as_duplicates_of_each_other(
+    app: Flask, taxonomy: Taxonomy
+) -> None:
+    first = sample_record(name="Harbor Grief Circle", external_id="harbor-1")
+    second = sample_record(name="Harbor Grief Circle", external_id="harbor-2")
+    ingest_records(db.session, [first], taxonomy=taxonomy, source="p")
+    report = ingest_records(db.session, [second], taxonomy=taxonomy, source="p")
+
+    assert (report.added, report.flagged_duplicates) == (1, 0)
+    flags = db.session.scalars(select(Group.flags).where(Group.source == "p"))
+    assert not any("possible-duplicate" in flag for group_flags in flags for flag in group_flags)
+
+
 def test_records_without_ids_get_a_stable_key(app: Flask, taxonomy: Taxonomy) -> None:
     records = [sample_record(), sample_record(name="Morning Grief Circle")]
     first = ingest_records(db.session, records, taxonomy=taxonomy, source="hand")
