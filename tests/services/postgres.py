@@ -160,7 +160,13 @@ def serve() -> None:
     import signal
     import sys
 
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
+    def stop(_signum: int, _frame: object) -> None:
+        # A second TERM (the whole process group and the caller's trap both send one) must
+        # not cut the server's shutdown short and leave it running.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     server = PostgresServer().start()
     try:
         print(server.url, flush=True)
