@@ -2,7 +2,8 @@
 
 Each service module is a pytest plugin, loaded from tests/conftest.py (``pytest_plugins``):
 
-  postgres.py  ``postgres_url``: a throwaway PostgreSQL cluster (PostgresServer)
+  postgres.py  ``postgres_url``: a throwaway PostgreSQL cluster (PostgresServer);
+               ``python -m tests.services.postgres`` runs one until stopped
   elastic.py   ``elasticsearch_servers``: a single-node Elasticsearch of each major, 8 and 9
                (ElasticsearchServer), which tests may kill and start again;
                ``elasticsearch_server``, ``elasticsearch_url``: the one of the module's

@@ -149,3 +149,31 @@ def postgres_url() -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+def serve() -> None:
+    """Run one server until SIGTERM, its URL printed on the first line of stdout.
+
+    For runs of many pytest sessions (scripts/mutation tests each mutant in a new session):
+    they share it through $CLEARINGHOUSE_TEST_DATABASE_URL instead of each starting its own.
+    """
+    import signal
+    import sys
+
+    def stop(_signum: int, _frame: object) -> None:
+        # A second TERM (the whole process group and the caller's trap both send one) must
+        # not cut the server's shutdown short and leave it running.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    server = PostgresServer().start()
+    try:
+        print(server.url, flush=True)
+        signal.pause()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    serve()

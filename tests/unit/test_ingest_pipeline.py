@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
+import re
 import shutil
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, event, func, select
 
 from clearinghouse import create_app
 from clearinghouse.database import load_taxonomy, migrate
 from clearinghouse.extensions import db
+from clearinghouse.listings import ListingData
 from clearinghouse.models import AuditEvent, Group, Outbox
 from clearinghouse.store import snapshot
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
+from indexer import pipeline
 from indexer.pipeline import (
     IngestReport,
     Reject,
@@ -184,6 +190,35 @@ def test_the_same_group_from_another_source_is_flagged_on_both(store_app: Flask)
     assert again.flagged_duplicates == 0 and again.unchanged == 2
 
 
+def test_the_same_group_in_two_files_of_one_run_is_flagged_on_both(
+    app: Flask, tmp_path: Path
+) -> None:
+    paths = [tmp_path / "county.json", tmp_path / "state.json"]
+    for path in paths:  # without ids and without --source: each file is its own source
+        path.write_text(json.dumps([sample_record(name="Harbor Grief Circle")]))
+    report = ingest(paths, "json", source=None)
+
+    assert (report.added, report.flagged_duplicates) == (2, 1)
+    county, state = db.session.scalars(
+        select(Group).where(Group.source.in_(["county.json", "state.json"])).order_by(Group.source)
+    )
+    assert f"possible-duplicate:{state.uuid}" in county.flags
+    assert f"possible-duplicate:{county.uuid}" in state.flags
+
+
+def test_two_listings_of_one_source_are_not_flagged_as_duplicates_of_each_other(
+    app: Flask, taxonomy: Taxonomy
+) -> None:
+    first = sample_record(name="Harbor Grief Circle", external_id="harbor-1")
+    second = sample_record(name="Harbor Grief Circle", external_id="harbor-2")
+    ingest_records(db.session, [first], taxonomy=taxonomy, source="p")
+    report = ingest_records(db.session, [second], taxonomy=taxonomy, source="p")
+
+    assert (report.added, report.flagged_duplicates) == (1, 0)
+    flags = db.session.scalars(select(Group.flags).where(Group.source == "p"))
+    assert not any("possible-duplicate" in flag for group_flags in flags for flag in group_flags)
+
+
 def test_records_without_ids_get_a_stable_key(app: Flask, taxonomy: Taxonomy) -> None:
     records = [sample_record(), sample_record(name="Morning Grief Circle")]
     first = ingest_records(db.session, records, taxonomy=taxonomy, source="hand")
@@ -291,11 +326,17 @@ def test_the_default_concern_is_only_for_records_that_name_none(app: Flask, tmp_
     assert concerns == {"Named": ["grief-loss"], "Unnamed": ["alcohol"]}
 
 
-def test_a_progress_bar_goes_to_stderr(app: Flask, capsys: pytest.CaptureFixture[str]) -> None:
-    ingest([DATA / "groups.json"], "json", progress=True)
+def test_a_progress_bar_goes_to_stderr_naming_the_file_and_counting_records(
+    app: Flask, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "a-partner-file-with-a-long-name.json"
+    shutil.copy(DATA / "groups.json", path)
+    ingest([path], "json", source="partner", progress=True)
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "3/3" in captured.err
+    assert f"{path.name[:30]}: " in captured.err  # the name, cut to 30 characters
+    assert path.name[:31] not in captured.err
+    assert "3/3" in captured.err and " records/s" in captured.err
 
 
 def test_a_huge_bad_value_is_not_echoed_in_full(app: Flask, taxonomy: Taxonomy) -> None:
@@ -342,3 +383,111 @@ def test_a_file_without_ids_is_its_own_source(app: Flask, tmp_path: Path) -> Non
     path.write_text("name,concerns,city,state\nGrief Circle,grief,Chicago,IL\n")
     ingest_files(db.session, [path], fmt="csv", taxonomy=default_taxonomy())
     assert db.session.scalars(select(Group.source)).all() == ["plain.csv"]
+
+
+def test_each_batch_is_committed_before_the_next_records_are_read(
+    app: Flask, taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "BATCH", 2)
+    other = create_engine(db.engine.url)  # another connection sees only what is committed
+    committed: list[int] = []
+
+    def records() -> Iterator[dict[str, Any]]:
+        for row in range(1, 6):
+            with other.connect() as connection:
+                query = select(func.count()).select_from(Group).where(Group.source == "batches")
+                committed.append(connection.scalar(query) or 0)
+            yield sample_record(name=f"Batch Circle {row}", external_id=f"batch-{row}")
+
+    report = ingest_records(db.session, records(), taxonomy=taxonomy, source="batches")
+    other.dispose()
+
+    assert report.added == 5
+    assert committed == [0, 0, 2, 2, 4]
+    assert sorted(
+        db.session.scalars(select(Group.external_id).where(Group.source == "batches"))
+    ) == [f"batch-{row}" for row in range(1, 6)]
+
+
+def test_an_import_logs_the_run_once_not_each_listing_and_leaves_store_logging_as_it_was(
+    app: Flask, taxonomy: Taxonomy, caplog: pytest.LogCaptureFixture
+) -> None:
+    store_log = logging.getLogger("clearinghouse.store")
+    level = store_log.level
+    caplog.set_level(logging.INFO)
+    records = [
+        sample_record(name="Quiet Circle", external_id="quiet-1"),
+        sample_record(name="Quiet Circle Two", external_id="quiet-2", format="no-such-format"),
+    ]
+    before = time.monotonic()
+    ingest_records(db.session, records, taxonomy=taxonomy, source="quiet")
+    took_ms = (time.monotonic() - before) * 1000
+
+    assert [r.getMessage() for r in caplog.records if r.name == "clearinghouse.store"] == []
+    [finished] = [
+        r.getMessage() for r in caplog.records if "event=ingest_finished" in r.getMessage()
+    ]
+    assert re.fullmatch(
+        r"event=ingest_finished dry_run=False rows=2 read=2 added=1 updated=0 unchanged=0 "
+        r"rejected=1 warnings=0 duplicates=0 took_ms=\d+",
+        finished,
+    ), finished
+    assert int(finished.rpartition("=")[2]) <= took_ms  # the run's own time, in milliseconds
+    assert store_log.level == level  # the store's own lines are logged again after the run
+
+
+def circles(*names: str) -> list[dict[str, Any]]:
+    return [
+        sample_record(name=name, external_id=f"circle-{row}")
+        for row, name in enumerate(names, start=1)
+    ]
+
+
+def test_a_batch_reads_only_the_stored_groups_its_records_name(
+    app: Flask, taxonomy: Taxonomy
+) -> None:
+    names = [f"Stored Circle {row}" for row in range(1, 6)]
+    for source in ("p", "another"):  # the same groups from another source: duplicate candidates
+        ingest_records(db.session, circles(*names), taxonomy=taxonomy, source=source)
+    db.session.remove()  # a new session: every group read from here on is loaded from the database
+    loaded: list[tuple[str | None, str | None]] = []
+
+    def on_load(group: Group, _context: Any) -> None:
+        loaded.append((group.source, group.external_id))
+
+    event.listen(Group, "load", on_load)
+    try:
+        again = circles(*names)[1:2]  # circle-2 alone, unchanged
+        report = ingest_records(db.session, again, taxonomy=taxonomy, source="p")
+    finally:
+        event.remove(Group, "load", on_load)
+
+    assert report.unchanged == 1
+    # Not the source's other groups, and no duplicate search for a listing already stored.
+    assert loaded == [("p", "circle-2")]
+
+
+def test_a_held_listing_is_counted_unchanged_and_left_as_it_was(
+    app: Flask, taxonomy: Taxonomy, tmp_path: Path
+) -> None:
+    ingest_records(
+        db.session, circles("Kept Circle", "Moved Circle"), taxonomy=taxonomy, source="p"
+    )
+    renamed = circles("Kept Circle (renamed)", "Moved Circle (renamed)")
+    asked: list[tuple[str, str]] = []
+
+    def hold(data: ListingData, group: Group) -> bool:
+        asked.append((data.name, group.name))
+        return group.name == "Kept Circle"
+
+    path = tmp_path / "renamed.json"
+    path.write_text(json.dumps(renamed))
+    report = ingest([path], "json", source="p", hold=hold)
+
+    assert asked == [
+        ("Kept Circle (renamed)", "Kept Circle"),
+        ("Moved Circle (renamed)", "Moved Circle"),
+    ]
+    assert (report.unchanged, report.held, report.updated) == (1, 1, 1)
+    stored = db.session.scalars(select(Group.name).where(Group.source == "p"))
+    assert sorted(stored) == ["Kept Circle", "Moved Circle (renamed)"]

@@ -7,6 +7,7 @@ the batch again row by row, keep the rows around the refused one, and report tha
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ from sqlalchemy import select, text
 from clearinghouse import create_app
 from clearinghouse.database import load_taxonomy, migrate
 from clearinghouse.extensions import db
-from clearinghouse.models import Group, Outbox
+from clearinghouse.models import AuditEvent, Group, GroupStatus, Outbox
 from clearinghouse.taxonomy import default_taxonomy
+from indexer import pipeline
 from indexer.pipeline import ingest_records
 from tests.conftest import app_config, sample_record
 
@@ -90,3 +92,58 @@ def test_an_update_refused_mid_batch_keeps_the_other_updates(refusing_app: Flask
         "Beta Grief Circle",  # the refused update left the stored row as it was
         "Gamma Grief Circle (renamed)",
     ]
+
+
+def test_rows_written_again_one_by_one_are_stored_as_a_whole_batch_is(
+    refusing_app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="indexer.pipeline")
+    taxonomy, pending = default_taxonomy(), GroupStatus.PENDING
+    whole = ingest_records(
+        db.session,
+        records(["Zeta Grief Circle"]),
+        taxonomy=taxonomy,
+        source="clean",
+        status=pending,
+    )
+    assert [r.getMessage() for r in caplog.records if "retry" in r.getMessage()] == []
+    names = ["Alpha Grief Circle", REFUSED, "Gamma Grief Circle"]
+    report = ingest_records(
+        db.session, records(names), taxonomy=taxonomy, source="partner", status=pending
+    )
+
+    assert (whole.added, report.added, report.rejected) == (1, 2, 1)
+    retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert retries == ["event=ingest_batch_retry_by_row reason=IntegrityError"]
+    stored = db.session.execute(
+        select(Group.name, Group.external_id, Group.source, Group.status, AuditEvent.actor)
+        .join(AuditEvent, AuditEvent.group_uuid == Group.uuid)
+        .order_by(Group.name)
+    ).all()
+    assert [tuple(row) for row in stored] == [
+        ("Alpha Grief Circle", "row-1", "partner", pending, "import:partner"),
+        ("Gamma Grief Circle", "row-3", "partner", pending, "import:partner"),
+        ("Zeta Grief Circle", "row-1", "clean", pending, "import:clean"),
+    ]
+
+
+def test_a_refused_row_is_reported_in_row_order_with_the_database_s_own_words(
+    refusing_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Batches of 3: rows 1, 2 and 4 are written together (row 3 is rejected by validation
+    # before), then row 5; the database refuses row 2 after row 3 was already reported.
+    monkeypatch.setattr(pipeline, "BATCH", 3)
+    names = ["Alpha Grief Circle", REFUSED, "Gamma Grief Circle", "Delta Grief Circle", "Echo"]
+    rows = records(names)
+    rows[2]["format"] = "no-such-format"
+    report = ingest_records(db.session, rows, taxonomy=default_taxonomy(), source="partner")
+
+    assert (report.added, report.rejected) == (3, 2)
+    assert [(reject.path, reject.row, reject.field) for reject in report.rejects] == [
+        ("partner", 2, "record"),  # records fed without a file are placed by their source
+        ("partner", 3, "format"),
+    ]
+    assert report.rejects[0].reason == (
+        'the database refused it (new row for relation "groups" violates check constraint '
+        '"test_refuses_one")'
+    )

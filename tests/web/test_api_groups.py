@@ -373,6 +373,53 @@ def test_the_public_json_gives_each_public_field_under_its_documented_name(
     ]
 
 
+def test_every_public_field_of_a_fully_described_group_carries_its_value(
+    client: FlaskClient,
+    api_headers: dict[str, str],
+    make_group: Callable[..., Group],
+    taxonomy: Taxonomy,
+) -> None:
+    group = make_group(
+        name="Saturday Caregivers Circle",
+        organization="Chicago Caregiver Network",
+        concerns=["grief", "caregiving"],
+        attendance="hybrid",
+        online={"url": "https://meet.example.org/caregivers"},
+        open=False,
+        time_limited=True,
+        languages=["en", "es"],
+        audience=["women"],
+        accessibility=["wheelchair"],
+        service_area=["IL"],
+    )
+    body = get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)
+
+    assert body["organization"] == {"name": "Chicago Caregiver Network", "url": None}
+    terms = [taxonomy.get(slug) for slug in ("grief-loss", "caregiving")]
+    assert body["concerns"] == [
+        {"slug": term.slug, "label": term.label} for term in terms if term is not None
+    ]
+    assert len(body["concerns"]) == 2
+    assert (body["attendance"], body["open"], body["time_limited"]) == ("hybrid", False, True)
+    assert body["languages"] == ["en", "es"]
+    assert (body["audience"], body["accessibility"], body["service_area"]) == (
+        ["women"],
+        ["wheelchair"],
+        ["IL"],
+    )
+    assert body["url"].endswith(f"/groups/{group.slug}")
+
+
+def test_a_group_with_no_optional_details_gives_empty_lists_and_nulls(
+    client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
+) -> None:
+    group = make_group(name="Plain Circle", languages=[])
+    body = get_json(client, f"/api/v1/groups/{group.uuid}", api_headers)
+
+    assert (body["organization"], body["online"]) == (None, None)
+    assert (body["audience"], body["accessibility"], body["service_area"]) == ([], [], [])
+
+
 def test_a_group_joined_by_phone_alone_has_its_online_details(
     client: FlaskClient, api_headers: dict[str, str], make_group: Callable[..., Group]
 ) -> None:

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from clearinghouse.accounts import MIN_PASSWORD_LENGTH, AccountError, create_user
+from clearinghouse.accounts import MIN_PASSWORD_LENGTH, AccountError, create_api_key, create_user
 from clearinghouse.extensions import db
 from clearinghouse.models import ApiKey, Group, User
 from tests.api_support import live_api_key
@@ -224,3 +224,11 @@ def test_an_api_key_is_shown_once_and_can_be_revoked(admin: FlaskClient) -> None
     db.session.refresh(api_key)
     assert api_key.revoked_at is not None
     assert db.session.scalar(select(func.count()).select_from(ApiKey)) == 1
+
+
+def test_an_api_key_needs_a_name_and_gets_the_default_rate_limit(app: Flask) -> None:
+    with pytest.raises(AccountError) as refused:
+        create_api_key(db.session, "   ")
+    assert str(refused.value) == "an API key needs a name (the partner it is for)"
+    api_key, _key = create_api_key(db.session, "County 211 line")
+    assert api_key.rate_limit == "120/minute"
