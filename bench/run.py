@@ -2,11 +2,14 @@
 
     .venv/bin/python bench/run.py --sizes 10000 --engines embedded
     .venv/bin/python bench/run.py --sizes 10000,100000 --engines embedded,elasticsearch --start
-    .venv/bin/python bench/run.py --sizes 100000 --engines embedded,elasticsearch,database \\
-        --es-url http://127.0.0.1:9200 --database-url postgresql+psycopg://…/bench
+    .venv/bin/python bench/run.py --sizes 100000,750000 \\
+        --engines embedded,elasticsearch,database --only 750000=elasticsearch \\
+        --start --es-heap 3g --database-url postgresql+psycopg://…/bench
 
 Per size: the corpus (`indexer.generate`, seed 1) is loaded into a SQLite store once and
-cached in --data (the load rate is the one measured then, kept beside it; --fresh reloads).
+cached in --data (the load rate is the one measured then, kept beside it; --fresh reloads;
+an interrupted load is completed; --load-processes N loads with N workers: bench/corpus_load.py).
+`--only SIZE=ENGINES` measures only some of --engines at that size.
 Per engine: a full rebuild (documents/s); `clearinghouse serve` on 127.0.0.1; the fixed mix
 of bench/queries.py (>= 1,000 distinct queries) once on /api/v1/groups and once on /search,
 sequentially, beside the raw engine time (`backend.search`) for the same queries; edit ->
@@ -22,9 +25,14 @@ port nothing listens on, so every search is answered by the database engine thro
 An engine name this checkout does not know (`clearinghouse.config.SEARCH_ENGINES`) is
 skipped with a message.
 
+With the `database` engine at a size (the PostgreSQL peer: tsvector + GIN, bounding box +
+great-circle distance, GROUP BY facets), every other engine's speed-up over it (peer time ÷
+ours, p50 and p95, API and raw engine) is in the JSON and the table.
+
 Writes bench/results/<date>-<time>.json and appends a section to bench/RESULTS.md, with a
-plot (bench/results/p95-by-size.png) of API p95 against corpus size per engine from every
-results file.  Run by hand, never in the test suite.  Only loopback traffic.
+plot (bench/results/p95-by-size.png) of API p95 against corpus size per engine (the peer
+dashed) from every full-mix results file.  Run by hand, never in the test suite.  Only
+loopback traffic.
 """
 
 from __future__ import annotations
@@ -66,6 +74,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 ENDPOINTS = ("/api/v1/groups", "/search")
 CLIENT_COUNTS = (1, 4, 16)
+WARM = 100  # warm-up queries per endpoint, from another seed's mix
 FULL_MIX = 1000  # queries: fewer is a dry run, left out of the plot
 EDITS = 5
 
@@ -518,8 +527,11 @@ def measure_engine(
     figures["server_start_s"] = round(time.perf_counter() - started, 1)
     try:
         client = Client(port, key)
-        for query in mix[:40]:  # warm: columns loaded, templates compiled
-            client.get(query.path(ENDPOINTS[0]))
+        # Warm (columns loaded, templates compiled, a rebuilt Elasticsearch index's segments
+        # read) with queries of another seed, so no cache holds the measured queries' answers.
+        for query in query_mix(WARM, options.seed + 1):
+            for endpoint in ENDPOINTS:
+                client.get(query.path(endpoint))
         figures["memory_warm"] = worker_memory(server.pid)
         figures["sequential"] = sequential(client, mix)
         figures["raw_engine"] = raw_engine(config, mix)
