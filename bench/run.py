@@ -828,7 +828,7 @@ def main() -> None:
     if "elasticsearch" in requested and options.start:
         from tests.services.elastic import ElasticsearchServer
 
-        es_node = ElasticsearchServer(heap=options.heap).start()
+        es_node = ElasticsearchServer(heap=options.heap).start(timeout=600)  # a busy machine
         options.es_url = es_node.url
     engines, run["skipped"] = usable_engines(requested, options)
     mix = query_mix(options.queries, options.seed)
