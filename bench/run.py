@@ -129,16 +129,29 @@ def settings(folder: Path, size: int, engine: str, options: argparse.Namespace) 
     }
 
 
-def load_postgresql(config: dict[str, Any], size: int, processes: int = 1) -> dict[str, Any]:
-    """The corpus in the PostgreSQL store the database engine searches; reused when there,
-    completed when a load was interrupted (see bench/corpus_load.py)."""
-    count = bench_listings(config["SQLALCHEMY_DATABASE_URI"])
+def load_postgresql(
+    folder: Path, config: dict[str, Any], size: int, processes: int = 1
+) -> dict[str, Any]:
+    """The corpus in the PostgreSQL store the database engine searches; reused when there
+    (with the load rate measured when it was loaded, kept in --data), completed when a load
+    was interrupted (see bench/corpus_load.py)."""
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    ready = folder / f"listings-{size}.postgresql.load.json"
+    count = bench_listings(url)
     if count == size:
         print(f"  reusing the {size:,} listings already in the PostgreSQL store")
-        return {"records": size, "cached": True, "per_s": None}
+        kept = json.loads(ready.read_text()) if ready.exists() else {}
+        if kept.pop("url", None) != url:  # the URL stays out of the results (a password?)
+            kept = {"records": size, "per_s": None}  # loaded elsewhere: rate unknown
+        return {**kept, "cached": True}
     if count > size:
         raise SystemExit(f"the PostgreSQL store holds {count:,} bench listings, not {size:,}")
-    return {**load_corpus(config, size, processes), "cached": False}
+    figures = load_corpus(config, size, processes)
+    figures.update(url=url, measured_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                   load_average=machine_load())  # fmt: skip
+    ready.write_text(json.dumps(figures))
+    del figures["url"]
+    return {**figures, "cached": False}
 
 
 def bench_listings(url: str) -> int:
@@ -557,7 +570,9 @@ def run_size(
         print(f" {engine}")
         config = settings(folder, size, engine, options)
         if engine in ("database", OUTAGE):
-            result["load_postgresql"] = load_postgresql(config, size, options.load_processes)
+            result["load_postgresql"] = load_postgresql(
+                folder, config, size, options.load_processes
+            )
         try:
             result["engines"][engine] = measure_engine(config, folder, mix, options)
         finally:
@@ -668,6 +683,7 @@ def plot(path: Path) -> bool:
         style = "--" if engine == PEER else "-"
         axes.plot(sizes, [by_size[s] for s in sizes], style, marker="o", label=label)
     axes.set_xscale("log")
+    axes.set_yscale("log")  # the peer's p95 is an order of magnitude above the engines'
     axes.set_xlabel("listings")
     axes.set_ylabel("/api/v1/groups p95, ms")
     axes.set_title("API p95 by corpus size (bench/run.py)")
@@ -721,7 +737,7 @@ def markdown(run: dict[str, Any], results: Path, plotted: bool) -> str:
             index_mb = f["index_mb"] if f["index_mb"] is not None else "—"
             api, page = f["sequential"][ENDPOINTS[0]], f["sequential"][ENDPOINTS[1]]
             lines.append(
-                f"| {size['size']:,} | {engine} | {load['per_s'] if load else '—'}{cached} "
+                f"| {size['size']:,} | {engine} | {(load or {}).get('per_s') or '—'}{cached} "
                 f"| {f['rebuild']['per_s']:,} | {index_mb} "
                 f"| {three(api)} | {three(page)} "
                 f"| {three(f['raw_engine'])} | {three(f['raw_engine']['service'])} "
