@@ -747,6 +747,13 @@ def markdown(run: dict[str, Any], results: Path, plotted: bool) -> str:
                 f"| {faster(size, engine)} |"
             )
     for size in run["sizes"]:
+        for store, load in (("SQLite", size["load"]), ("PostgreSQL", size.get("load_postgresql"))):
+            if load and load.get("cached"):
+                when = load.get("measured_at", "an earlier run")
+                how = f", load average {load['load_average']}" if "load_average" in load else ""
+                lines += ["", f"Load /s at {size['size']:,} ({store}): the cached store's rate, "
+                          f"measured when it was loaded ({when}{how}, "
+                          f"{load.get('processes', 1)} process(es)), not in this run."]  # fmt: skip
         peer = size["engines"].get(PEER)
         for engine, ratio in size.get("speedup_over_peer", {}).items():
             if not ratio or peer is None:

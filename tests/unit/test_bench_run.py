@@ -111,6 +111,8 @@ def test_results_give_the_speed_up_per_size_and_say_where_there_is_no_peer() -> 
     }
     at_750k = {"elasticsearch": figures(api=(8.0, 16.0), engine=(3.0, 6.0))}
     load = {"per_s": 100}
+    cached = {"per_s": 52, "cached": True, "measured_at": "2026-12-03T13:04:15+00:00",
+              "load_average": [15.0, 16.0, 14.5], "processes": 2}  # fmt: skip
     run = {
         "started": "2026-12-03T14:05:00+00:00",
         "machine": {"cores": 2, "memory_mb": 24000, "load_start": [0.1], "load_end": [0.2]},
@@ -118,7 +120,7 @@ def test_results_give_the_speed_up_per_size_and_say_where_there_is_no_peer() -> 
         "seed": 13,
         "skipped": [],
         "sizes": [
-            {"size": 100_000, "load": load, "load_postgresql": load, "engines": at_100k,
+            {"size": 100_000, "load": load, "load_postgresql": cached, "engines": at_100k,
              "speedup_over_peer": speedup_over_peer(at_100k)},
             {"size": 750_000, "load": load, "engines": at_750k,
              "speedup_over_peer": speedup_over_peer(at_750k)},
@@ -133,3 +135,8 @@ def test_results_give_the_speed_up_per_size_and_say_where_there_is_no_peer() -> 
     assert "| — (no peer at this size) |" in text
     assert "API p50 30.0 ÷ 10.0 ms = 3.0×, p95 200.0 ÷ 40.0 ms = 5.0×" in text
     assert "At 750,000 the PostgreSQL peer was not measured" in text
+    assert "| 100,000 | database | 52 (cached) |" in text
+    assert (
+        "Load /s at 100,000 (PostgreSQL): the cached store's rate, measured when it was loaded"
+        " (2026-12-03T13:04:15+00:00, load average [15.0, 16.0, 14.5], 2 process(es))" in text
+    )
