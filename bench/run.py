@@ -2,11 +2,14 @@
 
     .venv/bin/python bench/run.py --sizes 10000 --engines embedded
     .venv/bin/python bench/run.py --sizes 10000,100000 --engines embedded,elasticsearch --start
-    .venv/bin/python bench/run.py --sizes 100000 --engines embedded,elasticsearch,database \\
-        --es-url http://127.0.0.1:9200 --database-url postgresql+psycopg://…/bench
+    .venv/bin/python bench/run.py --sizes 100000,750000 \\
+        --engines embedded,elasticsearch,database --only 750000=elasticsearch \\
+        --start --es-heap 3g --database-url postgresql+psycopg://…/bench
 
 Per size: the corpus (`indexer.generate`, seed 1) is loaded into a SQLite store once and
-cached in --data (the load rate is the one measured then, kept beside it; --fresh reloads).
+cached in --data (the load rate is the one measured then, kept beside it; --fresh reloads;
+an interrupted load is completed; --load-processes N loads with N workers: bench/corpus_load.py).
+`--only SIZE=ENGINES` measures only some of --engines at that size.
 Per engine: a full rebuild (documents/s); `clearinghouse serve` on 127.0.0.1; the fixed mix
 of bench/queries.py (>= 1,000 distinct queries) once on /api/v1/groups and once on /search,
 sequentially, beside the raw engine time (`backend.search`) for the same queries; edit ->
@@ -22,9 +25,14 @@ port nothing listens on, so every search is answered by the database engine thro
 An engine name this checkout does not know (`clearinghouse.config.SEARCH_ENGINES`) is
 skipped with a message.
 
+With the `database` engine at a size (the PostgreSQL peer: tsvector + GIN, bounding box +
+great-circle distance, GROUP BY facets), every other engine's speed-up over it (peer time ÷
+ours, p50 and p95, API and raw engine) is in the JSON and the table.
+
 Writes bench/results/<date>-<time>.json and appends a section to bench/RESULTS.md, with a
-plot (bench/results/p95-by-size.png) of API p95 against corpus size per engine from every
-results file.  Run by hand, never in the test suite.  Only loopback traffic.
+plot (bench/results/p95-by-size.png) of API p95 against corpus size per engine (the peer
+dashed) from every full-mix results file.  Run by hand, never in the test suite.  Only
+loopback traffic.
 """
 
 from __future__ import annotations
@@ -50,13 +58,14 @@ from urllib.request import Request, urlopen
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from corpus_load import SOURCE, load_corpus
 from queries import BenchQuery, query_mix
 from werkzeug.datastructures import MultiDict
 
 from clearinghouse import create_app
 from clearinghouse.accounts import create_api_key
 from clearinghouse.config import SEARCH_ENGINES
-from clearinghouse.database import load_taxonomy, migrate
+from clearinghouse.database import migrate
 from clearinghouse.extensions import db
 from clearinghouse.search.query import parse_search_args
 from clearinghouse.taxonomy import default_taxonomy
@@ -65,6 +74,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 ENDPOINTS = ("/api/v1/groups", "/search")
 CLIENT_COUNTS = (1, 4, 16)
+WARM = 100  # warm-up queries per endpoint, from another seed's mix
+FULL_MIX = 1000  # queries: fewer is a dry run, left out of the plot
 EDITS = 5
 
 
@@ -118,59 +129,72 @@ def settings(folder: Path, size: int, engine: str, options: argparse.Namespace) 
     }
 
 
-def load_store(config: dict[str, Any], size: int) -> dict[str, Any]:
-    """Ingest N generated listings into an empty store; records/s."""
-    from indexer.generate import generate_listings
-    from indexer.pipeline import ingest_records
+def load_postgresql(
+    folder: Path, config: dict[str, Any], size: int, processes: int = 1
+) -> dict[str, Any]:
+    """The corpus in the PostgreSQL store the database engine searches; reused when there
+    (with the load rate measured when it was loaded, kept in --data), completed when a load
+    was interrupted (see bench/corpus_load.py)."""
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    ready = folder / f"listings-{size}.postgresql.load.json"
+    count = bench_listings(url)
+    if count == size:
+        print(f"  reusing the {size:,} listings already in the PostgreSQL store")
+        kept = json.loads(ready.read_text()) if ready.exists() else {}
+        if kept.pop("url", None) != url:  # the URL stays out of the results (a password?)
+            kept = {"records": size, "per_s": None}  # loaded elsewhere: rate unknown
+        return {**kept, "cached": True}
+    if count > size:
+        raise SystemExit(f"the PostgreSQL store holds {count:,} bench listings, not {size:,}")
+    figures = load_corpus(config, size, processes)
+    figures.update(url=url, measured_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                   load_average=machine_load())  # fmt: skip
+    ready.write_text(json.dumps(figures))
+    del figures["url"]
+    return {**figures, "cached": False}
 
-    app = create_app(config)
-    migrate(app)
-    taxonomy = default_taxonomy()
-    with app.app_context():
-        load_taxonomy(db.session(), taxonomy)
-        db.session.commit()
-        started = time.perf_counter()
-        report = ingest_records(
-            db.session, generate_listings(size, seed=1), taxonomy=taxonomy, source="bench"
-        )
-        took = time.perf_counter() - started
-        db.session.remove()
-    print(f"  load: {report.summary()} in {took:.0f} s")
-    return {"records": report.read, "seconds": round(took, 1), "per_s": round(report.read / took)}
 
-
-def load_postgresql(config: dict[str, Any], size: int) -> dict[str, Any]:
-    """The corpus in the PostgreSQL store the database engine searches; reused when there."""
+def bench_listings(url: str) -> int:
+    """How many generated listings a store holds (0 for an empty database)."""
     from sqlalchemy import create_engine, func, inspect, select
 
     from clearinghouse.models import Group
 
-    engine = create_engine(config["SQLALCHEMY_DATABASE_URI"])
+    engine = create_engine(url)
     count = 0
     if inspect(engine).has_table("groups"):
         with engine.connect() as connection:
-            count = connection.scalar(select(func.count()).select_from(Group)) or 0
+            query = select(func.count()).select_from(Group).where(Group.source == SOURCE)
+            count = connection.scalar(query) or 0
     engine.dispose()
-    if count == size:
-        print(f"  reusing the {size:,} listings already in the PostgreSQL store")
-        return {"records": size, "cached": True, "per_s": None}
-    if count:
-        raise SystemExit(f"the PostgreSQL store holds {count:,} groups, not {size:,}: empty it")
-    return load_store(config, size)
+    return count
 
 
 def corpus(folder: Path, size: int, options: argparse.Namespace) -> dict[str, Any]:
-    """The cached SQLite store of N listings, with the load rate measured when it was built."""
+    """The cached SQLite store of N listings, with the load rate measured when it was built.
+
+    A store without its load.json is a load that was interrupted: it is completed (the
+    listings already there are skipped), unless --fresh."""
     ready = folder / f"listings-{size}.load.json"
     if ready.exists() and not options.fresh:
         print(f"  reusing the store of {size:,} listings in {folder}")
         migrate(create_app(settings(folder, size, "embedded", options)))  # a newer schema
         return {**json.loads(ready.read_text()), "cached": True}
-    Path(settings(folder, size, "embedded", options)["SQLALCHEMY_DATABASE_URI"][10:]).unlink(
-        missing_ok=True
-    )
-    figures = load_store(settings(folder, size, "embedded", options), size)
+    store = Path(settings(folder, size, "embedded", options)["SQLALCHEMY_DATABASE_URI"][10:])
+    if options.fresh:
+        ready.unlink(missing_ok=True)
+        for stale in (
+            store,
+            store.with_name(store.name + "-wal"),
+            store.with_name(store.name + "-shm"),
+        ):
+            stale.unlink(missing_ok=True)
+    elif store.exists():
+        print(f"  completing the interrupted load of {store}")
+    config = settings(folder, size, "embedded", options)
+    figures = load_corpus(config, size, options.load_processes)
     figures["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    figures["load_average"] = machine_load()
     ready.write_text(json.dumps(figures))
     return {**figures, "cached": False}
 
@@ -516,8 +540,11 @@ def measure_engine(
     figures["server_start_s"] = round(time.perf_counter() - started, 1)
     try:
         client = Client(port, key)
-        for query in mix[:40]:  # warm: columns loaded, templates compiled
-            client.get(query.path(ENDPOINTS[0]))
+        # Warm (columns loaded, templates compiled, a rebuilt Elasticsearch index's segments
+        # read) with queries of another seed, so no cache holds the measured queries' answers.
+        for query in query_mix(WARM, options.seed + 1):
+            for endpoint in ENDPOINTS:
+                client.get(query.path(endpoint))
         figures["memory_warm"] = worker_memory(server.pid)
         figures["sequential"] = sequential(client, mix)
         figures["raw_engine"] = raw_engine(config, mix)
@@ -543,13 +570,41 @@ def run_size(
         print(f" {engine}")
         config = settings(folder, size, engine, options)
         if engine in ("database", OUTAGE):
-            result["load_postgresql"] = load_postgresql(config, size)
+            result["load_postgresql"] = load_postgresql(
+                folder, config, size, options.load_processes
+            )
         try:
             result["engines"][engine] = measure_engine(config, folder, mix, options)
         finally:
             if engine == "elasticsearch":
                 drop_elastic(config)
+    result["speedup_over_peer"] = speedup_over_peer(result["engines"])
     return result
+
+
+PEER = "database"  # the straightforward PostgreSQL search (tsvector + GIN, GROUP BY facets)
+
+
+def speedup_over_peer(engines: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per engine, the peer's time ÷ ours (2.0: twice as fast as the PostgreSQL peer), at the
+    p50 and p95 of the API and of the raw engine, for the same queries in the same run."""
+    peer = engines.get(PEER)
+    if peer is None:
+        return {}
+    ratios = {}
+    for engine, figures in engines.items():
+        if engine == PEER:
+            continue
+        ratio = {}
+        for name, ours, theirs in (
+            ("api", figures["sequential"][ENDPOINTS[0]], peer["sequential"][ENDPOINTS[0]]),
+            ("engine", figures["raw_engine"], peer["raw_engine"]),
+        ):
+            for at in ("p50", "p95"):
+                if ours[at] > 0:
+                    ratio[f"{name}_{at}"] = round(theirs[at] / ours[at], 1)
+        ratios[engine] = ratio
+    return ratios
 
 
 def usable_engines(names: list[str], options: Any) -> tuple[list[str], list[str]]:
@@ -573,6 +628,27 @@ def usable_engines(names: list[str], options: Any) -> tuple[list[str], list[str]
     return usable, skipped
 
 
+def engines_by_size(only: list[str], sizes: list[int], engines: list[str]) -> dict[int, list[str]]:
+    """--only SIZE=ENGINES, e.g. ["750000=elasticsearch"]: the engines measured at each size
+    named (the others measure every engine of --engines)."""
+    chosen: dict[int, list[str]] = {}
+    for item in only:
+        size_text, equals, names_text = item.partition("=")
+        try:
+            size = int(size_text.replace("_", "").replace(",", ""))
+        except ValueError:
+            size = 0
+        names = [name.strip() for name in names_text.split(",") if name.strip()]
+        if not equals or size <= 0 or not names:
+            raise ValueError(f"--only {item!r}: give SIZE=ENGINES, e.g. 750000=elasticsearch")
+        if size not in sizes:
+            raise ValueError(f"--only {item!r}: {size:,} is not one of --sizes")
+        if unknown := [name for name in names if name not in engines]:
+            raise ValueError(f"--only {item!r}: {', '.join(unknown)} not in --engines")
+        chosen[size] = names
+    return chosen
+
+
 def write_results(run: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{run['started'][:19].replace(':', '')}.json"
@@ -581,7 +657,8 @@ def write_results(run: dict[str, Any]) -> Path:
 
 
 def plot(path: Path) -> bool:
-    """API p95 against corpus size per engine, from every results file (the newest per point)."""
+    """API p95 against corpus size per engine and for the PostgreSQL peer (dashed), from
+    every results file of a full mix (the newest per point)."""
     try:
         import matplotlib
 
@@ -592,15 +669,21 @@ def plot(path: Path) -> bool:
         return False
     points: dict[str, dict[int, float]] = {}
     for results in sorted(RESULTS.glob("*.json")):
-        for size in json.loads(results.read_text())["sizes"]:
+        run = json.loads(results.read_text())
+        if run["queries"] < FULL_MIX:
+            continue  # a dry run (e.g. --queries 100) is no point on the curve
+        for size in run["sizes"]:
             for engine, figures in size["engines"].items():
                 p95 = figures["sequential"][ENDPOINTS[0]]["p95"]
                 points.setdefault(engine, {})[size["size"]] = p95
     figure, axes = plt.subplots(figsize=(6, 4))
     for engine, by_size in sorted(points.items()):
         sizes = sorted(by_size)
-        axes.plot(sizes, [by_size[s] for s in sizes], marker="o", label=engine)
+        label = "database: the PostgreSQL peer" if engine == PEER else engine
+        style = "--" if engine == PEER else "-"
+        axes.plot(sizes, [by_size[s] for s in sizes], style, marker="o", label=label)
     axes.set_xscale("log")
+    axes.set_yscale("log")  # the peer's p95 is an order of magnitude above the engines'
     axes.set_xlabel("listings")
     axes.set_ylabel("/api/v1/groups p95, ms")
     axes.set_title("API p95 by corpus size (bench/run.py)")
@@ -623,12 +706,24 @@ def markdown(run: dict[str, Any], results: Path, plotted: bool) -> str:
         "| /search p50/p95/p99 ms | Raw engine p50/p95/p99 ms | read_search p50/p95/p99 ms "
         "| API ÷ engine (÷ read_search), p50 "
         "| Edit → searchable median/max s | 1 / 4 / 16 clients ok/s (errors) "
-        "| Server PSS MB, all processes: warm → after 16 clients | ES heap MB |",
-        "|" + "---|" * 14,
+        "| Server PSS MB, all processes: warm → after 16 clients | ES heap MB "
+        "| × faster than the PostgreSQL peer: API p50 / p95 (raw engine p50 / p95) |",
+        "|" + "---|" * 15,
     ]
 
     def three(f: dict[str, float]) -> str:
         return f"{f['p50']:.1f} / {f['p95']:.1f} / {f['p99']:.1f}"
+
+    def faster(size: dict[str, Any], engine: str) -> str:
+        if engine == PEER:
+            return "1 (the peer)"
+        ratio = size.get("speedup_over_peer", {}).get(engine)
+        if not ratio:
+            return "— (no peer at this size)"
+        return (
+            f"{ratio.get('api_p50', '—')}× / {ratio.get('api_p95', '—')}× "
+            f"({ratio.get('engine_p50', '—')}× / {ratio.get('engine_p95', '—')}×)"
+        )
 
     for size in run["sizes"]:
         for engine, f in size["engines"].items():
@@ -642,14 +737,37 @@ def markdown(run: dict[str, Any], results: Path, plotted: bool) -> str:
             index_mb = f["index_mb"] if f["index_mb"] is not None else "—"
             api, page = f["sequential"][ENDPOINTS[0]], f["sequential"][ENDPOINTS[1]]
             lines.append(
-                f"| {size['size']:,} | {engine} | {load['per_s'] if load else '—'}{cached} "
+                f"| {size['size']:,} | {engine} | {(load or {}).get('per_s') or '—'}{cached} "
                 f"| {f['rebuild']['per_s']:,} | {index_mb} "
                 f"| {three(api)} | {three(page)} "
                 f"| {three(f['raw_engine'])} | {three(f['raw_engine']['service'])} "
                 f"| {f['api_over_engine_p50']}× ({f['api_over_service_p50']}×) "
                 f"| {edit['median_s']} / {edit['max_s']} | {clients} "
-                f"| {pss[0]:.0f} → {pss[1]:.0f} | {f['elastic_heap_mb'] or '—'} |"
+                f"| {pss[0]:.0f} → {pss[1]:.0f} | {f['elastic_heap_mb'] or '—'} "
+                f"| {faster(size, engine)} |"
             )
+    for size in run["sizes"]:
+        for store, load in (("SQLite", size["load"]), ("PostgreSQL", size.get("load_postgresql"))):
+            if load and load.get("cached"):
+                when = load.get("measured_at", "an earlier run")
+                how = f", load average {load['load_average']}" if "load_average" in load else ""
+                lines += ["", f"Load /s at {size['size']:,} ({store}): the cached store's rate, "
+                          f"measured when it was loaded ({when}{how}, "
+                          f"{load.get('processes', 1)} process(es)), not in this run."]  # fmt: skip
+        peer = size["engines"].get(PEER)
+        for engine, ratio in size.get("speedup_over_peer", {}).items():
+            if not ratio or peer is None:
+                continue
+            ours = size["engines"][engine]["sequential"][ENDPOINTS[0]]
+            theirs = peer["sequential"][ENDPOINTS[0]]
+            lines += ["", f"Speed-up over the PostgreSQL peer at {size['size']:,}, {engine}: API "
+                      f"p50 {theirs['p50']:.1f} ÷ {ours['p50']:.1f} ms = {ratio['api_p50']}×, "
+                      f"p95 {theirs['p95']:.1f} ÷ {ours['p95']:.1f} ms = {ratio['api_p95']}×; "
+                      f"raw engine p50 {ratio['engine_p50']}×, p95 {ratio['engine_p95']}× "
+                      "(same queries, same run, one client)."]  # fmt: skip
+        if peer is None and size["engines"]:
+            lines += ["", f"At {size['size']:,} the PostgreSQL peer was not measured: no "
+                      "speed-up over it at this size."]  # fmt: skip
     for size in run["sizes"]:
         for engine, f in size["engines"].items():
             if engine == OUTAGE:
@@ -682,7 +800,23 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per throughput step")
     parser.add_argument("--es-url", default=os.environ.get("CLEARINGHOUSE_ES_URL", ""))
     parser.add_argument("--start", action="store_true", help="start a throwaway ES node")
-    parser.add_argument("--heap", default="1g", help="heap of the node --start runs")
+    parser.add_argument(
+        "--es-heap", "--heap", dest="heap", default="1g",
+        help="heap of the node --start runs (default: %(default)s; 2g or more for 750,000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="SIZE=ENGINES",
+        help="at SIZE, measure only these of --engines (e.g. 750000=elasticsearch); repeatable",
+    )
+    parser.add_argument(
+        "--load-processes",
+        type=int,
+        default=1,
+        help="worker processes loading a corpus not yet cached (see bench/corpus_load.py)",
+    )
     parser.add_argument("--database-url", default="", help="PostgreSQL for the database engine")
     parser.add_argument("--no-markdown", action="store_true", help="do not touch RESULTS.md")
     parser.add_argument(
@@ -693,6 +827,11 @@ def main() -> None:
     )
     options = parser.parse_args()
     sizes = [int(size.replace("_", "")) for size in options.sizes.split(",")]
+    requested = [name.strip() for name in options.engines.split(",") if name.strip()]
+    try:
+        only = engines_by_size(options.only, sizes, requested)
+    except ValueError as error:
+        parser.error(str(error))
     folder = Path(options.data)
     folder.mkdir(parents=True, exist_ok=True)
     run: dict[str, Any] = {
@@ -709,17 +848,17 @@ def main() -> None:
     }
     print(f"load average at start: {run['machine']['load_start']}")
     es_node = None
-    requested = [name.strip() for name in options.engines.split(",") if name.strip()]
     if "elasticsearch" in requested and options.start:
         from tests.services.elastic import ElasticsearchServer
 
-        es_node = ElasticsearchServer(heap=options.heap).start()
+        es_node = ElasticsearchServer(heap=options.heap).start(timeout=600)  # a busy machine
         options.es_url = es_node.url
     engines, run["skipped"] = usable_engines(requested, options)
     mix = query_mix(options.queries, options.seed)
     try:
         for size in sizes:
-            run["sizes"].append(run_size(size, engines, folder, mix, options))
+            at_size = [name for name in engines if name in only.get(size, engines)]
+            run["sizes"].append(run_size(size, at_size, folder, mix, options))
     finally:
         if es_node is not None:
             es_node.close()

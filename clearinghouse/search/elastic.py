@@ -312,10 +312,12 @@ class ElasticBackend:
                         "number_of_replicas": self.replicas,
                     },
                 )
-                self.client.indices.refresh(index=name)
+                # The first refresh and the flush of a whole index take seconds on a large or
+                # busy node: the writer's budget, not the 10 s of index management.
+                self._writer.indices.refresh(index=name)
                 # Loaded with an async translog: commit to disk before the switch, or a node
                 # killed in the next seconds comes back with an empty index behind the alias.
-                self.client.indices.flush(index=name)
+                self._writer.indices.flush(index=name)
                 old = self._aliased_indices()
                 moves: list[dict[str, Any]] = [
                     {"remove": {"index": index, "alias": self.alias}} for index in old
