@@ -46,16 +46,16 @@ def server_pids(server_pid: int) -> list[int]:
     return pids
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds the processes have spent so far."""
-    total = 0
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """Per process: the user + system CPU seconds it has spent so far."""
+    spent = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-    return total / TICKS
+        spent[pid] = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (14, 15)
+    return spent
 
 
 def memory(pids: list[int]) -> dict[str, Any]:
@@ -149,9 +149,12 @@ def main() -> None:
         print(json.dumps(figures), flush=True)
         figures["rounds"] = []
         for _ in range(options.rounds):
-            server_cpu = cpu_seconds(pids)
+            before = cpu_seconds(pids)
             step = one_round(port, key, paths, options.clients)
-            step["server_cpu_s"] = round(cpu_seconds(pids) - server_cpu, 1)
+            after = cpu_seconds(pids)
+            per_process = {pid: round(after[pid] - before.get(pid, 0.0), 1) for pid in after}
+            step["server_cpu_s"] = round(sum(per_process.values()), 1)
+            step["server_cpu_s_per_process"] = per_process
             step["server_cpu_ms_per_request"] = round(
                 1000 * step["server_cpu_s"] / max(1, step["requests"]), 2
             )
