@@ -270,10 +270,13 @@ def point_place(lat: float, lon: float, label: str | None = None) -> Place:
 
 
 def warm_up() -> None:
-    """Build every lookup index now instead of on the first request."""
+    """Build every lookup index now instead of on the first request (`serve` calls this
+    before the fork: an index built later is built again, and kept, in every worker)."""
     _zips()
     _cities()
     _regions()
+    _big_cities()
+    _cities_by_name()
 
 
 # -- resolving place strings ---------------------------------------------------------

@@ -38,6 +38,15 @@ from clearinghouse.search import get_backend, warm_up
 
 log = logging.getLogger(__name__)
 DEFAULT_THREADS = 4
+# No keep-alive, and no more connections in a process than it has threads: a gthread
+# worker accepts connections while it holds fewer than `worker_connections` (a thousand by
+# default), and a kept-alive connection stays with the process that accepted it, so busy
+# clients can all sit on one process while another core idles (bench/memory.py, 16
+# clients: one worker spent ~9x the CPU of the other).  Closed after each answer, every
+# request is a new accept; a process with every thread busy stops accepting and the
+# request waits in the socket's backlog for the first process free.  A proxy in front
+# keeps its own connections to the clients either way.
+KEEPALIVE_SECONDS = 0
 LEADER_RETRY_SECONDS = 5.0
 
 
@@ -180,8 +189,9 @@ def serve(
             "workers": workers,
             "worker_class": "gthread",
             "threads": threads,
+            "worker_connections": threads,
             "preload_app": True,
-            "keepalive": 5,
+            "keepalive": KEEPALIVE_SECONDS,
             "graceful_timeout": 10,
             "timeout": 60,
             "accesslog": None,  # the app logs what it needs, never full-precision places

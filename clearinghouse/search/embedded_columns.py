@@ -10,9 +10,12 @@ log the writers append to; a rebuild (a new `epoch`) reloads them.
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
+import sys
 import threading
+from array import array
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -64,7 +67,7 @@ class Members:
         return [i for i in ids if (i >> 3) < size and data[i >> 3] >> (i & 7) & 1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DocInfo:
     name_sort: str
     updated_at: str
@@ -86,6 +89,11 @@ def _slots(text: str) -> tuple[tuple[int, int], ...]:
             start, end = part.split("-")
             slots.append((int(start), int(end)))
     return tuple(slots)
+
+
+def nans(size: int) -> array[float]:
+    """`size` doubles, all NaN (no value)."""
+    return array("d", [math.nan]) * size
 
 
 class Ranking:
@@ -154,6 +162,12 @@ class Columns:
     term_names: dict[int, tuple[str, str]] = field(default_factory=dict)
     term_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     docs: dict[int, DocInfo] = field(default_factory=dict)
+    # Each document's point by id (NaN: none), for place searches.  Plain doubles, not
+    # objects: `serve` loads the columns before the fork and the workers share the pages,
+    # and reading a Python object (a DocInfo, its float) writes its reference count, which
+    # copies the page into the worker; reading an array copies nothing.
+    lat: array[float] = field(default_factory=lambda: nans(0))
+    lon: array[float] = field(default_factory=lambda: nans(0))
     standing: dict[int, int] = field(default_factory=dict)  # standing > 0 -> its documents
     by_name: Ranking | None = None
     by_update: Ranking | None = None
@@ -287,9 +301,31 @@ def _doc_rows(
 
 
 def _info(row: _Row, terms: tuple[int, ...]) -> DocInfo:
+    # A few distinct areas and zones, each held once rather than once per document.
     return DocInfo(
-        row[0], row[1], row[2], terms, row[4], row[5], row[6], row[7], row[8], _slots(row[9])
+        row[0],
+        row[1],
+        sys.intern(row[2]),
+        terms,
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        sys.intern(row[8]),
+        _slots(row[9]),
     )
+
+
+def _place(columns: Columns, id_: int, row: _Row | None) -> None:
+    """Record (or, with no row or no point, clear) one document's point in the arrays."""
+    lat, lon = columns.lat, columns.lon
+    if id_ >= len(lat):
+        lat.extend(nans(id_ + 1 - len(lat)))
+        lon.extend(nans(id_ + 1 - len(lon)))
+    if row is None or row[4] is None or row[5] is None:
+        lat[id_] = lon[id_] = math.nan
+    else:
+        lat[id_], lon[id_] = row[4], row[5]
 
 
 def _load(conn: sqlite3.Connection, epoch: str, seq: int) -> Columns:
@@ -317,6 +353,9 @@ def _load(conn: sqlite3.Connection, epoch: str, seq: int) -> Columns:
             standings[row[6]].append(id_)
     columns.standing = {value: bitset(ids) for value, ids in standings.items()}
     columns.docs = {id_: _info(row, tuple(per_doc.get(id_, ()))) for id_, row in rows.items()}
+    columns.lat, columns.lon = nans(max(rows, default=-1) + 1), nans(max(rows, default=-1) + 1)
+    for id_, row in rows.items():
+        _place(columns, id_, row)
     return columns
 
 
@@ -360,6 +399,8 @@ def _patch(conn: sqlite3.Connection, old: Columns, seq: int) -> Columns | None:
         term_ids={name: id_ for id_, name in names.items()},
         docs=dict(old.docs),
         standing=dict(old.standing),
+        lat=array("d", old.lat),
+        lon=array("d", old.lon),
     )
     bits = columns.term_bits
     for doc in changed:
@@ -375,6 +416,7 @@ def _patch(conn: sqlite3.Connection, old: Columns, seq: int) -> Columns | None:
         if previous is not None and previous.standing:
             columns.standing[previous.standing] &= ~mask
         row = rows.get(doc)
+        _place(columns, doc, row)
         if row is None:
             continue
         terms = tuple(new_terms.get(doc, ()))

@@ -198,19 +198,20 @@ class EmbeddedSearch:
             " AND max_lon >= ? AND min_lon <= ?",
             (min_lat, max_lat, min_lon, max_lon),
         ).fetchall()
-        docs, radius = self.columns.docs, self.query.radius_mi
+        lats, lons, radius = self.columns.lat, self.columns.lon, self.query.radius_mi
+        known = len(lats)
         p1, cos_p1 = math.radians(lat), math.cos(math.radians(lat))
         sin, cos, radians, asin, sqrt = math.sin, math.cos, math.radians, math.asin, math.sqrt
+        isnan = math.isnan
         scores = self.text_scores if self.match is not None else None
         rows = []
         for (id_,) in candidates:
             if scores is not None and id_ not in scores:
                 continue
-            info = docs.get(id_)
-            if info is None or info.lat is None or info.lon is None:
+            if id_ >= known or isnan(lats[id_]):
                 continue  # written after this snapshot of the columns; the next search has it
-            p2 = radians(info.lat)
-            a = sin((p2 - p1) / 2) ** 2 + cos_p1 * cos(p2) * sin(radians(info.lon - lon) / 2) ** 2
+            p2 = radians(lats[id_])
+            a = sin((p2 - p1) / 2) ** 2 + cos_p1 * cos(p2) * sin(radians(lons[id_] - lon) / 2) ** 2
             dist = 2 * EARTH_RADIUS_MI * asin(min(1.0, sqrt(a)))
             if dist <= radius:
                 rows.append((id_, dist))

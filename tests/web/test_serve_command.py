@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -77,6 +78,18 @@ def test_serve_answers_from_several_worker_processes_and_stops_on_sigterm(
             answers = list(pool.map(get, [f"{base}/search?q=grief"] * 24))
         assert all(status == 200 for status, _body in answers)
         assert all("Evening Grief Circle" in body for _status, body in answers)
+
+        # An HTTP/1.1 client asking to keep the connection is told it is closed: every
+        # request is a new accept, taken by whichever process is free (server.py).
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        try:
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+            assert response.getheader("Connection", "").lower() == "close"
+        finally:
+            connection.close()
     finally:
         server.send_signal(signal.SIGTERM)
         output = server.communicate(timeout=30)[0]
