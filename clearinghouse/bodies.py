@@ -17,9 +17,13 @@ Only public fields are in a body: private contact details never pass through her
 from __future__ import annotations
 
 import functools
+import hashlib
+import inspect
 import logging
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, time
+from pathlib import Path
+from types import ModuleType
 from typing import Any, cast
 
 import orjson
@@ -27,6 +31,7 @@ from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from clearinghouse import groups, schedule, serialize
 from clearinghouse.groups import groups_by_id
 from clearinghouse.models import DbSession, Group, GroupStatus, PublicBody
 from clearinghouse.schedule import Closure, Rule
@@ -34,8 +39,19 @@ from clearinghouse.serialize import group_body
 
 log = logging.getLogger(__name__)
 
-# Raise it with any change to what `group_body` answers: every stored body is then made again.
-BODY_FORMAT = 1
+
+def _format_of(*modules: ModuleType) -> int:
+    """A number that changes with the source of the modules a body is made by, so a release
+    that changes what `group_body` answers makes every stored body again (on read, or by
+    `index rebuild`) without anyone remembering to say so; a release that leaves them alone
+    keeps them."""
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(Path(inspect.getfile(module)).read_bytes())
+    return int.from_bytes(digest.digest()[:4], "big") & 0x7FFFFFFF
+
+
+BODY_FORMAT = _format_of(serialize, groups, schedule)
 # A body written back on read waits at most this long for a writer; else the next read does it.
 WRITE_BACK_WAIT_MS = 50
 
