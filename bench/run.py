@@ -691,7 +691,7 @@ def plot(path: Path) -> bool:
     points: dict[str, dict[int, float]] = {}
     for results in sorted(RESULTS.glob("*.json")):
         run = json.loads(results.read_text())
-        if run["queries"] < FULL_MIX:
+        if run.get("queries", 0) < FULL_MIX:  # memory.py's files have no mix: not points
             continue  # a dry run (e.g. --queries 100) is no point on the curve
         for size in run["sizes"]:
             for engine, figures in size["engines"].items():
