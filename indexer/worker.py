@@ -1,4 +1,5 @@
 """The background loop: periodic jobs, run one after another, with back-off when one fails.
+A job given a lane of its own (the fallback's outbox) runs beside them in a thread of its own.
 
 `clearinghouse worker` runs it in its own process; `serve` and `demo` run it in a thread of
 one web process (see `clearinghouse/server.py`).  The first job keeps the search index in
@@ -35,6 +36,7 @@ MAIL_INTERVAL = 15.0  # seconds between looks for queued e-mail that is due
 FRESHNESS_INTERVAL = 3600.0  # seconds between passes of the yearly-confirmation cycle
 WEBHOOKS_INTERVAL = 2.0  # seconds between passes over partner webhook subscriptions
 STANDING_INTERVAL = 86400.0  # a day: listings whose search standing changed with time
+MAIN_LANE = "main"
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Job:
     max_backoff: float = 60.0
     due: float = 0.0  # time.monotonic() of the next run
     failures: int = 0
+    lane: str = MAIN_LANE  # jobs of one lane run one after another, lanes side by side
 
     def backoff(self) -> float:
         return float(min(self.max_backoff, 2 ** max(0, self.failures - 1)))
@@ -58,8 +61,18 @@ class Worker:
         self.jobs: list[Job] = []
         self._stopping = threading.Event()
 
-    def add(self, name: str, run: JobRun, *, every: float, max_backoff: float = 60.0) -> Job:
-        job = Job(name, run, every, max_backoff)
+    def add(
+        self,
+        name: str,
+        run: JobRun,
+        *,
+        every: float,
+        max_backoff: float = 60.0,
+        lane: str = MAIN_LANE,
+    ) -> Job:
+        """Register a job; one given a `lane` of its own runs in a thread of its own, so a long
+        run of it (a fallback's first rebuild) holds up no other lane's jobs."""
+        job = Job(name, run, every, max_backoff, lane=lane)
         self.jobs.append(job)
         return job
 
@@ -76,15 +89,32 @@ class Worker:
 
     def run_forever(self) -> None:
         log.info("event=worker_started jobs=%s", ",".join(job.name for job in self.jobs))
-        while not self._stopping.is_set():
-            self.run_due()
-            wait = min((job.due for job in self.jobs), default=time.monotonic() + 1)
-            self._stopping.wait(max(0.0, wait - time.monotonic()))
+        lanes = sorted({job.lane for job in self.jobs} - {MAIN_LANE})
+        threads = [
+            threading.Thread(
+                target=self._loop, args=(lane,), name=f"clearinghouse-worker-{lane}", daemon=True
+            )
+            for lane in lanes
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            self._loop(MAIN_LANE)
+        finally:
+            for thread in threads:
+                thread.join()
         log.info("event=worker_stopped")
 
-    def run_due(self) -> None:
-        """Run every job whose time has come, once each."""
-        for job in self.jobs:
+    def _loop(self, lane: str) -> None:
+        jobs = [job for job in self.jobs if job.lane == lane]
+        while not self._stopping.is_set():
+            self.run_due(jobs)
+            wait = min((job.due for job in jobs), default=time.monotonic() + 1)
+            self._stopping.wait(max(0.0, wait - time.monotonic()))
+
+    def run_due(self, jobs: list[Job] | None = None) -> None:
+        """Run every job (of `jobs`, default all) whose time has come, once each."""
+        for job in self.jobs if jobs is None else jobs:
             if self._stopping.is_set():
                 return
             if job.due <= time.monotonic():
@@ -234,6 +264,9 @@ def default_worker(app: Flask) -> Worker:
             apply_outbox_to_fallback,
             every=OUTBOX_INTERVAL,
             max_backoff=OUTBOX_MAX_BACKOFF,
+            # Its first run rebuilds the whole fallback (minutes at 750k listings): in its own
+            # thread, so edits still reach the primary index meanwhile.
+            lane="fallback",
         )
     worker.add("sources", refresh_due_source, every=SOURCES_INTERVAL, max_backoff=300)
     worker.add("mail", send_mail, every=MAIL_INTERVAL, max_backoff=600)

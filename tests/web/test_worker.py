@@ -173,6 +173,36 @@ def test_a_failing_job_does_not_stop_the_others(app: Flask) -> None:
     assert runs.count("healthy") == 3 and runs.count("broken") >= 1
 
 
+def test_a_long_job_in_a_lane_of_its_own_holds_up_no_other_job(app: Flask) -> None:
+    """A fallback's first rebuild (minutes at national scale) must not keep edits out of the
+    primary index: the outbox goes on while it runs."""
+    worker = Worker(app)
+    long_job_started, long_job_may_end = threading.Event(), threading.Event()
+    outbox_runs: list[bool] = []
+
+    def long_rebuild(_app: Flask) -> bool:
+        long_job_started.set()
+        long_job_may_end.wait(DEADLINE_S)
+        return False
+
+    def outbox(_app: Flask) -> bool:
+        if long_job_started.is_set() and not long_job_may_end.is_set():
+            outbox_runs.append(True)
+        return False
+
+    worker.add("slow-fallback", long_rebuild, every=60, lane="fallback")
+    worker.add("outbox", outbox, every=0.01)
+    thread = start_in_thread(worker)
+    try:
+        assert long_job_started.wait(DEADLINE_S)
+        wait_until(lambda: len(outbox_runs) >= 3, "the outbox runs while the long job runs")
+    finally:
+        long_job_may_end.set()
+        worker.stop()
+        thread.join(timeout=DEADLINE_S)
+    assert not thread.is_alive()
+
+
 def server_env(app: Flask) -> dict[str, str]:
     return {
         **os.environ,
