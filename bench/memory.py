@@ -28,7 +28,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from queries import query_mix
-from run import ENDPOINTS, Client, free_port, machine_load, ms, new_api_key, serve, settings
+from run import (
+    ENDPOINTS,
+    Client,
+    free_port,
+    machine_load,
+    ms,
+    new_api_key,
+    serve,
+    settings,
+    smaps,
+)
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -60,21 +70,7 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
 
 def memory(pids: list[int]) -> dict[str, Any]:
     """Per process and in total: RSS, PSS, private (dirty + clean) MB."""
-    processes = []
-    for pid in pids:
-        try:
-            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
-        except OSError:
-            continue
-        kb = {line.split(":")[0]: int(line.split()[1]) for line in rollup[1:]}
-        processes.append(
-            {
-                "pid": pid,
-                "rss_mb": round(kb["Rss"] / 1024, 1),
-                "pss_mb": round(kb["Pss"] / 1024, 1),
-                "private_mb": round((kb["Private_Dirty"] + kb["Private_Clean"]) / 1024, 1),
-            }
-        )
+    processes = [figures for figures in map(smaps, pids) if figures]
     return {
         "processes": processes,
         "pss_mb": round(sum(p["pss_mb"] for p in processes), 1),

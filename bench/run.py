@@ -384,16 +384,23 @@ def worker_memory(server_pid: int) -> list[dict[str, float]]:
             continue
         if int(fields[1]) in pids:
             pids.append(int(stat.parent.name))
-    figures = []
-    for pid in pids:
-        try:
-            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
-        except OSError:
-            continue
-        values = {line.split(":")[0]: int(line.split()[1]) for line in rollup[1:]}
-        figures.append({"pid": pid, "rss_mb": round(values["Rss"] / 1024, 1),
-                        "pss_mb": round(values["Pss"] / 1024, 1)})  # fmt: skip
-    return figures
+    figures = [smaps(pid) for pid in pids]
+    return [{key: f[key] for key in ("pid", "rss_mb", "pss_mb")} for f in figures if f]
+
+
+def smaps(pid: int) -> dict[str, float] | None:
+    """RSS, PSS and private (dirty + clean) MB of one process; None once it is gone."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:
+        return None
+    kb = {line.split(":")[0]: int(line.split()[1]) for line in rollup[1:]}
+    return {
+        "pid": pid,
+        "rss_mb": round(kb["Rss"] / 1024, 1),
+        "pss_mb": round(kb["Pss"] / 1024, 1),
+        "private_mb": round((kb["Private_Dirty"] + kb["Private_Clean"]) / 1024, 1),
+    }
 
 
 # -- the measurements -------------------------------------------------------------------
