@@ -32,6 +32,7 @@ from run import (
     ENDPOINTS,
     Client,
     free_port,
+    in_threads,
     machine_load,
     ms,
     new_api_key,
@@ -90,13 +91,7 @@ def one_round(port: int, key: str, paths: list[str], clients: int) -> dict[str, 
         with lock:
             results.extend(mine)
 
-    threads = [threading.Thread(target=work, args=(paths[n::clients],)) for n in range(clients)]
-    started, client_cpu = time.perf_counter(), time.process_time()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    took = time.perf_counter() - started
+    took, client_cpu = in_threads(work, [paths[n::clients] for n in range(clients)])
     ok = [t for status, t in results if status == 200]
     return {
         "clients": clients,
@@ -104,7 +99,7 @@ def one_round(port: int, key: str, paths: list[str], clients: int) -> dict[str, 
         "seconds": round(took, 1),
         "ok_per_s": round(len(ok) / took, 1),
         "errors": len(results) - len(ok),
-        "client_cpu_s": round(time.process_time() - client_cpu, 1),
+        "client_cpu_s": round(client_cpu, 1),
         **ms(ok),
     }
 

@@ -50,6 +50,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -374,6 +375,18 @@ def api_total(port: int, key: str, path: str) -> int:
         return -1
 
 
+def in_threads(work: Callable[[Any], None], shares: list[Any]) -> tuple[float, float]:
+    """`work(share)` in a thread per share, all at once: the wall seconds until the last one
+    ends, and the CPU seconds this (client) process spent meanwhile."""
+    threads = [threading.Thread(target=work, args=(share,)) for share in shares]
+    started, cpu = time.perf_counter(), time.process_time()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
 def worker_memory(server_pid: int) -> list[dict[str, float]]:
     """RSS and PSS (MB) of the server's processes: gunicorn's workers, or the one process."""
     pids = [server_pid]
@@ -523,18 +536,12 @@ def throughput(port: int, key: str, mix: list[BenchQuery], clients: int, seconds
         with lock:
             results.extend(mine)
 
-    threads = [threading.Thread(target=work, args=(n * 97,)) for n in range(clients)]
-    started, client_cpu = time.perf_counter(), time.process_time()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    took = time.perf_counter() - started
+    took, client_cpu = in_threads(work, [n * 97 for n in range(clients)])
     ok = [t for status, t in results if status == 200]
     # The clients share the server's cores: their own CPU time says how much they took.
     figures = {"clients": clients, "requests": len(results), "ok_per_s": round(len(ok) / took, 1),
                "errors": len(results) - len(ok),
-               "client_cpu_s": round(time.process_time() - client_cpu, 2), **ms(ok)}  # fmt: skip
+               "client_cpu_s": round(client_cpu, 2), **ms(ok)}  # fmt: skip
     print(f"  throughput: {figures}")
     return figures
 
