@@ -262,14 +262,22 @@ class ElasticBackend:
                 else:
                     failures.append(item)
         if failures:
+            first = _first_error(failures)
+            # An alias left on two indices by an older version: only a rebuild can choose.
+            hint = "; run `clearinghouse index rebuild`" if "no write index" in first else ""
             raise RuntimeError(
                 f"Elasticsearch refused {len(failures)} of the {action} operations on "
-                f"{self.alias}; first: {_first_error(failures)}"
+                f"{self.alias}; first: {first}{hint}"
             )
         return done
 
     def _ensure_index(self) -> None:
-        """On first use, create an index behind the alias (rebuild makes later ones)."""
+        """On first use, create an index behind the alias (rebuild makes later ones).
+
+        The alias always names its write index, so Elasticsearch itself refuses a second one:
+        when a rebuild (or another worker) put the alias on an index of its own after the check
+        below, this create is refused and the writes go to theirs.
+        """
         if self._index_ready:
             return
         with self._reachable("create index"):
@@ -277,11 +285,20 @@ class ElasticBackend:
                 self._refuse_plain_index()
                 name = self._new_index_name()
                 body = build.index_body(self.shards, self.replicas)
-                self.client.indices.create(index=name, aliases={self.alias: {}}, **body)
-                log.info("event=es_index_created index=%s alias=%s", name, self.alias)
+                try:
+                    self.client.indices.create(index=name, aliases=self._write_alias(), **body)
+                except ApiError:
+                    if not self.client.indices.exists_alias(name=self.alias):
+                        raise
+                    log.info("event=es_index_made_elsewhere alias=%s", self.alias)
+                else:
+                    log.info("event=es_index_created index=%s alias=%s", name, self.alias)
             else:
                 self._add_new_fields()
         self._index_ready = True
+
+    def _write_alias(self) -> dict[str, Any]:
+        return {self.alias: {"is_write_index": True}}
 
     def _add_new_fields(self) -> None:
         """Bring an index made by an older version up to the current mapping, in place.
@@ -318,20 +335,7 @@ class ElasticBackend:
                 # Loaded with an async translog: commit to disk before the switch, or a node
                 # killed in the next seconds comes back with an empty index behind the alias.
                 self._writer.indices.flush(index=name)
-                old = self._aliased_indices()
-                moves: list[dict[str, Any]] = [
-                    {"remove": {"index": index, "alias": self.alias}} for index in old
-                ]
-                moves.append({"add": {"index": name, "alias": self.alias}})
-                self.client.indices.update_aliases(actions=moves)
-                # A first write elsewhere (a worker's `_ensure_index`) may have put the alias on
-                # an index of its own between the read above and the switch: an alias on two
-                # indices has no write index, so take it off every index but the new one.
-                stray = [index for index in self._aliased_indices() if index != name]
-                if stray:
-                    self.client.indices.update_aliases(
-                        actions=[{"remove": {"index": i, "alias": self.alias}} for i in stray]
-                    )
+                old = self._move_alias(name)
         except BaseException:
             with contextlib.suppress(Exception):
                 self.client.indices.delete(index=name)
@@ -341,14 +345,42 @@ class ElasticBackend:
             "event=es_rebuild index=%s alias=%s documents=%d took_ms=%.0f",
             name, self.alias, count, (time.perf_counter() - started) * 1000,
         )  # fmt: skip
-        self._drop_old_indices(keep=name)
+        self._drop_old_indices(keep=name, replaced=old)
         return count
 
-    def _drop_old_indices(self, keep: str) -> None:
-        """Delete this alias's older indices, after a moment for searches still running on them."""
+    def _move_alias(self, name: str) -> list[str]:
+        """Move the alias from the indices it names to `name`, atomically; returns the former.
+
+        A first write elsewhere (a worker's `_ensure_index`) may put the alias on an index of
+        its own between the read and the move: Elasticsearch then refuses the move (two write
+        indices), and the move is made again from a fresh read.
+        """
+        attempts = 3
+        while True:
+            old = self._aliased_indices()
+            moves: list[dict[str, Any]] = [
+                {"remove": {"index": index, "alias": self.alias}} for index in old
+            ]
+            moves.append({"add": {"index": name, "alias": self.alias, "is_write_index": True}})
+            try:
+                self.client.indices.update_aliases(actions=moves)
+                return old
+            except ApiError:
+                attempts -= 1
+                if not attempts or self._aliased_indices() == old:
+                    raise
+
+    def _drop_old_indices(self, keep: str, replaced: Iterable[str] = ()) -> None:
+        """Delete the indices the alias left and older ones, after a moment for searches still
+        running on them (an index made later than `keep` may be a rebuild still loading)."""
         with self._reachable("drop old indices"):
             names = self.client.indices.get_alias(index=f"{self.alias}-*").keys()
-            old = sorted(n for n in names if self._index_pattern.fullmatch(n) and n < keep)
+            gone = set(replaced)
+            old = sorted(
+                n
+                for n in names
+                if self._index_pattern.fullmatch(n) and n != keep and (n < keep or n in gone)
+            )
             if not old:
                 return
             time.sleep(self.old_index_grace)

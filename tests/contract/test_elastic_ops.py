@@ -138,6 +138,60 @@ def test_rebuild_moves_the_alias_to_a_new_timestamped_index_and_drops_old_ones(
     assert sorted(backend.indexed()) == list(range(3, 10))
 
 
+def indices_of(backend: ElasticBackend) -> list[str]:
+    """Every index made for the alias, aliased or not."""
+    return sorted(backend.client.indices.get(index=f"{backend.alias}-*"))
+
+
+def test_a_first_write_checked_just_before_a_rebuild_writes_to_the_rebuilt_index(
+    make_backend: MakeBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rebuilder = make_backend()
+    worker = make_backend(alias=rebuilder.alias)
+    looked = worker.client.indices.exists_alias
+    rebuilt = False
+
+    def rebuild_right_after_the_look(**kwargs: Any) -> Any:
+        nonlocal rebuilt
+        answer = looked(**kwargs)  # no alias yet ...
+        if not rebuilt:  # ... and a rebuild moves it onto its own index before the create
+            rebuilt = True
+            rebuilder.rebuild(listing_doc(n) for n in range(1, 6))
+        return answer
+
+    monkeypatch.setattr(worker.client.indices, "exists_alias", rebuild_right_after_the_look)
+    worker.upsert([listing_doc(9)])
+
+    assert rebuilt
+    assert aliased_indices(worker) == indices_of(worker)  # one index, the rebuild's
+    assert sorted(worker.indexed()) == [1, 2, 3, 4, 5, 9]
+
+
+def test_a_first_write_made_while_a_rebuild_switches_leaves_the_alias_on_one_index(
+    make_backend: MakeBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rebuilder = make_backend()
+    worker = make_backend(alias=rebuilder.alias)
+    switch = rebuilder.client.indices.update_aliases
+    wrote = False
+
+    def write_before_the_switch(**kwargs: Any) -> Any:
+        nonlocal wrote
+        if not wrote:  # the rebuild has read where the alias is (nowhere) but not moved it
+            wrote = True
+            worker.upsert([listing_doc(9)])  # makes an index of its own behind the alias
+        return switch(**kwargs)
+
+    monkeypatch.setattr(rebuilder.client.indices, "update_aliases", write_before_the_switch)
+    assert rebuilder.rebuild(listing_doc(n) for n in range(1, 6)) == 5
+
+    assert wrote
+    [live] = aliased_indices(rebuilder)
+    assert indices_of(rebuilder) == [live]  # the worker's index went with the old ones
+    worker.upsert([listing_doc(10)])
+    assert sorted(rebuilder.indexed()) == [1, 2, 3, 4, 5, 10]
+
+
 def test_rebuild_leaves_the_live_index_alone_when_a_document_is_refused(
     make_backend: MakeBackend,
 ) -> None:
