@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from werkzeug.serving import make_server
@@ -21,6 +21,9 @@ from clearinghouse.store import apply_listing
 from clearinghouse.taxonomy import default_taxonomy
 from indexer.sync import sync
 from tests.conftest import app_config, sample_record
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 # Places around Chicago's 60614 (all within ~10 miles) and one far away.
 PLACES = [
@@ -127,6 +130,25 @@ def seed(session: Any) -> int:
     return len(seed_records())
 
 
+def buffered(app: WSGIApplication) -> WSGIApplication:
+    """Read each response whole and close it before the server writes a byte.
+
+    Werkzeug's development server closes a response only if draining the request socket
+    succeeds first; when Chromium drops a connection mid-way (a map image it no longer wants),
+    a static file stays open and its ResourceWarning fails whichever test is running.
+    """
+
+    def serve(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return serve
+
+
 @pytest.fixture(scope="session")
 def live_server(
     template_database: Path, tmp_path_factory: pytest.TempPathFactory
@@ -146,7 +168,7 @@ def live_server(
     with app.app_context():
         seed(db.session)
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
