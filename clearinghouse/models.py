@@ -296,6 +296,7 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by: Mapped[User | None] = relationship()  # shown on the keys page: who made it
 
 
 class ChangeRequest(Base):

@@ -8,6 +8,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from clearinghouse.accounts import (
     AccountError,
@@ -105,7 +106,11 @@ def api_keys() -> Any:
             form = ApiKeyForm(formdata=None)
     elif form.is_submitted():
         status = 400
-    keys = list(db.session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc())))
+    keys = list(
+        db.session.scalars(
+            select(ApiKey).options(joinedload(ApiKey.created_by)).order_by(ApiKey.created_at.desc())
+        )
+    )
     response = render_template(
         "staff/api_keys.html", form=form, keys=keys, new_key=new_key, action=ActionForm()
     )

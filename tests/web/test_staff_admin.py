@@ -213,12 +213,14 @@ def test_an_api_key_is_shown_once_and_can_be_revoked(admin: FlaskClient) -> None
     assert response.headers["Cache-Control"] == "no-store"
     page = response.get_data(as_text=True)
     key = page.split('<code id="new-key">', 1)[1].split("</code>", 1)[0]
-    assert key.startswith("chk_")
+    # docs/api.md: `chk_`, the 8-character prefix, then a 256-bit secret (43 URL-safe chars).
+    assert re.fullmatch(r"chk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", key), key
     api_key = live_api_key(db.session, key)
     assert api_key is not None and api_key.name == "County 211 line"
     listing = admin.get("/staff/api-keys").get_data(as_text=True)
     assert key not in listing  # never shown again
     assert f"chk_{api_key.prefix}_" in listing and "County 211 line" in listing
+    assert "<td>admin@example.org</td>" in listing  # who made it
     post(admin, f"/staff/api-keys/{api_key.id}/revoke")
     assert live_api_key(db.session, key) is None
     db.session.refresh(api_key)
@@ -232,3 +234,7 @@ def test_an_api_key_needs_a_name_and_gets_the_default_rate_limit(app: Flask) -> 
     assert str(refused.value) == "an API key needs a name (the partner it is for)"
     api_key, _key = create_api_key(db.session, "County 211 line")
     assert api_key.rate_limit == "120/minute"
+    assert api_key.created_by is None  # made outside the console (the CLI names no one)
+    assert create_api_key(db.session, "Trickle", rate_limit="1/hour")[0].rate_limit == "1/hour"
+    with pytest.raises(AccountError, match="'0/hour' is not understood"):
+        create_api_key(db.session, "Nothing", rate_limit="0/hour")

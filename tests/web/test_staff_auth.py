@@ -11,7 +11,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from clearinghouse import create_app
-from clearinghouse.accounts import MIN_PASSWORD_LENGTH, set_password
+from clearinghouse.accounts import (
+    MIN_PASSWORD_LENGTH,
+    find_signed_in,
+    open_sign_in,
+    set_password,
+)
 from clearinghouse.config import from_environment
 from clearinghouse.extensions import db
 from clearinghouse.models import StaffSession, User, utcnow
@@ -238,6 +243,39 @@ def test_sign_ins_end_when_the_server_says_so_whatever_the_cookie(app: Flask) ->
     db.session.commit()
     assert client.get("/staff/").status_code == 302
     assert remembered.get("/staff/").status_code == 302
+
+
+def test_a_new_sign_in_sweeps_away_everyones_expired_sign_ins(app: Flask) -> None:
+    make_user("ana@example.org", "editor")
+    make_user("ben@example.org", "editor")
+    for email in ("ana@example.org", "ben@example.org", "ben@example.org"):
+        assert sign_in(new_client(app), email).status_code == 302
+    ana_old, ben_old, ben_live = db.session.scalars(select(StaffSession).order_by(StaffSession.id))
+    for row in (ana_old, ben_old):
+        row.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    kept = ben_live.id
+
+    assert sign_in(new_client(app), "ana@example.org").status_code == 302
+
+    db.session.expire_all()
+    kept_row, new_row = db.session.scalars(select(StaffSession).order_by(StaffSession.id))
+    assert kept_row.id == kept  # ben's live sign-in stays; both expired ones are gone
+    assert new_row.user_id != kept_row.user_id and new_row.expires_at > utcnow()
+
+
+def test_an_account_made_inactive_outside_the_console_is_signed_out(app: Flask) -> None:
+    user = make_user("ana@example.org", "editor")
+    client = new_client(app)
+    sign_in(client, "ana@example.org")
+    assert client.get("/staff/").status_code == 200
+    token = open_sign_in(db.session(), user, timedelta(hours=1))
+    user.active = False  # by a script or in the database: the sign-in rows stay behind
+    db.session.commit()
+    assert db.session.scalars(select(StaffSession)).all()
+    assert client.get("/staff/").status_code == 302
+    # The accounts module refuses it too, not only Flask-Login's is_authenticated.
+    assert find_signed_in(db.session(), token) is None
 
 
 def test_deactivated_accounts_cannot_sign_in(anon_client: FlaskClient) -> None:
