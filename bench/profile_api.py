@@ -1,10 +1,12 @@
 """Where one `/api/v1/groups` request spends its time, outside the engine, in this process.
 
     .venv/bin/python bench/profile_api.py /tmp/fastpath/listings-10000.db [-n 300] [--profile]
+    .venv/bin/python bench/profile_api.py STORE --es-url URL --es-index bench-run-750000
 
 Runs the first N queries of the seeded mix (bench/queries.py) through the Flask test client
 against a store made by bench/run.py (the `.search.db` beside it is the embedded index), after
-one warm pass over the same queries, and prints the CPU ms per request: whole, and the parts
+one warm pass over the same queries (or, with `--es-url`, against the Elasticsearch alias
+`bench/run.py --keep-elastic` left behind), and prints the CPU ms per request: whole, and the parts
 timed by wrapping the functions the request calls (engine, reading the words, hydration,
 facets, JSON, the key check, the ETag).  `--profile` prints a pyinstrument tree instead.
 The per-version caches are emptied after the warm pass (a 1,200-query mix over 100k groups
@@ -90,12 +92,16 @@ def main() -> None:
     )
     parser.add_argument("--dump", type=Path)
     parser.add_argument("--keep-caches", action="store_true")
+    parser.add_argument("--es-url", help="search this Elasticsearch instead of the embedded index")
+    parser.add_argument("--es-index", help="with --es-url: the alias (e.g. bench-run-750000)")
     options = parser.parse_args()
     store = options.store.resolve()
     config = {
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{store}",
-        "SEARCH_ENGINE": "embedded",
+        "SEARCH_ENGINE": "elasticsearch" if options.es_url else "embedded",
         "INDEX_PATH": str(store.with_suffix(".search.db")),
+        "ES_URL": options.es_url or "",
+        "ES_INDEX": options.es_index or "",
         "SECRET_KEY": "bench",
         "SERVER_NAME": "bench.example",
     }

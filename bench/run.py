@@ -387,8 +387,8 @@ def in_threads(work: Callable[[Any], None], shares: list[Any]) -> tuple[float, f
     return time.perf_counter() - started, time.process_time() - cpu
 
 
-def worker_memory(server_pid: int) -> list[dict[str, float]]:
-    """RSS and PSS (MB) of the server's processes: gunicorn's workers, or the one process."""
+def server_pids(server_pid: int) -> list[int]:
+    """The server's processes: gunicorn's master and workers, or the one process."""
     pids = [server_pid]
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -397,7 +397,24 @@ def worker_memory(server_pid: int) -> list[dict[str, float]]:
             continue
         if int(fields[1]) in pids:
             pids.append(int(stat.parent.name))
-    figures = [smaps(pid) for pid in pids]
+    return pids
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def worker_memory(server_pid: int) -> list[dict[str, float]]:
+    """RSS and PSS (MB) of the server's processes: gunicorn's workers, or the one process."""
+    figures = [smaps(pid) for pid in server_pids(server_pid)]
     return [{key: f[key] for key in ("pid", "rss_mb", "pss_mb")} for f in figures if f]
 
 
@@ -520,8 +537,28 @@ def edit_to_searchable(config: dict[str, Any], port: int, key: str) -> dict[str,
     return figures
 
 
-def throughput(port: int, key: str, mix: list[BenchQuery], clients: int, seconds: float) -> dict:
+def throughput(
+    server: subprocess.Popen[bytes],
+    port: int,
+    key: str,
+    mix: list[BenchQuery],
+    clients: int,
+    seconds: float,
+    spy: Path | None = None,
+) -> dict:
+    """Requests a second from `clients` threads, and the CPU the server spent on each; with
+    `spy`, py-spy samples the server's processes meanwhile (collapsed stacks, idle included)."""
     paths = [q.path(e) for q in mix for e in ENDPOINTS]
+    pids = server_pids(server.pid)
+    sampler = None
+    if spy is not None:
+        sampler = subprocess.Popen(
+            [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.pid),
+             "--subprocesses", "--idle", "--format", "raw", "--rate", "200",
+             "--duration", str(int(seconds)), "--output", str(spy), "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(1)  # attached before the clients start
     stop = time.monotonic() + seconds
     results: list[tuple[int, float]] = []
     lock = threading.Lock()
@@ -536,12 +573,18 @@ def throughput(port: int, key: str, mix: list[BenchQuery], clients: int, seconds
         with lock:
             results.extend(mine)
 
+    server_cpu = cpu_seconds(pids)
     took, client_cpu = in_threads(work, [n * 97 for n in range(clients)])
+    server_cpu = cpu_seconds(pids) - server_cpu
+    if sampler is not None:
+        sampler.wait(timeout=seconds + 60)
     ok = [t for status, t in results if status == 200]
     # The clients share the server's cores: their own CPU time says how much they took.
     figures = {"clients": clients, "requests": len(results), "ok_per_s": round(len(ok) / took, 1),
                "errors": len(results) - len(ok),
-               "client_cpu_s": round(client_cpu, 2), **ms(ok)}  # fmt: skip
+               "client_cpu_s": round(client_cpu, 2), "server_cpu_s": round(server_cpu, 2),
+               "server_cpu_ms_per_request": round(1000 * server_cpu / max(len(results), 1), 2),
+               **ms(ok)}  # fmt: skip
     print(f"  throughput: {figures}")
     return figures
 
@@ -585,7 +628,15 @@ def measure_engine(
         figures["api_over_engine_p50"] = round(api["p50"] / raw["p50"], 2)
         figures["api_over_service_p50"] = round(api["p50"] / raw["service"]["p50"], 2)
         figures["edit_to_searchable"] = edit_to_searchable(config, port, key)
-        figures["throughput"] = [throughput(port, key, mix, n, seconds) for n in CLIENT_COUNTS]
+        spy = (
+            options.spy / f"spy-{config['ES_INDEX']}-{config['SEARCH_ENGINE']}.txt"
+            if options.spy
+            else None
+        )
+        figures["throughput"] = [
+            throughput(server, port, key, mix, n, seconds, spy if n == max(CLIENT_COUNTS) else None)
+            for n in CLIENT_COUNTS
+        ]
         figures["memory_after_16_clients"] = worker_memory(server.pid)
         figures["elastic_heap_mb"] = elastic_heap_mb(config)
     finally:
@@ -611,7 +662,7 @@ def run_size(
         try:
             result["engines"][engine] = measure_engine(config, folder, mix, options)
         finally:
-            if engine == "elasticsearch":
+            if engine == "elasticsearch" and not options.keep_elastic:
                 drop_elastic(config)
     result["speedup_over_peer"] = speedup_over_peer(result["engines"])
     return result
@@ -835,6 +886,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per throughput step")
     parser.add_argument("--es-url", default=os.environ.get("CLEARINGHOUSE_ES_URL", ""))
     parser.add_argument("--start", action="store_true", help="start a throwaway ES node")
+    parser.add_argument(
+        "--spy",
+        type=Path,
+        help="folder: py-spy samples the server during each 16-client step (bench/spy.py reads it)",
+    )
+    parser.add_argument(
+        "--keep-elastic", action="store_true",
+        help="leave each size's index (alias bench-run-SIZE) for bench/profile_api.py --es-url",
+    )  # fmt: skip
     parser.add_argument(
         "--es-heap", "--heap", dest="heap", default="1g",
         help="heap of the node --start runs (default: %(default)s; 2g or more for 750,000)",
