@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from clearinghouse.extensions import db
 from clearinghouse.listings import validate_listing
-from clearinghouse.models import Group
+from clearinghouse.models import Group, Outbox
 from clearinghouse.store import apply_listing, delete_group, set_status
 from clearinghouse.taxonomy import default_taxonomy
 from tests.api_support import Partner, create, new_key, public_directory
@@ -122,3 +123,34 @@ def _wait_for_blocked_advisory_lock() -> None:
                 return
             time.sleep(0.05)
     raise AssertionError("writer B never queued on the outbox lock")
+
+
+def test_feed_and_export_keep_key_order_when_the_table_on_disk_does_not(
+    store_app: Flask,
+) -> None:
+    """On PostgreSQL a row rewritten (an update, a vacuum's reuse of space) is read back out of
+    key order by a scan without ORDER BY: the keyset pages of the feed and the export must
+    not depend on the order rows lie on disk."""
+    client = store_app.test_client()
+    headers = {"Authorization": f"Bearer {new_key()}"}
+    session = db.session()
+    groups = [create(session, name=f"Circle {n}") for n in range(6)]
+    seqs = list(session.scalars(select(Outbox.seq).order_by(Outbox.seq)))
+    assert len(seqs) == 6
+    # A no-op rewrite of the first three outbox rows and groups: new row versions, at the end.
+    session.execute(text("UPDATE outbox SET seq = seq WHERE seq <= :seq"), {"seq": seqs[2]})
+    session.execute(
+        text("UPDATE groups SET name = name WHERE id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        ),
+        {"ids": [group.id for group in groups[:3]]},
+    )
+    session.commit()
+
+    partner = Partner(client, headers, limit=2)
+    partner.catch_up()
+    assert partner.seen_seqs == seqs
+
+    export = client.get("/api/v1/export.ndjson", headers=headers)
+    uuids = [json.loads(line)["id"] for line in export.get_data(as_text=True).splitlines()]
+    assert uuids == [group.uuid for group in sorted(groups, key=lambda group: group.id)]
