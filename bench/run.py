@@ -61,6 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus_load import SOURCE, load_corpus
 from queries import BenchQuery, query_mix
+from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from clearinghouse import create_app
@@ -68,6 +69,7 @@ from clearinghouse.accounts import create_api_key
 from clearinghouse.config import SEARCH_ENGINES
 from clearinghouse.database import migrate
 from clearinghouse.extensions import db
+from clearinghouse.models import Group, GroupStatus
 from clearinghouse.search.query import parse_search_args
 from clearinghouse.taxonomy import default_taxonomy
 
@@ -240,6 +242,55 @@ def rebuild_engine(config: dict[str, Any]) -> dict[str, Any]:
     return {"documents": count, "seconds": round(took, 1), "per_s": round(count / took)}
 
 
+def index_there(config: dict[str, Any]) -> bool:
+    """Whether --reuse-index can search the index already there: the embedded file, or an
+    Elasticsearch alias (left by --keep-elastic) holding as many documents as the store."""
+    if config["BENCH_ENGINE"] == "embedded":
+        return Path(config["INDEX_PATH"]).exists()
+    if config["BENCH_ENGINE"] != "elasticsearch":
+        return False
+    from clearinghouse.search.elastic_client import client_for
+
+    client = client_for(config["ES_URL"])
+    try:
+        if not client.indices.exists_alias(name=config["ES_INDEX"]):
+            return False
+        indexed = int(client.count(index=config["ES_INDEX"])["count"])
+    finally:
+        client.close()
+    app = create_app(config)
+    with app.app_context():
+        active = db.session.scalar(
+            select(func.count()).select_from(Group).where(Group.status == GroupStatus.ACTIVE)
+        )
+        db.session.remove()
+    return indexed == active
+
+
+def level_fallback(config: dict[str, Any]) -> float | None:
+    """Build the fallback engine before the server starts, as `clearinghouse index rebuild`
+    does; otherwise the server's worker builds it (minutes at 750,000) while being measured.
+    Returns the seconds it took, or None when there is no fallback or it was already built."""
+    from clearinghouse.search import get_fallback
+    from indexer.sync import FALLBACK_STATE_NAME, needs_building, rebuild, sync_fallback
+
+    if config["BENCH_ENGINE"] == OUTAGE:
+        return None  # rebuild_engine built it: it is the engine that answers
+    app = create_app(config)
+    with app.app_context():
+        fallback = get_fallback()
+        if fallback is None or not needs_building(db.session(), fallback):
+            db.session.remove()
+            return None
+        started = time.perf_counter()
+        count = rebuild(db.session(), fallback, default_taxonomy(), FALLBACK_STATE_NAME)
+        sync_fallback(db.session(), fallback, default_taxonomy())
+        took = round(time.perf_counter() - started, 1)
+        db.session.remove()
+    print(f"  fallback ({fallback.name}) built before serving: {count:,} documents in {took} s")
+    return took
+
+
 def index_size_mb(config: dict[str, Any]) -> float | None:
     engine = config["BENCH_ENGINE"]
     if engine == "embedded":
@@ -271,6 +322,20 @@ def database_size_mb(config: dict[str, Any]) -> float:
         )
     engine.dispose()
     return round(int(size or 0) / 2**20, 1)
+
+
+def elastic_cpu_seconds(url: str) -> float | None:
+    """CPU seconds the Elasticsearch node(s) have used so far (node stats), or None."""
+    if not url:
+        return None
+    from clearinghouse.search.elastic_client import client_for
+
+    client = client_for(url)
+    try:
+        nodes = client.nodes.stats(metric="process")["nodes"].values()
+    finally:
+        client.close()
+    return sum(n["process"]["cpu"]["total_in_millis"] for n in nodes) / 1000
 
 
 def elastic_heap_mb(config: dict[str, Any]) -> float | None:
@@ -503,7 +568,6 @@ def edit_to_searchable(config: dict[str, Any], port: int, key: str) -> dict[str,
     from clearinghouse import store
     from clearinghouse.geocoding import geocode_listing
     from clearinghouse.listings import validate_listing
-    from clearinghouse.models import Group, GroupStatus
     from clearinghouse.staff.records import group_record
 
     app = create_app(config)
@@ -545,6 +609,7 @@ def throughput(
     clients: int,
     seconds: float,
     spy: Path | None = None,
+    es_url: str = "",
 ) -> dict:
     """Requests a second from `clients` threads, and the CPU the server spent on each; with
     `spy`, py-spy samples the server's processes meanwhile (collapsed stacks, idle included)."""
@@ -573,9 +638,11 @@ def throughput(
         with lock:
             results.extend(mine)
 
-    server_cpu = cpu_seconds(pids)
+    server_cpu, elastic_cpu = cpu_seconds(pids), elastic_cpu_seconds(es_url)
     took, client_cpu = in_threads(work, [n * 97 for n in range(clients)])
     server_cpu = cpu_seconds(pids) - server_cpu
+    if elastic_cpu is not None:
+        elastic_cpu = (elastic_cpu_seconds(es_url) or 0.0) - elastic_cpu
     if sampler is not None:
         sampler.wait(timeout=seconds + 60)
     ok = [t for status, t in results if status == 200]
@@ -585,6 +652,8 @@ def throughput(
                "client_cpu_s": round(client_cpu, 2), "server_cpu_s": round(server_cpu, 2),
                "server_cpu_ms_per_request": round(1000 * server_cpu / max(len(results), 1), 2),
                **ms(ok)}  # fmt: skip
+    if elastic_cpu is not None:
+        figures["elastic_cpu_ms_per_request"] = round(1000 * elastic_cpu / max(len(results), 1), 2)
     print(f"  throughput: {figures}")
     return figures
 
@@ -602,12 +671,12 @@ def measure_engine(
     config: dict[str, Any], folder: Path, mix: list[BenchQuery], options: Any
 ) -> dict[str, Any]:
     seconds = options.seconds
-    reuse = options.reuse_index and config["SEARCH_ENGINE"] == "embedded"
-    if reuse and Path(config["INDEX_PATH"]).exists():
-        print("  reusing the embedded index (rebuild not measured)")
+    if options.reuse_index and index_there(config):
+        print(f"  reusing the {config['BENCH_ENGINE']} index (rebuild not measured)")
         figures: dict[str, Any] = {"rebuild": {"documents": None, "seconds": None, "per_s": 0}}
     else:
         figures = {"rebuild": rebuild_engine(config)}
+    figures["fallback_build_s"] = level_fallback(config)
     figures["index_mb"] = index_size_mb(config)
     key = new_api_key(config)
     port = free_port()
@@ -634,7 +703,16 @@ def measure_engine(
             else None
         )
         figures["throughput"] = [
-            throughput(server, port, key, mix, n, seconds, spy if n == max(CLIENT_COUNTS) else None)
+            throughput(
+                server,
+                port,
+                key,
+                mix,
+                n,
+                seconds,
+                spy if n == max(CLIENT_COUNTS) else None,
+                config["ES_URL"] if config["BENCH_ENGINE"] == "elasticsearch" else "",
+            )
             for n in CLIENT_COUNTS
         ]
         figures["memory_after_16_clients"] = worker_memory(server.pid)
@@ -917,8 +995,9 @@ def main() -> None:
     parser.add_argument(
         "--reuse-index",
         action="store_true",
-        help="search the embedded index already in --data (built from the same store) "
-        "instead of rebuilding it; the rebuild rate is then not measured",
+        help="search the embedded index already in --data (built from the same store), or the "
+        "Elasticsearch index --keep-elastic left, instead of rebuilding it; the rebuild rate "
+        "is then not measured",
     )
     options = parser.parse_args()
     sizes = [int(size.replace("_", "")) for size in options.sizes.split(",")]

@@ -21,21 +21,25 @@ from pathlib import Path
 # Innermost frames that mean the thread is waiting, not working.
 WAITS = re.compile(
     r"^(wait|select|poll|accept|sleep|recv|recv_into|readinto|_wait_for_tstate_lock|"
-    r"acquire|epoll|do_handshake|read|readline|connect|sendall|send)\b"
+    r"acquire|epoll|do_handshake|read|readline|connect|sendall|send|wait_for_signals|"
+    r"_worker)\b"  # _worker: a thread pool's idle thread, waiting in its queue's C code
 )
-# Where a working sample's time is counted: the first matching frame, innermost first.
+# Where a working sample's time is counted: the first part any of its frames matches.
 PARTS = [
+    ("index worker (outbox, the fallback's build)", "indexer/"),
     ("engine: embedded", "clearinghouse/search/embedded"),
     ("engine: Elasticsearch client", "elastic"),
     ("engine: other search code", "clearinghouse/search/"),
     ("public bodies, cards", "clearinghouse/bodies.py"),
     ("API views, JSON", "clearinghouse/api/"),
     ("database (SQLAlchemy, sqlite3, psycopg)", "sqlalchemy/"),
-    ("index worker (outbox)", "indexer/"),
     ("other clearinghouse code", "clearinghouse/"),
     ("Flask, Werkzeug, Jinja", "flask/|werkzeug/|jinja2/"),
     ("gunicorn (sockets, HTTP parsing)", "gunicorn/"),
 ]
+
+
+OURS = re.compile(r"\((clearinghouse|indexer)/")
 
 
 def frames(stack: str) -> list[str]:
@@ -57,20 +61,27 @@ def main() -> None:
     options = parser.parse_args()
     working: Counter[str] = Counter()
     waiting: Counter[str] = Counter()
+    innermost: Counter[str] = Counter()  # working samples by the innermost frame of ours
     for line in options.samples.read_text().splitlines():
         stack_text, _, count_text = line.rpartition(" ")
         if not stack_text:
             continue
         stack, count = frames(stack_text), int(count_text)
-        leaf = stack[-1].strip()
-        if WAITS.match(leaf):
-            waiting[leaf.split(" ")[0] + " in " + part_of(stack)] += count
+        leaf = stack[-1].strip().split(" (")[0]  # "Class.method (file.py:line)"
+        if WAITS.match(leaf.rsplit(".", 1)[-1]):
+            waiting[leaf + " in " + part_of(stack)] += count
         else:
             working[part_of(stack)] += count
+            ours = [frame for frame in stack if OURS.search(frame)]
+            if ours:
+                innermost[ours[-1].split(" (")[0] + " (" + ours[-1].split("(")[-1]] += count
     busy, idle = sum(working.values()), sum(waiting.values())
     print(f"{busy + idle} samples: {busy} working, {idle} waiting")
     print("working, by part (share of working samples):")
     for name, count in working.most_common(options.top):
+        print(f"  {100 * count / busy:5.1f}%  {name}")
+    print("working, by the innermost frame of clearinghouse/ or indexer/ code:")
+    for name, count in innermost.most_common(options.top):
         print(f"  {100 * count / busy:5.1f}%  {name}")
     print("waiting, by wait and part (share of waiting samples):")
     for name, count in waiting.most_common(options.top):
