@@ -337,6 +337,8 @@ def test_a_progress_bar_goes_to_stderr_naming_the_file_and_counting_records(
     assert f"{path.name[:30]}: " in captured.err  # the name, cut to 30 characters
     assert path.name[:31] not in captured.err
     assert "3/3" in captured.err and " records/s" in captured.err
+    ingest([path], "json", source="partner", progress=False)
+    assert capsys.readouterr().err == ""  # no bar unless asked for
 
 
 def test_a_huge_bad_value_is_not_echoed_in_full(app: Flask, taxonomy: Taxonomy) -> None:
