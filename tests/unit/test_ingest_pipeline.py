@@ -20,7 +20,7 @@ from clearinghouse import create_app
 from clearinghouse.database import load_taxonomy, migrate
 from clearinghouse.extensions import db
 from clearinghouse.listings import ListingData
-from clearinghouse.models import AuditEvent, Group, Outbox
+from clearinghouse.models import AuditEvent, Group, GroupStatus, Outbox
 from clearinghouse.store import snapshot
 from clearinghouse.taxonomy import Taxonomy, default_taxonomy
 from indexer import pipeline
@@ -493,3 +493,16 @@ def test_a_held_listing_is_counted_unchanged_and_left_as_it_was(
     assert (report.unchanged, report.held, report.updated) == (1, 1, 1)
     stored = db.session.scalars(select(Group.name).where(Group.source == "p"))
     assert sorted(stored) == ["Kept Circle", "Moved Circle (renamed)"]
+
+
+def test_every_batch_is_stored_with_the_status_asked_for(
+    app: Flask, taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "BATCH", 2)  # full batches and a last, partial one
+    records = [sample_record(name=f"Held Circle {n}", external_id=f"held-{n}") for n in range(5)]
+    report = ingest_records(
+        db.session, records, taxonomy=taxonomy, source="held", status=GroupStatus.PENDING
+    )
+    assert report.added == 5
+    statuses = db.session.scalars(select(Group.status).where(Group.source == "held")).all()
+    assert statuses == [GroupStatus.PENDING] * 5
