@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from clearinghouse import create_app
 from clearinghouse.database import load_taxonomy, migrate
@@ -147,3 +147,19 @@ def test_a_refused_row_is_reported_in_row_order_with_the_database_s_own_words(
         'the database refused it (new row for relation "groups" violates check constraint '
         '"test_refuses_one")'
     )
+
+
+def test_a_row_refused_in_the_last_partial_batch_is_reported_with_its_place(
+    refusing_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "BATCH", 3)  # rows 1–3 a full batch, rows 4 and 5 the last
+    names = ["Alpha Grief Circle", "Beta Grief Circle", "Gamma Grief Circle", "Delta", REFUSED]
+    report = ingest_records(
+        db.session, records(names), taxonomy=default_taxonomy(), source="partner"
+    )
+
+    assert (report.added, report.rejected) == (4, 1)
+    assert [(reject.path, reject.row, reject.field) for reject in report.rejects] == [
+        ("partner", 5, "record")
+    ]
+    assert db.session.scalar(select(func.count()).select_from(Group)) == 4
