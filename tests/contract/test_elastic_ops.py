@@ -143,23 +143,42 @@ def indices_of(backend: ElasticBackend) -> list[str]:
     return sorted(backend.client.indices.get(index=f"{backend.alias}-*"))
 
 
+def at_first_call(
+    monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, step: Callable[[], Any], *, after: bool
+) -> list[bool]:
+    """Run `step` once, at the first call of `owner.name`: just before it, or just after it
+    answered. The list returned is non-empty once it ran."""
+    real = getattr(owner, name)
+    ran: list[bool] = []
+
+    def wrapped(**kwargs: Any) -> Any:
+        if not ran and not after:
+            ran.append(True)
+            step()
+        answer = real(**kwargs)
+        if not ran and after:
+            ran.append(True)
+            step()
+        return answer
+
+    monkeypatch.setattr(owner, name, wrapped)
+    return ran
+
+
 def test_a_first_write_checked_just_before_a_rebuild_writes_to_the_rebuilt_index(
     make_backend: MakeBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rebuilder = make_backend()
     worker = make_backend(alias=rebuilder.alias)
-    looked = worker.client.indices.exists_alias
-    rebuilt = False
-
-    def rebuild_right_after_the_look(**kwargs: Any) -> Any:
-        nonlocal rebuilt
-        answer = looked(**kwargs)  # no alias yet ...
-        if not rebuilt:  # ... and a rebuild moves it onto its own index before the create
-            rebuilt = True
-            rebuilder.rebuild(listing_doc(n) for n in range(1, 6))
-        return answer
-
-    monkeypatch.setattr(worker.client.indices, "exists_alias", rebuild_right_after_the_look)
+    # The worker looks for the alias (none yet), and a rebuild moves it onto its own index
+    # before the worker's create.
+    rebuilt = at_first_call(
+        monkeypatch,
+        worker.client.indices,
+        "exists_alias",
+        lambda: rebuilder.rebuild(listing_doc(n) for n in range(1, 6)),
+        after=True,
+    )
     worker.upsert([listing_doc(9)])
 
     assert rebuilt
@@ -172,17 +191,15 @@ def test_a_first_write_made_while_a_rebuild_switches_leaves_the_alias_on_one_ind
 ) -> None:
     rebuilder = make_backend()
     worker = make_backend(alias=rebuilder.alias)
-    switch = rebuilder.client.indices.update_aliases
-    wrote = False
-
-    def write_before_the_switch(**kwargs: Any) -> Any:
-        nonlocal wrote
-        if not wrote:  # the rebuild has read where the alias is (nowhere) but not moved it
-            wrote = True
-            worker.upsert([listing_doc(9)])  # makes an index of its own behind the alias
-        return switch(**kwargs)
-
-    monkeypatch.setattr(rebuilder.client.indices, "update_aliases", write_before_the_switch)
+    # The rebuild has read where the alias is (nowhere) but not moved it when the worker's
+    # first write makes an index of its own behind the alias.
+    wrote = at_first_call(
+        monkeypatch,
+        rebuilder.client.indices,
+        "update_aliases",
+        lambda: worker.upsert([listing_doc(9)]),
+        after=False,
+    )
     assert rebuilder.rebuild(listing_doc(n) for n in range(1, 6)) == 5
 
     assert wrote
