@@ -159,7 +159,7 @@ def load_postgresql(
 
 def bench_listings(url: str) -> int:
     """How many generated listings a store holds (0 for an empty database)."""
-    from sqlalchemy import create_engine, func, inspect, select
+    from sqlalchemy import create_engine, inspect
 
     from clearinghouse.models import Group
 
@@ -563,7 +563,6 @@ def raw_engine(config: dict[str, Any], mix: list[BenchQuery]) -> dict[str, Any]:
 def edit_to_searchable(config: dict[str, Any], port: int, key: str) -> dict[str, Any]:
     """A staff-style save (validate, geocode, store with audit + outbox, commit), then poll
     the API until serve's worker loop has applied it to the engine."""
-    from sqlalchemy import select
 
     from clearinghouse import store
     from clearinghouse.geocoding import geocode_listing
