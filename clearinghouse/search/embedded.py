@@ -30,8 +30,8 @@ from clearinghouse.search.base import (
     batches,
 )
 from clearinghouse.search.elastic_query import stem
-from clearinghouse.search.embedded_columns import ColumnCache
-from clearinghouse.search.embedded_search import EmbeddedSearch
+from clearinghouse.search.embedded_columns import ColumnCache, snapshot_position
+from clearinghouse.search.embedded_search import EmbeddedSearch, ScoreCache
 from clearinghouse.search.facets import FACET_NAMES
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,7 @@ class EmbeddedBackend:
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._connections_lock = threading.Lock()
         self._columns = ColumnCache()
+        self._scores = ScoreCache()
         self._vocabulary: tuple[str, float, frozenset[str]] | None = None
         self._ensure_schema()
 
@@ -205,7 +206,10 @@ class EmbeddedBackend:
         started = time.perf_counter()
         try:
             with self._read() as conn:
-                result = EmbeddedSearch(conn, self._columns.get(conn), query).run()
+                position = snapshot_position(conn)
+                columns = self._columns.get(conn, position)
+                scores = (self._scores, position)
+                result = EmbeddedSearch(conn, columns, query, scores).run()
         except sqlite3.Error as error:  # locked past the timeout, unreadable file: a 503
             log.error("event=search_failed engine=embedded path=%s error=%s", self.path, error)
             raise SearchUnavailable(f"the search index at {self.path} cannot be read") from error

@@ -237,9 +237,9 @@ class ColumnCache:
         self._columns: Columns | None = None
         self._lock = threading.Lock()
 
-    def get(self, conn: sqlite3.Connection) -> Columns:
-        """Columns at least as new as the caller's read snapshot on `conn`."""
-        epoch, seq = _position(conn)
+    def get(self, conn: sqlite3.Connection, position: tuple[str, int] | None = None) -> Columns:
+        """Columns at least as new as the caller's read snapshot on `conn` (at `position`)."""
+        epoch, seq = position or snapshot_position(conn)
         columns = self._columns
         if columns is not None and columns.epoch == epoch and columns.seq >= seq:
             return columns
@@ -260,7 +260,8 @@ def _regions(service_area: str) -> list[str]:
     return [region for region in service_area.split(",") if region]
 
 
-def _position(conn: sqlite3.Connection) -> tuple[str, int]:
+def snapshot_position(conn: sqlite3.Connection) -> tuple[str, int]:
+    """The read snapshot's epoch (a rebuild starts a new one) and its last change."""
     row = conn.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
     seq = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
     return (row[0] if row else ""), int(seq)

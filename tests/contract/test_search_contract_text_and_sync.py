@@ -341,6 +341,35 @@ def test_edits_deletes_and_status_changes_follow_after_sync(
     assert [(r.total, r.facets) for r in rebuilt] == [(r.total, r.facets) for r in synced]
 
 
+def test_words_searched_just_before_an_edit_find_what_it_changed(
+    app: Flask, taxonomy: Taxonomy, fresh_backend: SearchBackend
+) -> None:
+    """An engine may keep what words matched, but only for what it had indexed then."""
+    first = store_listing(listing("Harbor Grief Circle", ["grief-loss"]), taxonomy)
+    sync(db.session, fresh_backend, taxonomy)
+    assert _ids(fresh_backend, ("q", "harbor")) == {first.id}
+
+    second = store_listing(listing("Harbor Light Group", ["grief-loss"]), taxonomy)
+    sync(db.session, fresh_backend, taxonomy)
+    assert _ids(fresh_backend, ("q", "harbor")) == {first.id, second.id}
+
+    apply_listing(
+        db.session,
+        _data(listing("Quiet Grief Circle", ["grief-loss"]), taxonomy),
+        actor="test",
+        group=first,
+    )
+    db.session.commit()
+    sync(db.session, fresh_backend, taxonomy)
+    assert _ids(fresh_backend, ("q", "harbor")) == {second.id}
+    assert _ids(fresh_backend, ("q", "quiet")) == {first.id}
+
+    delete_group(db.session, second, actor="test")
+    db.session.commit()
+    sync(db.session, fresh_backend, taxonomy)
+    assert _ids(fresh_backend, ("q", "harbor")) == set()
+
+
 def test_rebuild_equals_sync(app: Flask, taxonomy: Taxonomy, fresh_backend: SearchBackend) -> None:
     for key in ("c01", "c03", "o02", "t01", "x01"):
         status, record = CORPUS[key]

@@ -20,7 +20,12 @@ from clearinghouse.models import SearchMiss, utcnow
 from clearinghouse.search.base import ListingDoc, SearchQuery, SearchUnavailable
 from clearinghouse.search.embedded import EmbeddedBackend
 from clearinghouse.search.embedded_columns import bitset, ids_of
-from clearinghouse.search.embedded_search import bounding_box, haversine_mi, match_expression
+from clearinghouse.search.embedded_search import (
+    ScoreCache,
+    bounding_box,
+    haversine_mi,
+    match_expression,
+)
 from clearinghouse.search.query import parse_search_args
 from clearinghouse.search.service import record_miss
 from clearinghouse.search.understanding import understand
@@ -222,6 +227,41 @@ def test_writes_by_another_process_are_seen(tmp_path: Path) -> None:
     assert server.search(query(("attendance", "online"))).total == 1
     server.close()
     syncer.close()
+
+
+def test_the_same_words_see_another_process_write_rescore_and_rebuild(tmp_path: Path) -> None:
+    path = str(tmp_path / "index.db")
+    server, syncer = EmbeddedBackend(path), EmbeddedBackend(path)
+    syncer.upsert([doc(1, "Harbor Circle"), doc(2, "Quiet Circle")])
+    words = query(("q", "harbor"))
+    assert [hit.id for hit in server.search(words).hits] == [1]
+    syncer.upsert([doc(2, "Harbor Light Harbor")])
+    found = server.search(words).hits
+    assert {hit.id for hit in found} == {1, 2}
+    assert found[0].score != found[1].score  # each scored on the index as it is now
+    syncer.rebuild([doc(3, "Harbor House")])
+    assert [hit.id for hit in server.search(words).hits] == [3]
+    server.close()
+    syncer.close()
+
+
+def test_kept_scores_are_bounded_and_never_go_back_to_an_older_snapshot() -> None:
+    cache = ScoreCache(limit=5)
+    now, before, rebuilt = ("epoch", 7), ("epoch", 6), ("other", 1)
+    cache.put(now, "grief", {1: 1.5, 2: 0.5})
+    cache.put(now, "loss", {3: 1.0, 4: 1.0})
+    assert cache.get(now, "grief") == {1: 1.5, 2: 0.5}
+    assert cache.get(before, "grief") is None
+    cache.put(before, "grief", {9: 9.0})  # a slower reader on the older snapshot
+    assert cache.get(now, "grief") == {1: 1.5, 2: 0.5}
+    cache.put(now, "alone", {5: 1.0, 6: 1.0})  # over the limit: the least used goes
+    assert cache.get(now, "loss") is None
+    assert cache.get(now, "grief") is not None and cache.get(now, "alone") is not None
+    cache.put(now, "too many", {id_: 0.0 for id_ in range(6)})
+    assert cache.get(now, "too many") is None
+    cache.put(rebuilt, "loss", {7: 2.0})  # a rebuild starts a new epoch: all else goes
+    assert cache.get(rebuilt, "loss") == {7: 2.0}
+    assert cache.get(now, "grief") is None
 
 
 def test_standing_changes_reach_a_reader_that_already_has_columns(tmp_path: Path) -> None:
