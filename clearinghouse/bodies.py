@@ -21,7 +21,7 @@ import hashlib
 import inspect
 import logging
 from collections.abc import Collection, Iterable, Mapping
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
@@ -100,22 +100,32 @@ def public_bodies(session: DbSession, ids: Collection[int]) -> dict[int, dict[st
 
     Bodies missing or stale are made from the ORM and written back (see the module docstring).
     """
+    return {group_id: body for group_id, (_version, body) in versioned_bodies(session, ids).items()}
+
+
+def versioned_bodies(
+    session: DbSession, ids: Collection[int]
+) -> dict[int, tuple[datetime, dict[str, Any]]]:
+    """`public_bodies` with each group's `updated_at` to the microsecond (a body's has whole
+    seconds, like the API's), for orders that must match the engines'."""
     if not ids:
         return {}
     rows = session.execute(_PAGE, {"ids": sorted(ids)})
-    found: dict[int, dict[str, Any]] = {}
+    found: dict[int, tuple[datetime, dict[str, Any]]] = {}
     stale: list[int] = []
     for group_id, updated_at, status, version, body_format, body in rows:
         if status != GroupStatus.ACTIVE:
             continue
         if version == updated_at and body_format == BODY_FORMAT:
-            found[group_id] = orjson.loads(body)
+            found[group_id] = updated_at, orjson.loads(body)
         else:
             stale.append(group_id)
     if stale:
         groups = groups_by_id(session, stale)
         made = [_row(group) for group in groups.values()]
-        found.update((row["group_id"], group_body(groups[row["group_id"]])) for row in made)
+        for row in made:
+            group = groups[row["group_id"]]
+            found[group.id] = group.updated_at, group_body(group)
         _write_back(session, made)
     return found
 
@@ -207,10 +217,7 @@ def _write_back(session: DbSession, rows: list[dict[str, Any]]) -> None:
 def rules_of_body(body: Mapping[str, Any]) -> list[Rule]:
     """The schedule rules of a public body, with the group's cancelled days and closure: what
     `groups.rule_of` gives from the rows (less the notes, which no next date reads)."""
-    closure_values = body["closure"]
-    closure = (
-        Closure(_day(closure_values["until"]), closure_values["reason"]) if closure_values else None
-    )
+    closure = closure_of_body(body)
     group_days = _days(body["cancellations"])
     return [
         Rule(
@@ -226,6 +233,12 @@ def rules_of_body(body: Mapping[str, Any]) -> list[Rule]:
         )
         for meeting in body["meetings"]
     ]
+
+
+def closure_of_body(body: Mapping[str, Any]) -> Closure | None:
+    """The closure of a public body, as `schedule.closure_of` gives it from the row."""
+    values = body["closure"]
+    return Closure(_day(values["until"]), values["reason"]) if values else None
 
 
 def _days(items: Iterable[Mapping[str, str]]) -> frozenset[date]:

@@ -6,7 +6,7 @@ calendar file and the JSON-LD. Only public fields are read here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from clearinghouse import freshness, schedule, schedule_es, vocab
-from clearinghouse.groups import cancellations_of, rule_of
+from clearinghouse.groups import cancellations_of, location_values, rule_of
 from clearinghouse.i18n import N_, current_language, gettext, language_name, translated
 from clearinghouse.models import Group, Location
 from clearinghouse.schedule import Rule
@@ -200,12 +200,13 @@ def has_place(group: Group) -> bool:
     return group.attendance in ("in-person", "hybrid") and group.location is not None
 
 
-def address_lines(location: Location) -> list[str]:
-    """The address as lines: venue, street, "City, ST 60614"."""
-    lines = [line for line in (location.name, location.address) if line]
-    town = ", ".join(part for part in (location.city, location.region) if part)
-    if location.postal_code:
-        town = f"{town} {location.postal_code}".strip()
+def address_lines(location: Location | Mapping[str, Any]) -> list[str]:
+    """The address as lines: venue, street, "City, ST 60614" (from a row or a public body)."""
+    values = location if isinstance(location, Mapping) else location_values(location) or {}
+    lines = [line for line in (values["name"], values["address"]) if line]
+    town = ", ".join(part for part in (values["city"], values["region"]) if part)
+    if values["postal_code"]:
+        town = f"{town} {values['postal_code']}".strip()
     if town:
         lines.append(town)
     return lines
@@ -282,10 +283,14 @@ def language_names(codes: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def cost_text(group: Group) -> str:
-    text = translated(vocab.label(vocab.COSTS, group.cost))
-    if group.cost == "donation":
+    return cost_words(group.cost, group.cost_note)
+
+
+def cost_words(cost: str, note: str | None) -> str:
+    text = translated(vocab.label(vocab.COSTS, cost))
+    if cost == "donation":
         text = gettext("Donation welcome")
-    return f"{text} — {group.cost_note}" if group.cost_note else text
+    return f"{text} — {note}" if note else text
 
 
 FORMAT_EXPLAINED = {

@@ -1,19 +1,21 @@
 """A group on paper: the public facts a printed list, a PDF or a feed entry carries.
 
 `printed_group` reads public fields only (never `private_*`, submitter or staff notes), so
-every printed or syndicated form of a listing is safe to hand to anyone.  Built once per
-group version (see `versioned`), like the result cards.
+every printed or syndicated form of a listing is safe to hand to anyone.  Pages, PDFs and
+feeds build them from the stored public bodies (`printed_of_body`, see `bodies`), like the
+result cards: the same facts without loading each group through the ORM.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
-from clearinghouse import i18n, versioned, vocab
+from clearinghouse import bodies, i18n, vocab
 from clearinghouse.extensions import db
 from clearinghouse.i18n import N_, gettext, translated
 from clearinghouse.models import Group
@@ -59,20 +61,6 @@ class PrintedGroup:
 
 def printed_group(group: Group) -> PrintedGroup:
     location = group.location if present.has_place(group) else None
-    join = []
-    if group.online_url:
-        join.append(gettext("Online: %(url)s", url=group.online_url))
-    if group.online_phone:
-        join.append(gettext("By phone: %(phone)s", phone=group.online_phone))
-    if group.online_notes:
-        join.append(group.online_notes)
-    contact = []
-    if group.contact_phone:
-        contact.append(gettext("Phone: %(phone)s", phone=group.contact_phone))
-    if group.contact_email:
-        contact.append(gettext("Email: %(email)s", email=group.contact_email))
-    if group.website:
-        contact.append(gettext("Website: %(url)s", url=group.website))
     return PrintedGroup(
         id=group.id,
         uuid=group.uuid,
@@ -91,16 +79,65 @@ def printed_group(group: Group) -> PrintedGroup:
         # A closure first ("Temporarily closed until …"): the list may be read for months.
         schedule=tuple(line for line in (present.schedule_notices(group).closed,) if line)
         + tuple(present.schedule_lines(group)),
-        join=tuple(join),
-        contact=tuple(contact),
+        join=tuple(_join_lines(group.online_url, group.online_phone, group.online_notes)),
+        contact=tuple(_contact_lines(group.contact_phone, group.contact_email, group.website)),
         meets_in_person=location is not None,
         updated_at=group.updated_at,
     )
 
 
+def _join_lines(url: str | None, phone: str | None, notes: str | None) -> list[str]:
+    lines = [gettext("Online: %(url)s", url=url)] if url else []
+    if phone:
+        lines.append(gettext("By phone: %(phone)s", phone=phone))
+    return lines + ([notes] if notes else [])
+
+
+def _contact_lines(phone: str | None, email: str | None, website: str | None) -> list[str]:
+    lines = [gettext("Phone: %(phone)s", phone=phone)] if phone else []
+    if email:
+        lines.append(gettext("Email: %(email)s", email=email))
+    return lines + ([gettext("Website: %(url)s", url=website)] if website else [])
+
+
+def printed_of_body(group_id: int, updated_at: datetime, body: Mapping[str, Any]) -> PrintedGroup:
+    """`printed_group` from the group's stored public body (`bodies`), without the ORM: the
+    same facts, read from the same fields."""
+    location = body["location"] if body["attendance"] in ("in-person", "hybrid") else None
+    online, contact = body["online"] or {}, body["contact"]
+    closure = bodies.closure_of_body(body)
+    closed = present.closure_words(closure) if closure is not None else ""
+    return PrintedGroup(
+        id=group_id,
+        uuid=body["id"],
+        slug=body["slug"],
+        name=body["name"],
+        description=body["description"] or "",
+        organization=body["organization"]["name"] if body["organization"] else "",
+        concerns=tuple(i18n.concern_label(c["slug"], c["label"]) for c in body["concerns"]),
+        attendance=translated(vocab.label(vocab.ATTENDANCE, body["attendance"])),
+        format=translated(vocab.label(vocab.FORMATS, body["format"])),
+        cost=present.cost_words(body["cost"], body["cost_note"]),
+        languages=tuple(present.language_names(body["languages"])),
+        town=", ".join(p for p in (location["city"], location["region"]) if p) if location else "",
+        address=tuple(present.address_lines(location)) if location else (),
+        approximate=bool(location and location["approximate"]),
+        schedule=tuple(line for line in (closed,) if line)
+        + tuple(present.describe(rule) for rule in bodies.rules_of_body(body)),
+        join=tuple(_join_lines(online.get("url"), online.get("phone"), online.get("notes"))),
+        contact=tuple(_contact_lines(contact["phone"], contact["email"], contact["website"])),
+        meets_in_person=location is not None,
+        updated_at=updated_at,
+    )
+
+
 def printed(ids: Iterable[int]) -> dict[int, PrintedGroup]:
-    """The printed facts of each active group among `ids` (cached per version and language)."""
-    return versioned.built(f"printed-{i18n.current_language()}", printed_group, set(ids))
+    """The printed facts of each active group among `ids`, from the stored public bodies."""
+    found = bodies.versioned_bodies(db.session, set(ids))
+    return {
+        group_id: printed_of_body(group_id, updated_at, body)
+        for group_id, (updated_at, body) in found.items()
+    }
 
 
 def printed_by_slug(slugs: Iterable[str]) -> dict[str, PrintedGroup]:

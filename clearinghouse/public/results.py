@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -146,7 +146,6 @@ def card_facts_of_body(body: Mapping[str, Any]) -> CardFacts:
     facts, read from the same fields."""
     attendance = body["attendance"]
     location = body["location"] if attendance in ("in-person", "hybrid") else None
-    closure = body["closure"]
     return CardFacts(
         slug=body["slug"],
         name=body["name"],
@@ -161,11 +160,7 @@ def card_facts_of_body(body: Mapping[str, Any]) -> CardFacts:
         lat=location["lat"] if location is not None else None,
         lon=location["lon"] if location is not None else None,
         approximate=bool(location and location["approximate"]),
-        closure=Closure(
-            date.fromisoformat(closure["until"]) if closure["until"] else None, closure["reason"]
-        )
-        if closure
-        else None,
+        closure=bodies.closure_of_body(body),
     )
 
 

@@ -21,6 +21,7 @@ from clearinghouse.groups import public_url, rule_of
 from clearinghouse.listings import validate_listing
 from clearinghouse.models import Group, GroupStatus, PublicBody
 from clearinghouse.public import present
+from clearinghouse.public.printing import printed, printed_group, printed_of_body
 from clearinghouse.public.results import card_facts, card_facts_of_body
 from clearinghouse.serialize import group_body, group_json
 from clearinghouse.store import apply_listing, set_status
@@ -60,6 +61,14 @@ VARIED: dict[str, dict[str, Any]] = {
         "location": None,
         "online": {"url": "https://meet.example.org/circle", "phone": "+13125550100,,123#"},
         "meetings": [tuesday(timezone="America/New_York"), {"freq": "monthly", "byday": ["1SA"]}],
+    },
+    "hybrid, placed by ZIP only, every way to reach it": {
+        "attendance": "hybrid",
+        "location": {"city": "Evanston", "region": "IL", "postal_code": "60201"},
+        "online": {"url": "https://meet.example.org/h", "phone": "+13125550111", "notes": "Ask"},
+        "contact": {"phone": "312-555-0123", "email": "h@example.org", "website": "https://h.org"},
+        "cost": "fee",
+        "cost_note": "$5, waived on request",
     },
     "Spanish, with an organisation": {
         "name": "Grupo de duelo",
@@ -276,3 +285,16 @@ def test_result_cards_from_bodies_show_what_cards_from_the_orm_show(
             from_body = card_facts_of_body(json.loads(bodies.encode(group_body(group))))
         notes_left_out = tuple(replace(rule, note="") for rule in from_rows.rules)
         assert from_body == replace(from_rows, rules=notes_left_out), label
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_printed_facts_from_bodies_are_what_the_orm_prints(
+    app: Flask, varied: dict[str, Group], lang: str
+) -> None:
+    for label, group in varied.items():
+        db.session.refresh(group)
+        with app.test_request_context(f"/search?lang={lang}"):
+            from_rows = printed_group(group)
+            body = json.loads(bodies.encode(group_body(group)))
+            assert printed_of_body(group.id, group.updated_at, body) == from_rows, label
+            assert printed([group.id]) == {group.id: from_rows}, label
