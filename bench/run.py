@@ -349,6 +349,18 @@ def elastic_heap_mb(config: dict[str, Any]) -> float | None:
     return round(sum(n["jvm"]["mem"]["heap_used_in_bytes"] for n in nodes) / 2**20, 1)
 
 
+def elastic_segments(config: dict[str, Any]) -> int | None:
+    """Segments behind the alias now: each search visits every one (a rebuild merges them)."""
+    if config["BENCH_ENGINE"] != "elasticsearch":
+        return None
+    from clearinghouse.search.elastic_client import client_for
+
+    client = client_for(config["ES_URL"])
+    stats = client.indices.stats(index=config["ES_INDEX"], metric="segments")
+    client.close()
+    return int(stats["_all"]["primaries"]["segments"]["count"])
+
+
 def drop_elastic(config: dict[str, Any]) -> None:
     from clearinghouse.search.elastic_client import client_for
 
@@ -677,6 +689,7 @@ def measure_engine(
         figures = {"rebuild": rebuild_engine(config)}
     figures["fallback_build_s"] = level_fallback(config)
     figures["index_mb"] = index_size_mb(config)
+    figures["elastic_segments"] = elastic_segments(config)
     key = new_api_key(config)
     port = free_port()
     started = time.perf_counter()

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 MAX_WINDOW = 10_000  # Elasticsearch's index.max_result_window: from + size may not pass it
 UNAVAILABLE_STATUSES = frozenset({429, 502, 503, 504})
+MERGE_TIMEOUT_S = 1800.0  # merging a rebuilt national index into one segment: minutes
 _ALIAS = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,200}$")
 
 
@@ -335,6 +336,11 @@ class ElasticBackend:
                 # Loaded with an async translog: commit to disk before the switch, or a node
                 # killed in the next seconds comes back with an empty index behind the alias.
                 self._writer.indices.flush(index=name)
+                # A bulk load leaves many segments, which every search then visits and the
+                # node merges in the background while serving: merge once, before the switch.
+                self._writer.options(request_timeout=MERGE_TIMEOUT_S).indices.forcemerge(
+                    index=name, max_num_segments=1
+                )
                 old = self._move_alias(name)
         except BaseException:
             with contextlib.suppress(Exception):

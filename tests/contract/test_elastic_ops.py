@@ -209,6 +209,26 @@ def test_a_first_write_made_while_a_rebuild_switches_leaves_the_alias_on_one_ind
     assert sorted(rebuilder.indexed()) == [1, 2, 3, 4, 5, 10]
 
 
+def test_a_rebuilt_index_is_merged_into_one_segment_before_it_takes_searches(
+    make_backend: MakeBackend,
+) -> None:
+    """A bulk load leaves a segment per refresh or full buffer; every search visits each one,
+    and the node merges them in the background while it serves. The rebuild merges first."""
+    backend = make_backend(chunk_size=10, load_threads=1)
+
+    def docs() -> Iterator[ListingDoc]:
+        for number in range(1, 31):
+            if number in (11, 21):  # the chunk before is sent: make it a segment of its own
+                [building] = indices_of(backend)
+                backend.client.indices.refresh(index=building)
+            yield listing_doc(number)
+
+    assert backend.rebuild(docs()) == 30
+    stats = backend.client.indices.stats(index=backend.alias, metric="segments")
+    assert stats["_all"]["primaries"]["segments"]["count"] == 1
+    assert backend.search(SearchQuery()).total == 30
+
+
 def test_rebuild_leaves_the_live_index_alone_when_a_document_is_refused(
     make_backend: MakeBackend,
 ) -> None:
